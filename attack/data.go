@@ -1,0 +1,182 @@
+// Package attack computes membership-inference scores from per-record signals of a target model and of
+// reference (shadow) models.
+//
+// Every attack returns one score per record of the target model, and a higher score always means "more
+// likely a member" (the original implementations disagree on this; see each attack's comment). Inputs are
+// plain arrays: a signal tensor of records × models × queries, a membership matrix of records × models,
+// and optionally population signals (records known to be outside every model's training set), class
+// labels and full probability vectors. Each attack cites its paper and equation.
+//
+// Options that reproduce the quirks of Privacy Meter (ml_privacy_meter) or of the LiRA reference code are
+// off by default; they exist so that results can be compared with those tools to the last digit.
+package attack
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pmeter/pmeter/signal"
+)
+
+// Data is the input shared by all attacks.
+//
+// Signals holds N records × M models × Q queries in row-major order: the signal of record i under model
+// m for query (augmentation) q is Signals[(i*M+m)*Q+q]. Q is 1 when there are no augmented queries.
+// Members is N × M: Members[i*M+m] is true when record i was in model m's training set. Population, if
+// present, is Z × M × Q signals of records that no model trained on. Labels (N) and PopLabels (Z) are
+// class indices, needed by class-dependent attacks. Probs, if present, is N × M × C full probability
+// vectors (and PopProbs Z × M × C), needed by attacks on the whole prediction vector (Shokri's shadow
+// attack, entropy).
+//
+// Kind says what Signals measure; attacks convert it to the signal they are defined on when the
+// conversion exists (signal.Convertible) and return an error otherwise.
+type Data struct {
+	N, M, Q int
+	Kind    signal.Kind
+	Signals []float64
+	Members []bool
+
+	Z          int
+	Population []float64
+
+	Labels    []int
+	PopLabels []int
+
+	C        int
+	Probs    []float64
+	PopProbs []float64
+}
+
+// Signal returns the signal of record i under model m for query q.
+func (d *Data) Signal(i, m, q int) float64 { return d.Signals[(i*d.M+m)*d.Q+q] }
+
+// Member reports whether record i was in model m's training set.
+func (d *Data) Member(i, m int) bool { return d.Members[i*d.M+m] }
+
+// PopSignal returns the signal of population record z under model m for query q.
+func (d *Data) PopSignal(z, m, q int) float64 { return d.Population[(z*d.M+m)*d.Q+q] }
+
+// TargetMembers returns the membership of every record in model t's training set (a new slice).
+func (d *Data) TargetMembers(t int) []bool {
+	out := make([]bool, d.N)
+	for i := range out {
+		out[i] = d.Members[i*d.M+t]
+	}
+	return out
+}
+
+// Validate checks shapes and values: every length matches its shape, no signal is NaN or infinite
+// (except where the kind allows ±Inf, which none does), probabilities lie in [0, 1], labels lie in
+// [0, C) when C is known. The error names the array and the index.
+func (d *Data) Validate() error {
+	if d.N <= 0 || d.M <= 0 || d.Q <= 0 {
+		return fmt.Errorf("signals have shape %d records × %d models × %d queries; every dimension must be positive", d.N, d.M, d.Q)
+	}
+	if len(d.Signals) != d.N*d.M*d.Q {
+		return fmt.Errorf("signals: %d values, want %d (%d records × %d models × %d queries)", len(d.Signals), d.N*d.M*d.Q, d.N, d.M, d.Q)
+	}
+	if len(d.Members) != d.N*d.M {
+		return fmt.Errorf("memberships: %d values, want %d (%d records × %d models)", len(d.Members), d.N*d.M, d.N, d.M)
+	}
+	if err := checkValues("signals", d.Signals, d.Kind, d.M*d.Q); err != nil {
+		return err
+	}
+	if d.Population != nil || d.Z != 0 {
+		if len(d.Population) != d.Z*d.M*d.Q {
+			return fmt.Errorf("population signals: %d values, want %d (%d records × %d models × %d queries)", len(d.Population), d.Z*d.M*d.Q, d.Z, d.M, d.Q)
+		}
+		if err := checkValues("population signals", d.Population, d.Kind, d.M*d.Q); err != nil {
+			return err
+		}
+	}
+	if d.Labels != nil && len(d.Labels) != d.N {
+		return fmt.Errorf("labels: %d values, want one per record (%d)", len(d.Labels), d.N)
+	}
+	if d.PopLabels != nil && len(d.PopLabels) != d.Z {
+		return fmt.Errorf("population labels: %d values, want one per population record (%d)", len(d.PopLabels), d.Z)
+	}
+	if d.Probs != nil {
+		if d.C <= 0 || len(d.Probs) != d.N*d.M*d.C {
+			return fmt.Errorf("probabilities: %d values, want %d records × %d models × %d classes", len(d.Probs), d.N, d.M, d.C)
+		}
+		if err := checkValues("probabilities", d.Probs, signal.ProbTrue, d.M*d.C); err != nil {
+			return err
+		}
+	}
+	if d.PopProbs != nil {
+		if d.C <= 0 || len(d.PopProbs) != d.Z*d.M*d.C {
+			return fmt.Errorf("population probabilities: %d values, want %d records × %d models × %d classes", len(d.PopProbs), d.Z, d.M, d.C)
+		}
+		if err := checkValues("population probabilities", d.PopProbs, signal.ProbTrue, d.M*d.C); err != nil {
+			return err
+		}
+	}
+	for name, ls := range map[string][]int{"labels": d.Labels, "population labels": d.PopLabels} {
+		for i, l := range ls {
+			if l < 0 || (d.C > 0 && l >= d.C) {
+				return fmt.Errorf("%s[%d] = %d, outside [0, %d)", name, i, l, d.C)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckTarget verifies that t is a model index and that model t has at least one member and one
+// non-member among the records.
+func (d *Data) CheckTarget(t int) error {
+	if t < 0 || t >= d.M {
+		return fmt.Errorf("target model %d does not exist (there are %d models, 0 to %d)", t, d.M, d.M-1)
+	}
+	in := 0
+	for i := 0; i < d.N; i++ {
+		if d.Members[i*d.M+t] {
+			in++
+		}
+	}
+	if in == 0 || in == d.N {
+		return fmt.Errorf("target model %d has %d members and %d non-members among %d records; an audit needs both", t, in, d.N-in, d.N)
+	}
+	return nil
+}
+
+// checkValues rejects NaN, ±Inf and out-of-range probabilities; stride converts a flat index into
+// (record, rest) for the message.
+func checkValues(name string, v []float64, k signal.Kind, stride int) error {
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s: record %d (flat index %d) is %v", name, i/stride, i, x)
+		}
+		if k == signal.ProbTrue && (x < 0 || x > 1) {
+			return fmt.Errorf("%s: record %d (flat index %d) is %v, but probabilities lie in [0, 1]", name, i/stride, i, x)
+		}
+		if k == signal.Loss && x < 0 {
+			return fmt.Errorf("%s: record %d (flat index %d) is %v, but a loss is never negative", name, i/stride, i, x)
+		}
+	}
+	return nil
+}
+
+// Column returns the signals of model m for query q over all records (a new slice of length N),
+// converted to kind want.
+func (d *Data) Column(m, q int, want signal.Kind) ([]float64, error) {
+	out := make([]float64, d.N)
+	for i := range out {
+		out[i] = d.Signals[(i*d.M+m)*d.Q+q]
+	}
+	if err := signal.Convert(out, d.Kind, want); err != nil {
+		return nil, fmt.Errorf("signals of model %d: %w", m, err)
+	}
+	return out, nil
+}
+
+// PopColumn is Column for the population signals.
+func (d *Data) PopColumn(m, q int, want signal.Kind) ([]float64, error) {
+	out := make([]float64, d.Z)
+	for z := range out {
+		out[z] = d.Population[(z*d.M+m)*d.Q+q]
+	}
+	if err := signal.Convert(out, d.Kind, want); err != nil {
+		return nil, fmt.Errorf("population signals of model %d: %w", m, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,93 @@
+// Command pmeter audits the privacy risk of machine-learning models with membership inference.
+//
+// The command only parses flags and prints; the library packages (attack, metric, signal, nn, dataset,
+// audit, report) do the work.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `pmeter audits the privacy risk of machine-learning models with membership inference.
+
+Usage:
+  pmeter <command> [arguments]
+
+Commands:
+  attack    run one attack on a signal bundle and write scores and metrics
+  bench     measure speed against baselines (rmia, roc, train)
+  help      show help for a command
+
+Run 'pmeter <command> -h' for a command's flags.
+`
+
+// command is one sub-command: run parses its own flags from args.
+type command struct {
+	name string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"attack", runAttack},
+		{"bench", runBench},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the process exit code: 0 on success, 2 on a usage
+// error, 1 on any other error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	if name == "help" || name == "-h" || name == "--help" {
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		name, rest = rest[0], []string{"-h"}
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, rest, stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, new(usageError)):
+			fmt.Fprintf(stderr, "pmeter %s: %v\n", name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "pmeter %s: %v\n", name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "pmeter: unknown command %q\n\n%s", name, usage)
+	return 2
+}
+
+// usageError marks an error in the command line itself (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
