@@ -1,10 +1,13 @@
 // Package signal turns model outputs (logits, probabilities) into per-record membership signals,
 // computed in float64 and numerically stable: p(true label) with temperature, cross-entropy loss,
 // LiRA's rescaled logit, confidence, entropy, Song & Mittal's modified entropy, correctness, and RMIA's
-// soft-margin (Taylor) probability.
+// soft-margin Taylor softmax.
 //
-// Shapes: logits and probabilities are records × classes, row-major; labels hold one class index per
-// record.
+// FromLogits and FromProbs compute any Kind from records × queries × classes outputs (row-major) and one
+// class index per record; Softmax and Correct cover the rest. Convert maps values between the kinds that
+// are monotone functions of p(true label). Where the reference implementations guard or clip (score.py's
+// 1e-45, Song & Mittal's 1e-30), the functions say so and follow them, or, for LiRA's rescaled logit,
+// offer both the reference form (Options.Compat) and the exact one.
 package signal
 
 import (
@@ -16,24 +19,25 @@ import (
 // they are defined on.
 type Kind string
 
-// The scalar signal kinds. Higher means "more likely a member" for ProbTrue, RescaledLogit and
-// Confidence; lower means "more likely a member" for Loss, Entropy and ModifiedEntropy.
+// The scalar signal kinds. Higher means "more likely a member" for ProbTrue, RescaledLogit, Confidence and
+// SoftMarginTaylor; lower means "more likely a member" for Loss, Entropy and ModifiedEntropy.
 const (
-	ProbTrue        Kind = "prob_true"        // p(true label), in [0, 1]
-	Loss            Kind = "loss"             // cross-entropy −log p(true label), ≥ 0
-	RescaledLogit   Kind = "rescaled_logit"   // LiRA's φ = log p_y − log Σ_{j≠y} p_j
-	Confidence      Kind = "confidence"       // max_c p_c
-	Entropy         Kind = "entropy"          // −Σ p_c log p_c
-	ModifiedEntropy Kind = "modified_entropy" // Song & Mittal's Mentr
+	ProbTrue         Kind = "prob_true"         // p(true label), in [0, 1]
+	Loss             Kind = "loss"              // cross-entropy −log p(true label), ≥ 0
+	RescaledLogit    Kind = "rescaled_logit"    // LiRA's φ = log p_y − log Σ_{j≠y} p_j
+	Confidence       Kind = "confidence"        // max_c p_c
+	Entropy          Kind = "entropy"           // −Σ p_c log p_c
+	ModifiedEntropy  Kind = "modified_entropy"  // Song & Mittal's Mentr
+	SoftMarginTaylor Kind = "sm_taylor_softmax" // RMIA's soft-margin Taylor softmax of the true label, in (0, 1]
 )
 
 // ParseKind validates a signal kind name.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
-	case ProbTrue, Loss, RescaledLogit, Confidence, Entropy, ModifiedEntropy:
+	case ProbTrue, Loss, RescaledLogit, Confidence, Entropy, ModifiedEntropy, SoftMarginTaylor:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown signal kind %q (want prob_true, loss, rescaled_logit, confidence, entropy or modified_entropy)", s)
+	return "", fmt.Errorf("unknown signal kind %q (want prob_true, loss, rescaled_logit, confidence, entropy, modified_entropy or sm_taylor_softmax)", s)
 }
 
 // Convertible reports whether Convert can turn a signal of kind from into kind to. Only the three kinds

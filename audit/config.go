@@ -1,0 +1,295 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a whole audit run, as written in YAML. Its sections and field names follow Privacy Meter v2
+// (run, audit, train, data), so Privacy Meter's example configs parse unchanged; fields pmeter adds are
+// marked "pmeter" in their comments. Fields Privacy Meter needs for GPUs or language models (device,
+// tokenizer, peft, …) are accepted and ignored, with a warning from Warnings.
+type Config struct {
+	Run   RunConfig   `yaml:"run"`
+	Audit AuditConfig `yaml:"audit"`
+	Train TrainConfig `yaml:"train"`
+	Data  DataConfig  `yaml:"data"`
+
+	// root keeps the parsed YAML so that validation errors can name lines.
+	root *yaml.Node
+	// file is the config's path, or "" for the embedded default.
+	file string
+}
+
+// RunConfig is the run section.
+type RunConfig struct {
+	RandomSeed     int64  `yaml:"random_seed"`
+	LogDir         string `yaml:"log_dir"`
+	TimeLog        *bool  `yaml:"time_log"`
+	NumExperiments int    `yaml:"num_experiments"`
+	Workers        int    `yaml:"workers"` // pmeter: models trained at once (0 = number of CPUs)
+}
+
+// AuditConfig is the audit section.
+type AuditConfig struct {
+	PrivacyGame    string   `yaml:"privacy_game"`
+	Algorithm      string   `yaml:"algorithm"`  // Privacy Meter: RMIA or LOSS
+	Algorithms     []string `yaml:"algorithms"` // pmeter: several attacks by name, default parameters
+	NumRefModels   int      `yaml:"num_ref_models"`
+	Device         string   `yaml:"device"`
+	ReportLog      string   `yaml:"report_log"`
+	BatchSize      int      `yaml:"batch_size"`
+	DataSize       int      `yaml:"data_size"`
+	PopulationSize int      `yaml:"population_size"`
+	OfflineA       *float64 `yaml:"offline_a"`
+
+	// pmeter additions.
+	Attacks    []AttackConfig `yaml:"attacks"`     // attacks with parameters
+	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default) or "lira"
+	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
+	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
+}
+
+// AttackConfig is one attack with its parameters (names as `pmeter attack --help` lists them).
+type AttackConfig struct {
+	Name   string            `yaml:"name"`
+	Params map[string]string `yaml:"params"`
+}
+
+// TrainConfig is the train section.
+type TrainConfig struct {
+	ModelName         string    `yaml:"model_name"`
+	Device            string    `yaml:"device"`
+	BatchSize         int       `yaml:"batch_size"`
+	Optimizer         string    `yaml:"optimizer"`
+	LearningRate      float64   `yaml:"learning_rate"`
+	WeightDecay       float64   `yaml:"weight_decay"`
+	Momentum          float64   `yaml:"momentum"`
+	Epochs            int       `yaml:"epochs"`
+	Tokenizer         string    `yaml:"tokenizer"`
+	AutoFindBatchSize *bool     `yaml:"auto_find_batch_size"`
+	Peft              yaml.Node `yaml:"peft"`
+	Schedule          string    `yaml:"schedule"` // pmeter: constant, cosine, privacy-meter (default)
+	Model             yaml.Node `yaml:"model"`    // pmeter: a declarative model spec instead of model_name
+}
+
+// DataConfig is the data section.
+type DataConfig struct {
+	Dataset   string  `yaml:"dataset"`
+	DataDir   string  `yaml:"data_dir"`
+	Tokenize  *bool   `yaml:"tokenize"`
+	Tokenizer *string `yaml:"tokenizer"`
+	File      string  `yaml:"file"`        // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
+	LabelCol  string  `yaml:"label_column"` // pmeter: label column of a CSV dataset
+	TrainSize int     `yaml:"train_size"`  // pmeter: records in the training pool (0 = all)
+}
+
+// LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.file = path
+	return c, nil
+}
+
+// ParseConfig parses and validates YAML. Unknown keys, wrong types and impossible values are errors
+// that name the line and the field.
+func ParseConfig(b []byte) (*Config, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the config is empty")
+		}
+		return nil, cleanYAMLError(err)
+	}
+	c := &Config{}
+	// Re-decode strictly from the bytes so that unknown keys are reported with their line.
+	sdec := yaml.NewDecoder(bytes.NewReader(b))
+	sdec.KnownFields(true)
+	if err := sdec.Decode(c); err != nil {
+		return nil, cleanYAMLError(err)
+	}
+	c.root = &root
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cleanYAMLError rewrites yaml.v3's messages ("field x not found in type audit.AuditConfig") in the
+// user's terms.
+func cleanYAMLError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	for typ, section := range map[string]string{"audit.Config": "the top level", "audit.RunConfig": "section run",
+		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
+		"audit.AttackConfig": "an attack entry"} {
+		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
+	}
+	return errors.New(msg)
+}
+
+func (c *Config) applyDefaults() {
+	if c.Run.NumExperiments == 0 {
+		c.Run.NumExperiments = 1
+	}
+	if c.Run.LogDir == "" {
+		c.Run.LogDir = "pmeter_run"
+	}
+	if c.Audit.PrivacyGame == "" {
+		c.Audit.PrivacyGame = "privacy_loss_model"
+	}
+	if c.Audit.Split == "" {
+		c.Audit.Split = "pairs"
+	}
+	if c.Audit.NumQueries == 0 {
+		c.Audit.NumQueries = 1
+	}
+	if c.Audit.BatchSize == 0 {
+		c.Audit.BatchSize = 1024
+	}
+	if c.Train.Optimizer == "" {
+		c.Train.Optimizer = "SGD"
+	}
+	if c.Train.LearningRate == 0 {
+		c.Train.LearningRate = 0.001
+	}
+	if c.Train.Epochs == 0 {
+		c.Train.Epochs = 1
+	}
+	if c.Train.BatchSize == 0 {
+		c.Train.BatchSize = 256
+	}
+	if c.Train.Schedule == "" {
+		c.Train.Schedule = "privacy-meter"
+	}
+}
+
+// fieldError names the line of section.field (when the config has it) and the field.
+func (c *Config) fieldError(section, field, format string, a ...any) error {
+	msg := fmt.Sprintf(format, a...)
+	if line := c.line(section, field); line > 0 {
+		return fmt.Errorf("line %d: %s.%s: %s", line, section, field, msg)
+	}
+	return fmt.Errorf("%s.%s: %s", section, field, msg)
+}
+
+// line returns the line of the value of section.field in the parsed YAML, or 0.
+func (c *Config) line(section, field string) int {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return 0
+	}
+	n := c.root.Content[0]
+	for _, key := range []string{section, field} {
+		if n.Kind != yaml.MappingNode {
+			return 0
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		n = next
+	}
+	return n.Line
+}
+
+func (c *Config) validate() error {
+	if c.Run.NumExperiments < 1 {
+		return c.fieldError("run", "num_experiments", "must be at least 1, got %d", c.Run.NumExperiments)
+	}
+	if c.Run.Workers < 0 {
+		return c.fieldError("run", "workers", "must be 0 (all CPUs) or more, got %d", c.Run.Workers)
+	}
+	switch c.Audit.PrivacyGame {
+	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo":
+	default:
+		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo or privacy_loss_sample)", c.Audit.PrivacyGame)
+	}
+	if c.Audit.NumRefModels < 0 {
+		return c.fieldError("audit", "num_ref_models", "must not be negative, got %d", c.Audit.NumRefModels)
+	}
+	if c.Audit.DataSize < 0 {
+		return c.fieldError("audit", "data_size", "must not be negative, got %d", c.Audit.DataSize)
+	}
+	if c.Audit.DataSize%2 != 0 {
+		return c.fieldError("audit", "data_size", "must be even (half members, half non-members), got %d", c.Audit.DataSize)
+	}
+	if c.Audit.PopulationSize < 0 {
+		return c.fieldError("audit", "population_size", "must not be negative, got %d", c.Audit.PopulationSize)
+	}
+	if a := c.Audit.OfflineA; a != nil && (*a < 0 || *a > 1) {
+		return c.fieldError("audit", "offline_a", "must lie in [0, 1], got %v", *a)
+	}
+	switch c.Audit.Split {
+	case "pairs", "lira":
+	default:
+		return c.fieldError("audit", "split", "unknown split %q (want pairs or lira)", c.Audit.Split)
+	}
+	if c.Audit.NumQueries != 1 && c.Audit.NumQueries != 2 {
+		return c.fieldError("audit", "num_queries", "must be 1 or 2 (the record and its mirror image), got %d", c.Audit.NumQueries)
+	}
+	if c.Train.Epochs < 1 {
+		return c.fieldError("train", "epochs", "must be at least 1, got %d", c.Train.Epochs)
+	}
+	if c.Train.BatchSize < 1 {
+		return c.fieldError("train", "batch_size", "must be at least 1, got %d", c.Train.BatchSize)
+	}
+	if c.Train.LearningRate < 0 {
+		return c.fieldError("train", "learning_rate", "must not be negative, got %v", c.Train.LearningRate)
+	}
+	if c.Train.WeightDecay < 0 {
+		return c.fieldError("train", "weight_decay", "must not be negative, got %v", c.Train.WeightDecay)
+	}
+	switch strings.ToLower(c.Train.Optimizer) {
+	case "sgd", "adam", "adamw":
+	default:
+		return c.fieldError("train", "optimizer", "unknown optimizer %q (want SGD, Adam or AdamW)", c.Train.Optimizer)
+	}
+	switch c.Train.Schedule {
+	case "privacy-meter", "constant", "cosine":
+	default:
+		return c.fieldError("train", "schedule", "unknown schedule %q (want privacy-meter, constant or cosine)", c.Train.Schedule)
+	}
+	if c.Data.Dataset == "" {
+		return c.fieldError("data", "dataset", "is required (e.g. fashion-mnist, adult, purchase100, cifar10, csv)")
+	}
+	return nil
+}
+
+// Warnings lists the accepted but ignored settings, one sentence each.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.Audit.Device != "" || c.Train.Device != "" {
+		w = append(w, "device settings are ignored: pmeter trains and infers on the CPU")
+	}
+	if c.Train.Tokenizer != "" || c.Data.Tokenizer != nil || (c.Data.Tokenize != nil && *c.Data.Tokenize) {
+		w = append(w, "tokenizer settings are ignored: text datasets are not supported yet")
+	}
+	if !c.Train.Peft.IsZero() {
+		w = append(w, "train.peft is ignored: parameter-efficient fine-tuning is not supported")
+	}
+	if c.Audit.ReportLog != "" {
+		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")
+	}
+	return w
+}

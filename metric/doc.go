@@ -1,0 +1,21 @@
+// Package metric measures how well a membership-inference attack separates members from non-members, and
+// turns attack outcomes into empirical lower bounds on differential-privacy epsilon.
+//
+// Scores follow one convention throughout: a higher score means "more likely a member". Memberships are
+// booleans, true for a member (a record in the target model's training set).
+//
+// ROC curves (ROC) match scikit-learn 1.2.1 roc_curve exactly, and AUC matches numpy.trapz to the last bit,
+// so that results agree with Privacy Meter and the LiRA reference code. On a curve, TPRAtFPR is Privacy
+// Meter's "TPR at x% FPR" (last point with FPR <= x) and TPRAtFPRStrict is LiRA's (FPR < x).
+// BalancedAccuracy is the best balanced accuracy over thresholds. Evaluate summarises one attack in a
+// Result; Pool and EvaluateTargets handle several target models; Bootstrap adds percentile confidence
+// intervals.
+//
+// The auditing functions bound epsilon from below:
+//   - ClopperPearson, EpsilonFromCounts and EpsilonSweep follow Jagielski, Ullman and Oprea, "Auditing
+//     Differentially Private Machine Learning: How Private is Private SGD?" (NeurIPS 2020) and its code
+//     (tensorflow/privacy research/audit_2020);
+//   - RatioBound and EpsilonLowerBound follow TF Privacy's privacy_tests/epsilon_lower_bound.py;
+//   - OneRunPValue, OneRunEpsilon and AbstainAudit follow Steinke, Nasr and Jagielski, "Privacy Auditing
+//     with One (1) Training Run" (NeurIPS 2023), as Privacy Meter v2 runs it.
+package metric

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""PyTorch CPU baseline for `pmeter bench train`.
+
+Trains the same model on the same data as the Go benchmark and prints one JSON line with the throughput,
+so that the Go command can print the ratio of the two measured in the same run.
+
+Usage: train_torch.py --model mlp|cnn --x X.npy --y Y.npy --epochs E --batch B --threads T [--lr LR]
+
+Models (identical to pmeter's definitions in the benchmark):
+  mlp: Linear(D, 256) -> ReLU -> Linear(256, C), Adam(lr)                          (X: N x D float32)
+  cnn: Conv2d(3,32,3,pad 1) -> ReLU -> MaxPool2d(2) -> Conv2d(32,64,3,pad 1) -> ReLU -> MaxPool2d(2)
+       -> Flatten -> Linear(4096,128) -> ReLU -> Linear(128, C), Adam(lr)          (X: N x 3 x 32 x 32)
+"""
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def build(kind, x_shape, classes):
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(x_shape[1], 256), nn.ReLU(), nn.Linear(256, classes))
+    if kind == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, classes))
+    raise SystemExit("unknown model " + kind)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--x", required=True)
+    ap.add_argument("--y", required=True)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    x = torch.from_numpy(np.load(a.x).astype(np.float32))
+    y = torch.from_numpy(np.load(a.y).astype(np.int64))
+    classes = int(y.max()) + 1
+    model = build(a.model, tuple(x.shape), classes)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    lossf = nn.CrossEntropyLoss()
+    n = x.shape[0]
+    g = torch.Generator().manual_seed(a.seed)
+    samples = 0
+    first = last = None
+    t0 = time.perf_counter()
+    for _ in range(a.epochs):
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n - a.batch + 1, a.batch):
+            idx = perm[i:i + a.batch]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            samples += len(idx)
+            if first is None:
+                first = float(loss)
+            last = float(loss)
+    dt = time.perf_counter() - t0
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"impl": "pytorch " + torch.__version__, "model": a.model, "samples": samples,
+                      "seconds": dt, "samples_per_s": samples / dt, "params": params,
+                      "first_loss": first, "last_loss": last}))
+
+
+if __name__ == "__main__":
+    main()
