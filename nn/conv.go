@@ -1,0 +1,321 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Conv2D is a 2-D convolution over NCHW images (PyTorch nn.Conv2d with square kernel, equal stride
+// and zero padding on both axes, no dilation, one group). W is Out × In × K × K, b has length Out.
+// It is computed as W·im2col(x), one matrix product per chunk of images.
+type Conv2D struct {
+	In, Out, K, Stride, Padding int
+	W, B                        *Tensor // B is nil without bias
+	DW, DB                      *Tensor
+
+	x, y, dx  *Tensor
+	dy        *Tensor
+	cols      []float32
+	dcols     []float32
+	prod      []float32
+	h, w      int // input height and width of the last Forward
+	ho, wo    int
+	recordBuf []float32
+}
+
+// NewConv2D returns a Conv2D layer with zero parameters. in, out, k and stride must be positive and
+// padding non-negative; stride 0 means 1.
+func NewConv2D(in, out, k, stride, padding int, bias bool) (*Conv2D, error) {
+	if stride == 0 {
+		stride = 1
+	}
+	if in <= 0 || out <= 0 || k <= 0 || stride < 0 || padding < 0 {
+		return nil, fmt.Errorf("nn: conv2d: in=%d out=%d kernel=%d stride=%d padding=%d: need positive sizes and non-negative padding",
+			in, out, k, stride, padding)
+	}
+	c := &Conv2D{In: in, Out: out, K: k, Stride: stride, Padding: padding,
+		W: NewTensor(out, in, k, k), DW: NewTensor(out, in, k, k)}
+	if bias {
+		c.B, c.DB = NewTensor(out), NewTensor(out)
+	}
+	return c, nil
+}
+
+// Spec implements Layer.
+func (c *Conv2D) Spec() LayerSpec {
+	return LayerSpec{Kind: KindConv2D, In: c.In, Out: c.Out, Kernel: c.K, Stride: c.Stride, Padding: c.Padding, NoBias: c.B == nil}
+}
+
+// OutShape implements Layer. The input must be In × H × W with H, W + 2·Padding ≥ K.
+func (c *Conv2D) OutShape(in []int) ([]int, error) {
+	if c.K <= 0 || c.Stride <= 0 || c.Padding < 0 || c.W == nil || c.W.Len() != c.Out*c.In*c.K*c.K || c.DW == nil ||
+		c.DW.Len() != c.W.Len() || (c.B != nil && (c.B.Len() != c.Out || c.DB == nil || c.DB.Len() != c.Out)) {
+		return nil, fmt.Errorf("conv2d: invalid layer (build it with NewConv2D)")
+	}
+	if len(in) != 3 || in[0] != c.In {
+		return nil, fmt.Errorf("conv2d: input shape %v, want [%d H W]", in, c.In)
+	}
+	ho, wo := convOut(in[1], c.K, c.Stride, c.Padding), convOut(in[2], c.K, c.Stride, c.Padding)
+	if ho <= 0 || wo <= 0 {
+		return nil, fmt.Errorf("conv2d: input %v too small for kernel %d with padding %d", in, c.K, c.Padding)
+	}
+	return []int{c.Out, ho, wo}, nil
+}
+
+func convOut(n, k, s, p int) int {
+	if n+2*p < k {
+		return 0
+	}
+	return (n+2*p-k)/s + 1
+}
+
+// Init draws W and b from U(-1/√fan_in, 1/√fan_in) with fan_in = In·K·K, PyTorch's default.
+func (c *Conv2D) Init(r *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(c.In*c.K*c.K))
+	for i := range c.W.Data {
+		c.W.Data[i] = uniform32(r, bound)
+	}
+	if c.B != nil {
+		for i := range c.B.Data {
+			c.B.Data[i] = uniform32(r, bound)
+		}
+	}
+}
+
+// Params implements Layer: "weight" (Out × In × K × K) and "bias" (Out).
+func (c *Conv2D) Params() []Param {
+	p := []Param{{Name: "weight", Value: c.W, Grad: c.DW}}
+	if c.B != nil {
+		p = append(p, Param{Name: "bias", Value: c.B, Grad: c.DB})
+	}
+	return p
+}
+
+// colsBudget bounds the patch matrix of one chunk of images (in float32 values, 8 MiB): images are
+// convolved in chunks of as many as fit, each chunk with one matrix product, which is large enough
+// for the BLAS to run in parallel even when the layer has few output channels.
+const colsBudget = 1 << 21
+
+// chunk returns the number of images convolved per matrix product.
+func (c *Conv2D) chunk(n int) int {
+	per := c.In * c.K * c.K * c.ho * c.wo
+	return max(1, min(n, colsBudget/max(per, 1)))
+}
+
+// Forward implements Layer.
+func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
+	n := x.Rows()
+	c.x, c.h, c.w = x, x.Shape[2], x.Shape[3]
+	c.ho, c.wo = convOut(c.h, c.K, c.Stride, c.Padding), convOut(c.w, c.K, c.Stride, c.Padding)
+	hw, kd := c.ho*c.wo, c.In*c.K*c.K
+	y := reuse(&c.y, n, c.Out, c.ho, c.wo)
+	ch := c.chunk(n)
+	cols := reuseFloats(&c.cols, kd*ch*hw)
+	prod := reuseFloats(&c.prod, c.Out*ch*hw)
+	inLen, outLen := c.In*c.h*c.w, c.Out*hw
+	for lo := 0; lo < n; lo += ch {
+		m := min(ch, n-lo)
+		ld := m * hw
+		for i := 0; i < m; i++ {
+			c.im2col(x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
+		}
+		// prod (Out × m·hw) = W (Out × kd) · cols (kd × m·hw), then scattered to NCHW with the bias.
+		gemm(false, false, c.Out, ld, kd, 1, c.W.Data, kd, cols, ld, 0, prod, ld)
+		for i := 0; i < m; i++ {
+			yi := y.Data[(lo+i)*outLen : (lo+i+1)*outLen]
+			for o := 0; o < c.Out; o++ {
+				dst, src := yi[o*hw:(o+1)*hw], prod[o*ld+i*hw:o*ld+(i+1)*hw]
+				if c.B == nil {
+					copy(dst, src)
+					continue
+				}
+				b := c.B.Data[o]
+				for j, v := range src {
+					dst[j] = v + b
+				}
+			}
+		}
+	}
+	return y
+}
+
+// Backward implements Layer.
+func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
+	n := dy.Rows()
+	c.dy = dy
+	hw, kd := c.ho*c.wo, c.In*c.K*c.K
+	inLen, outLen := c.In*c.h*c.w, c.Out*hw
+	ch := c.chunk(n)
+	cols := reuseFloats(&c.cols, kd*ch*hw)
+	prod := reuseFloats(&c.prod, c.Out*ch*hw)
+	var dx *Tensor
+	var dcols []float32
+	if needDX {
+		dx = reuse(&c.dx, n, c.In, c.h, c.w)
+		clear32(dx.Data)
+		dcols = reuseFloats(&c.dcols, kd*ch*hw)
+	}
+	if c.B != nil {
+		clear32(c.DB.Data)
+	}
+	if n == 0 {
+		clear32(c.DW.Data)
+	}
+	for lo := 0; lo < n; lo += ch {
+		m := min(ch, n-lo)
+		ld := m * hw
+		// Gather dy of the chunk as Out × m·hw, the layout of the forward product.
+		for i := 0; i < m; i++ {
+			dyi := dy.Data[(lo+i)*outLen : (lo+i+1)*outLen]
+			for o := 0; o < c.Out; o++ {
+				copy(prod[o*ld+i*hw:o*ld+(i+1)*hw], dyi[o*hw:(o+1)*hw])
+			}
+			c.im2col(c.x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
+		}
+		var beta float32
+		if lo > 0 {
+			beta = 1
+		}
+		gemm(false, true, c.Out, kd, ld, 1, prod, ld, cols, ld, beta, c.DW.Data, kd)
+		if c.B != nil {
+			for o := range c.DB.Data {
+				var s float32
+				for _, v := range prod[o*ld : (o+1)*ld] {
+					s += v
+				}
+				c.DB.Data[o] += s
+			}
+		}
+		if needDX {
+			gemm(true, false, kd, ld, c.Out, 1, c.W.Data, kd, prod, ld, 0, dcols, ld)
+			for i := 0; i < m; i++ {
+				c.col2im(dcols[i*hw:], ld, dx.Data[(lo+i)*inLen:(lo+i+1)*inLen])
+			}
+		}
+	}
+	return dx
+}
+
+// AddRecordSqNorms implements RecordNormer exactly: the weight gradient of image i is dy_i·im2col(x_i)ᵀ,
+// the bias gradient the spatial sum of dy_i.
+func (c *Conv2D) AddRecordSqNorms(sq []float64) {
+	hw, kd := c.ho*c.wo, c.In*c.K*c.K
+	inLen, outLen := c.In*c.h*c.w, c.Out*hw
+	cols := reuseFloats(&c.cols, kd*hw)
+	g := reuseFloats(&c.recordBuf, c.Out*kd)
+	for i := range sq {
+		dyi := c.dy.Data[i*outLen : (i+1)*outLen]
+		c.im2col(c.x.Data[i*inLen:(i+1)*inLen], cols, hw)
+		gemm(false, true, c.Out, kd, hw, 1, dyi, hw, cols, hw, 0, g, kd)
+		sq[i] += sumSq(g)
+		if c.B != nil {
+			for o := 0; o < c.Out; o++ {
+				var s float64
+				for _, v := range dyi[o*hw : (o+1)*hw] {
+					s += float64(v)
+				}
+				sq[i] += s * s
+			}
+		}
+	}
+}
+
+// im2col writes the (In·K·K) × (Ho·Wo) patch matrix of one image x (In × H × W) into cols, whose rows
+// are ld apart. Row (c, ki, kj) holds x[c, oh·s − p + ki, ow·s − p + kj] for every output position
+// (oh, ow), 0 outside the image.
+func (c *Conv2D) im2col(x, cols []float32, ld int) {
+	k, s, p, h, w, ho, wo := c.K, c.Stride, c.Padding, c.h, c.w, c.ho, c.wo
+	hw := ho * wo
+	r := 0
+	for ch := 0; ch < c.In; ch++ {
+		xc := x[ch*h*w : (ch+1)*h*w]
+		for ki := 0; ki < k; ki++ {
+			for kj := 0; kj < k; kj++ {
+				row := cols[r*ld : r*ld+hw]
+				r++
+				for oh := 0; oh < ho; oh++ {
+					out := row[oh*wo : (oh+1)*wo]
+					ih := oh*s - p + ki
+					if ih < 0 || ih >= h {
+						clear32(out)
+						continue
+					}
+					xr := xc[ih*w : (ih+1)*w]
+					lo, hi := validRange(wo, w, s, p, kj)
+					for ow := 0; ow < lo; ow++ {
+						out[ow] = 0
+					}
+					if s == 1 {
+						copy(out[lo:hi], xr[lo-p+kj:hi-p+kj])
+					} else {
+						for ow := lo; ow < hi; ow++ {
+							out[ow] = xr[ow*s-p+kj]
+						}
+					}
+					for ow := hi; ow < wo; ow++ {
+						out[ow] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the patch-matrix gradient dcols (rows ld apart) back onto the image gradient dx (the
+// adjoint of im2col).
+func (c *Conv2D) col2im(dcols []float32, ld int, dx []float32) {
+	k, s, p, h, w, ho, wo := c.K, c.Stride, c.Padding, c.h, c.w, c.ho, c.wo
+	hw := ho * wo
+	r := 0
+	for ch := 0; ch < c.In; ch++ {
+		dxc := dx[ch*h*w : (ch+1)*h*w]
+		for ki := 0; ki < k; ki++ {
+			for kj := 0; kj < k; kj++ {
+				row := dcols[r*ld : r*ld+hw]
+				r++
+				for oh := 0; oh < ho; oh++ {
+					ih := oh*s - p + ki
+					if ih < 0 || ih >= h {
+						continue
+					}
+					in := row[oh*wo : (oh+1)*wo]
+					dr := dxc[ih*w : (ih+1)*w]
+					lo, hi := validRange(wo, w, s, p, kj)
+					if s == 1 {
+						dst := dr[lo-p+kj : hi-p+kj]
+						for j, v := range in[lo:hi] {
+							dst[j] += v
+						}
+					} else {
+						for ow := lo; ow < hi; ow++ {
+							dr[ow*s-p+kj] += in[ow]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns the output columns [lo, hi) whose input column ow·s − p + kj lies in [0, w).
+func validRange(wo, w, s, p, kj int) (lo, hi int) {
+	// ow·s ≥ p − kj  ⇒  ow ≥ ceil((p − kj)/s)
+	off := p - kj
+	if off > 0 {
+		lo = (off + s - 1) / s
+	}
+	// ow·s − p + kj ≤ w − 1  ⇒  ow ≤ (w − 1 + p − kj)/s
+	lim := w - 1 + off
+	if lim < 0 {
+		return lo, lo
+	}
+	hi = lim/s + 1
+	if hi > wo {
+		hi = wo
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}

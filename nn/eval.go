@@ -1,0 +1,172 @@
+package nn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// EvalConfig configures Evaluate. Zero values take the defaults noted.
+type EvalConfig struct {
+	BatchSize int  // records per forward pass; default 256
+	Loss      Loss // default CrossEntropy{}
+	// GradNorms requests per-record gradient norms (one extra backward pass per batch).
+	GradNorms bool
+}
+
+// RecordOutputs holds per-record outputs of a model on a data set of N records.
+type RecordOutputs struct {
+	// Logits is the model output, N × C (for a classifier: logits, before softmax).
+	Logits *Tensor
+	// PTrue is the softmax probability of the true label, softmax(logits_i)[y_i], computed in float64
+	// from the float32 logits; nil when the data has no labels.
+	PTrue []float64
+	// Loss is ℓ_i, the loss of each record (natural-log units for cross-entropy).
+	Loss []float64
+	// GradNorm is ‖∇_θ ℓ_i‖₂, the Euclidean norm of the gradient of record i's own loss (not divided by
+	// a batch size) over all trainable parameters θ; nil unless requested.
+	GradNorm []float64
+}
+
+// Evaluate runs m in evaluation mode (running batch-norm statistics, no dropout) over d and returns
+// per-record outputs, in the order of d's records.
+//
+// Gradient norms use the per-layer identities of RecordNormer in one backward pass per batch (for a
+// Dense layer the ghost-norm identity ‖g_i‖² = ‖a_i‖²·‖δ_i‖² + ‖δ_i‖²); a model containing a layer with
+// parameters that does not implement RecordNormer falls back to one backward pass per record. In
+// evaluation mode records do not interact, so both are exact. Computing them overwrites the model's
+// parameter gradients.
+func Evaluate(ctx context.Context, m *Sequential, d Data, cfg EvalConfig) (*RecordOutputs, error) {
+	if m == nil {
+		return nil, errors.New("nn: Evaluate: nil model")
+	}
+	n, err := checkData(m, d)
+	if err != nil {
+		return nil, err
+	}
+	bs := cfg.BatchSize
+	if bs == 0 {
+		bs = 256
+	}
+	if bs < 0 {
+		return nil, fmt.Errorf("nn: model %q: batch size %d is negative", m.Name, bs)
+	}
+	bs = min(bs, n)
+	loss := cfg.Loss
+	if loss == nil {
+		loss = CrossEntropy{}
+	}
+	outShape, _ := m.OutShape(d.X.Shape[1:])
+	res := &RecordOutputs{Logits: NewTensor(append([]int{n}, outShape...)...), Loss: make([]float64, n)}
+	if d.Labels != nil {
+		res.PTrue = make([]float64, n)
+	}
+	if cfg.GradNorms {
+		res.GradNorm = make([]float64, n)
+	}
+	fast := true
+	for _, l := range m.Layers {
+		if !hasRecordNorms(l) {
+			fast = false
+		}
+	}
+	var grad *Tensor
+	k := res.Logits.RowLen()
+	for lo := 0; lo < n; lo += bs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("nn: model %q: evaluating records %d–%d: %w", m.Name, lo, min(lo+bs, n), err)
+		}
+		hi := min(lo+bs, n)
+		xb := d.X.Slice(lo, hi)
+		var tb Target
+		if d.Labels != nil {
+			tb.Labels = d.Labels[lo:hi]
+		}
+		if d.Values != nil {
+			tb.Values = d.Values.Slice(lo, hi)
+		}
+		out, err := m.Forward(xb, false)
+		if err != nil {
+			return nil, err
+		}
+		copy(res.Logits.Data[lo*k:hi*k], out.Data)
+		g := reuse(&grad, out.Shape...)
+		if err := loss.PerRecord(out, tb, res.Loss[lo:hi], g.Data); err != nil {
+			return nil, fmt.Errorf("nn: model %q: records %d–%d: %w", m.Name, lo, hi, err)
+		}
+		if res.PTrue != nil {
+			pTrue(out, tb.Labels, res.PTrue[lo:hi])
+		}
+		if !cfg.GradNorms {
+			continue
+		}
+		sq := res.GradNorm[lo:hi]
+		if fast {
+			if err := m.Backward(g); err != nil {
+				return nil, err
+			}
+			for _, l := range m.Layers {
+				if rn, ok := l.(RecordNormer); ok {
+					rn.AddRecordSqNorms(sq)
+				}
+			}
+		} else if err := recordSqNormsSlow(m, xb, tb, loss, sq); err != nil {
+			return nil, err
+		}
+		for i, v := range sq {
+			sq[i] = math.Sqrt(v)
+		}
+	}
+	return res, nil
+}
+
+// pTrue writes softmax(out_i)[labels_i] for each row, in float64.
+func pTrue(out *Tensor, labels []int, p []float64) {
+	c := out.RowLen()
+	for i := range p {
+		z := out.Data[i*c : (i+1)*c]
+		mx := float64(z[0])
+		for _, v := range z[1:] {
+			mx = math.Max(mx, float64(v))
+		}
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v) - mx)
+		}
+		p[i] = math.Exp(float64(z[labels[i]])-mx) / s
+	}
+}
+
+// recordSqNormsSlow computes squared per-record gradient norms with one backward pass per record.
+func recordSqNormsSlow(m *Sequential, x *Tensor, t Target, loss Loss, sq []float64) error {
+	var lossBuf [1]float64
+	var grad *Tensor
+	for i := range sq {
+		xi := x.Slice(i, i+1)
+		var ti Target
+		if t.Labels != nil {
+			ti.Labels = t.Labels[i : i+1]
+		}
+		if t.Values != nil {
+			ti.Values = t.Values.Slice(i, i+1)
+		}
+		out, err := m.Forward(xi, false)
+		if err != nil {
+			return err
+		}
+		g := reuse(&grad, out.Shape...)
+		if err := loss.PerRecord(out, ti, lossBuf[:], g.Data); err != nil {
+			return err
+		}
+		if err := m.Backward(g); err != nil {
+			return err
+		}
+		var s float64
+		for _, p := range m.Params() {
+			s += sumSq(p.Grad.Data)
+		}
+		sq[i] = s
+	}
+	return nil
+}

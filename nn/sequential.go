@@ -1,0 +1,176 @@
+package nn
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Sequential is a model made of layers applied in order (PyTorch nn.Sequential). Name identifies the
+// model in errors (for example "target" or "ref-3").
+type Sequential struct {
+	Name   string
+	Layers []Layer
+
+	inShape, outShape []int // per-record shapes of the last validated input
+	lastBatch         int   // batch size of the last Forward, -1 before any
+}
+
+// NewSequential returns a model of the given layers. Parameters are zero until Init.
+func NewSequential(name string, layers ...Layer) *Sequential {
+	return &Sequential{Name: name, Layers: layers, lastBatch: -1}
+}
+
+// FromSpecs builds a model from layer descriptions. Parameters are zero until Init.
+func FromSpecs(name string, specs []LayerSpec) (*Sequential, error) {
+	layers := make([]Layer, len(specs))
+	for i, s := range specs {
+		l, err := s.Build()
+		if err != nil {
+			return nil, fmt.Errorf("nn: model %q: layer %d: %w", name, i, err)
+		}
+		layers[i] = l
+	}
+	return NewSequential(name, layers...), nil
+}
+
+// Specs describes the model's layers as data; FromSpecs(name, m.Specs()) rebuilds its architecture.
+func (m *Sequential) Specs() []LayerSpec {
+	s := make([]LayerSpec, len(m.Layers))
+	for i, l := range m.Layers {
+		s[i] = l.Spec()
+	}
+	return s
+}
+
+// Init initialises every parameter from seed with PyTorch's default distributions (layer by layer,
+// from one random stream) and reseeds the layers that draw random numbers in training.
+func (m *Sequential) Init(seed uint64) {
+	r := newRand(seed, streamInit)
+	for _, l := range m.Layers {
+		if in, ok := l.(Initializer); ok {
+			in.Init(r)
+		}
+	}
+	m.Reseed(seed)
+}
+
+// Reseed sets the random streams of the layers that draw random numbers in training (Dropout); layer
+// i gets a stream derived from seed and i.
+func (m *Sequential) Reseed(seed uint64) {
+	for i, l := range m.Layers {
+		if rs, ok := l.(Reseeder); ok {
+			rs.Reseed(seed ^ (uint64(i+1) * 0xbf58476d1ce4e5b9))
+		}
+	}
+}
+
+// OutShape returns the per-record output shape for a per-record input shape (for example [3 32 32]
+// for CIFAR images), or an error naming the first layer that cannot take its input.
+func (m *Sequential) OutShape(in []int) ([]int, error) {
+	s := append([]int(nil), in...)
+	for i, d := range s {
+		if d <= 0 {
+			return nil, fmt.Errorf("nn: model %q: input shape %v: dimension %d is not positive", m.Name, in, i)
+		}
+	}
+	for i, l := range m.Layers {
+		out, err := l.OutShape(s)
+		if err != nil {
+			return nil, fmt.Errorf("nn: model %q: layer %d: %w", m.Name, i, err)
+		}
+		s = out
+	}
+	return s, nil
+}
+
+// checkInput validates x's per-record shape, caching the last shape accepted.
+func (m *Sequential) checkInput(x *Tensor) error {
+	if x == nil || len(x.Shape) == 0 {
+		return fmt.Errorf("nn: model %q: input has no batch dimension", m.Name)
+	}
+	if numel(x.Shape) != len(x.Data) || x.Shape[0] < 0 {
+		return fmt.Errorf("nn: model %q: input shape %v does not match its %d values", m.Name, x.Shape, len(x.Data))
+	}
+	if m.inShape != nil && sameShape(m.inShape, x.Shape[1:]) {
+		return nil
+	}
+	out, err := m.OutShape(x.Shape[1:])
+	if err != nil {
+		return err
+	}
+	m.inShape, m.outShape = append([]int(nil), x.Shape[1:]...), out
+	return nil
+}
+
+// Forward runs the model on a batch x (records × per-record shape) and returns the output (records ×
+// per-record output shape), owned by the model until its next Forward. train selects training
+// behaviour (batch statistics in BatchNorm, Dropout active).
+func (m *Sequential) Forward(x *Tensor, train bool) (*Tensor, error) {
+	if err := m.checkInput(x); err != nil {
+		return nil, err
+	}
+	h := x
+	for _, l := range m.Layers {
+		h = l.Forward(h, train)
+	}
+	m.lastBatch = x.Rows()
+	return h, nil
+}
+
+// Backward back-propagates dy, the gradient of the loss with respect to the output of the last
+// Forward, and sets every parameter's gradient. It does not compute the gradient with respect to the
+// model's input.
+func (m *Sequential) Backward(dy *Tensor) error {
+	if m.lastBatch < 0 {
+		return fmt.Errorf("nn: model %q: Backward before Forward", m.Name)
+	}
+	if dy == nil || len(dy.Shape) == 0 || dy.Shape[0] != m.lastBatch || !sameShape(dy.Shape[1:], m.outShape) || len(dy.Data) != numel(dy.Shape) {
+		var shape []int
+		if dy != nil {
+			shape = dy.Shape
+		}
+		return fmt.Errorf("nn: model %q: output gradient shape %v, want [%d %v]", m.Name, shape, m.lastBatch, m.outShape)
+	}
+	g := dy
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		g = m.Layers[i].Backward(g, i > 0)
+	}
+	return nil
+}
+
+// Params lists the trainable parameters with PyTorch state_dict names ("<layer index>.weight").
+func (m *Sequential) Params() []Param {
+	var ps []Param
+	for i, l := range m.Layers {
+		for _, p := range l.Params() {
+			p.Name = strconv.Itoa(i) + "." + p.Name
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Buffers lists the non-trainable state (batch-norm running statistics) with state_dict names.
+func (m *Sequential) Buffers() []Param {
+	var ps []Param
+	for i, l := range m.Layers {
+		if b, ok := l.(Bufferer); ok {
+			for _, p := range b.Buffers() {
+				p.Name = strconv.Itoa(i) + "." + p.Name
+				ps = append(ps, p)
+			}
+		}
+	}
+	return ps
+}
+
+// NumParams returns the number of trainable scalars.
+func (m *Sequential) NumParams() int {
+	n := 0
+	for _, l := range m.Layers {
+		for _, p := range l.Params() {
+			n += p.Value.Len()
+		}
+	}
+	return n
+}
