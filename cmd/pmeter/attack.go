@@ -2,10 +2,174 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/bundle"
+	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/npy"
 )
 
-// runAttack implements 'pmeter attack'. (Placeholder until the attack CLI lands.)
+const attackUsage = `Usage:
+  pmeter attack BUNDLE --attack NAME [--target I] [--set key=value ...] --out DIR
+
+Runs one membership-inference attack on a signal bundle against target model I and writes
+DIR/scores.npy (float64, one score per record, higher = more likely a member) and DIR/metrics.json
+(AUC, balanced accuracy, TPR at standard FPRs, counts, attack, parameters and target).
+
+BUNDLE is a directory of .npy/.csv files or a .npz archive: signals (records × models [× queries]) and
+memberships (records × models), with optional population, labels, probs or logits and bundle.json;
+or LiRA's keep (models × records) and scores (models × records × queries).
+
+Flags:
+  --attack NAME     the attack (see below)
+  --target I        index of the target model (default 0)
+  --set key=value   an attack parameter; repeat for several
+  --out DIR         output directory (created if needed)
+`
+
+// runAttack implements 'pmeter attack'.
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return usagef("not implemented yet")
+	fs := flag.NewFlagSet("attack", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	name := fs.String("attack", "", "")
+	target := fs.Int("target", 0, "")
+	out := fs.String("out", "", "")
+	sets := attackSets{}
+	fs.Var(sets, "set", "")
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, attackUsage)
+				writeAttackTable(stdout)
+				return err
+			}
+			return usagef("%v", err)
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		pos, rest = append(pos, rest[0]), rest[1:]
+	}
+	switch {
+	case len(pos) != 1:
+		return usagef("want one BUNDLE argument, got %d (%s); run 'pmeter attack -h'", len(pos), strings.Join(pos, " "))
+	case *name == "":
+		return usagef("--attack is required (one of: %s)", strings.Join(attack.Names(), ", "))
+	case *out == "":
+		return usagef("--out is required")
+	}
+	spec, err := attack.Lookup(*name)
+	if err != nil {
+		return usagef("--attack: %v", err)
+	}
+	params, err := spec.Resolve(sets)
+	if err != nil {
+		return usagef("--set: %v", err)
+	}
+
+	d, err := bundle.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	if *target < 0 || *target >= d.M {
+		return usagef("--target %d: the bundle has %d models (0 to %d)", *target, d.M, d.M-1)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	scores, err := spec.Run(d, *target, params)
+	if err != nil {
+		return fmt.Errorf("attack %s on target model %d: %w", spec.Name, *target, err)
+	}
+	res, err := metric.Evaluate(scores, d.TargetMembers(*target))
+	if err != nil {
+		return fmt.Errorf("metrics of attack %s on target model %d: %w", spec.Name, *target, err)
+	}
+
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if err := npy.WriteFile(filepath.Join(*out, "scores.npy"), npy.NewFloat64(scores, len(scores))); err != nil {
+		return err
+	}
+	report := attackReport{Attack: spec.Name, Target: *target, Bundle: pos[0], Params: params, Result: res}
+	if err := npy.WriteAtomic(filepath.Join(*out, "metrics.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s on target model %d: AUC %.4f, balanced accuracy %.4f", spec.Name, *target, res.AUC, res.BalancedAccuracy)
+	for _, f := range []float64{0.01, 0.001} {
+		if tpr, ok := res.TPR(f); ok {
+			fmt.Fprintf(stdout, ", TPR@%g%%FPR %.4f", 100*f, tpr)
+		}
+	}
+	fmt.Fprintf(stdout, " (%d members, %d non-members)\nwrote %s and %s\n", res.Members, res.NonMembers,
+		filepath.Join(*out, "scores.npy"), filepath.Join(*out, "metrics.json"))
+	return nil
+}
+
+// attackReport is the content of metrics.json.
+type attackReport struct {
+	Attack string            `json:"attack"`
+	Target int               `json:"target"`
+	Bundle string            `json:"bundle"`
+	Params map[string]string `json:"params"`
+	metric.Result
+}
+
+// attackSets collects repeated --set key=value flags.
+type attackSets map[string]string
+
+func (s attackSets) String() string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k+"="+s[k])
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, " ")
+}
+
+func (s attackSets) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	if _, dup := s[k]; dup {
+		return fmt.Errorf("parameter %s is set twice", k)
+	}
+	s[k] = val
+	return nil
+}
+
+// writeAttackTable lists every attack with its parameters.
+func writeAttackTable(w io.Writer) {
+	fmt.Fprintln(w, "\nAttacks and their parameters (--set name=value; default in brackets):")
+	for _, s := range attack.Attacks() {
+		fmt.Fprintf(w, "\n  %s\n      %s\n", s.Name, s.Description)
+		for _, p := range s.Params {
+			typ := p.Type
+			switch p.Type {
+			case "enum":
+				typ = strings.Join(p.Values, "|")
+			case "int", "float":
+				if r := p.RangeText(); r != "" {
+					typ += " " + r
+				}
+			}
+			fmt.Fprintf(w, "    %s=%s [%s]\n        %s\n", p.Name, typ, p.Default, p.Help)
+		}
+	}
 }

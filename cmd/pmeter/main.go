@@ -21,6 +21,8 @@ Usage:
   pmeter <command> [arguments]
 
 Commands:
+  run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
+  init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   bench     measure speed against baselines (rmia, roc, train)
   help      show help for a command
@@ -36,6 +38,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", runRun},
+		{"init", runInit},
 		{"attack", runAttack},
 		{"bench", runBench},
 	}
@@ -91,3 +95,22 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// parseInterspersed parses fs's flags from args, allowing flags after positional arguments (as in
+// 'pmeter run config.yaml --out dir'), and returns the positional arguments. A bad flag is a usage error;
+// -h returns flag.ErrHelp after fs's usage has been printed.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
+		}
+		if args = fs.Args(); len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}

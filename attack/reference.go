@@ -1,0 +1,156 @@
+package attack
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pmeter/pmeter/signal"
+)
+
+// ReferenceConfig configures Attack-R.
+type ReferenceConfig struct {
+	// ThresholdFn is one of Privacy Meter v1's threshold functions (ParseThresholdFn; empty = LinearItp).
+	ThresholdFn string
+	// Alphas are the false positive rates of v1's α grid, used by ReferencePredictions (nil =
+	// DefaultAlphas). The scores do not depend on them.
+	Alphas []float64
+	// NumRef caps the OUT reference models per record, the first in model order (0 = all).
+	NumRef int
+}
+
+// Reference returns the score of Attack-R, the reference-model attack of Ye et al., "Enhanced Membership
+// Inference Attacks against Machine Learning Models" (ACM CCS 2022, attack R), as Privacy Meter v1
+// runs it (ReferenceMetric): each record gets its own threshold, from the losses on that record of the
+// reference models that did not train on it (its OUT models, other than target). Higher = more likely a
+// member.
+//
+// The score is −α*(s), s the target model's loss on the record and α* the false positive rate from which
+// v1 calls the record a member with the chosen threshold function, computed from the record's OUT losses
+// L_1 … L_k sorted:
+//
+//   - ThresholdFunc: c/(k−1) with c = #{L ≤ s} (the 'lower' quantile);
+//   - LinearItp: the inverse of the linearly interpolated quantile function, the empirical CDF percentile
+//     (j + (s − L_j)/(L_{j+1} − L_j))/(k−1) for L_j ≤ s < L_{j+1}, 0 below L_1 and 1 from L_k on;
+//   - Gaussian: Φ((s − μ)/σ) with (μ, σ) the mean and ddof-0 std of the L;
+//   - LogitRescale: Φ((μ' − y)/σ'), y = log(e^{−s}/(1 − e^{−s})) the rescaled logit and (μ', σ') the fit
+//     of the L rescaled likewise (after v1's +1e-6), the one-sided test of offline LiRA on p-values;
+//   - MinLinearLogit: the larger of the LinearItp and LogitRescale levels (v1 takes the smaller threshold).
+//
+// Because v1 predicts "member" at α exactly when α > α* (≥ for ThresholdFunc), the ROC of this score
+// passes through every point of v1's α sweep, except the first and last points of LinearItp and
+// MinLinearLogit, where v1 puts the global minimum − 1e-4 and maximum + 1e-4 of all reference losses
+// instead of per-record quantiles; ReferencePredictions reproduces those. In v1's 2-D Gaussian the
+// threshold sits at 1 − α, not α; the score orders records the same way, and ReferencePredictions
+// reproduces the 1 − α grid.
+//
+// Signals are converted to the cross-entropy loss (signal.Convert); with several queries the losses are
+// averaged over the queries. Every record needs at least one OUT reference model.
+func Reference(d *Data, target int, cfg ReferenceConfig) ([]float64, error) {
+	r, err := newReference(d, target, cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, d.N)
+	var buf []float64
+	for i := range out {
+		buf = r.outLosses(buf[:0], i)
+		out[i] = -newRefSample(r.fn, buf).level(r.fn, r.loss[i])
+	}
+	return out, nil
+}
+
+// ReferencePredictions returns Privacy Meter v1's ReferenceMetric decisions: for every α of cfg.Alphas
+// (rows) and record (columns), whether the target's loss on the record lies strictly below the record's
+// α threshold from RowThresholds over its OUT losses (the first and last LinearItp rows use the minimum
+// and maximum of all records' reference losses, as v1). The result is len(Alphas) × N, α-major.
+func ReferencePredictions(d *Data, target int, cfg ReferenceConfig) ([]bool, error) {
+	r, err := newReference(d, target, cfg)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var buf []float64
+	for i := 0; i < d.N; i++ {
+		buf = r.outLosses(buf[:0], i)
+		for _, v := range buf {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	na := len(r.alphas)
+	out := make([]bool, na*d.N)
+	t := make([]float64, na)
+	for i := 0; i < d.N; i++ {
+		buf = r.outLosses(buf[:0], i)
+		ref := newRefSample(r.fn, buf)
+		rowThresholds(r.fn, ref.sorted, r.alphas, true, lo, hi, t, 1)
+		for j, tj := range t {
+			out[j*d.N+i] = r.loss[i] < tj
+		}
+	}
+	return out, nil
+}
+
+// reference holds Attack-R's inputs.
+type reference struct {
+	d      *Data
+	fn     string
+	alphas []float64
+	target int
+	limit  int
+	sig    []float64 // d's signals as losses
+	loss   []float64 // target's loss per record (mean over queries)
+}
+
+func newReference(d *Data, target int, cfg ReferenceConfig) (*reference, error) {
+	fn, alphas, err := thresholdConfig(cfg.ThresholdFn, cfg.Alphas)
+	if err != nil {
+		return nil, fmt.Errorf("reference attack: %w", err)
+	}
+	if cfg.NumRef < 0 {
+		return nil, fmt.Errorf("reference attack: negative number of reference models (%d)", cfg.NumRef)
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if err := d.CheckTarget(target); err != nil {
+		return nil, err
+	}
+	sig, err := signalsAs(d, signal.Loss)
+	if err != nil {
+		return nil, err
+	}
+	limit := cfg.NumRef
+	if limit == 0 {
+		limit = d.M
+	}
+	r := &reference{d: d, fn: fn, alphas: alphas, target: target, limit: limit, sig: sig}
+	for i := 0; i < d.N; i++ {
+		has := false
+		for m := 0; m < d.M && !has; m++ {
+			has = m != target && !d.Members[i*d.M+m]
+		}
+		if !has {
+			return nil, fmt.Errorf("reference attack: record %d has no OUT reference model (target model %d excluded)", i, target)
+		}
+	}
+	r.loss = queryMeans(sig, d.N, d.M, d.Q, target)
+	return r, nil
+}
+
+// outLosses appends the losses (mean over queries) of record i under its first OUT reference models.
+func (r *reference) outLosses(buf []float64, i int) []float64 {
+	d := r.d
+	k := r.limit
+	for m := 0; m < d.M && k > 0; m++ {
+		if m == r.target || d.Members[i*d.M+m] {
+			continue
+		}
+		s := 0.0
+		for q := 0; q < d.Q; q++ {
+			s += r.sig[(i*d.M+m)*d.Q+q]
+		}
+		buf = append(buf, s/float64(d.Q))
+		k--
+	}
+	return buf
+}

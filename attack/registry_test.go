@@ -1,0 +1,211 @@
+package attack
+
+import (
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRegistryTable(t *testing.T) {
+	specs := Attacks()
+	names := Names()
+	for _, want := range []string{"loss", "entropy", "modified-entropy", "population", "reference", "shadow", "lira", "rmia"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("registry lacks %q", want)
+		}
+	}
+	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if seen[s.Name] {
+			t.Errorf("attack %q registered twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Description == "" || strings.Contains(s.Description, "\n") || s.run == nil {
+			t.Errorf("%s: needs a one-line description and a run function", s.Name)
+		}
+		pseen := map[string]bool{}
+		for _, p := range s.Params {
+			if !snake.MatchString(p.Name) || pseen[p.Name] {
+				t.Errorf("%s: parameter %q is not snake_case or is repeated", s.Name, p.Name)
+			}
+			pseen[p.Name] = true
+			if p.Help == "" {
+				t.Errorf("%s.%s: no help", s.Name, p.Name)
+			}
+			if err := p.check(p.Default); err != nil {
+				t.Errorf("%s.%s: default %q is invalid: want %v", s.Name, p.Name, p.Default, err)
+			}
+		}
+	}
+	// The table is not shared state: changing a returned Spec does not change the next call's.
+	specs[0].Params[0].Default = "changed"
+	specs[0].Name = "changed"
+	if again := Attacks(); again[0].Name == "changed" || again[0].Params[0].Default == "changed" {
+		t.Error("Attacks returns shared, mutable state")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	s, err := Lookup("rmia")
+	if err != nil || s.Name != "rmia" {
+		t.Fatalf("Lookup(rmia) = %v, %v", s.Name, err)
+	}
+	_, err = Lookup("RMIA")
+	if !errors.Is(err, ErrUnknownAttack) || !strings.Contains(err.Error(), `"RMIA"`) || !strings.Contains(err.Error(), "loss, entropy") {
+		t.Errorf("Lookup(RMIA) error %v", err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	s, _ := Lookup("rmia")
+	got, err := s.Resolve(map[string]string{"offline_a": "0.25", "online": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"num_ref_models": "0", "offline_a": "0.25", "tune_offline_a": "false", "online": "1", "gamma": "1", "compat": "none"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Resolve = %v, want %v", got, want)
+	}
+	for _, tc := range []struct {
+		attack, key, value string
+		unknown            bool
+		want               string
+	}{
+		{"rmia", "alpha", "1", true, `attack rmia: unknown parameter "alpha" (parameters: num_ref_models, offline_a`},
+		{"correctness", "class_thresholds", "true", true, "(no parameters)"},
+		{"rmia", "offline_a", "1.5", false, `attack rmia: parameter offline_a: "1.5" is not valid; want a number in [0, 1]`},
+		{"rmia", "offline_a", "NaN", false, "want a number in [0, 1]"},
+		{"rmia", "gamma", "0", false, "want a number > 0"},
+		{"rmia", "num_ref_models", "-1", false, "want an integer ≥ 0"},
+		{"rmia", "num_ref_models", "1.5", false, "want an integer ≥ 0"},
+		{"rmia", "online", "yes", false, "want true or false"},
+		{"lira", "compat", "rmia", false, "want one of none, lira, privacy-meter"},
+		{"shadow", "c", "", false, "want a number > 0"},
+		{"population", "threshold_fn", "linear", false, "want one of linear_itp, threshold_func"},
+	} {
+		s, _ := Lookup(tc.attack)
+		_, err := s.Resolve(map[string]string{tc.key: tc.value})
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Param != tc.key || pe.Unknown != tc.unknown || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s=%q: error %v, want a ParamError containing %q", tc.attack, tc.key, tc.value, err, tc.want)
+		}
+		if _, err := s.Run(&Data{}, 0, map[string]string{tc.key: tc.value}); !errors.As(err, &pe) {
+			t.Errorf("%s %s=%q: Run error %v, want the ParamError", tc.attack, tc.key, tc.value, err)
+		}
+	}
+	// Several bad parameters: the first in name order is reported.
+	_, err = s.Resolve(map[string]string{"zeta": "1", "alpha": "1"})
+	if !strings.Contains(err.Error(), `"alpha"`) {
+		t.Errorf("error %v, want the first bad parameter in name order", err)
+	}
+}
+
+// registryData is shadowTestData with a population of Z records.
+func registryData() *Data {
+	d := shadowTestData(23, 120, 6, 3, 3)
+	rng := rand.New(rand.NewPCG(29, 3))
+	d.Z = 80
+	d.Population = make([]float64, d.Z*d.M)
+	for k := range d.Population {
+		d.Population[k] = 0.05 + 0.9*rng.Float64()
+	}
+	return d
+}
+
+// TestRegistryRun checks that every attack run through the registry gives what the attack's function
+// gives with the corresponding configuration.
+func TestRegistryRun(t *testing.T) {
+	d := registryData()
+	const target = 1
+	shadow := DefaultShadowConfig()
+	shadowPM := shadow
+	shadowPM.PrivacyMeter = true
+	shadowMLP := shadow
+	shadowMLP.Model, shadowMLP.Hidden, shadowMLP.Epochs, shadowMLP.Seed = ShadowMLP, 8, 3, 5
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+		direct func() ([]float64, error)
+	}{
+		{"loss", nil, func() ([]float64, error) { return LOSS(d, target, LOSSConfig{}) }},
+		{"loss", map[string]string{"compat": "privacy-meter"}, func() ([]float64, error) { return LOSS(d, target, LOSSConfig{PrivacyMeter: true}) }},
+		{"entropy", nil, func() ([]float64, error) {
+			return SongMittal(d, target, SongMittalConfig{Value: SMEntropy, ClassThresholds: true})
+		}},
+		{"modified-entropy", map[string]string{"class_thresholds": "false"}, func() ([]float64, error) {
+			return SongMittal(d, target, SongMittalConfig{Value: SMModifiedEntropy})
+		}},
+		{"confidence", map[string]string{"num_ref_models": "2"}, func() ([]float64, error) {
+			return SongMittal(d, target, SongMittalConfig{Value: SMConfidence, ClassThresholds: true, NumRefModels: 2})
+		}},
+		{"correctness", nil, func() ([]float64, error) { return SongMittal(d, target, SongMittalConfig{Value: SMCorrectness}) }},
+		{"population", map[string]string{"threshold_fn": "gaussian"}, func() ([]float64, error) {
+			return Population(d, target, PopulationConfig{ThresholdFn: Gaussian})
+		}},
+		{"reference", map[string]string{"num_ref_models": "2"}, func() ([]float64, error) {
+			return Reference(d, target, ReferenceConfig{ThresholdFn: LinearItp, NumRef: 2})
+		}},
+		{"shadow", nil, func() ([]float64, error) { return Shadow(d, target, shadow) }},
+		{"shadow", map[string]string{"compat": "privacy-meter"}, func() ([]float64, error) { return Shadow(d, target, shadowPM) }},
+		{"shadow", map[string]string{"model": "mlp", "hidden": "8", "epochs": "3", "seed": "5"}, func() ([]float64, error) { return Shadow(d, target, shadowMLP) }},
+		{"lira", nil, func() ([]float64, error) { return LiRA(d, target, LiRAConfig{Online: true}) }},
+		{"lira", map[string]string{"online": "false", "offline_test": "two-sided", "num_ref_models": "2"}, func() ([]float64, error) {
+			return LiRA(d, target, LiRAConfig{OfflineTest: TwoSided, NumRef: 2})
+		}},
+		{"lira", map[string]string{"compat": "privacy-meter", "fix_variance": "true"}, func() ([]float64, error) {
+			return LiRA(d, target, LiRAConfig{Online: true, FixVariance: true, Compat: true, Float32: true})
+		}},
+		{"rmia", map[string]string{"offline_a": "0.3", "num_ref_models": "2"}, func() ([]float64, error) {
+			return RMIA(d, target, RMIAConfig{OfflineA: 0.3, NumRef: 2, Gamma: 1})
+		}},
+		{"rmia", map[string]string{"online": "true", "gamma": "2"}, func() ([]float64, error) {
+			return RMIA(d, target, RMIAConfig{Online: true, Gamma: 2})
+		}},
+		{"rmia", map[string]string{"tune_offline_a": "true", "compat": "privacy-meter", "num_ref_models": "2"}, func() ([]float64, error) {
+			a, _, err := TuneOfflineA(d, target, nil, RMIAConfig{Compat: true, NumRef: 2})
+			if err != nil {
+				return nil, err
+			}
+			return RMIA(d, target, RMIAConfig{Compat: true, NumRef: 2, OfflineA: a})
+		}},
+	} {
+		s, err := Lookup(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Run(d, target, tc.params)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.name, tc.params, err)
+		}
+		want, err := tc.direct()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s %v: registry scores differ from the direct call", tc.name, tc.params)
+		}
+	}
+}
+
+// TestRegistryAuto: shadow's auto features and per_class follow the data.
+func TestRegistryAuto(t *testing.T) {
+	d := registryData()
+	s, _ := Lookup("shadow")
+	bare := *d
+	bare.Probs, bare.C, bare.Labels = nil, 0, nil
+	got, err := s.Run(&bare, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultShadowConfig()
+	cfg.Features, cfg.PerClass = ShadowSignal, false
+	want, _ := Shadow(&bare, 0, cfg)
+	if !reflect.DeepEqual(got, want) {
+		t.Error("auto on data without probabilities and labels is not features=signal, per_class=false")
+	}
+}

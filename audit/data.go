@@ -1,0 +1,262 @@
+package audit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pmeter/pmeter/dataset"
+	"github.com/pmeter/pmeter/dataset/embedded"
+)
+
+// Data is the data of a run: the training pool that models draw their training sets from, and a disjoint
+// population that no model trains on (Privacy Meter's population; RMIA's z).
+type Data struct {
+	Pool, Population *dataset.Dataset
+	// Source says where the data came from, for reports.
+	Source string
+	// ClassNames names the classes when known.
+	ClassNames []string
+}
+
+// Datasets lists the dataset names LoadData accepts.
+func Datasets() []string {
+	return []string{"fashion-mnist", "adult", "mnist", "cifar10", "cifar100", "purchase100", "texas100",
+		"location", "csv", "npz", "synthetic-purchase"}
+}
+
+// LoadData loads the dataset the config names. The embedded datasets (fashion-mnist, adult) need no
+// files; fashion-mnist and mnist read IDX files from data_dir when it holds them. Tabular features are
+// standardised with statistics of the training pool only.
+func LoadData(c *Config) (*Data, error) {
+	dir := c.Data.DataDir
+	name := strings.ToLower(c.Data.Dataset)
+	var d *Data
+	var err error
+	switch name {
+	case "fashion-mnist", "fashion_mnist", "fmnist":
+		if hasIDX(dir, "train") {
+			d, err = loadIDXDir(dir, "Fashion-MNIST from "+dir)
+		} else {
+			d = &Data{Source: "Fashion-MNIST subset embedded in pmeter (first 6,000 training and 1,000 test images; MIT licence, Zalando Research)",
+				ClassNames: embedded.FashionMNISTClasses()}
+			d.Pool, d.Population, err = embedded.FashionMNISTSplit()
+		}
+	case "mnist":
+		if !hasIDX(dir, "train") {
+			return nil, fmt.Errorf("data.data_dir %q has no MNIST IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-…)", dir)
+		}
+		d, err = loadIDXDir(dir, "MNIST from "+dir)
+	case "adult":
+		d = &Data{Source: "UCI Adult embedded in pmeter (adult.data as pool, adult.test as population; CC BY 4.0)",
+			ClassNames: []string{"<=50K", ">50K"}}
+		d.Pool, d.Population, err = embedded.AdultSplit()
+		if err == nil {
+			err = standardize(d)
+		}
+	case "cifar10", "cifar100":
+		d, err = loadCIFAR(dir, name)
+	case "purchase100", "texas100", "location":
+		d, err = loadPrivacyTrustLab(dir, name)
+	case "synthetic-purchase":
+		var all *dataset.Dataset
+		all, err = dataset.GeneratePurchaseLike(20000, 600, 100, uint64(c.Run.RandomSeed))
+		if err == nil {
+			d, err = splitFraction(all, 0.75, "synthetic Purchase-like data (20,000 × 600, 100 k-means classes)")
+		}
+	case "csv":
+		if c.Data.File == "" || c.Data.LabelCol == "" {
+			return nil, c.fieldError("data", "file", "dataset csv needs data.file and data.label_column")
+		}
+		var all *dataset.Dataset
+		all, err = dataset.LoadCSV(c.Data.File, dataset.CSVOptions{Label: c.Data.LabelCol})
+		if err == nil {
+			d, err = splitFraction(all, 0.75, "CSV file "+c.Data.File)
+		}
+		if err == nil {
+			err = standardize(d)
+		}
+	case "npz":
+		if c.Data.File == "" {
+			return nil, c.fieldError("data", "file", "dataset npz needs data.file (an .npz with arrays x and y)")
+		}
+		var all *dataset.Dataset
+		all, err = dataset.LoadNPZ(c.Data.File, "", "")
+		if err == nil {
+			d, err = splitFraction(all, 0.75, "NPZ file "+c.Data.File)
+		}
+	default:
+		return nil, c.fieldError("data", "dataset", "unknown dataset %q (known: %s)", c.Data.Dataset, strings.Join(Datasets(), ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading dataset %s: %w", c.Data.Dataset, err)
+	}
+	if n := c.Data.TrainSize; n > 0 {
+		if n > d.Pool.Len() {
+			return nil, c.fieldError("data", "train_size", "%d is larger than the %d records of the training pool", n, d.Pool.Len())
+		}
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		if d.Pool, err = d.Pool.Subset(idx); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func hasIDX(dir, prefix string) bool {
+	if dir == "" {
+		return false
+	}
+	_, err := findFile(dir, prefix+"-images-idx3-ubyte")
+	return err == nil
+}
+
+// findFile returns dir/name or dir/name.gz, whichever exists.
+func findFile(dir, name string) (string, error) {
+	for _, n := range []string{name, name + ".gz"} {
+		p := filepath.Join(dir, n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no file %s or %s.gz", dir, name, name)
+}
+
+func loadIDXDir(dir, source string) (*Data, error) {
+	load := func(prefix string) (*dataset.Dataset, error) {
+		img, err := findFile(dir, prefix+"-images-idx3-ubyte")
+		if err != nil {
+			return nil, err
+		}
+		lab, err := findFile(dir, prefix+"-labels-idx1-ubyte")
+		if err != nil {
+			return nil, err
+		}
+		return dataset.LoadIDX(img, lab)
+	}
+	pool, err := load("train")
+	if err != nil {
+		return nil, err
+	}
+	pop, err := load("t10k")
+	if err != nil {
+		return nil, err
+	}
+	return &Data{Pool: pool, Population: pop, Source: source}, nil
+}
+
+func loadCIFAR(dir, name string) (*Data, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%s needs data.data_dir with the binary version of the dataset", name)
+	}
+	var pool, pop *dataset.Dataset
+	var err error
+	if name == "cifar10" {
+		base := filepath.Join(dir, "cifar-10-batches-bin")
+		if _, e := os.Stat(base); e != nil {
+			base = dir
+		}
+		var train []string
+		for i := 1; i <= 5; i++ {
+			train = append(train, filepath.Join(base, fmt.Sprintf("data_batch_%d.bin", i)))
+		}
+		if pool, err = dataset.LoadCIFAR10(train...); err != nil {
+			return nil, err
+		}
+		if pop, err = dataset.LoadCIFAR10(filepath.Join(base, "test_batch.bin")); err != nil {
+			return nil, err
+		}
+	} else {
+		base := filepath.Join(dir, "cifar-100-binary")
+		if _, e := os.Stat(base); e != nil {
+			base = dir
+		}
+		if pool, err = dataset.LoadCIFAR100(true, filepath.Join(base, "train.bin")); err != nil {
+			return nil, err
+		}
+		if pop, err = dataset.LoadCIFAR100(true, filepath.Join(base, "test.bin")); err != nil {
+			return nil, err
+		}
+	}
+	// Privacy Meter normalises CIFAR images to [−1, 1]: Normalize(0.5, 0.5) per channel.
+	half := []float32{0.5, 0.5, 0.5}
+	if err := pool.NormalizeChannels(half, half); err != nil {
+		return nil, err
+	}
+	if err := pop.NormalizeChannels(half, half); err != nil {
+		return nil, err
+	}
+	return &Data{Pool: pool, Population: pop, Source: name + " from " + dir}, nil
+}
+
+// loadPrivacyTrustLab reads Purchase100, Texas100 or Location as privacytrustlab/datasets distributes them
+// and splits them as Privacy Meter v2 does: the first 75 % of the file is the training pool, the last 25 %
+// the population.
+func loadPrivacyTrustLab(dir, name string) (*Data, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%s needs data.data_dir holding the privacytrustlab dataset file", name)
+	}
+	var all *dataset.Dataset
+	var err error
+	switch name {
+	case "purchase100":
+		p := filepath.Join(dir, "dataset_purchase")
+		if _, e := os.Stat(p); e != nil {
+			p += ".tgz"
+		}
+		all, err = dataset.LoadPurchase100(p)
+	case "location":
+		p := filepath.Join(dir, "bangkok")
+		if _, e := os.Stat(p); e != nil {
+			p = filepath.Join(dir, "dataset_location")
+		}
+		all, err = dataset.LoadLocation(p)
+	case "texas100":
+		feats := filepath.Join(dir, "dataset_texas", "feats")
+		if _, e := os.Stat(feats); e == nil {
+			all, err = dataset.LoadTexas100(feats, filepath.Join(dir, "dataset_texas", "labels"))
+		} else {
+			all, err = dataset.LoadTexas100Archive(filepath.Join(dir, "dataset_texas.tgz"))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return splitFraction(all, 0.75, name+" from "+dir)
+}
+
+func splitFraction(all *dataset.Dataset, frac float64, source string) (*Data, error) {
+	head, tail, err := dataset.SplitByFraction(all.Len(), frac)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := all.Subset(head)
+	if err != nil {
+		return nil, err
+	}
+	pop, err := all.Subset(tail)
+	if err != nil {
+		return nil, err
+	}
+	return &Data{Pool: pool, Population: pop, Source: source, ClassNames: all.ClassNames}, nil
+}
+
+// standardize fits per-feature standardisation on the pool and applies it to pool and population.
+func standardize(d *Data) error {
+	rows := make([]int, d.Pool.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	s, err := dataset.FitStandardizer(d.Pool, rows)
+	if err != nil {
+		return err
+	}
+	if err := s.Apply(d.Pool); err != nil {
+		return err
+	}
+	return s.Apply(d.Population)
+}

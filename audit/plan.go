@@ -1,0 +1,248 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/pmeter/pmeter/dataset"
+	"github.com/pmeter/pmeter/nn"
+	"github.com/pmeter/pmeter/nn/zoo"
+)
+
+// Plan is what a run will do, fixed before anything is trained: the membership design, the audited and
+// population records, and one job per model with the content hash that names its artefacts.
+type Plan struct {
+	// Models is the number of models M (targets and references). Targets are models 0..Targets−1.
+	Models, Targets int
+	// Memberships is pool records × models: which pool records each model trains on.
+	Memberships *dataset.Memberships
+	// Audit lists the pool records that are audited (the attacks' N records), in order.
+	Audit []int
+	// PopulationIdx lists the population records used as RMIA's z (and Attack-P's population).
+	PopulationIdx []int
+	// Specs is the model architecture.
+	Specs []nn.LayerSpec
+	// Jobs has one entry per model.
+	Jobs []Job
+	// Attacks are the attacks to run, with their parameters.
+	Attacks []AttackConfig
+}
+
+// Job is the training of one model and the extraction of its signals.
+type Job struct {
+	Model int
+	Seed  uint64
+	// Train lists the pool records the model trains on.
+	Train []int
+	// ModelKey hashes everything that determines the trained weights; SignalKey adds the records whose
+	// signals are extracted.
+	ModelKey, SignalKey string
+}
+
+// NumRefModels returns R, the number of reference models the attacks need: audit.num_ref_models, or 4
+// when it is unset and an attack needs references.
+func (c *Config) NumRefModels() int {
+	if c.Audit.NumRefModels > 0 {
+		return c.Audit.NumRefModels
+	}
+	for _, a := range c.attackList() {
+		if a.Name != "loss" && a.Name != "population" && a.Name != "entropy" && a.Name != "modified-entropy" {
+			return 4
+		}
+	}
+	return 0
+}
+
+// attackList returns the attacks of the config: audit.attacks, else audit.algorithms, else Privacy
+// Meter's audit.algorithm, else pmeter's default set.
+func (c *Config) attackList() []AttackConfig {
+	if len(c.Audit.Attacks) > 0 {
+		return c.Audit.Attacks
+	}
+	if len(c.Audit.Algorithms) > 0 {
+		var out []AttackConfig
+		for _, a := range c.Audit.Algorithms {
+			out = append(out, AttackConfig{Name: strings.ToLower(a)})
+		}
+		return out
+	}
+	switch strings.ToUpper(c.Audit.Algorithm) {
+	case "RMIA":
+		p := map[string]string{}
+		if c.Audit.OfflineA != nil {
+			p["offline_a"] = fmt.Sprint(*c.Audit.OfflineA)
+		} else {
+			p["tune_offline_a"] = "true"
+		}
+		return []AttackConfig{{Name: "rmia", Params: p}}
+	case "LOSS":
+		return []AttackConfig{{Name: "loss"}}
+	case "":
+	default:
+		return []AttackConfig{{Name: strings.ToLower(c.Audit.Algorithm)}}
+	}
+	return DefaultAttacks()
+}
+
+// DefaultAttacks is the attack set of a run that names none: RMIA (offline, a tuned), LiRA online and
+// offline, Attack-R, Attack-P and LOSS.
+func DefaultAttacks() []AttackConfig {
+	return []AttackConfig{
+		{Name: "rmia", Params: map[string]string{"tune_offline_a": "true"}},
+		{Name: "lira", Params: map[string]string{"online": "true"}},
+		{Name: "lira", Params: map[string]string{"online": "false"}},
+		{Name: "reference"},
+		{Name: "population"},
+		{Name: "loss"},
+	}
+}
+
+// MakePlan fixes the membership design and the jobs of a run on data d.
+func MakePlan(c *Config, d *Data) (*Plan, error) {
+	n := d.Pool.Len()
+	seed := uint64(c.Run.RandomSeed)
+	E, R := c.Run.NumExperiments, c.NumRefModels()
+	p := &Plan{Targets: E, Attacks: c.attackList()}
+	var err error
+	switch c.Audit.Split {
+	case "pairs":
+		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs.
+		pairs := max((E+1)/2, R+1)
+		p.Models = 2 * pairs
+		p.Memberships, err = dataset.PairedMemberships(n, pairs, derive(seed, "memberships"))
+	case "lira":
+		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the models.
+		p.Models = E + 2*max(R, 1)
+		p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, derive(seed, "memberships"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	size := c.Audit.DataSize
+	if size > n {
+		return nil, c.fieldError("audit", "data_size", "%d is larger than the %d records of the training pool", size, n)
+	}
+	if size == 0 {
+		size = n
+	}
+	if p.Audit, err = dataset.BalancedAudit(p.Memberships, 0, size, derive(seed, "audit")); err != nil {
+		return nil, fmt.Errorf("choosing the audited records: %w", err)
+	}
+	z := c.Audit.PopulationSize
+	if z > d.Population.Len() {
+		return nil, c.fieldError("audit", "population_size", "%d is larger than the %d population records", z, d.Population.Len())
+	}
+	if z == 0 || z == d.Population.Len() {
+		p.PopulationIdx = seq(d.Population.Len())
+	} else if _, p.PopulationIdx, err = dataset.HoldOut(d.Population.Len(), z, derive(seed, "population")); err != nil {
+		return nil, err
+	}
+	if p.Specs, err = c.modelSpecs(d); err != nil {
+		return nil, err
+	}
+	dataKey := fingerprint(d.Pool)
+	trainKey := c.trainKey()
+	auditKey := hashInts(p.Audit) + hashInts(p.PopulationIdx) + fingerprint(d.Population) + fmt.Sprint(c.Audit.NumQueries)
+	specJSON, _ := json.Marshal(p.Specs)
+	for m := 0; m < p.Models; m++ {
+		j := Job{Model: m, Seed: derive(seed, fmt.Sprintf("model-%d", m)), Train: p.Memberships.Train(m)}
+		j.ModelKey = hashStrings("model/v1", dataKey, string(specJSON), trainKey, fmt.Sprint(j.Seed), hashInts(j.Train))
+		j.SignalKey = hashStrings("signals/v1", j.ModelKey, auditKey)
+		p.Jobs = append(p.Jobs, j)
+	}
+	return p, nil
+}
+
+// modelSpecs returns the architecture: train.model (a list of layer specs) or the zoo's train.model_name.
+func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
+	if !c.Train.Model.IsZero() {
+		var specs []nn.LayerSpec
+		if err := c.Train.Model.Decode(&specs); err != nil {
+			return nil, c.fieldError("train", "model", "not a list of layer specs: %v", err)
+		}
+		if _, err := nn.FromSpecs("model", specs); err != nil {
+			return nil, c.fieldError("train", "model", "%v", err)
+		}
+		return specs, nil
+	}
+	name := c.Train.ModelName
+	if name == "" {
+		name = "mlp"
+	}
+	specs, err := zoo.Specs(name, d.Pool.Shape, d.Pool.Classes)
+	if err != nil {
+		return nil, c.fieldError("train", "model_name", "%v", err)
+	}
+	return specs, nil
+}
+
+// trainKey is the part of a model's identity that comes from the training recipe.
+func (c *Config) trainKey() string {
+	t := c.Train
+	return fmt.Sprintf("opt=%s lr=%v wd=%v mom=%v epochs=%d batch=%d schedule=%s", strings.ToLower(t.Optimizer),
+		t.LearningRate, t.WeightDecay, t.Momentum, t.Epochs, t.BatchSize, t.Schedule)
+}
+
+// derive returns a seed for one named purpose from the run seed.
+func derive(seed uint64, purpose string) uint64 {
+	h := sha256.New()
+	binary.Write(h, binary.LittleEndian, seed)
+	h.Write([]byte(purpose))
+	return binary.LittleEndian.Uint64(h.Sum(nil))
+}
+
+func hashStrings(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		binary.Write(h, binary.LittleEndian, uint64(len(p)))
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+func hashInts(v []int) string {
+	h := sha256.New()
+	for _, x := range v {
+		binary.Write(h, binary.LittleEndian, int64(x))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// fingerprint hashes a dataset's contents (shape, features and labels).
+func fingerprint(d *dataset.Dataset) string {
+	h := sha256.New()
+	fmt.Fprint(h, d.Len(), d.Shape, d.Classes)
+	var b [4]byte
+	for _, x := range d.X {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+		h.Write(b[:])
+	}
+	for _, y := range d.Y {
+		binary.Write(h, binary.LittleEndian, int64(y))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

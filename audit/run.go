@@ -1,0 +1,378 @@
+package audit
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/internal/progress"
+	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/signal"
+)
+
+// Options controls how a run reports on itself. The zero value is silent.
+type Options struct {
+	// Log receives progress bars (on a terminal) or plain progress lines.
+	Log io.Writer
+	// OnModel, if set, is called after each model is trained or reused (cached reports reuse).
+	OnModel func(model int, cached bool)
+}
+
+func (o Options) logf(format string, a ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", a...)
+	}
+}
+
+func (o Options) bar(label string, total int) *progress.Bar {
+	w := o.Log
+	if w == nil {
+		w = io.Discard
+	}
+	return progress.New(w, label, total)
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Dir     string         `json:"dir"`
+	Dataset string         `json:"dataset"`
+	Source  string         `json:"source"`
+	Models  []ModelInfo    `json:"models"`
+	Attacks []AttackResult `json:"attacks"`
+	Stages  []Stage        `json:"stages"`
+	// Records are the audited pool records (N), their labels, and Members[t][i] the membership of record
+	// i in target t's training set.
+	Records []int    `json:"-"`
+	Labels  []int    `json:"-"`
+	Members [][]bool `json:"-"`
+	// Trained and Reused count the models trained in this run and those reused from the run directory.
+	Trained int `json:"trained"`
+	Reused  int `json:"reused"`
+}
+
+// AttackResult holds one attack's scores and metrics on every target.
+type AttackResult struct {
+	Label  string            `json:"label"`
+	Name   string            `json:"name"`
+	Params map[string]string `json:"params"`
+	// Targets holds one metric summary per target model; Pooled pools the scores of all targets into one
+	// ROC (Privacy Meter v2's average result), when there is more than one target.
+	Targets []metric.Result `json:"targets"`
+	Pooled  *metric.Result  `json:"pooled,omitempty"`
+	// Scores is targets × records: higher means more likely a member.
+	Scores [][]float64 `json:"-"`
+}
+
+// Stage is the wall time of one stage of a run.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Run executes the whole audit of c: load data, plan, train or reuse models, extract signals, run the
+// attacks on every target, and write the results into c.Run.LogDir.
+func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
+	res := &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset}
+	t0 := time.Now()
+	stage := func(name string) {
+		now := time.Now()
+		res.Stages = append(res.Stages, Stage{name, now.Sub(t0).Seconds()})
+		t0 = now
+	}
+	for _, w := range c.Warnings() {
+		opt.logf("warning: %s", w)
+	}
+	d, err := LoadData(c)
+	if err != nil {
+		return nil, err
+	}
+	res.Source = d.Source
+	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)
+	p, err := MakePlan(c, d)
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]attack.Spec, len(p.Attacks))
+	for i, a := range p.Attacks {
+		s, err := attack.Lookup(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
+		}
+		if _, err := s.Resolve(a.Params); err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
+		}
+		specs[i] = s
+	}
+	if err := os.MkdirAll(c.Run.LogDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writePlan(c, p); err != nil {
+		return nil, err
+	}
+	stage("data and plan")
+	opt.logf("plan: %d models (%d target%s), %d audited records, %d population records, model %s, %d epochs",
+		p.Models, p.Targets, plural(p.Targets), len(p.Audit), len(p.PopulationIdx), modelName(c), c.Train.Epochs)
+
+	outs, err := trainAll(ctx, c, d, p, c.Run.LogDir, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range outs {
+		res.Models = append(res.Models, o.Info)
+		if o.Info.Cached {
+			res.Reused++
+		} else {
+			res.Trained++
+		}
+	}
+	stage("train models and extract signals")
+
+	data, err := attackData(d, p, outs, c.Audit.NumQueries)
+	if err != nil {
+		return nil, err
+	}
+	stage("signals")
+	res.Records = p.Audit
+	res.Labels = data.Labels
+	for t := 0; t < p.Targets; t++ {
+		res.Members = append(res.Members, data.TargetMembers(t))
+	}
+	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
+	for i, a := range p.Attacks {
+		ar := AttackResult{Name: a.Name, Params: a.Params, Label: attackLabel(a)}
+		for t := 0; t < p.Targets; t++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			scores, err := specs[i].Run(data, t, a.Params)
+			if err != nil {
+				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+			}
+			r, err := metric.Evaluate(scores, res.Members[t])
+			if err != nil {
+				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+			}
+			ar.Scores = append(ar.Scores, scores)
+			ar.Targets = append(ar.Targets, r)
+			bar.Add(1)
+		}
+		if p.Targets > 1 {
+			tr, err := metric.EvaluateTargets(ar.Scores, res.Members)
+			if err != nil {
+				return nil, err
+			}
+			ar.Pooled = &tr.Pooled
+		}
+		res.Attacks = append(res.Attacks, ar)
+	}
+	bar.Finish()
+	stage("attacks and metrics")
+	if err := writeResults(c.Run.LogDir, res); err != nil {
+		return nil, err
+	}
+	stage("write results")
+	return res, nil
+}
+
+// attackData assembles the attacks' input from every model's logits: signals are rescaled logits
+// (records × models × queries), probabilities are those of the first query.
+func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, error) {
+	n, z, m := len(p.Audit), len(p.PopulationIdx), p.Models
+	classes := d.Pool.Classes
+	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes,
+		Signals: make([]float64, n*m*q), Members: make([]bool, n*m), Population: make([]float64, z*m*q),
+		Probs: make([]float64, n*m*classes), PopProbs: make([]float64, z*m*classes)}
+	ad.Labels = make([]int, n)
+	for i, r := range p.Audit {
+		ad.Labels[i] = d.Pool.Y[r]
+		for j := 0; j < m; j++ {
+			ad.Members[i*m+j] = p.Memberships.In(r, j)
+		}
+	}
+	ad.PopLabels = make([]int, z)
+	for i, r := range p.PopulationIdx {
+		ad.PopLabels[i] = d.Population.Y[r]
+	}
+	fill := func(logits []float32, labels []int, sig, probs []float64, model int) error {
+		rows := len(labels)
+		lq := make([]int, rows*q)
+		for i, l := range labels {
+			for k := 0; k < q; k++ {
+				lq[i*q+k] = l
+			}
+		}
+		l64 := make([]float64, len(logits))
+		for i, v := range logits {
+			l64[i] = float64(v)
+		}
+		phi, err := signal.FromLogits(signal.RescaledLogit, l64, classes, labels, signal.Options{Queries: q})
+		if err != nil {
+			return fmt.Errorf("model %d: %w", model, err)
+		}
+		for i := 0; i < rows; i++ {
+			copy(sig[(i*m+model)*q:(i*m+model+1)*q], phi[i*q:(i+1)*q])
+			pr, err := signal.Softmax(l64[i*q*classes:(i*q+1)*classes], classes, 1)
+			if err != nil {
+				return fmt.Errorf("model %d, record %d: %w", model, i, err)
+			}
+			copy(probs[(i*m+model)*classes:], pr)
+		}
+		return nil
+	}
+	for j, o := range outs {
+		if err := fill(o.Audit, ad.Labels, ad.Signals, ad.Probs, j); err != nil {
+			return nil, err
+		}
+		if err := fill(o.Pop, ad.PopLabels, ad.Population, ad.PopProbs, j); err != nil {
+			return nil, err
+		}
+	}
+	return ad, ad.Validate()
+}
+
+// attackLabel names an attack with the parameters that distinguish it, e.g. "lira (online)".
+func attackLabel(a AttackConfig) string {
+	if len(a.Params) == 0 {
+		return a.Name
+	}
+	var parts []string
+	for _, k := range sortedKeys(a.Params) {
+		v := a.Params[k]
+		switch {
+		case k == "online" && v == "true":
+			parts = append(parts, "online")
+		case k == "online" && v == "false":
+			parts = append(parts, "offline")
+		case k == "tune_offline_a" && v == "true":
+			parts = append(parts, "a tuned")
+		default:
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return a.Name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func modelName(c *Config) string {
+	if !c.Train.Model.IsZero() {
+		return "custom"
+	}
+	if c.Train.ModelName == "" {
+		return "mlp"
+	}
+	return c.Train.ModelName
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// writePlan saves the membership matrix of the audited records and the run metadata.
+func writePlan(c *Config, p *Plan) error {
+	ms, err := p.Memberships.Rows(p.Audit)
+	if err != nil {
+		return err
+	}
+	if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "memberships.npy"), npy.NewBool(ms.Members, ms.N, ms.M)); err != nil {
+		return err
+	}
+	meta := map[string]any{
+		"version": 1, "config": c, "models": p.Models, "targets": p.Targets,
+		"audited_records": p.Audit, "population_records": p.PopulationIdx,
+	}
+	return writeJSON(filepath.Join(c.Run.LogDir, "metadata.json"), meta)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return npy.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+}
+
+// writeResults writes report/results.json, report/scores.csv (one row per audited record of target 0
+// with every attack's score) and report/scores_target<t>.npy.
+func writeResults(dir string, res *Result) error {
+	rep := filepath.Join(dir, "report")
+	if err := os.MkdirAll(rep, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(rep, "results.json"), res); err != nil {
+		return err
+	}
+	for i, a := range res.Attacks {
+		for t, s := range a.Scores {
+			name := fmt.Sprintf("scores_%02d_%s_target%d.npy", i, strings.ReplaceAll(a.Name, "-", "_"), t)
+			if err := npy.WriteFile(filepath.Join(rep, name), npy.NewFloat64(s, len(s))); err != nil {
+				return err
+			}
+		}
+	}
+	return npy.WriteAtomic(filepath.Join(rep, "scores.csv"), func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		head := []string{"record", "label", "member"}
+		for _, a := range res.Attacks {
+			head = append(head, a.Label)
+		}
+		cw.Write(head)
+		for i, r := range res.Records {
+			row := []string{strconv.Itoa(r), strconv.Itoa(res.Labels[i]), strconv.FormatBool(res.Members[0][i])}
+			for _, a := range res.Attacks {
+				row = append(row, strconv.FormatFloat(a.Scores[0][i], 'g', -1, 64))
+			}
+			cw.Write(row)
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// WriteSummary prints the attack table and the per-stage timing table.
+func (r *Result) WriteSummary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	io.WriteString(tw, "attack\ttarget\tAUC\tTPR@10%FPR\tTPR@1%FPR\tTPR@0.1%FPR\tTPR@0%FPR\n")
+	for _, a := range r.Attacks {
+		row := func(name string, m metric.Result) {
+			fmt.Fprintf(tw, "%s\t%s\t%.4f", a.Label, name, m.AUC)
+			for _, f := range []float64{0.1, 0.01, 0.001, 0} {
+				v, _ := m.TPR(f)
+				fmt.Fprintf(tw, "\t%.4f", v)
+			}
+			fmt.Fprintln(tw)
+		}
+		for t, m := range a.Targets {
+			row(strconv.Itoa(t), m)
+		}
+		if a.Pooled != nil {
+			row("pooled", *a.Pooled)
+		}
+	}
+	tw.Flush()
+	if len(r.Models) > 0 {
+		m := r.Models[0]
+		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
+	}
+	fmt.Fprintf(w, "models: %d trained, %d reused from %s\n\n", r.Trained, r.Reused, r.Dir)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\tseconds\t")
+	total := 0.0
+	for _, s := range r.Stages {
+		fmt.Fprintf(tw, "%s\t%.2f\t\n", s.Name, s.Seconds)
+		total += s.Seconds
+	}
+	fmt.Fprintf(tw, "total\t%.2f\t\n", total)
+	tw.Flush()
+}

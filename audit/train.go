@@ -1,0 +1,302 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pmeter/pmeter/dataset"
+	"github.com/pmeter/pmeter/nn"
+	"github.com/pmeter/pmeter/npy"
+)
+
+// ModelInfo describes one trained (or reused) model.
+type ModelInfo struct {
+	Model     int     `json:"model"`
+	Key       string  `json:"key"`
+	Seed      uint64  `json:"seed"`
+	TrainSize int     `json:"train_size"`
+	Cached    bool    `json:"-"`
+	Seconds   float64 `json:"train_seconds"`
+	FinalLoss float64 `json:"final_loss"`
+	// TrainAccuracy is the accuracy on the audited records the model trained on; TestAccuracy on the
+	// population records (which no model trains on).
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+}
+
+// modelOutputs are one model's logits on the audited and population records: records × queries ×
+// classes, float32 as the model computes them.
+type modelOutputs struct {
+	Info      ModelInfo
+	Audit     []float32
+	Pop       []float32
+	AuditRows int
+	PopRows   int
+}
+
+func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
+	t := c.Train
+	cfg := nn.TrainConfig{Epochs: t.Epochs, BatchSize: t.BatchSize, LR: t.LearningRate, Seed: seed}
+	switch strings.ToLower(t.Optimizer) {
+	case "adam":
+		cfg.Optimizer = nn.Adam{WeightDecay: t.WeightDecay}
+	case "adamw":
+		cfg.Optimizer = nn.AdamW{WeightDecay: t.WeightDecay}
+	default:
+		cfg.Optimizer = nn.SGD{Momentum: t.Momentum, WeightDecay: t.WeightDecay}
+	}
+	switch t.Schedule {
+	case "constant":
+		cfg.Schedule = nn.Constant{}
+	case "cosine":
+		cfg.Schedule = nn.Cosine{}
+	default:
+		// Privacy Meter v2's schedule (default_trainer.py, from LiRA's lr_update).
+		cfg.Schedule = nn.LiRA{}
+	}
+	return cfg
+}
+
+// trainAll trains (or reuses) every model of the plan and returns each model's outputs, in model order.
+// Models train concurrently, one per worker; each finished model's signals are written atomically before
+// the next starts, so an interrupted run keeps them.
+func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt Options) ([]*modelOutputs, error) {
+	workers := c.Run.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	workers = max(1, min(workers, len(p.Jobs)))
+	if workers > 1 {
+		nn.SetBLASThreads(1)
+	}
+	auditX, auditY, err := queryData(d.Pool, p.Audit, c.Audit.NumQueries)
+	if err != nil {
+		return nil, err
+	}
+	popX, popY, err := queryData(d.Population, p.PopulationIdx, c.Audit.NumQueries)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"models", "signals"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*modelOutputs, len(p.Jobs))
+	bar := opt.bar("train models", len(p.Jobs))
+	defer bar.Finish()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan Job)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				o, err := runJob(ctx, c, d, p, j, dir, opt, auditX, auditY, popX, popY)
+				if err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+				mu.Lock()
+				out[j.Model] = o
+				mu.Unlock()
+				bar.Add(1)
+				if opt.OnModel != nil {
+					opt.OnModel(o.Info.Model, o.Info.Cached)
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range p.Jobs {
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryData returns the records idx of ds as a tensor, with Q queries per record: the record itself and,
+// for Q = 2, its horizontal mirror image (images only). Rows are record-major: row i*Q+q.
+func queryData(ds *dataset.Dataset, idx []int, q int) (*nn.Tensor, []int, error) {
+	sub, err := ds.Subset(idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	dim := sub.Dim()
+	x := make([]float32, 0, len(idx)*q*dim)
+	y := make([]int, 0, len(idx)*q)
+	for i := 0; i < sub.Len(); i++ {
+		row := sub.Row(i)
+		x = append(x, row...)
+		y = append(y, sub.Y[i])
+		if q == 2 {
+			if len(sub.Shape) != 3 {
+				return nil, nil, fmt.Errorf("audit.num_queries = 2 (mirror queries) needs image data, but records have shape %v", sub.Shape)
+			}
+			x = append(x, mirror(row, sub.Shape)...)
+			y = append(y, sub.Y[i])
+		}
+	}
+	t, err := nn.FromSlice(x, append([]int{len(y)}, sub.Shape...)...)
+	return t, y, err
+}
+
+// mirror flips a C×H×W image horizontally.
+func mirror(img []float32, shape []int) []float32 {
+	c, h, w := shape[0], shape[1], shape[2]
+	out := make([]float32, len(img))
+	for ch := 0; ch < c; ch++ {
+		for r := 0; r < h; r++ {
+			base := (ch*h + r) * w
+			for col := 0; col < w; col++ {
+				out[base+col] = img[base+w-1-col]
+			}
+		}
+	}
+	return out
+}
+
+func signalPaths(dir string, j Job) (meta, audit, pop string) {
+	s := filepath.Join(dir, "signals", j.SignalKey)
+	return filepath.Join(dir, "models", j.ModelKey+".json"), s + "-audit.npy", s + "-population.npy"
+}
+
+// runJob returns model j's outputs from the run directory when they are there, and otherwise trains it,
+// extracts its signals and saves them.
+func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string, opt Options, auditX *nn.Tensor, auditY []int, popX *nn.Tensor, popY []int) (*modelOutputs, error) {
+	metaPath, auditPath, popPath := signalPaths(dir, j)
+	if o, err := loadJob(metaPath, auditPath, popPath, auditX.Rows(), popX.Rows()); err == nil {
+		return o, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		// A damaged artefact is recomputed rather than trusted.
+		opt.logf("model %d: recomputing: %v", j.Model, err)
+	}
+	name := fmt.Sprintf("model %d", j.Model)
+	m, err := nn.FromSpecs(name, p.Specs)
+	if err != nil {
+		return nil, err
+	}
+	m.Init(j.Seed)
+	train, err := d.Pool.Subset(j.Train)
+	if err != nil {
+		return nil, err
+	}
+	x, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, c.trainConfig(j.Seed))
+	if err != nil {
+		return nil, fmt.Errorf("training %s: %w", name, err)
+	}
+	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Seconds: time.Since(start).Seconds()}
+	if n := len(res.EpochLoss); n > 0 {
+		info.FinalLoss = res.EpochLoss[n-1]
+	}
+	eval := nn.EvalConfig{BatchSize: c.Audit.BatchSize}
+	ao, err := nn.Evaluate(ctx, m, nn.Data{X: auditX, Labels: auditY}, eval)
+	if err != nil {
+		return nil, fmt.Errorf("signals of %s on the audited records: %w", name, err)
+	}
+	po, err := nn.Evaluate(ctx, m, nn.Data{X: popX, Labels: popY}, eval)
+	if err != nil {
+		return nil, fmt.Errorf("signals of %s on the population: %w", name, err)
+	}
+	q := c.Audit.NumQueries
+	info.TrainAccuracy = accuracy(ao.Logits, auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
+	info.TestAccuracy = accuracy(po.Logits, popY, q, func(int) bool { return true })
+	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: auditX.Rows(), PopRows: popX.Rows()}
+	classes := ao.Logits.RowLen()
+	if err := npy.WriteFile(auditPath, npy.NewFloat32(o.Audit, o.AuditRows, classes)); err != nil {
+		return nil, err
+	}
+	if err := npy.WriteFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
+		return nil, err
+	}
+	// The metadata is written last: its presence marks the model as complete.
+	b, _ := json.MarshalIndent(info, "", "  ")
+	if err := npy.WriteAtomic(metaPath, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func loadJob(metaPath, auditPath, popPath string, auditRows, popRows int) (*modelOutputs, error) {
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		return nil, err
+	}
+	var info ModelInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w", metaPath, err)
+	}
+	a, err := npy.ReadFile(auditPath)
+	if err != nil {
+		return nil, err
+	}
+	pa, err := npy.ReadFile(popPath)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != npy.Float32 || pa.Kind != npy.Float32 || len(a.Shape) != 2 || len(pa.Shape) != 2 ||
+		a.Shape[0] != auditRows || pa.Shape[0] != popRows || a.Shape[1] != pa.Shape[1] {
+		return nil, fmt.Errorf("%s: stale or damaged signals (shape %v, want %d rows)", auditPath, a.Shape, auditRows)
+	}
+	info.Cached = true
+	return &modelOutputs{Info: info, Audit: a.F32, Pop: pa.F32, AuditRows: auditRows, PopRows: popRows}, nil
+}
+
+// accuracy is the fraction of records (with include(i) true) whose first query's argmax equals the label.
+func accuracy(logits *nn.Tensor, labels []int, q int, include func(i int) bool) float64 {
+	c := logits.RowLen()
+	right, total := 0, 0
+	for i := 0; i*q < len(labels); i++ {
+		if !include(i) {
+			continue
+		}
+		row := logits.Data[i*q*c : (i*q+1)*c]
+		best := 0
+		for k := range row {
+			if row[k] > row[best] {
+				best = k
+			}
+		}
+		if best == labels[i*q] {
+			right++
+		}
+		total++
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	return float64(right) / float64(total)
+}
