@@ -41,7 +41,7 @@ type AuditConfig struct {
 	PrivacyGame    string   `yaml:"privacy_game"`
 	Algorithm      string   `yaml:"algorithm"`  // Privacy Meter: RMIA or LOSS
 	Algorithms     []string `yaml:"algorithms"` // pmeter: several attacks by name, default parameters
-	NumRefModels   int      `yaml:"num_ref_models"`
+	NumRefModels   *int     `yaml:"num_ref_models"`
 	Device         string   `yaml:"device"`
 	ReportLog      string   `yaml:"report_log"`
 	BatchSize      int      `yaml:"batch_size"`
@@ -85,9 +85,9 @@ type DataConfig struct {
 	DataDir   string  `yaml:"data_dir"`
 	Tokenize  *bool   `yaml:"tokenize"`
 	Tokenizer *string `yaml:"tokenizer"`
-	File      string  `yaml:"file"`        // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
+	File      string  `yaml:"file"`         // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
 	LabelCol  string  `yaml:"label_column"` // pmeter: label column of a CSV dataset
-	TrainSize int     `yaml:"train_size"`  // pmeter: records in the training pool (0 = all)
+	TrainSize int     `yaml:"train_size"`   // pmeter: records in the training pool (0 = all)
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -225,8 +225,17 @@ func (c *Config) validate() error {
 	default:
 		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo or privacy_loss_sample)", c.Audit.PrivacyGame)
 	}
-	if c.Audit.NumRefModels < 0 {
-		return c.fieldError("audit", "num_ref_models", "must not be negative, got %d", c.Audit.NumRefModels)
+	if r := c.Audit.NumRefModels; r != nil {
+		if *r < 0 {
+			return c.fieldError("audit", "num_ref_models", "must not be negative, got %d", *r)
+		}
+		if *r == 0 {
+			for _, a := range c.attackList() {
+				if needsReferences(a.Name) {
+					return c.fieldError("audit", "num_ref_models", "is 0, but attack %s needs reference models", a.Name)
+				}
+			}
+		}
 	}
 	if c.Audit.DataSize < 0 {
 		return c.fieldError("audit", "data_size", "must not be negative, got %d", c.Audit.DataSize)

@@ -48,15 +48,24 @@ type Job struct {
 // NumRefModels returns R, the number of reference models the attacks need: audit.num_ref_models, or 4
 // when it is unset and an attack needs references.
 func (c *Config) NumRefModels() int {
-	if c.Audit.NumRefModels > 0 {
-		return c.Audit.NumRefModels
+	if r := c.Audit.NumRefModels; r != nil {
+		return *r
 	}
 	for _, a := range c.attackList() {
-		if a.Name != "loss" && a.Name != "population" && a.Name != "entropy" && a.Name != "modified-entropy" {
+		if needsReferences(a.Name) {
 			return 4
 		}
 	}
 	return 0
+}
+
+// needsReferences reports whether an attack needs reference models besides the target.
+func needsReferences(name string) bool {
+	switch name {
+	case "loss", "population", "entropy", "modified-entropy", "confidence", "correctness":
+		return false
+	}
+	return true
 }
 
 // attackList returns the attacks of the config: audit.attacks, else audit.algorithms, else Privacy

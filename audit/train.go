@@ -135,12 +135,26 @@ feed:
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, interrupted(out, err)
+		}
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, interrupted(out, err)
 	}
 	return out, nil
+}
+
+// interrupted explains a cancelled training stage: what is saved and that a rerun resumes.
+func interrupted(out []*modelOutputs, err error) error {
+	done := 0
+	for _, o := range out {
+		if o != nil {
+			done++
+		}
+	}
+	return fmt.Errorf("interrupted with %d of %d models finished and saved; rerun the same command to train only the rest: %w", done, len(out), err)
 }
 
 // queryData returns the records idx of ds as a tensor, with Q queries per record: the record itself and,
@@ -216,7 +230,7 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 	start := time.Now()
 	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, c.trainConfig(j.Seed))
 	if err != nil {
-		return nil, fmt.Errorf("training %s: %w", name, err)
+		return nil, fmt.Errorf("training: %w", err)
 	}
 	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Seconds: time.Since(start).Seconds()}
 	if n := len(res.EpochLoss); n > 0 {

@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/pmeter/pmeter/npy"
+)
+
+// tinyConfig audits a small MLP on 400 embedded Fashion-MNIST records: 2 pairs (4 models), 2 targets.
+func tinyConfig(t *testing.T, dir string, workers int) *Config {
+	t.Helper()
+	c, err := ParseConfig([]byte(`
+run:
+  random_seed: 7
+  num_experiments: 2
+audit:
+  num_ref_models: 1
+  population_size: 200
+  attacks:
+    - name: rmia
+      params: {tune_offline_a: "true"}
+    - name: lira
+    - name: reference
+    - name: population
+    - name: loss
+train:
+  model_name: mlp
+  optimizer: Adam
+  learning_rate: 0.002
+  epochs: 4
+  batch_size: 32
+  schedule: constant
+data:
+  dataset: fashion-mnist
+  train_size: 400
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Run.LogDir = dir
+	c.Run.Workers = workers
+	return c
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Trained != 4 || res.Reused != 0 || len(res.Models) != 4 {
+		t.Errorf("trained %d, reused %d, models %d; want 4, 0, 4", res.Trained, res.Reused, len(res.Models))
+	}
+	if len(res.Attacks) != 5 {
+		t.Fatalf("%d attack results, want 5", len(res.Attacks))
+	}
+	for _, a := range res.Attacks {
+		if len(a.Targets) != 2 || a.Pooled == nil {
+			t.Errorf("%s: %d target results, pooled %v; want 2 and a pooled result", a.Label, len(a.Targets), a.Pooled)
+			continue
+		}
+		for tg, m := range a.Targets {
+			if m.Members+m.NonMembers != 400 || m.Members == 0 || m.NonMembers == 0 {
+				t.Errorf("%s target %d: %d members, %d non-members of 400 records", a.Label, tg, m.Members, m.NonMembers)
+			}
+			if !(m.AUC >= 0 && m.AUC <= 1) {
+				t.Errorf("%s target %d: AUC %v", a.Label, tg, m.AUC)
+			}
+		}
+		if p := a.Pooled; p.Members+p.NonMembers != 800 {
+			t.Errorf("%s: pooled result counts %d records, want 800", a.Label, p.Members+p.NonMembers)
+		}
+	}
+	// The model overfits 200 records, so the strongest attack must beat chance clearly.
+	best := 0.0
+	for _, a := range res.Attacks {
+		best = max(best, a.Targets[0].AUC)
+	}
+	if best < 0.55 {
+		t.Errorf("strongest attack AUC %.3f, want ≥ 0.55 on an overfitted model", best)
+	}
+	for _, f := range []string{"metadata.json", "memberships.npy", "report/results.json", "report/scores.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	ms, err := npy.ReadFile(filepath.Join(dir, "memberships.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ms.Shape, []int{400, 4}) || ms.Kind != npy.Bool {
+		t.Errorf("memberships.npy: %v %v, want bool (400, 4)", ms.Kind, ms.Shape)
+	}
+}
+
+// TestResume interrupts a run after two models, reruns it, and checks that only the other models are
+// trained and that every score equals that of an uninterrupted run.
+func TestResume(t *testing.T) {
+	ref, err := Run(context.Background(), tinyConfig(t, t.TempDir(), 2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := 0
+	_, err = Run(ctx, tinyConfig(t, dir, 1), Options{OnModel: func(int, bool) {
+		if done++; done == 2 {
+			cancel()
+		}
+	}})
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: error %v, want context.Canceled", err)
+	}
+	var trained []int
+	res, err := Run(context.Background(), tinyConfig(t, dir, 1), Options{OnModel: func(m int, cached bool) {
+		if !cached {
+			trained = append(trained, m)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reused != 2 || res.Trained != 2 || len(trained) != 2 {
+		t.Errorf("rerun trained %d (%v) and reused %d models; want 2 and 2", res.Trained, trained, res.Reused)
+	}
+	for i, a := range res.Attacks {
+		for tg := range a.Scores {
+			if !slices.Equal(a.Scores[tg], ref.Attacks[i].Scores[tg]) {
+				t.Errorf("%s target %d: resumed scores differ from an uninterrupted run", a.Label, tg)
+			}
+		}
+	}
+	// A third run reuses everything.
+	res, err = Run(context.Background(), tinyConfig(t, dir, 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Trained != 0 || res.Reused != 4 {
+		t.Errorf("third run trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	}
+}
+
+// TestChangedConfigRetrains checks that an artefact is never reused for a model whose recipe changed.
+func TestChangedConfigRetrains(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c := tinyConfig(t, dir, 0)
+	c.Train.Epochs = 5
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reused != 0 || res.Trained != 4 {
+		t.Errorf("after changing epochs: trained %d, reused %d; want 4 and 0", res.Trained, res.Reused)
+	}
+	c = tinyConfig(t, dir, 0)
+	c.Audit.PopulationSize = 100
+	res, err = Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reused != 0 {
+		t.Errorf("after changing the population: reused %d models' signals; want 0", res.Reused)
+	}
+}
