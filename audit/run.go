@@ -55,6 +55,8 @@ type Result struct {
 	Records []int    `json:"-"`
 	Labels  []int    `json:"-"`
 	Members [][]bool `json:"-"`
+	// Samples holds the results of the sample-level game (privacy_game: privacy_loss_sample).
+	Samples []SampleResult `json:"samples,omitempty"`
 	// Trained and Reused count the models trained in this run and those reused from the run directory.
 	Trained int `json:"trained"`
 	Reused  int `json:"reused"`
@@ -98,6 +100,16 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	res.Source = d.Source
 	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)
+	if c.Audit.PrivacyGame == "privacy_loss_sample" {
+		if err := os.MkdirAll(filepath.Join(c.Run.LogDir, "report"), 0o755); err != nil {
+			return nil, err
+		}
+		if res.Samples, err = runSampleGame(ctx, c, d, opt); err != nil {
+			return nil, err
+		}
+		stage("sample-level game")
+		return res, nil
+	}
 	p, err := MakePlan(c, d)
 	if err != nil {
 		return nil, err
@@ -361,6 +373,14 @@ func (r *Result) WriteSummary(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	if len(r.Samples) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "record\tmodels in/out\tmean loss in\tmean loss out\tAUC\tadvantage")
+		for _, s := range r.Samples {
+			fmt.Fprintf(tw, "%d\t%d/%d\t%.4f\t%.4f\t%.3f\t%.3f\n", s.Record, len(s.InLoss), len(s.OutLoss), mean(s.InLoss), mean(s.OutLoss), s.AUC, s.Advantage)
+		}
+		tw.Flush()
+	}
 	if len(r.Models) > 0 {
 		m := r.Models[0]
 		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
@@ -375,4 +395,12 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "total\t%.2f\t\n", total)
 	tw.Flush()
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }

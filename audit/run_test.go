@@ -172,3 +172,49 @@ func TestChangedConfigRetrains(t *testing.T) {
 		t.Errorf("after changing the population: reused %d models' signals; want 0", res.Reused)
 	}
 }
+
+func TestSampleGame(t *testing.T) {
+	c := tinyConfig(t, t.TempDir(), 0)
+	c.Audit.PrivacyGame = "privacy_loss_sample"
+	c.Audit.Records = []int{3, 10}
+	two := 2
+	c.Audit.NumRefModels = &two
+	c.Data.TrainSize = 200
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Samples) != 2 {
+		t.Fatalf("%d sample results, want 2", len(res.Samples))
+	}
+	for _, s := range res.Samples {
+		if len(s.InLoss) != 2 || len(s.OutLoss) != 2 {
+			t.Errorf("record %d: %d IN and %d OUT models, want 2 and 2", s.Record, len(s.InLoss), len(s.OutLoss))
+		}
+		// Brute force: the AUC over 2 IN and 2 OUT losses is the fraction of (in, out) pairs with the
+		// IN loss lower, ties counting one half.
+		want := 0.0
+		for _, a := range s.InLoss {
+			for _, b := range s.OutLoss {
+				switch {
+				case a < b:
+					want++
+				case a == b:
+					want += 0.5
+				}
+			}
+		}
+		want /= 4
+		if s.AUC != want {
+			t.Errorf("record %d: AUC %v, want %v", s.Record, s.AUC, want)
+		}
+		// Training on z lowers its loss (the model has seen it four epochs).
+		if mean(s.InLoss) >= mean(s.OutLoss) {
+			t.Errorf("record %d: mean IN loss %v not below mean OUT loss %v", s.Record, mean(s.InLoss), mean(s.OutLoss))
+		}
+	}
+	c.Audit.Records = []int{100000}
+	if _, err := Run(context.Background(), c, Options{}); err == nil {
+		t.Error("a record outside the pool gives no error")
+	}
+}
