@@ -760,3 +760,26 @@ func TestRadixSort(t *testing.T) {
 		}
 	}
 }
+
+// TestRMIAParallelError checks that with several blocks of rows the error names the first bad record.
+func TestRMIAParallelError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	d := makeRMIAData(rng, 20000, 100, 4)
+	for _, i := range []int{15000, 9000} {
+		for c := range d.M {
+			d.Members[i*d.M+c] = true
+		}
+	}
+	prev := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	_, err := RMIA(d, 0, RMIAConfig{})
+	if err == nil || !strings.Contains(err.Error(), "record 9000 is OUT for 0") {
+		t.Errorf("error %v, want one about record 9000", err)
+	}
+	d.Signals[18001*d.M+2] = 2
+	d.Signals[17000*d.M+1] = math.Inf(1)
+	_, err = RMIA(d, 0, RMIAConfig{Compat: true})
+	if err == nil || !strings.Contains(err.Error(), "record 17000 (flat index 68001) is +Inf") {
+		t.Errorf("error %v, want one about record 17000", err)
+	}
+}

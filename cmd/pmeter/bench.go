@@ -2,10 +2,100 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
+	"runtime"
+
+	"github.com/pmeter/pmeter/internal/bench"
 )
 
-// runBench implements 'pmeter bench'. (Placeholder until the bench command lands.)
+const benchUsage = `Usage:
+  pmeter bench <benchmark> [flags]
+
+Benchmarks:
+  rmia   RMIA (Privacy Meter v2 semantics) against Privacy Meter's numpy N × Z formulation
+  roc    ROC curve and AUC against scikit-learn roc_curve + auc
+
+Run 'pmeter bench <benchmark> -h' for its flags. Baselines need /usr/bin/python3 with numpy (and
+scikit-learn for roc); without them only pmeter is measured.
+`
+
+// runBench implements 'pmeter bench': it picks the benchmark, parses its flags and calls internal/bench.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return usagef("not implemented yet")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, benchUsage)
+		return usagef("no benchmark given (want rmia or roc)")
+	}
+	switch name, rest := args[0], args[1:]; name {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, benchUsage)
+		return nil
+	case "rmia":
+		return benchRMIA(ctx, rest, stdout, stderr)
+	case "roc":
+		return benchROC(ctx, rest, stdout, stderr)
+	default:
+		return usagef("unknown benchmark %q (want rmia or roc)", name)
+	}
+}
+
+// benchFlags adds the flags common to every benchmark.
+func benchFlags(fs *flag.FlagSet, b *bench.Baseline, repeats *int, seed *uint64, procs *int) {
+	fs.StringVar(&b.Python, "python", bench.DefaultPython, "Python interpreter for the baseline")
+	fs.StringVar(&b.Scripts, "scripts", "", "directory of the baseline scripts (default: scripts/bench above the working directory or the executable)")
+	fs.BoolVar(&b.Skip, "no-baseline", false, "measure pmeter only")
+	fs.IntVar(repeats, "repeats", 3, "timed runs on each side (the best is compared)")
+	fs.Uint64Var(seed, "seed", 1, "seed of the synthetic data")
+	fs.IntVar(procs, "procs", 0, "threads for Go (GOMAXPROCS; 0 keeps the default)")
+}
+
+func parseBench(fs *flag.FlagSet, args []string, stderr io.Writer, procs *int) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if *procs < 0 {
+		return usagef("-procs %d: want 0 or more", *procs)
+	}
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
+	return nil
+}
+
+func benchRMIA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o bench.RMIAOptions
+	var procs int
+	fs := flag.NewFlagSet("pmeter bench rmia", flag.ContinueOnError)
+	fs.IntVar(&o.N, "n", 50000, "records (N)")
+	fs.IntVar(&o.Z, "z", 10000, "population records (Z)")
+	fs.IntVar(&o.M, "models", 8, "models (M, even: complementary pairs)")
+	fs.IntVar(&o.R, "r", 0, "reference models R (0: all (M-2)/2 pairs)")
+	fs.Float64Var(&o.OfflineA, "a", 0.3, "offline a")
+	benchFlags(fs, &o.Baseline, &o.Repeats, &o.Seed, &procs)
+	if err := parseBench(fs, args, stderr, &procs); err != nil {
+		return err
+	}
+	_, err := bench.RMIA(ctx, stdout, o)
+	return err
+}
+
+func benchROC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o bench.ROCOptions
+	var procs int
+	fs := flag.NewFlagSet("pmeter bench roc", flag.ContinueOnError)
+	fs.IntVar(&o.N, "n", 10_000_000, "scores")
+	benchFlags(fs, &o.Baseline, &o.Repeats, &o.Seed, &procs)
+	if err := parseBench(fs, args, stderr, &procs); err != nil {
+		return err
+	}
+	_, err := bench.ROC(ctx, stdout, o)
+	return err
 }

@@ -203,6 +203,9 @@ func formatFraction(a, b uint64) string {
 		return "n/a"
 	}
 	if a < b {
+		if r := float64(b) / float64(a); r < 100 {
+			return fmt.Sprintf("1/%.3g", r)
+		}
 		return fmt.Sprintf("1/%.0f", float64(b)/float64(a))
 	}
 	return fmt.Sprintf("%.3g×", float64(a)/float64(b))

@@ -15,19 +15,18 @@ type Measurement struct {
 	Allocated    uint64        // bytes allocated during a run
 }
 
-const (
-	heapObjects = "/memory/classes/heap/objects:bytes"
-	heapAllocs  = "/gc/heap/allocs:bytes"
-)
+// heapObjects is the runtime/metrics name of runtime.MemStats.HeapAlloc: bytes of live heap objects and
+// of dead ones not yet swept. Reading it does not stop the world, but small allocations show up only
+// when their span is handed out, so the exact before and after values come from runtime.ReadMemStats.
+const heapObjects = "/memory/classes/heap/objects:bytes"
 
-// measure runs f once while sampling the heap every 100 µs (runtime/metrics, which does not stop the
-// world), then repeats times for timing, each after a collection. f must do the same work every time.
+// measure runs f once while sampling the heap every 100 µs, then repeats times for timing, each after a
+// collection. f must do the same work every time.
 func measure(repeats int, f func() error) (Measurement, error) {
 	var m Measurement
-	s := []metrics.Sample{{Name: heapObjects}, {Name: heapAllocs}}
+	var before, after runtime.MemStats
 	runtime.GC()
-	metrics.Read(s)
-	base, alloc0 := s[0].Value.Uint64(), s[1].Value.Uint64()
+	runtime.ReadMemStats(&before)
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -49,17 +48,17 @@ func measure(repeats int, f func() error) (Measurement, error) {
 		}
 	}()
 	err := f()
-	metrics.Read(s)
 	close(done)
 	wg.Wait()
+	runtime.ReadMemStats(&after)
 	if err != nil {
 		return m, err
 	}
-	peak = max(peak, s[0].Value.Uint64())
-	if peak > base {
-		m.PeakHeap = peak - base
+	peak = max(peak, after.HeapAlloc)
+	if peak > before.HeapAlloc {
+		m.PeakHeap = peak - before.HeapAlloc
 	}
-	m.Allocated = s[1].Value.Uint64() - alloc0
+	m.Allocated = after.TotalAlloc - before.TotalAlloc
 
 	times := make([]time.Duration, 0, repeats)
 	for range max(repeats, 1) {

@@ -105,7 +105,7 @@ func rocBaseline(ctx context.Context, scores []float64, members []bool, o ROCOpt
 }
 
 func printROC(w io.Writer, o ROCOptions, r *ROCResult) error {
-	fmt.Fprintf(w, "ROC curve (drop_intermediate) and AUC: n = %d scores, seed %d; Go uses %d threads (GOMAXPROCS)\n\n",
+	fmt.Fprintf(w, "ROC curve (drop_intermediate) and AUC: n = %d scores, seed %d; Go runs with GOMAXPROCS = %d\n\n",
 		o.N, o.Seed, runtime.GOMAXPROCS(0))
 	t := newTable(w)
 	t.row("implementation", fmt.Sprintf("best of %d", o.Repeats), "median", "peak memory", "AUC", "points")

@@ -287,4 +287,6 @@ func sameShape(a, b []int) bool {
 }
 
 // String describes a tolerance for messages.
-func (t Tolerance) String() string { return fmt.Sprintf("%s rtol=%g atol=%g", t.Pattern, t.Rtol, t.Atol) }
+func (t Tolerance) String() string {
+	return fmt.Sprintf("%s rtol=%g atol=%g", t.Pattern, t.Rtol, t.Atol)
+}
