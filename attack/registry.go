@@ -359,7 +359,8 @@ func rmiaSpec() Spec {
 		Params: []Param{
 			intParam("num_ref_models", "0", 0, "reference models R (0 = all; compat: every complete pair)"),
 			floatParam("offline_a", "0", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
-			boolParam("tune_offline_a", "false", "choose offline_a in {0, 0.1, …, 1} by the AUC on a reference model (Privacy Meter tune_offline_a)"),
+			boolParam("tune_offline_a", "false", "choose offline_a in {0, step, …, 1} by the AUC on a reference model (Privacy Meter tune_offline_a)"),
+			floatParam("offline_a_step", "0.1", 0, 1, true, "grid step of tune_offline_a (Privacy Meter: 0.1; a finer grid such as 0.01 tunes more closely)"),
 			boolParam("online", "false", "use IN and OUT reference models (offline_a is then ignored)"),
 			floatParam("gamma", "1", 0, math.Inf(1), true, "γ: count population records with LR(x, z) > γ"),
 			enumParam("compat", "none", "privacy-meter: Privacy Meter v2 run_rmia bit for bit (paired models, top-R reference selection)", "none", "privacy-meter"),
@@ -370,7 +371,7 @@ func rmiaSpec() Spec {
 				Gamma: p.getFloat("gamma"), Compat: p.compat("privacy-meter"),
 			}
 			if p.getBool("tune_offline_a") {
-				a, _, err := TuneOfflineA(d, t, nil, cfg)
+				a, _, err := TuneOfflineA(d, t, OfflineAGrid(p.getFloat("offline_a_step")), cfg)
 				if err != nil {
 					return nil, err
 				}

@@ -209,3 +209,36 @@ func TestRegistryAuto(t *testing.T) {
 		t.Error("auto on data without probabilities and labels is not features=signal, per_class=false")
 	}
 }
+
+// TestRMIAFinerGrid checks that offline_a_step reaches TuneOfflineA: the registry's tuned attack equals
+// RMIA at the a that TuneOfflineA picks on the finer grid.
+func TestRMIAFinerGrid(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	d := makeRMIAData(rng, 300, 200, 6)
+	spec, err := Lookup("rmia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := spec.Run(d, 0, map[string]string{"tune_offline_a": "true", "offline_a_step": "0.05", "num_ref_models": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := OfflineAGrid(0.05)
+	if len(grid) != 21 {
+		t.Fatalf("grid of step 0.05 has %d values, want 21", len(grid))
+	}
+	best, _, err := TuneOfflineA(d, 0, grid, RMIAConfig{NumRef: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := RMIA(d, 0, RMIAConfig{NumRef: 2, OfflineA: best})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("registry scores with offline_a_step=0.05 differ from RMIA at the tuned a = %v", best)
+	}
+	if _, err := spec.Resolve(map[string]string{"offline_a_step": "0"}); err == nil {
+		t.Error("offline_a_step=0 accepted")
+	}
+}
