@@ -67,7 +67,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"num_ref_models": "0", "offline_a": "0.25", "tune_offline_a": "false", "online": "1", "gamma": "1", "compat": "none"}
+	want := map[string]string{"num_ref_models": "0", "offline_a": "0.25", "tune_offline_a": "false", "offline_a_step": "0.1", "online": "1", "gamma": "1", "compat": "none"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve = %v, want %v", got, want)
 	}
