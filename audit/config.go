@@ -74,9 +74,9 @@ type TrainConfig struct {
 	Epochs            int       `yaml:"epochs"`
 	Tokenizer         string    `yaml:"tokenizer"`
 	AutoFindBatchSize *bool     `yaml:"auto_find_batch_size"`
-	Peft              yaml.Node `yaml:"peft"`
-	Schedule          string    `yaml:"schedule"` // pmeter: constant, cosine, privacy-meter (default)
-	Model             yaml.Node `yaml:"model"`    // pmeter: a declarative model spec instead of model_name
+	Peft              yaml.Node `yaml:"peft,omitempty"`
+	Schedule          string    `yaml:"schedule"`        // pmeter: constant, cosine, privacy-meter (default)
+	Model             yaml.Node `yaml:"model,omitempty"` // pmeter: a declarative model spec instead of model_name
 }
 
 // DataConfig is the data section.

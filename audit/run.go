@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -189,10 +188,13 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar.Finish()
 	stage("attacks and metrics")
-	if err := writeResults(c.Run.LogDir, res); err != nil {
+	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
 		return nil, err
 	}
-	stage("write results")
+	if err := writeReport(ctx, c, d, p, res); err != nil {
+		return nil, err
+	}
+	stage("report")
 	return res, nil
 }
 
@@ -313,43 +315,6 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return npy.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
-}
-
-// writeResults writes report/results.json, report/scores.csv (one row per audited record of target 0
-// with every attack's score) and report/scores_target<t>.npy.
-func writeResults(dir string, res *Result) error {
-	rep := filepath.Join(dir, "report")
-	if err := os.MkdirAll(rep, 0o755); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(rep, "results.json"), res); err != nil {
-		return err
-	}
-	for i, a := range res.Attacks {
-		for t, s := range a.Scores {
-			name := fmt.Sprintf("scores_%02d_%s_target%d.npy", i, strings.ReplaceAll(a.Name, "-", "_"), t)
-			if err := npy.WriteFile(filepath.Join(rep, name), npy.NewFloat64(s, len(s))); err != nil {
-				return err
-			}
-		}
-	}
-	return npy.WriteAtomic(filepath.Join(rep, "scores.csv"), func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		head := []string{"record", "label", "member"}
-		for _, a := range res.Attacks {
-			head = append(head, a.Label)
-		}
-		cw.Write(head)
-		for i, r := range res.Records {
-			row := []string{strconv.Itoa(r), strconv.Itoa(res.Labels[i]), strconv.FormatBool(res.Members[0][i])}
-			for _, a := range res.Attacks {
-				row = append(row, strconv.FormatFloat(a.Scores[0][i], 'g', -1, 64))
-			}
-			cw.Write(row)
-		}
-		cw.Flush()
-		return cw.Error()
-	})
 }
 
 // WriteSummary prints the attack table and the per-stage timing table.

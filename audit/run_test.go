@@ -84,7 +84,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if best < 0.55 {
 		t.Errorf("strongest attack AUC %.3f, want ≥ 0.55 on an overfitted model", best)
 	}
-	for _, f := range []string{"metadata.json", "memberships.npy", "report/results.json", "report/scores.csv"} {
+	for _, f := range []string{"metadata.json", "memberships.npy", "run.json", "results/results.json", "report/index.html", "report/summary.json", "report/records.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		}

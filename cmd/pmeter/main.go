@@ -24,6 +24,8 @@ Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
+  predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
+  report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
   help      show help for a command
 
@@ -41,6 +43,8 @@ func commands() []command {
 		{"run", runRun},
 		{"init", runInit},
 		{"attack", runAttack},
+		{"predict", runPredict},
+		{"report", runReport},
 		{"bench", runBench},
 	}
 }

@@ -1,0 +1,102 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/report"
+)
+
+// reportTopK is the number of most vulnerable records whose images or features the report shows.
+const reportTopK = 20
+
+// reportInput turns a run's result into the report's input: one row per (target, audited record), every
+// attack's scores, the target models' accuracy, the configuration.
+func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error) {
+	in := &report.Input{
+		Title:      fmt.Sprintf("Membership-inference audit: %s on %s", modelName(c), c.Data.Dataset),
+		Dataset:    d.Source,
+		Model:      fmt.Sprintf("%s (%d layers), %s, %d epochs", modelName(c), len(p.Specs), c.Train.Optimizer, c.Train.Epochs),
+		Game:       c.Audit.PrivacyGame,
+		Targets:    p.Targets,
+		ClassNames: d.ClassNames,
+	}
+	params, err := configMap(c)
+	if err != nil {
+		return nil, err
+	}
+	params["models"] = p.Models
+	params["audited_records"] = len(p.Audit)
+	params["population_records"] = len(p.PopulationIdx)
+	in.Params = params
+	image := len(d.Pool.Shape) == 3 && (d.Pool.Shape[0] == 1 || d.Pool.Shape[0] == 3)
+	if image {
+		in.ImageShape = d.Pool.Shape
+	} else {
+		in.FeatureNames = d.Pool.FeatureNames
+	}
+	train, test := 0.0, 0.0
+	for t := 0; t < p.Targets; t++ {
+		train += res.Models[t].TrainAccuracy
+		test += res.Models[t].TestAccuracy
+		for i, r := range p.Audit {
+			rec := report.Record{ID: r, Target: t, Label: res.Labels[i], Member: report.Bool(res.Members[t][i])}
+			row := d.Pool.Row(r)
+			if image {
+				rec.Image = row
+			} else {
+				rec.Features = make([]float64, len(row))
+				for j, v := range row {
+					rec.Features[j] = float64(v)
+				}
+			}
+			in.Records = append(in.Records, rec)
+		}
+	}
+	in.TrainAccuracy = report.Float(train / float64(p.Targets))
+	in.TestAccuracy = report.Float(test / float64(p.Targets))
+	for _, a := range res.Attacks {
+		ar := report.AttackResult{Name: a.Label}
+		if s, err := attack.Lookup(a.Name); err == nil {
+			ar.Description = s.Description
+		}
+		for _, s := range a.Scores {
+			ar.Scores = append(ar.Scores, s...)
+		}
+		in.Attacks = append(in.Attacks, ar)
+	}
+	return in, in.Validate()
+}
+
+// configMap returns the configuration as nested maps, for the report's parameter table.
+func configMap(c *Config) (map[string]any, error) {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// writeReport saves the report's input into <log_dir>/results and builds <log_dir>/report.
+func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) error {
+	in, err := reportInput(c, d, p, res)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	in.PruneMedia(reportTopK)
+	if err := report.WriteInput(filepath.Join(c.Run.LogDir, report.ResultsDir), in); err != nil {
+		return err
+	}
+	opts := report.Options{TopK: reportTopK}
+	opts.Bootstrap.Seed = uint64(c.Run.RandomSeed)
+	_, err = report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), opts)
+	return err
+}

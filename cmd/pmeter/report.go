@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pmeter/pmeter/report"
+)
+
+const reportUsage = `Usage:
+  pmeter report RUN_DIR [flags]
+
+Rebuilds the audit report of a run from its saved results, without retraining or rerunning any attack:
+reads RUN_DIR/results (or RUN_DIR itself when it holds results.json) and writes RUN_DIR/report:
+index.html (self-contained), summary.json, records.csv and plots/*.png|svg.
+
+By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
+alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
+
+Flags:
+  --out DIR          write the report to DIR instead of RUN_DIR/report
+  --top-k N          most vulnerable records shown (default 20)
+  --resamples N      bootstrap resamples for the confidence intervals (default 1000)
+  --level X          confidence level of the intervals (default 0.95)
+  --seed N           seed of the bootstrap (default 0)
+  --alpha X          significance of the epsilon lower bounds (default 0.05)
+  --rank-by NAME     attack that ranks the records (default: the strongest)
+`
+
+// runReport implements 'pmeter report'.
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("report", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	out := flags.String("out", "", "")
+	topK := flags.Int("top-k", 0, "")
+	resamples := flags.Int("resamples", 0, "")
+	level := flags.Float64("level", 0, "")
+	seed := flags.Uint64("seed", 0, "")
+	alpha := flags.Float64("alpha", 0, "")
+	rankBy := flags.String("rank-by", "", "")
+	var pos []string
+	for rest := args; ; {
+		if err := flags.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, reportUsage)
+				return err
+			}
+			return usagef("%v", err)
+		}
+		if rest = flags.Args(); len(rest) == 0 {
+			break
+		}
+		pos, rest = append(pos, rest[0]), rest[1:]
+	}
+	if len(pos) != 1 {
+		return usagef("want one RUN_DIR argument, got %d (%s); run 'pmeter report -h'", len(pos), strings.Join(pos, " "))
+	}
+	runDir := pos[0]
+	results := filepath.Join(runDir, report.ResultsDir)
+	if _, err := os.Stat(filepath.Join(runDir, report.InputFile)); err == nil {
+		results = runDir
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join(runDir, report.ReportDir)
+	}
+
+	in, err := report.ReadInput(results)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s holds no saved results (%s); run the audit first: %w", runDir, report.InputFile, err)
+		}
+		return err
+	}
+	var opts report.Options
+	if prev, err := report.ReadSummary(filepath.Join(dir, report.SummaryFile)); err == nil {
+		opts = report.OptionsOf(prev)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "pmeter report: ignoring the existing summary: %v\n", err)
+	}
+	set := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["top-k"] {
+		opts.TopK = *topK
+		if *topK == 0 {
+			opts.TopK = -1
+		}
+	}
+	if set["resamples"] {
+		opts.Bootstrap.Resamples = *resamples
+	}
+	if set["level"] {
+		opts.Bootstrap.Level = *level
+	}
+	if set["seed"] {
+		opts.Bootstrap.Seed = *seed
+	}
+	if set["alpha"] {
+		opts.Alpha = *alpha
+	}
+	if set["rank-by"] {
+		opts.RankBy = *rankBy
+	}
+	s, err := report.Build(ctx, in, dir, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\nwrote %s\n", s.Verdict.Headline, filepath.Join(dir, report.HTMLFile))
+	return nil
+}

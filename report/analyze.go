@@ -1,0 +1,435 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/pmeter/pmeter/metric"
+)
+
+// Options configures Build.
+type Options struct {
+	// TopK is the number of most vulnerable records shown (with their images or feature values) and
+	// listed in summary.json; 20 when 0, none when negative.
+	TopK int
+	// Bootstrap configures the confidence intervals (1000 resamples at 95 % and seed 0 by default).
+	Bootstrap metric.BootstrapOptions
+	// Alpha is the significance of the ε lower bounds, in (0, 0.5): they hold with confidence 1 - Alpha.
+	// 0.05 when 0.
+	Alpha float64
+	// RankBy names the attack whose scores rank the records (records.csv risk_rank, the most vulnerable
+	// records); the strongest attack (Verdict.StrongestAttack) when empty.
+	RankBy string
+}
+
+func (o Options) withDefaults() Options {
+	if o.TopK == 0 {
+		o.TopK = 20
+	}
+	if o.TopK < 0 {
+		o.TopK = 0
+	}
+	if o.Alpha == 0 {
+		o.Alpha = 0.05
+	}
+	return o
+}
+
+// analysis holds everything computed from an Input: the summary and what the plots and pages need.
+type analysis struct {
+	in      *Input
+	opts    Options
+	known   []int  // rows of known membership
+	members []bool // memberships of known rows
+	attacks []attackAnalysis
+	// strongest is the attack with the highest risk level (then member-side ε bound, then AUC), -1 when
+	// nothing could be evaluated.
+	strongest int
+	ranker    int       // the attack ranking the records
+	rank      []int     // risk rank per row, 1 = highest ranker score (ties share the smallest rank)
+	fpr       []float64 // per row: fraction of non-members scoring >= its ranker score (NaN if none known)
+	top       []int     // rows of the most vulnerable records, by rank
+	summary   *Summary
+}
+
+// attackAnalysis is one attack's evaluation on the known rows.
+type attackAnalysis struct {
+	evaluated bool
+	curve     metric.Curve // on the known rows, intermediate points dropped
+	result    metric.Result
+	boot      metric.BootstrapResult
+	eps       float64 // TF Privacy's ε lower bound (TPR/FPR and TNR/FNR)
+	memberEps float64 // the same restricted to flagging members (TPR/FPR): the evidence of the risk level
+}
+
+// analyze validates in and computes the analysis.
+func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
+		return nil, fmt.Errorf("report: alpha %v is not in (0, 0.5)", opts.Alpha)
+	}
+	a := &analysis{in: in, opts: opts, strongest: -1}
+	nMem, nNon := 0, 0
+	for i, r := range in.Records {
+		if r.Member != nil {
+			a.known = append(a.known, i)
+			a.members = append(a.members, *r.Member)
+			if *r.Member {
+				nMem++
+			} else {
+				nNon++
+			}
+		}
+	}
+	evaluable := nMem > 0 && nNon > 0
+	a.attacks = make([]attackAnalysis, len(in.Attacks))
+	if evaluable {
+		// The attacks are evaluated concurrently, one per core: the ε bound is single-threaded.
+		errs := make([]error, len(in.Attacks))
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		var wg sync.WaitGroup
+		for k := range in.Attacks {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if errs[k] = ctx.Err(); errs[k] == nil {
+					errs[k] = a.evaluate(ctx, k)
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if evaluable {
+		a.strongest = 0
+		for k := range a.attacks {
+			if stronger(a.attacks[k], a.attacks[a.strongest]) {
+				a.strongest = k
+			}
+		}
+	}
+	a.ranker = max(a.strongest, 0)
+	if opts.RankBy != "" {
+		k := slices.IndexFunc(in.Attacks, func(at AttackResult) bool { return at.Name == opts.RankBy })
+		if k < 0 {
+			return nil, fmt.Errorf("report: rank-by attack %q is not among the input's attacks", opts.RankBy)
+		}
+		a.ranker = k
+	}
+	a.rankRecords()
+	a.summary = a.summarize()
+	return a, nil
+}
+
+// stronger reports whether attack x beats y: a higher risk level, then a larger member-side ε lower
+// bound, then a larger AUC.
+func stronger(x, y attackAnalysis) bool {
+	if lx, ly := levelRank(x.level()), levelRank(y.level()); lx != ly {
+		return lx > ly
+	}
+	if x.memberEps != y.memberEps {
+		return x.memberEps > y.memberEps
+	}
+	return x.result.AUC > y.result.AUC
+}
+
+// evaluate computes attack k's ROC, metrics, bootstrap intervals and ε lower bound on the known rows.
+func (a *analysis) evaluate(ctx context.Context, k int) error {
+	at := &a.in.Attacks[k]
+	scores := make([]float64, len(a.known))
+	var pos, neg []float64
+	for j, i := range a.known {
+		scores[j] = at.Scores[i]
+		if a.members[j] {
+			pos = append(pos, scores[j])
+		} else {
+			neg = append(neg, scores[j])
+		}
+	}
+	res, err := metric.Evaluate(scores, a.members)
+	if err != nil {
+		return fmt.Errorf("report: attack %q: %w", at.Name, err)
+	}
+	boot, err := metric.Bootstrap(ctx, scores, a.members, a.opts.Bootstrap)
+	if err != nil {
+		return fmt.Errorf("report: attack %q: bootstrap: %w", at.Name, err)
+	}
+	bounds, err := metric.EpsilonLowerBound(pos, neg, a.opts.Alpha, false, nil, metric.ClopperPearsonBound)
+	if err != nil {
+		return fmt.Errorf("report: attack %q: epsilon lower bound: %w", at.Name, err)
+	}
+	eps := 0.0
+	if len(bounds) > 0 {
+		eps = math.Max(bounds[0], 0) // a bound below 1 on the ratio says nothing about ε
+	}
+	a.attacks[k] = attackAnalysis{
+		evaluated: true,
+		curve:     metric.ROC(scores, a.members, true),
+		result:    res,
+		boot:      boot,
+		eps:       eps,
+		memberEps: memberEpsilon(metric.ROC(scores, a.members, false), res.Members, res.NonMembers, a.opts.Alpha),
+	}
+	return nil
+}
+
+// memberEpsilon returns the largest Clopper–Pearson lower bound on ε from flagging members: the maximum
+// over the thresholds of the full ROC curve c (P members, N non-members) of ln of the lower bound on
+// TPR/FPR (metric.RatioBound), or 0 when none exceeds 1. This is the TPR/FPR half of TF Privacy's
+// one-sided EpsilonLowerBound. For a fixed false-positive count the largest true-positive count gives
+// the largest bound, so only the last point of each run of equal FPR is evaluated.
+func memberEpsilon(c metric.Curve, P, N int, alpha float64) float64 {
+	eps := 0.0
+	for k := range c.FPR {
+		if k+1 < len(c.FPR) && c.FPR[k+1] == c.FPR[k] {
+			continue
+		}
+		tp := int(math.Round(c.TPR[k] * float64(P)))
+		fp := int(math.Round(c.FPR[k] * float64(N)))
+		if b := metric.RatioBound(tp, fp, P, N, alpha, metric.ClopperPearsonBound); b > 1 {
+			eps = math.Max(eps, math.Log(b))
+		}
+	}
+	return eps
+}
+
+// rankRecords sets the risk ranks, each row's false positive rate and the most vulnerable rows.
+func (a *analysis) rankRecords() {
+	scores := a.in.Attacks[a.ranker].Scores
+	n := len(scores)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	// Descending score; ties keep input order.
+	sort.SliceStable(order, func(x, y int) bool { return scores[order[x]] > scores[order[y]] })
+	a.rank = make([]int, n)
+	for p, i := range order {
+		if p > 0 && scores[i] == scores[order[p-1]] {
+			a.rank[i] = a.rank[order[p-1]]
+		} else {
+			a.rank[i] = p + 1
+		}
+	}
+	var neg []float64
+	anyMember := false
+	for j, i := range a.known {
+		if a.members[j] {
+			anyMember = true
+		} else {
+			neg = append(neg, scores[i])
+		}
+	}
+	slices.Sort(neg)
+	a.fpr = make([]float64, n)
+	for i, s := range scores {
+		if len(neg) == 0 {
+			a.fpr[i] = math.NaN()
+			continue
+		}
+		lo, _ := slices.BinarySearch(neg, s) // first non-member score >= s
+		a.fpr[i] = float64(len(neg)-lo) / float64(len(neg))
+	}
+	// The most vulnerable records are the top-ranked members; with no member known, the top-ranked rows.
+	for _, i := range order {
+		if len(a.top) == a.opts.TopK {
+			break
+		}
+		if m := a.in.Records[i].Member; anyMember && (m == nil || !*m) {
+			continue
+		}
+		a.top = append(a.top, i)
+	}
+}
+
+// summarize builds the Summary.
+func (a *analysis) summarize() *Summary {
+	in := a.in
+	s := &Summary{
+		Schema:        SchemaName,
+		SchemaVersion: SchemaVersion,
+		Title:         in.title(),
+		Dataset:       in.Dataset,
+		Model:         in.Model,
+		Game:          in.Game,
+		Targets:       max(in.Targets, 1),
+		Params:        in.Params,
+	}
+	if !in.Created.IsZero() {
+		s.Created = in.Created.UTC().Format("2006-01-02T15:04:05Z07:00")
+	}
+	s.Records.Total = len(in.Records)
+	labels := map[int]bool{}
+	for _, r := range in.Records {
+		switch {
+		case r.Member == nil:
+			s.Records.Unknown++
+		case *r.Member:
+			s.Records.Members++
+		default:
+			s.Records.NonMembers++
+		}
+		if r.Label >= 0 {
+			labels[r.Label] = true
+		}
+	}
+	s.Records.Classes = len(labels)
+	s.TargetModel.TrainAccuracy = in.TrainAccuracy
+	s.TargetModel.TestAccuracy = in.TestAccuracy
+	if in.TrainAccuracy != nil && in.TestAccuracy != nil {
+		s.TargetModel.GeneralizationGap = num(*in.TrainAccuracy - *in.TestAccuracy)
+	}
+	s.Settings = Settings{
+		FPRs:               metric.StandardFPRs(),
+		ConfidenceLevel:    cmp.Or(a.opts.Bootstrap.Level, 0.95),
+		BootstrapResamples: cmp.Or(a.opts.Bootstrap.Resamples, 1000),
+		BootstrapSeed:      a.opts.Bootstrap.Seed,
+		EpsilonMethod:      metric.ClopperPearsonBound.String(),
+		EpsilonAlpha:       a.opts.Alpha,
+		RankedBy:           in.Attacks[a.ranker].Name,
+		TopK:               a.opts.TopK,
+	}
+	for k := range in.Attacks {
+		s.Attacks = append(s.Attacks, a.attackSummary(k))
+	}
+	s.Classes = a.classSummaries()
+	for _, i := range a.top {
+		r := in.Records[i]
+		s.TopRecords = append(s.TopRecords, TopRecord{
+			Rank: a.rank[i], Row: i, ID: r.ID, Target: r.Target, Label: r.Label, Class: in.className(r.Label),
+			Member: r.Member, Score: Number(in.Attacks[a.ranker].Scores[i]), FPR: num(a.fpr[i]),
+		})
+	}
+	if s.TopRecords == nil {
+		s.TopRecords = []TopRecord{}
+	}
+	s.Verdict = a.verdict(s)
+	return s
+}
+
+func (a *analysis) attackSummary(k int) AttackSummary {
+	at, an := &a.in.Attacks[k], &a.attacks[k]
+	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName()}
+	for _, f := range metric.StandardFPRs() {
+		out.TPRAtFPR = append(out.TPRAtFPR, TPREstimate{FPR: f})
+	}
+	if !an.evaluated {
+		return out
+	}
+	res, boot := an.result, an.boot
+	out.Members, out.NonMembers = res.Members, res.NonMembers
+	out.AUC = Estimate{Value: num(res.AUC), Lo: num(boot.AUC.Lo), Hi: num(boot.AUC.Hi)}
+	out.BalancedAccuracy = Estimate{Value: num(res.BalancedAccuracy), Lo: num(boot.BalancedAccuracy.Lo), Hi: num(boot.BalancedAccuracy.Hi)}
+	for j := range out.TPRAtFPR {
+		f := out.TPRAtFPR[j].FPR
+		if t, ok := res.TPR(f); ok {
+			out.TPRAtFPR[j].TPR = num(t)
+		}
+		for _, iv := range boot.TPRAtFPR {
+			if iv.FPR == f {
+				out.TPRAtFPR[j].Lo, out.TPRAtFPR[j].Hi = num(iv.Lo), num(iv.Hi)
+			}
+		}
+	}
+	out.EpsilonLowerBound = num(an.eps)
+	out.MemberEpsilonLowerBound = num(an.memberEps)
+	if max(a.in.Targets, 1) > 1 {
+		out.PerTarget = a.perTarget(k)
+	}
+	return out
+}
+
+// perTarget evaluates attack k against each target model separately.
+func (a *analysis) perTarget(k int) []TargetSummary {
+	at := &a.in.Attacks[k]
+	out := make([]TargetSummary, max(a.in.Targets, 1))
+	scores := make([][]float64, len(out))
+	members := make([][]bool, len(out))
+	for j, i := range a.known {
+		t := a.in.Records[i].Target
+		scores[t] = append(scores[t], at.Scores[i])
+		members[t] = append(members[t], a.members[j])
+	}
+	for t := range out {
+		out[t].Target = t
+		for _, m := range members[t] {
+			if m {
+				out[t].Members++
+			} else {
+				out[t].NonMembers++
+			}
+		}
+		res, err := metric.Evaluate(scores[t], members[t])
+		if err != nil { // no member or no non-member for this target: leave the metrics null
+			continue
+		}
+		out[t].AUC = num(res.AUC)
+		if v, ok := res.TPR(0.01); ok {
+			out[t].TPRAt1 = num(v)
+		}
+	}
+	return out
+}
+
+// classSummaries evaluates every attack on each class's records.
+func (a *analysis) classSummaries() []ClassSummary {
+	rows := map[int][]int{} // label → known rows' positions in a.known
+	counts := map[int]int{}
+	for _, r := range a.in.Records {
+		if r.Label >= 0 {
+			counts[r.Label]++
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	for j, i := range a.known {
+		if l := a.in.Records[i].Label; l >= 0 {
+			rows[l] = append(rows[l], j)
+		}
+	}
+	labels := make([]int, 0, len(counts))
+	for l := range counts {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	out := make([]ClassSummary, 0, len(labels))
+	for _, l := range labels {
+		c := ClassSummary{Label: l, Name: a.in.className(l), Records: counts[l], AUC: map[string]*float64{}}
+		mem := make([]bool, len(rows[l]))
+		for q, j := range rows[l] {
+			mem[q] = a.members[j]
+			if mem[q] {
+				c.Members++
+			} else {
+				c.NonMembers++
+			}
+		}
+		scores := make([]float64, len(mem))
+		for k, at := range a.in.Attacks {
+			c.AUC[at.Name] = nil
+			if !a.attacks[k].evaluated || c.Members == 0 || c.NonMembers == 0 {
+				continue
+			}
+			for q, j := range rows[l] {
+				scores[q] = at.Scores[a.known[j]]
+			}
+			c.AUC[at.Name] = num(metric.AUC(metric.ROC(scores, mem, true)))
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,227 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/pmeter/pmeter/npy"
+)
+
+// Files Build writes into its directory.
+const (
+	HTMLFile    = "index.html"
+	SummaryFile = "summary.json"
+	RecordsFile = "records.csv"
+	PlotsDir    = "plots"
+)
+
+// pngDPI is the resolution of the PNG plots.
+const pngDPI = 150
+
+// Build computes the report of in and writes it into dir (created if needed): index.html, summary.json,
+// records.csv, and plots/NAME.png and plots/NAME.svg for every plot (roc, roc_log, hist_ATTACK per
+// attack, per_class). Plots of an earlier build that this one does not produce are removed. Every file is
+// written atomically. It returns the summary (the content of summary.json).
+//
+// Metrics are computed on the records of known membership; with none (or no member, or no non-member)
+// the report still lists the records and scores, and its verdict is "unknown". Build stops with ctx's
+// error when ctx is cancelled. The output depends only on in and opts.
+func Build(ctx context.Context, in *Input, dir string, opts Options) (*Summary, error) {
+	a, err := analyze(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	plotsDir := filepath.Join(dir, PlotsDir)
+	if err := os.MkdirAll(plotsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	figs, histNames, err := a.figures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	written := map[string]bool{}
+	var files []string
+	for _, name := range sortedKeys(figs) {
+		f := figs[name]
+		for _, out := range []struct {
+			ext  string
+			data []byte
+		}{{".png", f.PNG}, {".svg", f.SVG}} {
+			rel := PlotsDir + "/" + name + out.ext
+			if err := writeFile(filepath.Join(dir, filepath.FromSlash(rel)), out.data); err != nil {
+				return nil, err
+			}
+			written[name+out.ext] = true
+			files = append(files, rel)
+		}
+	}
+	if err := removeStalePlots(plotsDir, written); err != nil {
+		return nil, err
+	}
+	files = append([]string{HTMLFile, SummaryFile, RecordsFile}, files...)
+
+	js, err := json.MarshalIndent(a.summary, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("report: encode %s: %w", SummaryFile, err)
+	}
+	if err := writeFile(filepath.Join(dir, SummaryFile), append(js, '\n')); err != nil {
+		return nil, err
+	}
+	var csv bytes.Buffer
+	if err := writeRecordsCSV(&csv, a); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", RecordsFile, err)
+	}
+	if err := writeFile(filepath.Join(dir, RecordsFile), csv.Bytes()); err != nil {
+		return nil, err
+	}
+	var page bytes.Buffer
+	if err := writeHTML(&page, a, figs, histNames, files); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", HTMLFile, err)
+	}
+	if err := writeFile(filepath.Join(dir, HTMLFile), page.Bytes()); err != nil {
+		return nil, err
+	}
+	return a.summary, nil
+}
+
+// figures renders every plot; histNames lists the histogram figures in attack order.
+func (a *analysis) figures(ctx context.Context) (figs map[string]*figure, histNames []string, err error) {
+	figs = map[string]*figure{}
+	render := func(name, title, caption string, p *plot.Plot, w, h vg.Length) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		svg, err := renderSVG(p, w, h)
+		if err != nil {
+			return fmt.Errorf("report: plot %s: %w", name, err)
+		}
+		png, err := renderPNG(p, w, h, pngDPI)
+		if err != nil {
+			return fmt.Errorf("report: plot %s: %w", name, err)
+		}
+		figs[name] = &figure{Name: name, Title: title, Caption: caption, SVG: svg, PNG: png}
+		return nil
+	}
+	if a.strongest >= 0 {
+		for _, logScale := range []bool{false, true} {
+			p, err := a.rocFigure(logScale)
+			if err != nil {
+				return nil, nil, fmt.Errorf("report: ROC plot: %w", err)
+			}
+			name := "roc"
+			if logScale {
+				name = "roc_log"
+			}
+			if err := render(name, p.Title.Text, "", p, 5*vg.Inch, 4.4*vg.Inch); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	used := map[string]bool{}
+	for k := range a.in.Attacks {
+		p, caption, err := a.histFigure(k)
+		if err != nil {
+			return nil, nil, fmt.Errorf("report: histogram of %q: %w", a.in.Attacks[k].Name, err)
+		}
+		if p == nil {
+			continue
+		}
+		name := "hist_" + fileSafe(a.in.Attacks[k].Name)
+		for base, i := name, 2; used[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		used[name] = true
+		title := fmt.Sprintf("Distribution of %s for members and non-members (%s)", a.in.Attacks[k].signalName(), a.in.Attacks[k].Name)
+		if err := render(name, title, caption, p, 4.2*vg.Inch, 3*vg.Inch); err != nil {
+			return nil, nil, err
+		}
+		histNames = append(histNames, name)
+	}
+	p, err := a.classFigure(a.summary)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: per-class plot: %w", err)
+	}
+	if p != nil {
+		n := 0
+		for _, c := range a.summary.Classes {
+			if c.AUC[a.in.Attacks[a.strongest].Name] != nil {
+				n++
+			}
+		}
+		h := vg.Length(n)*0.24*vg.Inch + 1.1*vg.Inch
+		if err := render("per_class", p.Title.Text, "", p, 6*vg.Inch, h); err != nil {
+			return nil, nil, err
+		}
+	}
+	return figs, histNames, nil
+}
+
+// fileSafe maps an attack name to a file-name fragment: lower case letters, digits, '-' and '_'.
+func fileSafe(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "attack"
+	}
+	return b.String()
+}
+
+func writeFile(path string, data []byte) error {
+	err := npy.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err == nil {
+		err = os.Chmod(path, 0o644) // a report is meant to be shared
+	}
+	if err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// removeStalePlots removes the .png and .svg files of plotsDir that this build did not write.
+func removeStalePlots(plotsDir string, keep map[string]bool) error {
+	entries, err := os.ReadDir(plotsDir)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || keep[name] || !(strings.HasSuffix(name, ".png") || strings.HasSuffix(name, ".svg")) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(plotsDir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("report: remove stale plot: %w", err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
