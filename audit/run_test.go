@@ -168,8 +168,27 @@ func TestChangedConfigRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reused != 0 {
-		t.Errorf("after changing the population: reused %d models' signals; want 0", res.Reused)
+	// Only the signals depend on the population: the saved models are reused, none is retrained.
+	if res.Reused != 4 || res.Trained != 0 {
+		t.Errorf("after changing the population: trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	}
+	// A damaged weights file is detected and the model retrained, never trusted.
+	c.Audit.PopulationSize = 150
+	matches, _ := filepath.Glob(filepath.Join(dir, "models", "*.safetensors"))
+	if len(matches) != 8 {
+		t.Fatalf("%d saved models, want 8 (two recipes × 4)", len(matches))
+	}
+	for _, m := range matches {
+		if err := os.WriteFile(m, []byte("garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Trained != 4 {
+		t.Errorf("after damaging the weights: trained %d, want 4", res.Trained)
 	}
 }
 

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,41 +200,41 @@ func mirror(img []float32, shape []int) []float32 {
 
 func signalPaths(dir string, j Job) (meta, audit, pop string) {
 	s := filepath.Join(dir, "signals", j.SignalKey)
-	return filepath.Join(dir, "models", j.ModelKey+".json"), s + "-audit.npy", s + "-population.npy"
+	return s + ".json", s + "-audit.npy", s + "-population.npy"
 }
 
-// runJob returns model j's outputs from the run directory when they are there, and otherwise trains it,
-// extracts its signals and saves them.
+// weightsPath is where model j's weights are saved (its JSON sidecar is nn.SidecarPath of it).
+func weightsPath(dir string, j Job) string {
+	return filepath.Join(dir, "models", j.ModelKey+".safetensors")
+}
+
+// runJob returns model j's outputs from the run directory when they are there; otherwise it loads the
+// saved model (or trains and saves it), extracts its signals and saves them.
 func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string, opt Options, auditX *nn.Tensor, auditY []int, popX *nn.Tensor, popY []int) (*modelOutputs, error) {
 	metaPath, auditPath, popPath := signalPaths(dir, j)
-	if o, err := loadJob(metaPath, auditPath, popPath, auditX.Rows(), popX.Rows()); err == nil {
+	o, err := loadJob(metaPath, auditPath, popPath, auditX.Rows(), popX.Rows())
+	if err == nil {
 		return o, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	}
+	if !errors.Is(err, os.ErrNotExist) {
 		// A damaged artefact is recomputed rather than trusted.
-		opt.logf("model %d: recomputing: %v", j.Model, err)
+		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
 	}
 	name := fmt.Sprintf("model %d", j.Model)
-	m, err := nn.FromSpecs(name, p.Specs)
-	if err != nil {
-		return nil, err
-	}
-	m.Init(j.Seed)
-	train, err := d.Pool.Subset(j.Train)
-	if err != nil {
-		return nil, err
-	}
-	x, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, c.trainConfig(j.Seed))
-	if err != nil {
-		return nil, fmt.Errorf("training: %w", err)
-	}
-	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Seconds: time.Since(start).Seconds()}
-	if n := len(res.EpochLoss); n > 0 {
-		info.FinalLoss = res.EpochLoss[n-1]
+	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train)}
+	wpath := weightsPath(dir, j)
+	m, saved, err := nn.Load(wpath, nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs})
+	if err == nil {
+		info.Cached = true
+		info.FinalLoss, _ = strconv.ParseFloat(saved.Extra["final_loss"], 64)
+		info.Seconds, _ = strconv.ParseFloat(saved.Extra["train_seconds"], 64)
+	} else {
+		if !errors.Is(err, os.ErrNotExist) {
+			opt.logf("model %d: retraining: %v", j.Model, err)
+		}
+		if m, err = trainJob(ctx, c, d, p, j, name, &info); err != nil {
+			return nil, err
+		}
 	}
 	eval := nn.EvalConfig{BatchSize: c.Audit.BatchSize}
 	ao, err := nn.Evaluate(ctx, m, nn.Data{X: auditX, Labels: auditY}, eval)
@@ -248,7 +248,7 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 	q := c.Audit.NumQueries
 	info.TrainAccuracy = accuracy(ao.Logits, auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
 	info.TestAccuracy = accuracy(po.Logits, popY, q, func(int) bool { return true })
-	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: auditX.Rows(), PopRows: popX.Rows()}
+	o = &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: auditX.Rows(), PopRows: popX.Rows()}
 	classes := ao.Logits.RowLen()
 	if err := npy.WriteFile(auditPath, npy.NewFloat32(o.Audit, o.AuditRows, classes)); err != nil {
 		return nil, err
@@ -256,12 +256,49 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 	if err := npy.WriteFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
 		return nil, err
 	}
-	// The metadata is written last: its presence marks the model as complete.
-	b, _ := json.MarshalIndent(info, "", "  ")
-	if err := npy.WriteAtomic(metaPath, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+	// The metadata is written last: its presence marks the signals as complete.
+	if err := writeJSON(metaPath, info); err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// trainJob trains model j on its training records and saves it (weights and sidecar).
+func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name string, info *ModelInfo) (*nn.Sequential, error) {
+	m, err := nn.FromSpecs(name, p.Specs)
+	if err != nil {
+		return nil, err
+	}
+	m.Init(j.Seed)
+	train, err := d.Pool.Subset(j.Train)
+	if err != nil {
+		return nil, err
+	}
+	x, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.trainConfig(j.Seed)
+	start := time.Now()
+	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("training: %w", err)
+	}
+	info.Seconds = time.Since(start).Seconds()
+	if n := len(res.EpochLoss); n > 0 {
+		info.FinalLoss = res.EpochLoss[n-1]
+	}
+	spec, err := nn.TrainSpecOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = nn.Save(weightsPath(c.Run.LogDir, j), m, nn.ModelInfo{
+		Arch: modelName(c), InputShape: d.Pool.Shape, Seed: j.Seed, Train: &spec,
+		IndicesHash: nn.HashIndices(j.Train), NumRecords: len(j.Train),
+		Extra: map[string]string{"key": j.ModelKey, "final_loss": strconv.FormatFloat(info.FinalLoss, 'g', -1, 64),
+			"train_seconds": strconv.FormatFloat(info.Seconds, 'g', -1, 64)},
+	})
+	return m, err
 }
 
 func loadJob(metaPath, auditPath, popPath string, auditRows, popRows int) (*modelOutputs, error) {
