@@ -20,6 +20,8 @@ type Config struct {
 	Audit AuditConfig `yaml:"audit"`
 	Train TrainConfig `yaml:"train"`
 	Data  DataConfig  `yaml:"data"`
+	// Target (pmeter) audits a model trained elsewhere; see TargetConfig.
+	Target TargetConfig `yaml:"target,omitempty"`
 
 	// root keeps the parsed YAML so that validation errors can name lines.
 	root *yaml.Node
@@ -137,7 +139,7 @@ func cleanYAMLError(err error) error {
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 	for typ, section := range map[string]string{"audit.Config": "the top level", "audit.RunConfig": "section run",
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
-		"audit.AttackConfig": "an attack entry"} {
+		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)

@@ -32,6 +32,11 @@ type Plan struct {
 	Jobs []Job
 	// Attacks are the attacks to run, with their parameters.
 	Attacks []AttackConfig
+
+	// build returns a freshly initialised model of the architecture.
+	build func(name string, seed uint64) (*nn.Sequential, error)
+	// external holds the models read from files (an external target and its references) by model index.
+	external map[int]*externalModel
 }
 
 // Job is the training of one model and the extraction of its signals.
@@ -119,13 +124,15 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	E, R := c.Run.NumExperiments, c.NumRefModels()
 	p := &Plan{Targets: E, Attacks: c.attackList()}
 	var err error
-	switch c.Audit.Split {
-	case "pairs":
+	switch {
+	case c.Target.Model != "":
+		err = externalPlan(c, d, p)
+	case c.Audit.Split == "pairs":
 		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs.
 		pairs := max((E+1)/2, R+1)
 		p.Models = 2 * pairs
 		p.Memberships, err = dataset.PairedMemberships(n, pairs, derive(seed, "memberships"))
-	case "lira":
+	case c.Audit.Split == "lira":
 		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the models.
 		p.Models = E + 2*max(R, 1)
 		p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, derive(seed, "memberships"))
@@ -152,8 +159,18 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	} else if _, p.PopulationIdx, err = dataset.HoldOut(d.Population.Len(), z, derive(seed, "population")); err != nil {
 		return nil, err
 	}
-	if p.Specs, err = c.modelSpecs(d); err != nil {
-		return nil, err
+	if p.build == nil {
+		if p.Specs, err = c.modelSpecs(d); err != nil {
+			return nil, err
+		}
+		specs := p.Specs
+		p.build = func(name string, seed uint64) (*nn.Sequential, error) {
+			m, err := nn.FromSpecs(name, specs)
+			if err == nil {
+				m.Init(seed)
+			}
+			return m, err
+		}
 	}
 	dataKey := fingerprint(d.Pool)
 	trainKey := c.trainKey()
@@ -162,6 +179,9 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	for m := 0; m < p.Models; m++ {
 		j := Job{Model: m, Seed: derive(seed, fmt.Sprintf("model-%d", m)), Train: p.Memberships.Train(m)}
 		j.ModelKey = hashStrings("model/v1", dataKey, string(specJSON), trainKey, fmt.Sprint(j.Seed), hashInts(j.Train))
+		if em := p.external[m]; em != nil {
+			j.ModelKey = hashStrings("external/v1", em.hash, hashInts(j.Train))
+		}
 		j.SignalKey = hashStrings("signals/v1", j.ModelKey, auditKey)
 		p.Jobs = append(p.Jobs, j)
 	}

@@ -59,6 +59,8 @@ type Result struct {
 	// Trained and Reused count the models trained in this run and those reused from the run directory.
 	Trained int `json:"trained"`
 	Reused  int `json:"reused"`
+	// External counts the models read from files (target.model, target.references).
+	External int `json:"external"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -140,9 +142,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	for _, o := range outs {
 		res.Models = append(res.Models, o.Info)
-		if o.Info.Cached {
+		switch {
+		case o.Info.External:
+			res.External++
+		case o.Info.Cached:
 			res.Reused++
-		} else {
+		default:
 			res.Trained++
 		}
 	}
@@ -350,7 +355,11 @@ func (r *Result) WriteSummary(w io.Writer) {
 		m := r.Models[0]
 		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 	}
-	fmt.Fprintf(w, "models: %d trained, %d reused from %s\n\n", r.Trained, r.Reused, r.Dir)
+	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)
+	if r.External > 0 {
+		fmt.Fprintf(w, ", %d read from files", r.External)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tseconds\t")
 	total := 0.0

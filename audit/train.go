@@ -21,11 +21,13 @@ import (
 
 // ModelInfo describes one trained (or reused) model.
 type ModelInfo struct {
-	Model     int     `json:"model"`
-	Key       string  `json:"key"`
-	Seed      uint64  `json:"seed"`
-	TrainSize int     `json:"train_size"`
-	Cached    bool    `json:"-"`
+	Model     int    `json:"model"`
+	Key       string `json:"key"`
+	Seed      uint64 `json:"seed"`
+	TrainSize int    `json:"train_size"`
+	Cached    bool   `json:"-"`
+	// External marks a model read from a file (an external target or reference), not trained here.
+	External  bool    `json:"external,omitempty"`
 	Seconds   float64 `json:"train_seconds"`
 	FinalLoss float64 `json:"final_loss"`
 	// TrainAccuracy is the accuracy on the audited records the model trained on; TestAccuracy on the
@@ -222,8 +224,19 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 	}
 	name := fmt.Sprintf("model %d", j.Model)
 	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train)}
-	wpath := weightsPath(dir, j)
-	m, saved, err := nn.Load(wpath, nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs})
+	var m *nn.Sequential
+	var saved *nn.ModelInfo
+	err = os.ErrNotExist
+	if em := p.external[j.Model]; em != nil {
+		// A model read from a file: audited as it is, never trained here.
+		m, err = em.net, nil
+		saved = &nn.ModelInfo{}
+		info.External = true
+	} else if _, e := nn.FromSpecs("check", p.Specs); e == nil {
+		// Saved weights are reused when the architecture can be rebuilt from its specs (not for
+		// architectures imported from ONNX with layers of their own).
+		m, saved, err = nn.Load(weightsPath(dir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs})
+	}
 	if err == nil {
 		info.Cached = true
 		info.FinalLoss, _ = strconv.ParseFloat(saved.Extra["final_loss"], 64)
@@ -265,11 +278,10 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 
 // trainJob trains model j on its training records and saves it (weights and sidecar).
 func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name string, info *ModelInfo) (*nn.Sequential, error) {
-	m, err := nn.FromSpecs(name, p.Specs)
+	m, err := p.build(name, j.Seed)
 	if err != nil {
 		return nil, err
 	}
-	m.Init(j.Seed)
 	train, err := d.Pool.Subset(j.Train)
 	if err != nil {
 		return nil, err
