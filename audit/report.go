@@ -95,8 +95,8 @@ func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) 
 	if err := report.WriteInput(filepath.Join(c.Run.LogDir, report.ResultsDir), in); err != nil {
 		return err
 	}
-	opts := report.Options{TopK: reportTopK}
-	opts.Bootstrap.Seed = uint64(c.Run.RandomSeed)
-	_, err = report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), opts)
+	// The report's default options (bootstrap seed 0), so that 'pmeter report' rebuilds it identically
+	// from the saved results alone.
+	_, err = report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK})
 	return err
 }
