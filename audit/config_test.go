@@ -1,6 +1,9 @@
 package audit
 
 import (
+	"fmt"
+	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -96,5 +99,42 @@ func TestPlanErrorsNameTheField(t *testing.T) {
 	c.Data.Dataset = "imagenet"
 	if _, err := LoadData(c); err == nil || !strings.Contains(err.Error(), "unknown dataset") {
 		t.Errorf("unknown dataset: error %v", err)
+	}
+}
+
+// TestCSVDataset runs LoadData on a CSV file: a 75/25 pool/population split in file order, features
+// standardised with pool statistics only.
+func TestCSVDataset(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/d.csv"
+	text := "x,colour,y\n"
+	for i := 0; i < 40; i++ {
+		text += fmt.Sprintf("%d,%s,%d\n", i, []string{"red", "blue"}[i%2], i%2)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig([]byte("data:\n  dataset: csv\n  file: " + path + "\n  label_column: y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Pool.Len() != 30 || d.Population.Len() != 10 || d.Pool.Classes != 2 {
+		t.Fatalf("pool %d, population %d, classes %d; want 30, 10, 2", d.Pool.Len(), d.Population.Len(), d.Pool.Classes)
+	}
+	// Column x of the pool holds 0..29: mean 14.5, so standardised record 0 is −14.5/σ.
+	sum := 0.0
+	for i := 0; i < 30; i++ {
+		sum += float64(d.Pool.Row(i)[0])
+	}
+	if math.Abs(sum) > 1e-4 {
+		t.Errorf("pool feature x has mean %v after standardisation, want 0", sum/30)
+	}
+	c.Data.LabelCol = ""
+	if _, err := LoadData(c); err == nil || !strings.Contains(err.Error(), "label_column") {
+		t.Errorf("no label column: error %v", err)
 	}
 }

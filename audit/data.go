@@ -23,7 +23,7 @@ type Data struct {
 // Datasets lists the dataset names LoadData accepts.
 func Datasets() []string {
 	return []string{"fashion-mnist", "adult", "mnist", "cifar10", "cifar100", "purchase100", "texas100",
-		"location", "csv", "npz", "synthetic-purchase"}
+		"location", "csv", "parquet", "npz", "synthetic-purchase"}
 }
 
 // LoadData loads the dataset the config names. The embedded datasets (fashion-mnist, adult) need no
@@ -65,14 +65,18 @@ func LoadData(c *Config) (*Data, error) {
 		if err == nil {
 			d, err = splitFraction(all, 0.75, "synthetic Purchase-like data (20,000 × 600, 100 k-means classes)")
 		}
-	case "csv":
+	case "csv", "parquet":
 		if c.Data.File == "" || c.Data.LabelCol == "" {
-			return nil, c.fieldError("data", "file", "dataset csv needs data.file and data.label_column")
+			return nil, c.fieldError("data", "file", "dataset %s needs data.file and data.label_column", name)
+		}
+		load := dataset.LoadCSV
+		if name == "parquet" {
+			load = dataset.LoadParquet
 		}
 		var all *dataset.Dataset
-		all, err = dataset.LoadCSV(c.Data.File, dataset.CSVOptions{Label: c.Data.LabelCol})
+		all, err = load(c.Data.File, dataset.CSVOptions{Label: c.Data.LabelCol})
 		if err == nil {
-			d, err = splitFraction(all, 0.75, "CSV file "+c.Data.File)
+			d, err = splitFraction(all, 0.75, strings.ToUpper(name)+" file "+c.Data.File)
 		}
 		if err == nil {
 			err = standardize(d)

@@ -7,7 +7,7 @@
 // Shape; tabular data has Shape [D].
 //
 // Loaders read IDX (MNIST, Fashion-MNIST), the CIFAR-10/100 binary format, Purchase100, Texas100 and
-// Location as privacytrustlab distributes them, UCI Adult, generic CSV and NumPy .npy/.npz files. Every
+// Location as privacytrustlab distributes them, UCI Adult, generic CSV, Parquet and NumPy .npy/.npz files. Every
 // loader validates its input and reports the file, line (or record) and field of the first problem,
 // as a *ParseError where the input is text. Records are numbered from 0, lines and fields from 1.
 // Gzipped files are decompressed transparently.

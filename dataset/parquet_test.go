@@ -1,0 +1,484 @@
+package dataset
+
+import (
+	"bytes"
+	"encoding/csv"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+)
+
+// pqCol is one column of a test table: its Parquet node and its values, nil for null. Values are
+// bool, int32, int64, uint32, float32, float64, string, or pqDecimal.
+type pqCol struct {
+	name string
+	node parquet.Node
+	vals []any
+}
+
+// pqDecimal is an unscaled DECIMAL value stored as INT32.
+type pqDecimal int32
+
+// writeParquet writes the table as a Parquet file with the given writer options (the schema is a
+// Group, so the file's columns are in name order) and the same table as a CSV file, with nulls as
+// empty fields, booleans as 0/1 and numbers in Go's shortest form. It returns both paths.
+func writeParquet(t *testing.T, dir, base string, cols []pqCol, opts ...parquet.WriterOption) (pq, cs string) {
+	t.Helper()
+	cols = slices.Clone(cols)
+	slices.SortFunc(cols, func(a, b pqCol) int { return cmpString(a.name, b.name) })
+	g := parquet.Group{}
+	for _, c := range cols {
+		g[c.name] = c.node
+	}
+	schema := parquet.NewSchema("test", g)
+	n := len(cols[0].vals)
+	var rows []parquet.Row
+	var text bytes.Buffer
+	cw := csv.NewWriter(&text)
+	header := make([]string, len(cols))
+	for j, c := range cols {
+		header[j] = c.name
+	}
+	if err := cw.Write(header); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		var row parquet.Row
+		rec := make([]string, len(cols))
+		for j, c := range cols {
+			leaf, _ := schema.Lookup(c.name)
+			def := leaf.MaxDefinitionLevel
+			v := c.vals[i]
+			var pv parquet.Value
+			switch x := v.(type) {
+			case nil:
+				pv, def = parquet.NullValue(), 0
+			case bool:
+				pv = parquet.BooleanValue(x)
+				rec[j] = "0"
+				if x {
+					rec[j] = "1"
+				}
+			case int32:
+				pv, rec[j] = parquet.Int32Value(x), strconv.Itoa(int(x))
+			case int64:
+				pv, rec[j] = parquet.Int64Value(x), strconv.FormatInt(x, 10)
+			case uint32:
+				pv, rec[j] = parquet.Int32Value(int32(x)), strconv.FormatUint(uint64(x), 10)
+			case pqDecimal:
+				pv, rec[j] = parquet.Int32Value(int32(x)), strconv.FormatFloat(float64(x)/100, 'f', -1, 64)
+			case float32:
+				pv, rec[j] = parquet.FloatValue(x), strconv.FormatFloat(float64(x), 'g', -1, 32)
+			case float64:
+				pv, rec[j] = parquet.DoubleValue(x), strconv.FormatFloat(x, 'g', -1, 64)
+			case string:
+				pv, rec[j] = parquet.ByteArrayValue([]byte(x)), x
+			default:
+				t.Fatalf("column %s: value %T", c.name, v)
+			}
+			row = append(row, pv.Level(0, def, leaf.ColumnIndex))
+		}
+		rows = append(rows, row)
+		if err := cw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cw.Flush()
+	var b bytes.Buffer
+	w := parquet.NewWriter(&b, append([]parquet.WriterOption{schema}, opts...)...)
+	if _, err := w.WriteRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return write(t, dir, base+".parquet", b.Bytes()), write(t, dir, base+".csv", text.Bytes())
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// testTable has every supported column type, nulls, a NaN, padded and "?" strings, and a string
+// label in the last column.
+func testTable() []pqCol {
+	nan := float32(math.NaN())
+	return []pqCol{
+		{"flag", parquet.Leaf(parquet.BooleanType), []any{true, false, true, true, false, false, true, false, true, true}},
+		{"colour", parquet.Optional(parquet.String()), []any{"red", "blue", nil, " green", "red", "?", "blue", "red", "green", "blue"}},
+		{"price", parquet.Decimal(2, 9, parquet.Int32Type), []any{pqDecimal(1234), pqDecimal(-5), pqDecimal(0), pqDecimal(99999), pqDecimal(1), pqDecimal(250), pqDecimal(-1234), pqDecimal(7), pqDecimal(10), pqDecimal(333)}},
+		{"ratio", parquet.Optional(parquet.Leaf(parquet.FloatType)), []any{float32(0.1), float32(2.5), nan, float32(-1e-3), nil, float32(3), float32(0.2), float32(1e6), float32(0.3), float32(7.25)}},
+		{"height", parquet.Optional(parquet.Leaf(parquet.DoubleType)), []any{1.5, 2.25, 3.0, nil, 4.125, 1e-7, 2.0, nil, 5.5, -0.75}},
+		{"count", parquet.Int(32), []any{int32(3), int32(-1), int32(0), int32(7), int32(2), int32(100), int32(5), int32(5), int32(9), int32(1)}},
+		{"id", parquet.Int(64), []any{int64(1), int64(2), int64(3), int64(4), int64(5), int64(6), int64(7), int64(8), int64(9), int64(10)}},
+		{"size", parquet.Int(64), []any{int64(10), int64(9), int64(10), int64(2), int64(9), int64(10), int64(2), int64(2), int64(9), int64(10)}},
+		{"units", parquet.Uint(32), []any{uint32(4000000000), uint32(1), uint32(2), uint32(3), uint32(4), uint32(5), uint32(6), uint32(7), uint32(8), uint32(9)}},
+		{"zlabel", parquet.String(), []any{"cat", "dog", "cat", "bird", "dog", "cat", "bird", "dog", "cat", "dog"}},
+	}
+}
+
+// sameDataset checks that got equals want, everything but the name.
+func sameDataset(t *testing.T, what string, got, want *Dataset) {
+	t.Helper()
+	if err := got.Validate(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !slices.Equal(got.Shape, want.Shape) || got.Classes != want.Classes ||
+		!slices.Equal(got.FeatureNames, want.FeatureNames) || !slices.Equal(got.ClassNames, want.ClassNames) {
+		t.Fatalf("%s: shape %v classes %d %q features %q, want %v %d %q %q", what,
+			got.Shape, got.Classes, got.ClassNames, got.FeatureNames, want.Shape, want.Classes, want.ClassNames, want.FeatureNames)
+	}
+	sameInts(t, what+" labels", got.Y, want.Y)
+	sameFloats(t, what+" features", got.X, want.X)
+}
+
+// TestLoadParquetMatchesCSV loads the same table from Parquet and from CSV under every missing-value
+// policy and option, with several row groups, both data page versions, compression and dictionary
+// pages, and checks that the datasets are equal. The CSV loader is the reference: its own tests pin
+// its semantics (TestLoadCSV, TestLoadCSVMissing).
+func TestLoadParquetMatchesCSV(t *testing.T) {
+	dir := t.TempDir()
+	writers := map[string][]parquet.WriterOption{
+		"plain":      {parquet.MaxRowsPerRowGroup(3)},
+		"v1-snappy":  {parquet.MaxRowsPerRowGroup(4), parquet.DataPageVersion(1), parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(16)},
+		"one-group":  {parquet.Compression(&parquet.Zstd)},
+		"dictionary": {parquet.MaxRowsPerRowGroup(7), parquet.Compression(&parquet.Gzip)},
+	}
+	cols := testTable()
+	dict := slices.Clone(cols)
+	for i := range dict {
+		if dict[i].name == "colour" || dict[i].name == "zlabel" {
+			dict[i].node = parquet.Encoded(dict[i].node, &parquet.RLEDictionary)
+		}
+	}
+	options := []struct {
+		name string
+		opts CSVOptions
+	}{
+		{"drop", CSVOptions{Label: "zlabel", Drop: []string{"id"}, Missing: MissingDrop}},
+		{"impute", CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, Categorical: []string{"size", "flag"}}},
+		{"classes", CSVOptions{Missing: MissingImpute, Classes: []string{"dog", "cat", "bird", "fish"}}},
+		{"missing values", CSVOptions{Missing: MissingImpute, MissingValues: []string{"blue", "", "NaN"}}},
+	}
+	for wname, wopts := range writers {
+		table := cols
+		if wname == "dictionary" {
+			table = dict
+		}
+		pq, cs := writeParquet(t, dir, wname, table, wopts...)
+		if wname == "plain" {
+			wantRowGroups(t, pq, 4)
+		}
+		for _, o := range options {
+			what := wname + "/" + o.name
+			want, err := LoadCSV(cs, o.opts)
+			if err != nil {
+				t.Fatalf("%s: CSV: %v", what, err)
+			}
+			got, err := LoadParquet(pq, o.opts)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			sameDataset(t, what, got, want)
+			if got.Name != "parquet:"+wname+".parquet" {
+				t.Errorf("%s: name %q", what, got.Name)
+			}
+		}
+	}
+
+	// Spot checks of the shared semantics, independent of the CSV loader: the padded " green" is
+	// trimmed, "?" and null are missing, NaN is missing, the decimal is scaled, the uint32 keeps its
+	// value, and the categorical int64 column is ordered numerically.
+	pq, _ := writeParquet(t, dir, "spot", cols)
+	d, err := LoadParquet(pq, CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, Categorical: []string{"size"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNames := []string{"colour=blue", "colour=green", "colour=red", "count", "flag", "height", "price", "ratio",
+		"size=2", "size=9", "size=10", "units"}
+	if !slices.Equal(d.FeatureNames, wantNames) {
+		t.Fatalf("features %q, want %q", d.FeatureNames, wantNames)
+	}
+	// Record 3: " green", count 7, flag true, height null (mean of the 8 present), price 999.99, ratio
+	// -0.001, size 2, units 3. Height mean: (1.5+2.25+3+4.125+1e-7+2+5.5-0.75)/8.
+	hmean := (1.5 + 2.25 + 3 + 4.125 + 1e-7 + 2 + 5.5 - 0.75) / 8
+	sameFloats(t, "record 3", d.Row(3), []float32{0, 1, 0, 7, 1, float32(hmean), 999.99, -0.001, 1, 0, 0, 3})
+	// Record 0: units 4e9 (over int32), ratio 0.1 as float32.
+	sameFloats(t, "record 0", d.Row(0), []float32{0, 0, 1, 3, 1, 1.5, 12.34, 0.1, 0, 0, 1, 4e9})
+	// Records 2 ("?" colour is record 5) have all-zero colour; ratio NaN (record 2) and null (record
+	// 4) are imputed with the mean of the other 8.
+	rmean := float32((0.1 + 2.5 - 1e-3 + 3 + 0.2 + 1e6 + 0.3 + 7.25) / 8)
+	for _, i := range []int{2, 5} {
+		if r := d.Row(i); r[0]+r[1]+r[2] != 0 {
+			t.Errorf("record %d: colour %v, want all zeros", i, r[:3])
+		}
+	}
+	for _, i := range []int{2, 4} {
+		if r := d.Row(i)[7]; math.Abs(float64(r-rmean)) > 1e-6*float64(rmean) {
+			t.Errorf("record %d: ratio %v, want the mean %v", i, r, rmean)
+		}
+	}
+	sameInts(t, "labels", d.Y, []int{1, 2, 1, 0, 2, 1, 0, 2, 1, 2})
+	if !slices.Equal(d.ClassNames, []string{"bird", "cat", "dog"}) {
+		t.Errorf("classes %q", d.ClassNames)
+	}
+}
+
+func wantRowGroups(t *testing.T, name string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.RowGroups()); got != n {
+		t.Fatalf("%s: %d row groups, want %d", name, got, n)
+	}
+}
+
+// TestLoadParquetLabels checks label types other than strings: integers sort numerically (2 < 10),
+// booleans as false < true, a null label is an error or dropped, and Classes fixes the mapping.
+func TestLoadParquetLabels(t *testing.T) {
+	dir := t.TempDir()
+	x := parquet.Leaf(parquet.DoubleType)
+	cols := []pqCol{
+		{"x", x, []any{1.0, 2.0, 3.0, 4.0}},
+		{"y", parquet.Optional(parquet.Int(64)), []any{int64(10), int64(2), nil, int64(10)}},
+		{"b", parquet.Leaf(parquet.BooleanType), []any{true, false, false, true}},
+		{"f", parquet.Leaf(parquet.FloatType), []any{float32(0.5), float32(1.5), float32(0.5), float32(0.5)}},
+	}
+	pq, cs := writeParquet(t, dir, "labels", cols, parquet.MaxRowsPerRowGroup(2))
+	_, err := LoadParquet(pq, CSVOptions{Label: "y"})
+	wantErr(t, "null label", err, "labels.parquet: record 2 (row group 1, row 0)", `column "y"`, "missing label")
+
+	opts := CSVOptions{Label: "y", Missing: MissingDrop}
+	d, err := LoadParquet(pq, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameInts(t, "int labels", d.Y, []int{1, 0, 1})
+	if !slices.Equal(d.ClassNames, []string{"2", "10"}) {
+		t.Errorf("int classes %q", d.ClassNames)
+	}
+	want, err := LoadCSV(cs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameDataset(t, "int labels vs CSV", d, want)
+
+	d, err = LoadParquet(pq, CSVOptions{Label: "b", Drop: []string{"y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameInts(t, "bool labels", d.Y, []int{1, 0, 0, 1})
+	if !slices.Equal(d.ClassNames, []string{"0", "1"}) {
+		t.Errorf("bool classes %q", d.ClassNames)
+	}
+
+	d, err = LoadParquet(pq, CSVOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"1.5", "0.5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameInts(t, "float labels", d.Y, []int{1, 0, 1, 1})
+	_, err = LoadParquet(pq, CSVOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"0.5"}})
+	wantErr(t, "unknown label", err, "record 1 (row group 0, row 1)", `column "f"`, `label 1.5 is not one of the classes ["0.5"]`)
+}
+
+// TestLoadParquetStringNumbers: a string column is categorical even when its values are numbers,
+// with the categories in numeric order, as LoadCSV orders a Categorical column.
+func TestLoadParquetStringNumbers(t *testing.T) {
+	dir := t.TempDir()
+	pq, cs := writeParquet(t, dir, "zip", []pqCol{
+		{"zip", parquet.String(), []any{"10", "9", "10", "100"}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1), int32(0), int32(1)}},
+	})
+	d, err := LoadParquet(pq, CSVOptions{Label: "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := LoadCSV(cs, CSVOptions{Label: "y", Categorical: []string{"zip"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameDataset(t, "numeric strings", d, want)
+	if !slices.Equal(d.FeatureNames, []string{"zip=9", "zip=10", "zip=100"}) {
+		t.Errorf("features %q", d.FeatureNames)
+	}
+}
+
+func TestLoadParquetErrors(t *testing.T) {
+	dir := t.TempDir()
+	pq, _ := writeParquet(t, dir, "t", testTable(), parquet.MaxRowsPerRowGroup(3))
+	good, err := os.ReadFile(pq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A missing value under MissingError names the record, row group, row and column: record 2 has a
+	// null colour.
+	_, err = LoadParquet(pq, CSVOptions{Drop: []string{"id"}})
+	wantErr(t, "missing value", err, "t.parquet: record 2 (row group 0, row 2)", `column "colour"`, "missing value null")
+	_, err = LoadParquet(pq, CSVOptions{Drop: []string{"id", "colour"}})
+	wantErr(t, "NaN", err, "record 2 (row group 0, row 2)", `column "ratio"`, "missing value NaN")
+
+	for _, tt := range []struct {
+		name string
+		opts CSVOptions
+		want string
+	}{
+		{"no label column", CSVOptions{Label: "class"}, `no label column "class" (columns: colour, count, flag`},
+		{"unknown drop", CSVOptions{Drop: []string{"nope"}}, `names column "nope"`},
+		{"label dropped", CSVOptions{Drop: []string{"zlabel"}}, "also listed in Drop"},
+		{"too many categories", CSVOptions{Missing: MissingImpute, MaxCategories: 2}, `record 3 (row group 1, row 0): column "colour": categorical column has more than 2`},
+		{"no features", CSVOptions{Drop: []string{"colour", "count", "flag", "height", "id", "price", "ratio", "size", "units"}}, "no feature columns"},
+	} {
+		_, err := LoadParquet(pq, tt.opts)
+		wantErr(t, tt.name, err, "t.parquet", tt.want)
+	}
+
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"csv", []byte(csvText), "not a Parquet file"},
+		{"gzip", gz(t, good), "gzip-compressed"},
+		{"truncated", good[:len(good)/2], "truncated Parquet file"},
+		{"no footer", good[:len(good)-1], "truncated Parquet file"},
+		{"magic only", []byte("PAR1PAR1"), "truncated Parquet file"},
+		{"footer length", slices.Concat(good[:len(good)-8], []byte{0xff, 0xff, 0xff, 0x7f}, parquetMagic), "reading the Parquet footer"},
+		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "reading the Parquet footer"},
+	} {
+		p := write(t, dir, "bad.parquet", tt.data)
+		_, err := LoadParquet(p, CSVOptions{})
+		wantErr(t, tt.name, err, "bad.parquet", tt.want)
+	}
+	_, err = LoadParquet(filepath.Join(dir, "absent.parquet"), CSVOptions{})
+	wantErr(t, "absent", err, "absent.parquet")
+
+	// Corrupting any byte of the pages must give an error or a valid dataset, never a panic or NaN
+	// features. The footer is at the end; bytes [4, len-footer-8) are pages.
+	footer := int(uint32(good[len(good)-8]) | uint32(good[len(good)-7])<<8 | uint32(good[len(good)-6])<<16 | uint32(good[len(good)-5])<<24)
+	bad := slices.Clone(good)
+	errs := 0
+	for k := 4; k < len(good)-8; k += max(1, len(good)/64) {
+		copy(bad, good)
+		bad[k] ^= 0xa5
+		p := write(t, dir, "corrupt.parquet", bad)
+		d, err := LoadParquet(p, CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, MaxCategories: 100})
+		if err != nil {
+			errs++
+			continue
+		}
+		if err := d.Validate(); err != nil {
+			t.Errorf("byte %d corrupted (footer from %d): invalid dataset: %v", k, len(good)-8-footer, err)
+		}
+	}
+	if errs == 0 {
+		t.Error("no corruption was detected")
+	}
+}
+
+// TestLoadParquetColumnTypes: repeated and INT96 columns are errors unless dropped; nested groups
+// name their leaves by path; an infinite float is an error; dates are integer days.
+func TestLoadParquetColumnTypes(t *testing.T) {
+	dir := t.TempDir()
+	schema := parquet.NewSchema("t", parquet.Group{
+		"g":    parquet.Group{"a": parquet.Leaf(parquet.DoubleType), "day": parquet.Date()},
+		"tags": parquet.Repeated(parquet.String()),
+		"old":  parquet.Leaf(parquet.Int96Type),
+		"y":    parquet.String(),
+	})
+	// Leaves in order: g.a (0), g.day (1), old (2), tags (3), y (4).
+	rows := []parquet.Row{
+		{parquet.DoubleValue(1.5).Level(0, 0, 0), parquet.Int32Value(19000).Level(0, 0, 1), parquet.Int96Value(deprecated.Int96{1, 2, 3}).Level(0, 0, 2),
+			parquet.ByteArrayValue([]byte("p")).Level(0, 1, 3), parquet.ByteArrayValue([]byte("q")).Level(1, 1, 3), parquet.ByteArrayValue([]byte("a")).Level(0, 0, 4)},
+		{parquet.DoubleValue(-2).Level(0, 0, 0), parquet.Int32Value(19001).Level(0, 0, 1), parquet.Int96Value(deprecated.Int96{1, 2, 3}).Level(0, 0, 2),
+			parquet.NullValue().Level(0, 0, 3), parquet.ByteArrayValue([]byte("b")).Level(0, 0, 4)},
+	}
+	var b bytes.Buffer
+	w := parquet.NewWriter(&b, schema)
+	if _, err := w.WriteRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := write(t, dir, "types.parquet", b.Bytes())
+	_, err := LoadParquet(p, CSVOptions{Drop: []string{"tags"}})
+	wantErr(t, "int96", err, `column "old"`, "not supported", "Drop")
+	_, err = LoadParquet(p, CSVOptions{Drop: []string{"old"}})
+	wantErr(t, "repeated", err, `column "tags"`, "repeated")
+	d, err := LoadParquet(p, CSVOptions{Drop: []string{"old", "tags"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.FeatureNames, []string{"g.a", "g.day"}) {
+		t.Errorf("features %q", d.FeatureNames)
+	}
+	sameFloats(t, "nested", d.X, []float32{1.5, 19000, -2, 19001})
+	sameInts(t, "nested labels", d.Y, []int{0, 1})
+
+	writeParquet(t, dir, "inf", []pqCol{
+		{"x", parquet.Leaf(parquet.DoubleType), []any{1.0, math.Inf(-1)}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
+	})
+	_, err = LoadParquet(filepath.Join(dir, "inf.parquet"), CSVOptions{})
+	wantErr(t, "infinite", err, "record 1 (row group 0, row 1)", `column "x"`, "infinite")
+}
+
+// TestLoadParquetOtherWriter reads a file written by another implementation, hyparquet-writer 0.17.0
+// (testdata/parquet_hyparquet.mjs made testdata/parquet_hyparquet.parquet and the same table as
+// parquet_hyparquet.csv): data pages v2, snappy, a legacy UTF8 converted type, BYTE_STREAM_SPLIT
+// doubles, DELTA_BINARY_PACKED ints, UINT_32 and a FIXED_LEN_BYTE_ARRAY decimal, three row groups.
+// Python's pyarrow, which would be the usual cross-check, is not installed here.
+func TestLoadParquetOtherWriter(t *testing.T) {
+	pq := filepath.Join("testdata", "parquet_hyparquet.parquet")
+	cs := filepath.Join("testdata", "parquet_hyparquet.csv")
+	wantRowGroups(t, pq, 3)
+	for _, opts := range []CSVOptions{
+		{Label: "label", Missing: MissingImpute, Categorical: []string{"big"}},
+		{Label: "label", Missing: MissingDrop, Drop: []string{"u"}},
+		{Label: "big", Missing: MissingImpute},
+	} {
+		want, err := LoadCSV(cs, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadParquet(pq, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameDataset(t, "hyparquet "+opts.Label, got, want)
+	}
+	// Independently of LoadCSV: the first record and the decimal and unsigned columns.
+	d, err := LoadParquet(pq, CSVOptions{Label: "label", Missing: MissingDrop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"colour=blue", "colour=green", "colour=red", "n", "big", "h", "r", "flag", "u", "price"}
+	if !slices.Equal(d.FeatureNames, want) {
+		t.Fatalf("features %q, want %q", d.FeatureNames, want)
+	}
+	if d.Len() != 7 {
+		t.Fatalf("%d records, want 7 (12 less 2 null colours, 1 \"?\" and 2 null h)", d.Len())
+	}
+	sameFloats(t, "record 0", d.Row(0), []float32{0, 0, 1, 3, 10, 1.5, 0.1, 1, 4e9, 12.34})
+	sameFloats(t, "record 6", d.Row(6), []float32{0, 0, 1, 12, 9, 0.125, 3, 1, 11, 1})
+	sameInts(t, "labels", d.Y, []int{1, 2, 1, 0, 1, 2, 1}) // rows 0, 1, 5, 6, 8, 9, 11: bird 0, cat 1, dog 2
+}
