@@ -61,9 +61,9 @@ func LoadData(c *Config) (*Data, error) {
 		d, err = loadPrivacyTrustLab(dir, name)
 	case "synthetic-purchase":
 		var all *dataset.Dataset
-		all, err = dataset.GeneratePurchaseLike(20000, 600, 100, uint64(c.Run.RandomSeed))
+		all, err = dataset.GeneratePurchaseLike(40000, 600, 100, uint64(c.Run.RandomSeed))
 		if err == nil {
-			d, err = splitFraction(all, 0.75, "synthetic Purchase-like data (20,000 × 600, 100 k-means classes)")
+			d, err = splitFraction(all, 0.75, "synthetic Purchase-like data (40,000 × 600, 100 k-means classes)")
 		}
 	case "csv", "parquet":
 		if c.Data.File == "" || c.Data.LabelCol == "" {
