@@ -144,56 +144,79 @@ func RatioBound(tp, fp, pos, neg int, alpha float64, method BoundMethod) float64
 // With thresholds nil, every distinct score t is a threshold and scores >= t are positive (scikit-learn's
 // binary curve, as the original). Otherwise scores strictly above each given threshold are positive.
 //
+// EpsilonLowerBoundMax returns the first element alone, much faster.
+//
 // It returns an error when pos or neg is empty, a score or threshold is NaN, or alpha is not in (0, 0.5).
 func EpsilonLowerBound(pos, neg []float64, alpha float64, twoSided bool, thresholds []float64, method BoundMethod) ([]float64, error) {
-	if len(pos) == 0 || len(neg) == 0 {
-		return nil, fmt.Errorf("epsilon lower bound needs positive and negative scores: %d positive, %d negative", len(pos), len(neg))
+	tps, fps, P, N, err := thresholdCounts(pos, neg, alpha, thresholds)
+	if err != nil {
+		return nil, err
 	}
-	if !(alpha > 0 && alpha < 0.5) {
-		return nil, fmt.Errorf("alpha %v is not in (0, 0.5)", alpha)
-	}
-	for _, a := range []struct {
-		name string
-		v    []float64
-	}{{"positive score", pos}, {"negative score", neg}, {"threshold", thresholds}} {
-		if i := slices.IndexFunc(a.v, math.IsNaN); i >= 0 {
-			return nil, fmt.Errorf("%s %d is NaN", a.name, i)
-		}
-	}
-	p, n := slices.Clone(pos), slices.Clone(neg)
-	slices.Sort(p)
-	slices.Sort(n)
-	var tps, fps []int
-	if thresholds == nil {
-		forEachThreshold(p, n, func(_ float64, tp, fp int) {
-			tps = append(tps, tp)
-			fps = append(fps, fp)
-		})
-	} else {
-		for _, t := range thresholds {
-			tps = append(tps, countAbove(p, t))
-			fps = append(fps, countAbove(n, t))
-		}
-	}
-	P, N := len(p), len(n)
 	var eps []float64
 	add := func(b float64) {
 		if b > 0 {
 			eps = append(eps, math.Log(b))
 		}
 	}
+	bound := func(a, b, A, B int) float64 { return RatioBound(a, b, A, B, alpha, method) }
+	if method == ClopperPearsonBound {
+		// The same bounds, each Clopper–Pearson limit computed once per count (see cpCache).
+		c := newCPCache(alpha)
+		bound = c.ratio
+	}
 	for k := range tps {
-		tp, fp := tps[k], fps[k]
-		fn, tn := P-tp, N-fp
-		add(RatioBound(tp, fp, P, N, alpha, method))
-		add(RatioBound(tn, fn, N, P, alpha, method))
-		if twoSided {
-			add(RatioBound(fp, tp, N, P, alpha, method))
-			add(RatioBound(fn, tn, P, N, alpha, method))
-		}
+		forEachRatio(tps[k], fps[k], P, N, twoSided, func(a, b, A, B int) { add(bound(a, b, A, B)) })
 	}
 	slices.SortFunc(eps, func(a, b float64) int { return cmp.Compare(b, a) })
 	return eps, nil
+}
+
+// forEachRatio calls f with the arguments (a, b, A, B) of RatioBound for each ratio that EpsilonLowerBound
+// bounds at a threshold with tp of the P positive and fp of the N negative scores classified positive:
+// TPR/FPR and TNR/FNR, and when twoSided also FPR/TPR and FNR/TNR.
+func forEachRatio(tp, fp, P, N int, twoSided bool, f func(a, b, A, B int)) {
+	fn, tn := P-tp, N-fp
+	f(tp, fp, P, N)
+	f(tn, fn, N, P)
+	if twoSided {
+		f(fp, tp, N, P)
+		f(fn, tn, P, N)
+	}
+}
+
+// thresholdCounts validates the arguments of EpsilonLowerBound and returns, for each of its thresholds,
+// the numbers tps and fps of the P positive and N negative scores classified positive.
+func thresholdCounts(pos, neg []float64, alpha float64, thresholds []float64) (tps, fps []int, P, N int, err error) {
+	if len(pos) == 0 || len(neg) == 0 {
+		return nil, nil, 0, 0, fmt.Errorf("epsilon lower bound needs positive and negative scores: %d positive, %d negative", len(pos), len(neg))
+	}
+	if !(alpha > 0 && alpha < 0.5) {
+		return nil, nil, 0, 0, fmt.Errorf("alpha %v is not in (0, 0.5)", alpha)
+	}
+	for _, a := range []struct {
+		name string
+		v    []float64
+	}{{"positive score", pos}, {"negative score", neg}, {"threshold", thresholds}} {
+		if i := slices.IndexFunc(a.v, math.IsNaN); i >= 0 {
+			return nil, nil, 0, 0, fmt.Errorf("%s %d is NaN", a.name, i)
+		}
+	}
+	p, n := slices.Clone(pos), slices.Clone(neg)
+	slices.Sort(p)
+	slices.Sort(n)
+	if thresholds == nil {
+		tps, fps = make([]int, 0, len(p)+len(n)), make([]int, 0, len(p)+len(n))
+		forEachThreshold(p, n, func(_ float64, tp, fp int) {
+			tps = append(tps, tp)
+			fps = append(fps, fp)
+		})
+	} else {
+		tps, fps = make([]int, len(thresholds)), make([]int, len(thresholds))
+		for k, t := range thresholds {
+			tps[k], fps[k] = countAbove(p, t), countAbove(n, t)
+		}
+	}
+	return tps, fps, len(p), len(n), nil
 }
 
 // countAbove returns the number of values of the ascending slice s that are > t.

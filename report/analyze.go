@@ -167,13 +167,13 @@ func (a *analysis) evaluate(ctx context.Context, k int) error {
 	if err != nil {
 		return fmt.Errorf("report: attack %q: bootstrap: %w", at.Name, err)
 	}
-	bounds, err := metric.EpsilonLowerBound(pos, neg, a.opts.Alpha, false, nil, metric.ClopperPearsonBound)
+	bound, ok, err := metric.EpsilonLowerBoundMax(pos, neg, a.opts.Alpha, false, nil, metric.ClopperPearsonBound)
 	if err != nil {
 		return fmt.Errorf("report: attack %q: epsilon lower bound: %w", at.Name, err)
 	}
 	eps := 0.0
-	if len(bounds) > 0 {
-		eps = math.Max(bounds[0], 0) // a bound below 1 on the ratio says nothing about ε
+	if ok {
+		eps = math.Max(bound, 0) // a bound below 1 on the ratio says nothing about ε
 	}
 	a.attacks[k] = attackAnalysis{
 		evaluated: true,
@@ -191,19 +191,23 @@ func (a *analysis) evaluate(ctx context.Context, k int) error {
 // TPR/FPR (metric.RatioBound), or 0 when none exceeds 1. This is the TPR/FPR half of TF Privacy's
 // one-sided EpsilonLowerBound. For a fixed false-positive count the largest true-positive count gives
 // the largest bound, so only the last point of each run of equal FPR is evaluated.
+//
+// metric.MaxLogRatioBound finds the maximum, bit for bit, without computing most of the bounds; as the
+// logarithm of a bound of at most 1 is at most 0, the maximum with 0 is the same as over the bounds above 1.
 func memberEpsilon(c metric.Curve, P, N int, alpha float64) float64 {
-	eps := 0.0
+	var tps, fps []int
 	for k := range c.FPR {
 		if k+1 < len(c.FPR) && c.FPR[k+1] == c.FPR[k] {
 			continue
 		}
-		tp := int(math.Round(c.TPR[k] * float64(P)))
-		fp := int(math.Round(c.FPR[k] * float64(N)))
-		if b := metric.RatioBound(tp, fp, P, N, alpha, metric.ClopperPearsonBound); b > 1 {
-			eps = math.Max(eps, math.Log(b))
-		}
+		tps = append(tps, int(math.Round(c.TPR[k]*float64(P))))
+		fps = append(fps, int(math.Round(c.FPR[k]*float64(N))))
 	}
-	return eps
+	eps, ok := metric.MaxLogRatioBound(tps, fps, P, N, alpha, metric.ClopperPearsonBound)
+	if !ok {
+		return 0
+	}
+	return math.Max(eps, 0)
 }
 
 // rankRecords sets the risk ranks, each row's false positive rate and the most vulnerable rows.
