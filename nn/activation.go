@@ -18,32 +18,39 @@ type ReLU struct{ elementwise }
 // Spec implements Layer.
 func (*ReLU) Spec() LayerSpec { return LayerSpec{Kind: KindReLU} }
 
-// Forward implements Layer.
+// Forward implements Layer. NaN propagates, as in PyTorch.
 func (r *ReLU) Forward(x *Tensor, train bool) *Tensor {
 	y := reuse(&r.y, x.Shape...)
+	yd := y.Data[:len(x.Data)]
+	// On the bit patterns, so that the compiler selects without branching (the signs of
+	// pre-activations are unpredictable): zero every value in [-Inf, -0], keep the rest (positive
+	// values and every NaN).
 	for i, v := range x.Data {
-		if v > 0 {
-			y.Data[i] = v
-		} else {
-			y.Data[i] = 0
+		b := math.Float32bits(v)
+		if b-0x80000000 <= 0x7f800000 {
+			b = 0
 		}
+		yd[i] = math.Float32frombits(b)
 	}
 	return y
 }
 
-// Backward implements Layer. The derivative at 0 is taken as 0, as in PyTorch.
+// Backward implements Layer. The derivative at 0 is taken as 0, as in PyTorch, and so is the
+// derivative where the output is NaN (PyTorch's mask y > 0).
 func (r *ReLU) Backward(dy *Tensor, needDX bool) *Tensor {
 	if !needDX {
 		return nil
 	}
 	dx := reuse(&r.dx, dy.Shape...)
 	y := r.y.Data[:len(dy.Data)]
+	dd := dx.Data[:len(dy.Data)]
 	for i, g := range dy.Data {
-		if y[i] > 0 {
-			dx.Data[i] = g
-		} else {
-			dx.Data[i] = 0
+		// y > 0 and not NaN ⇔ its bits are in [1, 0x7f800000] (y is a ReLU output, so y ≥ +0 or NaN).
+		b := math.Float32bits(g)
+		if math.Float32bits(y[i])-1 >= 0x7f800000 {
+			b = 0
 		}
+		dd[i] = math.Float32frombits(b)
 	}
 	return dx
 }

@@ -37,3 +37,7 @@ func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 
 // Backend names the BLAS implementation in use: "gonum" (pure Go) or "openblas".
 func Backend() string { return backendName }
+
+// BackendDetail describes the BLAS implementation in use for people: "pure Go", or for OpenBLAS the
+// kernels it selected for the CPU (such as "SkylakeX" or "Haswell").
+func BackendDetail() string { return blasDetail() }

@@ -4,6 +4,8 @@ package nn
 
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int);
+// char *gotoblas_corename(void) __attribute__((weak)); // DYNAMIC_ARCH builds only
+// static const char *pmeter_core(void) { return gotoblas_corename ? gotoblas_corename() : "OpenBLAS"; }
 import "C"
 
 import (
@@ -24,6 +26,10 @@ func init() {
 		C.openblas_set_num_threads(1)
 	}
 }
+
+// blasDetail names the OpenBLAS kernels in use (such as "Haswell" or "SkylakeX"; OPENBLAS_CORETYPE
+// overrides OpenBLAS's choice).
+func blasDetail() string { return C.GoString(C.pmeter_core()) }
 
 // SetBLASThreads sets the number of threads OpenBLAS uses for each product (n ≥ 1). With the pure-Go
 // backend it does nothing: gonum splits large products over up to GOMAXPROCS goroutines.

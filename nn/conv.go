@@ -92,10 +92,11 @@ func (c *Conv2D) Params() []Param {
 	return p
 }
 
-// colsBudget bounds the patch matrix of one chunk of images (in float32 values, 8 MiB): images are
-// convolved in chunks of as many as fit, each chunk with one matrix product, which is large enough
-// for the BLAS to run in parallel even when the layer has few output channels.
-const colsBudget = 1 << 21
+// colsBudget bounds the patch matrix of one chunk of images (in float32 values, 256 KiB): images are
+// convolved in chunks of as many as fit (at least one), each chunk with one matrix product. A patch
+// matrix that stays in the L2 cache between im2col and the product trains the benchmark CNN about
+// 20 % faster than chunks of 8 MiB, with one BLAS thread per model as pmeter trains.
+const colsBudget = 1 << 16
 
 // chunk returns the number of images convolved per matrix product.
 func (c *Conv2D) chunk(n int) int {
@@ -119,6 +120,20 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		ld := m * hw
 		for i := 0; i < m; i++ {
 			c.im2col(x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
+		}
+		if m == 1 {
+			// One image: the product is already in NCHW order; write it in place.
+			yi := y.Data[lo*outLen : (lo+1)*outLen]
+			gemm(false, false, c.Out, hw, kd, 1, c.W.Data, kd, cols, hw, 0, yi, hw)
+			if c.B != nil {
+				for o, b := range c.B.Data {
+					row := yi[o*hw : (o+1)*hw]
+					for j := range row {
+						row[j] += b
+					}
+				}
+			}
+			continue
 		}
 		// prod (Out × m·hw) = W (Out × kd) · cols (kd × m·hw), then scattered to NCHW with the bias.
 		gemm(false, false, c.Out, ld, kd, 1, c.W.Data, kd, cols, ld, 0, prod, ld)
@@ -165,11 +180,18 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
 		ld := m * hw
-		// Gather dy of the chunk as Out × m·hw, the layout of the forward product.
+		// Gather dy of the chunk as Out × m·hw, the layout of the forward product (for one image, dy's
+		// own layout).
+		prod := prod
+		if m == 1 {
+			prod = dy.Data[lo*outLen : (lo+1)*outLen]
+		}
 		for i := 0; i < m; i++ {
-			dyi := dy.Data[(lo+i)*outLen : (lo+i+1)*outLen]
-			for o := 0; o < c.Out; o++ {
-				copy(prod[o*ld+i*hw:o*ld+(i+1)*hw], dyi[o*hw:(o+1)*hw])
+			if m > 1 {
+				dyi := dy.Data[(lo+i)*outLen : (lo+i+1)*outLen]
+				for o := 0; o < c.Out; o++ {
+					copy(prod[o*ld+i*hw:o*ld+(i+1)*hw], dyi[o*hw:(o+1)*hw])
+				}
 			}
 			c.im2col(c.x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
 		}

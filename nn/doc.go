@@ -9,7 +9,10 @@
 // Losses: CrossEntropy, MSE. Optimizers: SGD (momentum, Nesterov), Adam, AdamW. Schedules: Constant,
 // StepDecay, Cosine (with warm-up), LiRA. Train runs the loop (seeded shuffling, LiRA augmentation,
 // context cancellation, progress callback); Evaluate gives per-record logits, probability of the true
-// label, loss and gradient norm.
+// label, loss and gradient norm. Save and Load store a trained model as safetensors weights (the
+// format of Hugging Face's safetensors, which PyTorch reads) with a JSON sidecar holding the
+// architecture, training configuration, seed and a hash of the training records; SaveWeights and
+// LoadWeights exchange plain state_dicts with PyTorch.
 //
 // Conventions follow PyTorch so that models and weights can be exchanged with it: images are NCHW,
 // a Dense weight is out × in, a Conv2D weight is out × in × kh × kw, parameters are named like a

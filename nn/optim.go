@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
 // Optimizer is an optimisation algorithm's configuration (a plain value, safe to share between
@@ -133,33 +135,48 @@ func (u *adamState) Update(lr float64) {
 	u.t++
 	bc1 := 1 - math.Pow(u.cfg.Beta1, float64(u.t))
 	bc2 := 1 - math.Pow(u.cfg.Beta2, float64(u.t))
-	step := float32(lr / bc1)
-	invBC2 := float32(1 / math.Sqrt(bc2))
 	b1, b2 := float32(u.cfg.Beta1), float32(u.cfg.Beta2)
-	c1, c2 := 1-b1, 1-b2
-	eps := float32(u.cfg.Eps)
-	var l2, decay float32
-	if u.decoupled {
-		decay = float32(1 - lr*u.cfg.WeightDecay)
-	} else {
-		l2 = float32(u.cfg.WeightDecay)
-	}
+	c := vec.Consts{B1: b1, C1: 1 - b1, B2: b2, C2: 1 - b2, Step: float32(lr / bc1),
+		InvBC2: float32(1 / math.Sqrt(bc2)), Eps: float32(u.cfg.Eps)}
 	for i, p := range u.params {
 		w := p.Value.Data
 		g := p.Grad.Data[:len(w)]
 		m, v := u.m[i][:len(w)], u.v[i][:len(w)]
-		for j, gj := range g {
-			wj := w[j]
-			if u.decoupled {
-				wj *= decay
-			} else {
-				gj += l2 * wj
+		switch {
+		case u.decoupled:
+			decay := float32(1 - lr*u.cfg.WeightDecay)
+			for j := range w {
+				w[j] *= decay
 			}
-			mj := b1*m[j] + c1*gj
-			vj := b2*v[j] + c2*gj*gj
-			m[j], v[j] = mj, vj
-			w[j] = wj - step*mj/(sqrt32(vj)*invBC2+eps)
+		case u.cfg.WeightDecay != 0:
+			// The L2 term changes the gradient, which belongs to the model: no vector path.
+			l2 := float32(u.cfg.WeightDecay)
+			for j, gj := range g {
+				wj := w[j]
+				gj += l2 * wj
+				mj := float32(c.B1*m[j]) + float32(c.C1*gj)
+				vj := float32(c.B2*v[j]) + float32(float32(c.C2*gj)*gj)
+				m[j], v[j] = mj, vj
+				w[j] = wj - float32(c.Step*mj)/(float32(sqrt32(vj)*c.InvBC2)+c.Eps)
+			}
+			continue
 		}
+		k := vec.Adam(w, g, m, v, &c)
+		adamScalar(w[k:], g[k:], m[k:], v[k:], &c)
+	}
+}
+
+// adamScalar applies the Adam step without weight decay (see vec.Adam, which does the same with
+// vector instructions): m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g², w ← w − step·m / (√v·invBC2 + ε).
+// The conversions keep the compiler from fusing multiplications and additions, so that every platform
+// and the vector path round alike.
+func adamScalar(w, g, m, v []float32, c *vec.Consts) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for j, gj := range g {
+		mj := float32(c.B1*m[j]) + float32(c.C1*gj)
+		vj := float32(c.B2*v[j]) + float32(float32(c.C2*gj)*gj)
+		m[j], v[j] = mj, vj
+		w[j] -= float32(c.Step*mj) / (float32(sqrt32(vj)*c.InvBC2) + c.Eps)
 	}
 }
 

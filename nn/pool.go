@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // pool2d holds the geometry shared by MaxPool2D and AvgPool2D.
@@ -90,6 +91,10 @@ func (m *MaxPool2D) Forward(x *Tensor, train bool) *Tensor {
 		xp := x.Data[img*plane : (img+1)*plane]
 		yp := y.Data[img*oplane : (img+1)*oplane]
 		ap := m.argmax[img*oplane : (img+1)*oplane]
+		if m.K == 2 && m.Stride == 2 && m.Padding == 0 {
+			m.forward2x2(xp, yp, ap)
+			continue
+		}
 		for oh := 0; oh < m.ho; oh++ {
 			for ow := 0; ow < m.wo; ow++ {
 				r0, r1, c0, c1 := m.window(oh, ow)
@@ -112,6 +117,43 @@ func (m *MaxPool2D) Forward(x *Tensor, train bool) *Tensor {
 		}
 	}
 	return y
+}
+
+// forward2x2 is Forward for one plane with 2×2 windows at stride 2 and no padding (windows never
+// leave the image). The result is that of the general loop: the output is the first maximum in
+// row-major order, or the first NaN. To keep data-dependent branches out of the common case, it takes
+// the maximum m, then the first position equal to m from a bit mask of the comparisons.
+func (m *MaxPool2D) forward2x2(xp, yp []float32, ap []int32) {
+	w := m.w
+	offs := [4]int32{0, 1, int32(w), int32(w + 1)}
+	for oh := 0; oh < m.ho; oh++ {
+		r0 := xp[2*oh*w : (2*oh+1)*w]
+		r1 := xp[(2*oh+1)*w : (2*oh+2)*w]
+		yr := yp[oh*m.wo : (oh+1)*m.wo]
+		ar := ap[oh*m.wo : (oh+1)*m.wo]
+		base := int32(2 * oh * w)
+		for ow := range yr {
+			c := 2 * ow
+			a, b, d, e := r0[c], r0[c+1], r1[c], r1[c+1]
+			mx := max(a, b, d, e)
+			var k int
+			if mx == mx {
+				k = bits.TrailingZeros32(b2u(a == mx) | b2u(b == mx)<<1 | b2u(d == mx)<<2 | 8)
+			} else { // the first NaN
+				k = bits.TrailingZeros32(b2u(a != a) | b2u(b != b)<<1 | b2u(d != d)<<2 | 8)
+			}
+			i := base + int32(c) + offs[k&3]
+			ar[ow] = i
+			yr[ow] = xp[i]
+		}
+	}
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Backward implements Layer.

@@ -131,9 +131,15 @@ func (m *Sequential) Backward(dy *Tensor) error {
 		}
 		return fmt.Errorf("nn: model %q: output gradient shape %v, want [%d %v]", m.Name, shape, m.lastBatch, m.outShape)
 	}
+	// Layers before the first one with parameters need no gradient: stop there, and do not compute
+	// the input gradient of that layer (for a model starting with flatten → dense, the dense layer's).
+	first := 0
+	for first < len(m.Layers) && len(m.Layers[first].Params()) == 0 {
+		first++
+	}
 	g := dy
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		g = m.Layers[i].Backward(g, i > 0)
+	for i := len(m.Layers) - 1; i >= first; i-- {
+		g = m.Layers[i].Backward(g, i > first)
 	}
 	return nil
 }

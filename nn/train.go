@@ -197,7 +197,9 @@ func (b *batcher) step(m *Sequential, x *Tensor, t Target, loss Loss) (float64, 
 	}
 	b.loss = b.loss[:nb]
 	g := reuse(&b.grad, out.Shape...)
-	if err := loss.PerRecord(out, t, b.loss, g.Data); err != nil {
+	if _, ok := loss.(CrossEntropy); ok && len(out.Shape) == 2 && len(t.Labels) == nb {
+		crossEntropyTrain(out, t.Labels, b.loss, g.Data) // labels were checked by checkData
+	} else if err := loss.PerRecord(out, t, b.loss, g.Data); err != nil {
 		return 0, err
 	}
 	var sum float64

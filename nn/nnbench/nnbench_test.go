@@ -1,0 +1,118 @@
+package nnbench
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// tiny is a configuration that runs every part in a few seconds.
+func tiny() Options {
+	return Options{Seed: 1, MLPRecords: 300, MLPEpochs: 2, CNNRecords: 128, CNNEpochs: 1, ParallelEpochs: 1,
+		FashionEpochs: 1, Repeats: 1, NoBaseline: true}
+}
+
+func TestRunAllParts(t *testing.T) {
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), &out, tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MLP == nil || rep.CNN == nil || rep.Parallel == nil || rep.Fashion == nil {
+		t.Fatalf("parts missing: %+v", rep)
+	}
+	// 300 records in full batches of 256, two epochs; the MLP is 600-256-100.
+	if g := rep.MLP.Go; g.Samples != 512 || g.Params != 601*256+257*100 || g.Seconds <= 0 || g.GFLOPs() <= 0 || !(g.LastLoss < g.FirstLoss) {
+		t.Errorf("mlp %+v", g)
+	}
+	if rep.MLP.Torch != nil || rep.MLP.Skipped != "not requested" || rep.MLP.Ratio() != 0 {
+		t.Errorf("baseline ran: %+v", rep.MLP)
+	}
+	if g := rep.CNN.Go; g.Samples != 128 || g.Params != 545098 {
+		t.Errorf("cnn %+v", g)
+	}
+	if p := rep.Parallel; p.Two.Samples != 2*p.One.Samples || p.One.Samples != 256 || p.Ratio() <= 0 {
+		t.Errorf("parallel %+v", p)
+	}
+	if f := rep.Fashion; f.Train != 6000 || f.Test != 1000 || f.Epochs != 1 || !(f.Accuracy > 0.6) {
+		t.Errorf("fashion %+v", f)
+	}
+	for _, s := range []string{"backend " + rep.Backend, "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
+		"fashion: mlp 784-128-10", "test accuracy", "PyTorch skipped: not requested"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out.String())
+		}
+	}
+}
+
+func TestRunParts(t *testing.T) {
+	o := tiny()
+	o.Parts = []string{"CNN"}
+	rep, err := Run(context.Background(), &bytes.Buffer{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.CNN == nil || rep.MLP != nil || rep.Parallel != nil || rep.Fashion != nil {
+		t.Errorf("report %+v", rep)
+	}
+	o.Parts = []string{"mlp", "gpu"}
+	if _, err := Run(context.Background(), &bytes.Buffer{}, o); err == nil || !strings.Contains(err.Error(), `"gpu"`) {
+		t.Errorf("unknown part: %v", err)
+	}
+	o.Parts, o.FashionMNIST = []string{"fashion"}, t.TempDir()
+	if _, err := Run(context.Background(), &bytes.Buffer{}, o); err == nil || !strings.Contains(err.Error(), "train-images-idx3-ubyte") {
+		t.Errorf("missing Fashion-MNIST files: %v", err)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := tiny()
+	o.Parts = []string{"mlp"}
+	if _, err := Run(ctx, &bytes.Buffer{}, o); err == nil {
+		t.Error("a cancelled run succeeded")
+	}
+}
+
+func TestBaselineSkips(t *testing.T) {
+	o := tiny()
+	o.Parts, o.NoBaseline, o.Python = []string{"mlp"}, false, "/nonexistent/python3"
+	rep, err := Run(context.Background(), &bytes.Buffer{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MLP.Torch != nil || !strings.Contains(rep.MLP.Skipped, "not found") {
+		t.Errorf("skipped %q", rep.MLP.Skipped)
+	}
+	if _, err := findScript(t.TempDir(), "train_torch.py"); err == nil {
+		t.Error("script found in an empty directory")
+	}
+}
+
+// TestBaselineTorch runs the PyTorch side on tiny data; it needs /usr/bin/python3 with torch.
+func TestBaselineTorch(t *testing.T) {
+	if err := exec.Command(defaultPython, "-c", "import torch, numpy").Run(); err != nil {
+		t.Skipf("%s with torch not available: %v", defaultPython, err)
+	}
+	o := tiny()
+	o.Parts, o.NoBaseline = []string{"mlp"}, false
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), &out, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.MLP
+	if c.Torch == nil {
+		t.Fatalf("baseline skipped: %s", c.Skipped)
+	}
+	if c.Torch.Params != c.Go.Params || c.Torch.Samples != c.Go.Samples || c.Ratio() <= 0 || c.RatioCPU() <= 0 ||
+		!strings.HasPrefix(c.Torch.Impl, "pytorch ") || len(c.Torch.AllSeconds) != 1 {
+		t.Errorf("torch %+v, go %+v", c.Torch, c.Go)
+	}
+	if !strings.Contains(out.String(), "ratio ") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
