@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/pmeter/pmeter/internal/bench"
+	"github.com/pmeter/pmeter/nn/nnbench"
 )
 
 const benchUsage = `Usage:
@@ -16,16 +18,17 @@ const benchUsage = `Usage:
 Benchmarks:
   rmia   RMIA (Privacy Meter v2 semantics) against Privacy Meter's numpy N × Z formulation
   roc    ROC curve and AUC against scikit-learn roc_curve + auc
+  train  model training (MLP, CNN, two models at once, Fashion-MNIST accuracy) against PyTorch
 
 Run 'pmeter bench <benchmark> -h' for its flags. Baselines need /usr/bin/python3 with numpy (and
-scikit-learn for roc); without them only pmeter is measured.
+scikit-learn for roc, torch for train); without them only pmeter is measured.
 `
 
 // runBench implements 'pmeter bench': it picks the benchmark, parses its flags and calls internal/bench.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return usagef("no benchmark given (want rmia or roc)")
+		return usagef("no benchmark given (want rmia, roc or train)")
 	}
 	switch name, rest := args[0], args[1:]; name {
 	case "-h", "-help", "--help", "help":
@@ -35,8 +38,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchRMIA(ctx, rest, stdout, stderr)
 	case "roc":
 		return benchROC(ctx, rest, stdout, stderr)
+	case "train":
+		return benchTrain(ctx, rest, stdout, stderr)
 	default:
-		return usagef("unknown benchmark %q (want rmia or roc)", name)
+		return usagef("unknown benchmark %q (want rmia, roc or train)", name)
 	}
 }
 
@@ -97,5 +102,27 @@ func benchROC(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	_, err := bench.ROC(ctx, stdout, o)
+	return err
+}
+
+func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o nnbench.Options
+	var parts string
+	fs := flag.NewFlagSet("pmeter bench train", flag.ContinueOnError)
+	fs.StringVar(&parts, "parts", "", "comma-separated parts to run: "+strings.Join(nnbench.Parts(), ", ")+" (default all)")
+	fs.StringVar(&o.FashionMNIST, "fashion", "", "directory of the full Fashion-MNIST IDX files (default: the embedded subset)")
+	fs.IntVar(&o.Repeats, "repeats", 3, "timed runs on each side (the fastest is compared)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the synthetic data and of the models")
+	fs.BoolVar(&o.NoBaseline, "no-baseline", false, "measure pmeter only")
+	fs.StringVar(&o.Python, "python", bench.DefaultPython, "Python interpreter with torch for the baseline")
+	fs.StringVar(&o.Scripts, "scripts", "", "directory of train_torch.py (default: scripts/bench above the working directory or the executable)")
+	procs := 0
+	if err := parseBench(fs, args, stderr, &procs); err != nil {
+		return err
+	}
+	if parts != "" {
+		o.Parts = strings.Split(parts, ",")
+	}
+	_, err := nnbench.Run(ctx, stdout, o)
 	return err
 }
