@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/pmeter/pmeter/internal/numpysum"
 	"github.com/pmeter/pmeter/signal"
 )
 
@@ -470,62 +471,14 @@ func populationGaussian(d *Data, pop []float64, target int) (mu, sd []float64) {
 	return mu, sd
 }
 
-// numpyFloat is the element type of the statistics helpers: float64, or float32 to reproduce numpy on
-// float32 arrays.
-type numpyFloat interface{ ~float32 | ~float64 }
-
-// sumOf adds x as numpy's add.reduce does for a contiguous array: chunks of 8192 elements (the iterator's
-// buffer), each summed pairwise with an 8-way unrolled base case of up to 128 elements, the chunk sums
-// accumulated in order. In T's arithmetic.
-func sumOf[T numpyFloat](x []T) T {
-	const chunk = 8192
-	var res T
-	for len(x) > 0 {
-		m := min(len(x), chunk)
-		res += pairwise(x[:m])
-		x = x[m:]
-	}
-	return res
-}
-
-func pairwise[T numpyFloat](x []T) T {
-	n := len(x)
-	switch {
-	case n < 8:
-		var res T
-		for _, v := range x {
-			res += v
-		}
-		return res
-	case n <= 128:
-		var r [8]T
-		copy(r[:], x[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += x[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += x[i]
-		}
-		return res
-	default:
-		n2 := n / 2
-		n2 -= n2 % 8
-		return pairwise(x[:n2]) + pairwise(x[n2:])
-	}
-}
-
 // meanOf returns numpy's mean of x (NaN for no values).
-func meanOf[T numpyFloat](x []T) T {
-	return sumOf(x) / T(len(x))
+func meanOf[T numpysum.Float](x []T) T {
+	return numpysum.Sum(x) / T(len(x))
 }
 
 // stdOf returns numpy's std(x) (ddof 0) in T's arithmetic: the mean, then the mean of the squared
 // deviations, then the square root. scratch is reused between calls.
-func stdOf[T numpyFloat](x []T, scratch *[]T) T {
+func stdOf[T numpysum.Float](x []T, scratch *[]T) T {
 	m := meanOf(x)
 	dev := (*scratch)[:0]
 	for _, v := range x {
@@ -533,12 +486,12 @@ func stdOf[T numpyFloat](x []T, scratch *[]T) T {
 		dev = append(dev, e*e)
 	}
 	*scratch = dev
-	return T(math.Sqrt(float64(sumOf(dev) / T(len(x)))))
+	return T(math.Sqrt(float64(numpysum.Sum(dev) / T(len(x)))))
 }
 
 // medianOf returns numpy's median of x (no NaN, at least one value), sorting x: the middle value, or the
 // mean of the two middle values (a+b)/2 in T's arithmetic.
-func medianOf[T numpyFloat](x []T) T {
+func medianOf[T numpysum.Float](x []T) T {
 	slices.Sort(x)
 	n := len(x)
 	if n%2 == 1 {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/pmeter/pmeter/internal/numpysum"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/signal"
 )
@@ -464,48 +465,6 @@ func sortDesc(v []float64) {
 	}
 }
 
-// numpySum adds x in numpy's add.reduce order: chunks of 8192 elements (the iterator's buffer), each by
-// pairwise summation with an 8-way unrolled base of up to 128 elements, added in order from 0.
-func numpySum(x []float64) float64 {
-	res := 0.0
-	for len(x) > 0 {
-		n := min(len(x), 8192)
-		res += pairwiseSum(x[:n])
-		x = x[n:]
-	}
-	return res
-}
-
-func pairwiseSum(x []float64) float64 {
-	n := len(x)
-	switch {
-	case n < 8:
-		res := 0.0
-		for _, v := range x {
-			res += v
-		}
-		return res
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], x[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += x[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += x[i]
-		}
-		return res
-	default:
-		n2 := n / 2
-		n2 -= n2 % 8
-		return pairwiseSum(x[:n2]) + pairwiseSum(x[n2:])
-	}
-}
-
 // marginal returns Pr(·) from a mean of reference probabilities. The explicit conversion keeps the
 // product rounded on its own (no fused multiply-add), as numpy computes it.
 func (p *rmiaPlan) marginal(mean float64) float64 {
@@ -549,7 +508,7 @@ func (p *rmiaPlan) probRow(w *rowWorker, name string, all []float64, i, m int) (
 func (p *rmiaPlan) ratioX(w *rowWorker, i int, row []float64, mem []bool) (float64, error) {
 	if p.compat {
 		top := compatTop(row, mem, p.refs, p.numRef, w.buf)
-		return row[p.target] / p.marginal(numpySum(top)/float64(p.numRef)), nil
+		return row[p.target] / p.marginal(numpysum.Sum(top)/float64(p.numRef)), nil
 	}
 	sum, k := 0.0, 0
 	if p.online {
@@ -584,7 +543,7 @@ func (p *rmiaPlan) ratioX(w *rowWorker, i int, row []float64, mem []bool) (float
 func (p *rmiaPlan) ratioZ(w *rowWorker, row []float64) float64 {
 	if p.compat {
 		top := compatTop(row, nil, p.refs, p.numRef, w.buf)
-		return row[p.target] / p.marginal(numpySum(top)/float64(p.numRef))
+		return row[p.target] / p.marginal(numpysum.Sum(top)/float64(p.numRef))
 	}
 	sum := 0.0
 	for _, c := range p.popRefs {

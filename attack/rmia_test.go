@@ -2,6 +2,7 @@ package attack
 
 import (
 	"fmt"
+	"github.com/pmeter/pmeter/internal/numpysum"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -269,7 +270,7 @@ func TestNumpySum(t *testing.T) {
 	}
 	for r, w := range want {
 		top := compatTop(row, nil, cols[:2*r], r, make([]float64, 2*r))
-		if got := numpySum(top) / float64(r); got != w {
+		if got := numpysum.Sum(top) / float64(r); got != w {
 			t.Errorf("R=%d: mean %.17g, numpy %.17g", r, got, w)
 		}
 	}
@@ -338,7 +339,7 @@ func bruteCompat(d *Data, t, r int, a float64) []float64 {
 		}
 		slices.Sort(v)
 		slices.Reverse(v)
-		return numpySum(v[:w]) / float64(w)
+		return numpysum.Sum(v[:w]) / float64(w)
 	}
 	ratio := func(sig []float64, mem []bool, i int) float64 {
 		return sig[i*d.M+t] / (float64((1+a)/2*mean(sig, mem, i)) + (1-a)/2)

@@ -1,6 +1,10 @@
 package metric
 
-import "math"
+import (
+	"math"
+
+	"github.com/pmeter/pmeter/internal/numpysum"
+)
 
 // AUC returns the area under the curve by the trapezoidal rule, as numpy.trapz(c.TPR, c.FPR) (and so
 // scikit-learn auc and Privacy Meter) computes it: the terms (FPR[k+1]-FPR[k])*(TPR[k+1]+TPR[k])/2 are
@@ -15,52 +19,7 @@ func AUC(c Curve) float64 {
 	for k := range terms {
 		terms[k] = (c.FPR[k+1] - c.FPR[k]) * (c.TPR[k+1] + c.TPR[k]) / 2
 	}
-	return pairwiseSum(terms)
-}
-
-// pairwiseSum adds x as numpy's add.reduce does for a contiguous float64 array: the array is taken in
-// chunks of 8192 elements (numpy's iterator buffer size), each chunk is added by pairwise summation with an
-// 8-way unrolled base case of up to 128 elements, and the chunk sums are accumulated in order from 0.
-func pairwiseSum(x []float64) float64 {
-	const chunk = 8192
-	res := 0.0
-	for len(x) > 0 {
-		m := min(len(x), chunk)
-		res += pairwise(x[:m])
-		x = x[m:]
-	}
-	return res
-}
-
-func pairwise(x []float64) float64 {
-	const blockSize = 128
-	n := len(x)
-	switch {
-	case n < 8:
-		res := 0.0
-		for _, v := range x {
-			res += v
-		}
-		return res
-	case n <= blockSize:
-		var r [8]float64
-		copy(r[:], x[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += x[i+j]
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += x[i]
-		}
-		return res
-	default:
-		n2 := n / 2
-		n2 -= n2 % 8
-		return pairwise(x[:n2]) + pairwise(x[n2:])
-	}
+	return numpysum.Sum(terms)
 }
 
 // TPRAtFPR returns TPR[i] for the last point i with FPR[i] <= maxFPR: the highest TPR at a false positive

@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"github.com/pmeter/pmeter/internal/numpysum"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -183,8 +184,8 @@ func TestPairwiseSum(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pairwiseSum(x); got != want {
-			t.Errorf("n=%d: pairwiseSum = %x, numpy %x", tt.n, got, want)
+		if got := numpysum.Sum(x); got != want {
+			t.Errorf("n=%d: numpysum.Sum = %x, numpy %x", tt.n, got, want)
 		}
 	}
 }
