@@ -45,20 +45,14 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "")
 	sets := attackSets{}
 	fs.Var(sets, "set", "")
-	var pos []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, attackUsage)
-				writeAttackTable(stdout)
-				return err
-			}
-			return usagef("%v", err)
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		pos, rest = append(pos, rest[0]), rest[1:]
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, attackUsage)
+		writeAttackTable(stdout)
+		return err
+	}
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(pos) != 1:

@@ -41,19 +41,13 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.String("input", "", "")
 	out := fs.String("out", "", "")
 	batch := fs.Int("batch", 256, "")
-	var pos []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, predictUsage)
-				return err
-			}
-			return usagef("%v", err)
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		pos, rest = append(pos, rest[0]), rest[1:]
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, predictUsage)
+		return err
+	}
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(pos) != 1:

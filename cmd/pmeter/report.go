@@ -45,19 +45,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := flags.Uint64("seed", 0, "")
 	alpha := flags.Float64("alpha", 0, "")
 	rankBy := flags.String("rank-by", "", "")
-	var pos []string
-	for rest := args; ; {
-		if err := flags.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, reportUsage)
-				return err
-			}
-			return usagef("%v", err)
-		}
-		if rest = flags.Args(); len(rest) == 0 {
-			break
-		}
-		pos, rest = append(pos, rest[0]), rest[1:]
+	pos, err := parseInterspersed(flags, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, reportUsage)
+		return err
+	}
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want one RUN_DIR argument, got %d (%s); run 'pmeter report -h'", len(pos), strings.Join(pos, " "))

@@ -75,8 +75,18 @@ func (b Baseline) python(ctx context.Context, modules ...string) (string, error)
 
 // script returns the path of the baseline script name.
 func (b Baseline) script(name string) (string, error) {
-	if b.Scripts != "" {
-		p := filepath.Join(b.Scripts, name)
+	p, err := FindScript(b.Scripts, name)
+	if err != nil && b.Scripts == "" {
+		err = fmt.Errorf("%w (pass --scripts)", err)
+	}
+	return p, err
+}
+
+// FindScript returns the path of the baseline script name: in dir when dir is not empty, else in
+// scripts/bench of the working directory, the executable's directory, or one of their parents.
+func FindScript(dir, name string) (string, error) {
+	if dir != "" {
+		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("baseline script %s not found", p)
 		}
@@ -89,20 +99,20 @@ func (b Baseline) script(name string) (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		starts = append(starts, filepath.Dir(exe))
 	}
-	for _, dir := range starts {
+	for _, d := range starts {
 		for {
-			p := filepath.Join(dir, "scripts", "bench", name)
+			p := filepath.Join(d, "scripts", "bench", name)
 			if _, err := os.Stat(p); err == nil {
 				return p, nil
 			}
-			up := filepath.Dir(dir)
-			if up == dir {
+			up := filepath.Dir(d)
+			if up == d {
 				break
 			}
-			dir = up
+			d = up
 		}
 	}
-	return "", fmt.Errorf("baseline script scripts/bench/%s not found above the working directory or the executable (pass --scripts)", name)
+	return "", fmt.Errorf("baseline script scripts/bench/%s not found above the working directory or the executable", name)
 }
 
 // runPython runs a baseline script and decodes the JSON object it prints last.

@@ -3,6 +3,7 @@ package nnbench
 import (
 	"bytes"
 	"context"
+	"github.com/pmeter/pmeter/internal/bench"
 	"os/exec"
 	"strings"
 	"testing"
@@ -87,7 +88,7 @@ func TestBaselineSkips(t *testing.T) {
 	if rep.MLP.Torch != nil || !strings.Contains(rep.MLP.Skipped, "not found") {
 		t.Errorf("skipped %q", rep.MLP.Skipped)
 	}
-	if _, err := findScript(t.TempDir(), "train_torch.py"); err == nil {
+	if _, err := bench.FindScript(t.TempDir(), "train_torch.py"); err == nil {
 		t.Error("script found in an empty directory")
 	}
 }

@@ -12,12 +12,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pmeter/pmeter/internal/bench"
 	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/npy"
 )
 
 // defaultPython is the interpreter of the baseline: the system one, where torch is a distribution package.
-const defaultPython = "/usr/bin/python3"
+const defaultPython = bench.DefaultPython
 
 // TorchResult is the JSON line scripts/bench/train_torch.py prints.
 type TorchResult struct {
@@ -53,44 +54,11 @@ func newBaseline(ctx context.Context, o Options) *baseline {
 	if out, err := exec.CommandContext(ctx, py, "-c", "import torch, numpy").CombinedOutput(); err != nil {
 		return &baseline{skip: fmt.Sprintf("%s cannot import torch and numpy: %s", py, lastLine(out))}
 	}
-	script, err := findScript(o.Scripts, "train_torch.py")
+	script, err := bench.FindScript(o.Scripts, "train_torch.py")
 	if err != nil {
 		return &baseline{skip: err.Error()}
 	}
 	return &baseline{python: py, script: script}
-}
-
-// findScript returns the path of a baseline script: in dir, or in scripts/bench above the working
-// directory or the executable.
-func findScript(dir, name string) (string, error) {
-	if dir != "" {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("baseline script %s not found", p)
-		}
-		return p, nil
-	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, d := range starts {
-		for {
-			p := filepath.Join(d, "scripts", "bench", name)
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			up := filepath.Dir(d)
-			if up == d {
-				break
-			}
-			d = up
-		}
-	}
-	return "", fmt.Errorf("baseline script scripts/bench/%s not found above the working directory or the executable", name)
 }
 
 // run trains the same model on the same data in PyTorch (one thread), repeats times, and returns the
