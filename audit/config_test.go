@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -136,5 +137,64 @@ func TestCSVDataset(t *testing.T) {
 	c.Data.LabelCol = ""
 	if _, err := LoadData(c); err == nil || !strings.Contains(err.Error(), "label_column") {
 		t.Errorf("no label column: error %v", err)
+	}
+}
+
+// TestPrivacyMeterCIFARConfigPlans loads Privacy Meter's cifar10.yaml with data_dir pointed at small
+// files in CIFAR-10's binary format, and checks the plan: its WRN28-2, 2 pairs for R = 1, and
+// data_size records audited (scaled down from 10,000 to the test's 60 records).
+func TestPrivacyMeterCIFARConfigPlans(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cifar-10-batches-bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, n int) {
+		b := make([]byte, 0, n*3073)
+		for i := 0; i < n; i++ {
+			b = append(b, byte(i%10))
+			for j := 0; j < 3072; j++ {
+				b = append(b, byte(i*7+j))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		write(fmt.Sprintf("data_batch_%d.bin", i), 12)
+	}
+	write("test_batch.bin", 20)
+	c, err := LoadConfig("testdata/cifar10.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Data.DataDir = filepath.Dir(dir)
+	c.Audit.DataSize = 30
+	d, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Pool.Len() != 60 || d.Population.Len() != 20 {
+		t.Fatalf("pool %d, population %d; want 60 and 20", d.Pool.Len(), d.Population.Len())
+	}
+	// Privacy Meter normalises CIFAR to [−1, 1].
+	for _, v := range d.Pool.X {
+		if v < -1 || v > 1 {
+			t.Fatalf("pixel %v outside [-1, 1]", v)
+		}
+	}
+	p, err := MakePlan(c, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Models != 4 || len(p.Audit) != 30 {
+		t.Errorf("%d models, %d audited records; want 4 and 30", p.Models, len(p.Audit))
+	}
+	m, err := p.build("wrn", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.NumParams(); got != 1467610 {
+		t.Errorf("wrn28-2 has %d parameters, want Privacy Meter's 1,467,610", got)
 	}
 }
