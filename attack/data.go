@@ -180,3 +180,39 @@ func (d *Data) PopColumn(m, q int, want signal.Kind) ([]float64, error) {
 	}
 	return out, nil
 }
+
+// MeanQueries returns a copy of d with one query per record: the signals (and population signals),
+// converted to kind k, averaged over the Q queries. Other fields are shared with d. It returns d itself
+// when Q is 1 and the kind is already k.
+func (d *Data) MeanQueries(k signal.Kind) (*Data, error) {
+	if d.Q == 1 && d.Kind == k {
+		return d, nil
+	}
+	avg := func(v []float64, rows int) ([]float64, error) {
+		c := append([]float64(nil), v...)
+		if err := signal.Convert(c, d.Kind, k); err != nil {
+			return nil, err
+		}
+		out := make([]float64, rows*d.M)
+		for i := range out {
+			s := 0.0
+			for q := 0; q < d.Q; q++ {
+				s += c[i*d.Q+q]
+			}
+			out[i] = s / float64(d.Q)
+		}
+		return out, nil
+	}
+	r := *d
+	r.Q, r.Kind = 1, k
+	var err error
+	if r.Signals, err = avg(d.Signals, d.N); err != nil {
+		return nil, fmt.Errorf("signals: %w", err)
+	}
+	if d.Population != nil {
+		if r.Population, err = avg(d.Population, d.Z); err != nil {
+			return nil, fmt.Errorf("population signals: %w", err)
+		}
+	}
+	return &r, nil
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Spec describes one attack of the registry (Attacks): its name, a one-line description, its parameters
@@ -355,7 +357,7 @@ func liraSpec() Spec {
 func rmiaSpec() Spec {
 	return Spec{
 		Name:        "rmia",
-		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ",
+		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ (several queries: their probabilities are averaged)",
 		Params: []Param{
 			intParam("num_ref_models", "0", 0, "reference models R (0 = all; compat: every complete pair)"),
 			floatParam("offline_a", "0", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
@@ -366,6 +368,13 @@ func rmiaSpec() Spec {
 			enumParam("compat", "none", "privacy-meter: Privacy Meter v2 run_rmia bit for bit (paired models, top-R reference selection)", "none", "privacy-meter"),
 		},
 		run: func(d *Data, t int, p paramValues) ([]float64, error) {
+			if d.Q > 1 {
+				// Augmented queries: Pr(x|θ) is the mean of the queries' probabilities.
+				var err error
+				if d, err = d.MeanQueries(signal.ProbTrue); err != nil {
+					return nil, fmt.Errorf("rmia: %w", err)
+				}
+			}
 			cfg := RMIAConfig{
 				NumRef: p.getInt("num_ref_models"), OfflineA: p.getFloat("offline_a"), Online: p.getBool("online"),
 				Gamma: p.getFloat("gamma"), Compat: p.compat("privacy-meter"),

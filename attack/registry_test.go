@@ -242,3 +242,37 @@ func TestRMIAFinerGrid(t *testing.T) {
 		t.Error("offline_a_step=0 accepted")
 	}
 }
+
+// TestRMIAQueries checks that RMIA on several queries equals RMIA on the mean of their probabilities.
+func TestRMIAQueries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	one := makeRMIAData(rng, 200, 100, 6)
+	// Two queries per record: the original probability and a perturbed one.
+	two := *one
+	two.Q = 2
+	two.Signals = make([]float64, 0, 2*len(one.Signals))
+	mean := *one
+	mean.Signals = make([]float64, len(one.Signals))
+	for i, p := range one.Signals {
+		p2 := p * (0.9 + 0.2*rng.Float64())
+		p2 = min(p2, 1)
+		two.Signals = append(two.Signals, p, p2)
+		mean.Signals[i] = (p + p2) / 2
+	}
+	two.Population = make([]float64, 0, 2*len(one.Population))
+	for _, p := range one.Population {
+		two.Population = append(two.Population, p, p)
+	}
+	spec, _ := Lookup("rmia")
+	got, err := spec.Run(&two, 0, map[string]string{"num_ref_models": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := RMIA(&mean, 0, RMIAConfig{NumRef: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Error("RMIA on two queries differs from RMIA on the mean of their probabilities")
+	}
+}

@@ -361,3 +361,23 @@ func TestExternalTargetErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorQueries audits with two queries per record (the image and its mirror image).
+func TestMirrorQueries(t *testing.T) {
+	c := tinyConfig(t, t.TempDir(), 0)
+	c.Audit.NumQueries = 2
+	c.Run.NumExperiments = 1
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range res.Attacks {
+		if len(a.Scores[0]) != 400 {
+			t.Errorf("%s: %d scores, want 400", a.Label, len(a.Scores[0]))
+		}
+	}
+	c.Data.Dataset = "adult"
+	if _, err := Run(context.Background(), c, Options{}); err == nil || !strings.Contains(err.Error(), "image") {
+		t.Errorf("mirror queries on tabular data: error %v, want one saying they need images", err)
+	}
+}

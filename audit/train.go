@@ -95,7 +95,10 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		}
 	}
 	out := make([]*modelOutputs, len(p.Jobs))
-	bar := opt.bar("train models", len(p.Jobs))
+	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
+	// its epochs at once.
+	epochs := c.Train.Epochs
+	bar := opt.bar(fmt.Sprintf("train %d models", len(p.Jobs)), len(p.Jobs)*epochs)
 	defer bar.Finish()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,7 +112,14 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				o, err := runJob(ctx, c, d, p, j, dir, opt, auditX, auditY, popX, popY)
+				done := 0
+				tick := func(epoch int) { // epochs finished so far
+					if epoch > done {
+						bar.Add(epoch - done)
+						done = epoch
+					}
+				}
+				o, err := runJob(ctx, c, d, p, j, dir, opt, tick, auditX, auditY, popX, popY)
 				if err != nil {
 					errs <- err
 					cancel()
@@ -118,7 +128,7 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 				mu.Lock()
 				out[j.Model] = o
 				mu.Unlock()
-				bar.Add(1)
+				tick(epochs)
 				if opt.OnModel != nil {
 					opt.OnModel(o.Info.Model, o.Info.Cached)
 				}
@@ -212,7 +222,7 @@ func weightsPath(dir string, j Job) string {
 
 // runJob returns model j's outputs from the run directory when they are there; otherwise it loads the
 // saved model (or trains and saves it), extracts its signals and saves them.
-func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string, opt Options, auditX *nn.Tensor, auditY []int, popX *nn.Tensor, popY []int) (*modelOutputs, error) {
+func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string, opt Options, tick func(epochs int), auditX *nn.Tensor, auditY []int, popX *nn.Tensor, popY []int) (*modelOutputs, error) {
 	metaPath, auditPath, popPath := signalPaths(dir, j)
 	o, err := loadJob(metaPath, auditPath, popPath, auditX.Rows(), popX.Rows())
 	if err == nil {
@@ -245,7 +255,7 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 		if !errors.Is(err, os.ErrNotExist) {
 			opt.logf("model %d: retraining: %v", j.Model, err)
 		}
-		if m, err = trainJob(ctx, c, d, p, j, name, &info); err != nil {
+		if m, err = trainJob(ctx, c, d, p, j, name, &info, tick); err != nil {
 			return nil, err
 		}
 	}
@@ -277,7 +287,7 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 }
 
 // trainJob trains model j on its training records and saves it (weights and sidecar).
-func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name string, info *ModelInfo) (*nn.Sequential, error) {
+func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name string, info *ModelInfo, tick func(epochs int)) (*nn.Sequential, error) {
 	m, err := p.build(name, j.Seed)
 	if err != nil {
 		return nil, err
@@ -291,6 +301,7 @@ func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name stri
 		return nil, err
 	}
 	cfg := c.trainConfig(j.Seed)
+	cfg.Progress = func(epoch, batch int, loss float64) { tick(epoch) }
 	start := time.Now()
 	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, cfg)
 	if err != nil {
