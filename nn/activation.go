@@ -13,25 +13,41 @@ func (e *elementwise) OutShape(in []int) ([]int, error) { return append([]int(ni
 func (e *elementwise) Params() []Param { return nil }
 
 // ReLU is max(x, 0), element-wise.
-type ReLU struct{ elementwise }
+type ReLU struct {
+	elementwise
+	// Set by Sequential for the next Forward and Backward: the input is the output of a Conv2D that
+	// already applied the ReLU (Forward returns it as is), and the next layer is a MaxPool2D that
+	// applies the ReLU mask to the gradient it returns (Backward returns dy as is).
+	fusedIn, fusedOut bool
+	out               *Tensor // the output of the last Forward: y, or the fused input
+}
 
 // Spec implements Layer.
 func (*ReLU) Spec() LayerSpec { return LayerSpec{Kind: KindReLU} }
 
+// relu32 is max(v, 0) with NaN kept, as in PyTorch. It works on the bit patterns, so that the compiler
+// selects without branching (the signs of pre-activations are unpredictable): it zeroes every value
+// in [-Inf, -0] and keeps the rest (positive values and every NaN).
+func relu32(v float32) float32 {
+	b := math.Float32bits(v)
+	if b-0x80000000 <= 0x7f800000 {
+		b = 0
+	}
+	return math.Float32frombits(b)
+}
+
 // Forward implements Layer. NaN propagates, as in PyTorch.
 func (r *ReLU) Forward(x *Tensor, train bool) *Tensor {
+	if r.fusedIn {
+		r.out = x
+		return x
+	}
 	y := reuse(&r.y, x.Shape...)
 	yd := y.Data[:len(x.Data)]
-	// On the bit patterns, so that the compiler selects without branching (the signs of
-	// pre-activations are unpredictable): zero every value in [-Inf, -0], keep the rest (positive
-	// values and every NaN).
 	for i, v := range x.Data {
-		b := math.Float32bits(v)
-		if b-0x80000000 <= 0x7f800000 {
-			b = 0
-		}
-		yd[i] = math.Float32frombits(b)
+		yd[i] = relu32(v)
 	}
+	r.out = y
 	return y
 }
 
@@ -41,18 +57,26 @@ func (r *ReLU) Backward(dy *Tensor, needDX bool) *Tensor {
 	if !needDX {
 		return nil
 	}
+	if r.fusedOut {
+		return dy
+	}
 	dx := reuse(&r.dx, dy.Shape...)
-	y := r.y.Data[:len(dy.Data)]
+	y := r.out.Data[:len(dy.Data)]
 	dd := dx.Data[:len(dy.Data)]
 	for i, g := range dy.Data {
-		// y > 0 and not NaN ⇔ its bits are in [1, 0x7f800000] (y is a ReLU output, so y ≥ +0 or NaN).
-		b := math.Float32bits(g)
-		if math.Float32bits(y[i])-1 >= 0x7f800000 {
-			b = 0
-		}
-		dd[i] = math.Float32frombits(b)
+		dd[i] = reluGrad32(g, y[i])
 	}
 	return dx
+}
+
+// reluGrad32 is g where the ReLU output y is positive, +0 elsewhere (y ≤ 0 or NaN): y > 0 and not NaN
+// ⇔ its bits are in [1, 0x7f800000] (y is a ReLU output, so y ≥ +0 or NaN).
+func reluGrad32(g, y float32) float32 {
+	b := math.Float32bits(g)
+	if math.Float32bits(y)-1 >= 0x7f800000 {
+		b = 0
+	}
+	return math.Float32frombits(b)
 }
 
 // Tanh is the hyperbolic tangent, element-wise.

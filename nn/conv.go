@@ -18,8 +18,10 @@ type Conv2D struct {
 	dy        *Tensor
 	cols      []float32
 	dcols     []float32
+	dwT       []float32
 	prod      []float32
-	h, w      int // input height and width of the last Forward
+	h, w      int  // input height and width of the last Forward
+	fuseReLU  bool // set by Sequential: apply the next layer's ReLU to the output
 	ho, wo    int
 	recordBuf []float32
 }
@@ -125,13 +127,8 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 			// One image: the product is already in NCHW order; write it in place.
 			yi := y.Data[lo*outLen : (lo+1)*outLen]
 			gemm(false, false, c.Out, hw, kd, 1, c.W.Data, kd, cols, hw, 0, yi, hw)
-			if c.B != nil {
-				for o, b := range c.B.Data {
-					row := yi[o*hw : (o+1)*hw]
-					for j := range row {
-						row[j] += b
-					}
-				}
+			for o := 0; o < c.Out; o++ {
+				c.finish(yi[o*hw:(o+1)*hw], nil, o)
 			}
 			continue
 		}
@@ -140,19 +137,38 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		for i := 0; i < m; i++ {
 			yi := y.Data[(lo+i)*outLen : (lo+i+1)*outLen]
 			for o := 0; o < c.Out; o++ {
-				dst, src := yi[o*hw:(o+1)*hw], prod[o*ld+i*hw:o*ld+(i+1)*hw]
-				if c.B == nil {
-					copy(dst, src)
-					continue
-				}
-				b := c.B.Data[o]
-				for j, v := range src {
-					dst[j] = v + b
-				}
+				c.finish(yi[o*hw:(o+1)*hw], prod[o*ld+i*hw:o*ld+(i+1)*hw], o)
 			}
 		}
 	}
 	return y
+}
+
+// finish writes output channel o of one image to dst: src (dst itself when nil) plus the bias, through
+// the ReLU when it is fused.
+func (c *Conv2D) finish(dst, src []float32, o int) {
+	if src == nil {
+		src = dst
+	}
+	src = src[:len(dst)]
+	switch {
+	case c.B != nil && c.fuseReLU:
+		b := c.B.Data[o]
+		for j, v := range src {
+			dst[j] = relu32(v + b)
+		}
+	case c.B != nil:
+		b := c.B.Data[o]
+		for j, v := range src {
+			dst[j] = v + b
+		}
+	case c.fuseReLU:
+		for j, v := range src {
+			dst[j] = relu32(v)
+		}
+	default:
+		copy(dst, src)
+	}
 }
 
 // Backward implements Layer.
@@ -177,6 +193,21 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	if n == 0 {
 		clear32(c.DW.Data)
 	}
+	// With fewer patch rows than output channels (a first layer on a few input channels), the weight
+	// gradient is computed transposed, In·K·K × Out, which suits the matrix kernels better.
+	transDW := kd < c.Out && n > 0
+	var dwT []float32
+	if transDW {
+		dwT = reuseFloats(&c.dwT, kd*c.Out)
+		defer func() {
+			for o := 0; o < c.Out; o++ {
+				row := c.DW.Data[o*kd : (o+1)*kd]
+				for r := range row {
+					row[r] = dwT[r*c.Out+o]
+				}
+			}
+		}()
+	}
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
 		ld := m * hw
@@ -199,7 +230,11 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		if lo > 0 {
 			beta = 1
 		}
-		gemm(false, true, c.Out, kd, ld, 1, prod, ld, cols, ld, beta, c.DW.Data, kd)
+		if transDW {
+			gemm(false, true, kd, c.Out, ld, 1, cols, ld, prod, ld, beta, dwT, c.Out)
+		} else {
+			gemm(false, true, c.Out, kd, ld, 1, prod, ld, cols, ld, beta, c.DW.Data, kd)
+		}
 		if c.B != nil {
 			for o := range c.DB.Data {
 				var s float32
@@ -247,29 +282,38 @@ func (c *Conv2D) AddRecordSqNorms(sq []float64) {
 // are ld apart. Row (c, ki, kj) holds x[c, oh·s − p + ki, ow·s − p + kj] for every output position
 // (oh, ow), 0 outside the image.
 func (c *Conv2D) im2col(x, cols []float32, ld int) {
+	if c.Stride == 1 && c.wo == c.w {
+		c.im2colSame(x, cols, ld)
+		return
+	}
+	c.im2colGeneral(x, cols, ld)
+}
+
+// im2colGeneral is im2col for any geometry.
+func (c *Conv2D) im2colGeneral(x, cols []float32, ld int) {
 	k, s, p, h, w, ho, wo := c.K, c.Stride, c.Padding, c.h, c.w, c.ho, c.wo
 	hw := ho * wo
 	r := 0
 	for ch := 0; ch < c.In; ch++ {
 		xc := x[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < k; ki++ {
+			// Output rows [ohLo, ohHi) read input rows inside the image.
+			ohLo, ohHi := validRange(ho, h, s, p, ki)
 			for kj := 0; kj < k; kj++ {
 				row := cols[r*ld : r*ld+hw]
 				r++
-				for oh := 0; oh < ho; oh++ {
+				lo, hi := validRange(wo, w, s, p, kj)
+				clear32(row[:ohLo*wo])
+				clear32(row[ohHi*wo:])
+				for oh := ohLo; oh < ohHi; oh++ {
 					out := row[oh*wo : (oh+1)*wo]
 					ih := oh*s - p + ki
-					if ih < 0 || ih >= h {
-						clear32(out)
-						continue
-					}
 					xr := xc[ih*w : (ih+1)*w]
-					lo, hi := validRange(wo, w, s, p, kj)
 					for ow := 0; ow < lo; ow++ {
 						out[ow] = 0
 					}
 					if s == 1 {
-						copy(out[lo:hi], xr[lo-p+kj:hi-p+kj])
+						copy(out[lo:hi], xr[lo-p+kj:])
 					} else {
 						for ow := lo; ow < hi; ow++ {
 							out[ow] = xr[ow*s-p+kj]
@@ -287,26 +331,35 @@ func (c *Conv2D) im2col(x, cols []float32, ld int) {
 // col2im adds the patch-matrix gradient dcols (rows ld apart) back onto the image gradient dx (the
 // adjoint of im2col).
 func (c *Conv2D) col2im(dcols []float32, ld int, dx []float32) {
+	if c.Stride == 1 && c.wo == c.w {
+		c.col2imSame(dcols, ld, dx)
+		return
+	}
+	c.col2imGeneral(dcols, ld, dx)
+}
+
+// col2imGeneral is col2im for any geometry.
+func (c *Conv2D) col2imGeneral(dcols []float32, ld int, dx []float32) {
 	k, s, p, h, w, ho, wo := c.K, c.Stride, c.Padding, c.h, c.w, c.ho, c.wo
 	hw := ho * wo
 	r := 0
 	for ch := 0; ch < c.In; ch++ {
 		dxc := dx[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < k; ki++ {
+			ohLo, ohHi := validRange(ho, h, s, p, ki)
 			for kj := 0; kj < k; kj++ {
 				row := dcols[r*ld : r*ld+hw]
 				r++
-				for oh := 0; oh < ho; oh++ {
+				lo, hi := validRange(wo, w, s, p, kj)
+				for oh := ohLo; oh < ohHi; oh++ {
 					ih := oh*s - p + ki
-					if ih < 0 || ih >= h {
-						continue
-					}
 					in := row[oh*wo : (oh+1)*wo]
 					dr := dxc[ih*w : (ih+1)*w]
-					lo, hi := validRange(wo, w, s, p, kj)
 					if s == 1 {
-						dst := dr[lo-p+kj : hi-p+kj]
-						for j, v := range in[lo:hi] {
+						src := in[lo:hi]
+						dst := dr[lo-p+kj:]
+						dst = dst[:len(src)]
+						for j, v := range src {
 							dst[j] += v
 						}
 					} else {

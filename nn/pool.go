@@ -53,8 +53,9 @@ func (p *pool2d) window(oh, ow int) (r0, r1, c0, c1 int) {
 // Ties go to the first maximum in row-major order, and NaN propagates, as in PyTorch.
 type MaxPool2D struct {
 	pool2d
-	y, dx  *Tensor
-	argmax []int32
+	x, y, dx *Tensor
+	argmax   []int32
+	reluMask bool // set by Sequential: x is a ReLU output and Backward applies the ReLU's mask
 }
 
 // NewMaxPool2D returns a max-pooling layer; stride 0 means stride = k.
@@ -80,6 +81,7 @@ func (m *MaxPool2D) Params() []Param { return nil }
 // Forward implements Layer.
 func (m *MaxPool2D) Forward(x *Tensor, train bool) *Tensor {
 	m.setGeometry(x)
+	m.x = x
 	n := x.Rows()
 	y := reuse(&m.y, n, m.c, m.ho, m.wo)
 	if cap(m.argmax) < len(y.Data) {
@@ -92,7 +94,11 @@ func (m *MaxPool2D) Forward(x *Tensor, train bool) *Tensor {
 		yp := y.Data[img*oplane : (img+1)*oplane]
 		ap := m.argmax[img*oplane : (img+1)*oplane]
 		if m.K == 2 && m.Stride == 2 && m.Padding == 0 {
-			m.forward2x2(xp, yp, ap)
+			if m.reluMask {
+				m.forward2x2ReLU(xp, yp, ap)
+			} else {
+				m.forward2x2(xp, yp, ap)
+			}
 			continue
 		}
 		for oh := 0; oh < m.ho; oh++ {
@@ -149,6 +155,51 @@ func (m *MaxPool2D) forward2x2(xp, yp []float32, ap []int32) {
 	}
 }
 
+// forward2x2ReLU is forward2x2 for an input that is a ReLU output (every value +0, positive or NaN).
+// For such values the order of the bit patterns as unsigned integers is that of the values, with
+// every NaN above; windows holding a NaN take the first NaN.
+func (m *MaxPool2D) forward2x2ReLU(xp, yp []float32, ap []int32) {
+	w, wo := m.w, m.wo
+	w1 := int32(w)
+	for oh := 0; oh < m.ho; oh++ {
+		r0 := xp[2*oh*w : (2*oh+1)*w]
+		r1 := xp[(2*oh+1)*w : (2*oh+2)*w]
+		r1 = r1[:len(r0)]
+		yr := yp[oh*wo : (oh+1)*wo]
+		ar := ap[oh*wo : (oh+1)*wo]
+		ar = ar[:len(yr)]
+		base := int32(2 * oh * w)
+		for ow := range yr {
+			c := 2 * ow
+			a, b := math.Float32bits(r0[c]), math.Float32bits(r0[c+1])
+			d, e := math.Float32bits(r1[c]), math.Float32bits(r1[c+1])
+			mx := max(max(a, b), max(d, e))
+			if mx > 0x7f800000 { // a NaN: the first one
+				v := [4]float32{r0[c], r0[c+1], r1[c], r1[c+1]}
+				k := 0
+				for k < 3 && v[k] == v[k] {
+					k++
+				}
+				yr[ow] = v[k]
+				ar[ow] = base + int32(c) + [4]int32{0, 1, w1, w1 + 1}[k]
+				continue
+			}
+			off := w1 + 1
+			if d == mx {
+				off = w1
+			}
+			if b == mx {
+				off = 1
+			}
+			if a == mx {
+				off = 0
+			}
+			yr[ow] = math.Float32frombits(mx)
+			ar[ow] = base + int32(c) + off
+		}
+	}
+}
+
 func b2u(b bool) uint32 {
 	if b {
 		return 1
@@ -163,15 +214,51 @@ func (m *MaxPool2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	}
 	n := dy.Rows()
 	dx := reuse(&m.dx, n, m.c, m.h, m.w)
-	clear32(dx.Data)
 	plane, oplane := m.h*m.w, m.ho*m.wo
+	if m.K == 2 && m.Stride == 2 && m.Padding == 0 {
+		for img := 0; img < n*m.c; img++ {
+			m.backward2x2(dx.Data[img*plane:(img+1)*plane], dy.Data[img*oplane:(img+1)*oplane],
+				m.argmax[img*oplane:(img+1)*oplane], m.x.Data[img*plane:(img+1)*plane])
+		}
+		return dx
+	}
+	clear32(dx.Data)
 	for img := 0; img < n*m.c; img++ {
 		dp := dx.Data[img*plane : (img+1)*plane]
 		for j, g := range dy.Data[img*oplane : (img+1)*oplane] {
 			dp[m.argmax[img*oplane+j]] += g
 		}
 	}
+	if m.reluMask {
+		for i, g := range dx.Data {
+			dx.Data[i] = reluGrad32(g, m.x.Data[i])
+		}
+	}
 	return dx
+}
+
+// backward2x2 is Backward for one plane with 2×2 windows at stride 2 and no padding: the windows do
+// not overlap, so each input position is written once, without clearing the plane first. Each
+// gradient is added to +0 as in the general loop (so that −0 becomes +0).
+func (m *MaxPool2D) backward2x2(dp, gp []float32, ap []int32, xp []float32) {
+	w, wo := m.w, m.wo
+	for oh := 0; oh < m.ho; oh++ {
+		r0 := dp[2*oh*w : (2*oh+1)*w]
+		r1 := dp[(2*oh+1)*w : (2*oh+2)*w]
+		for ow, g := range gp[oh*wo : (oh+1)*wo] {
+			c := 2 * ow
+			r0[c], r0[c+1], r1[c], r1[c+1] = 0, 0, 0, 0
+			a := ap[oh*wo+ow]
+			if m.reluMask {
+				g = reluGrad32(g, xp[a])
+			}
+			dp[a] += g
+		}
+		if w > 2*wo { // odd width: the last column is in no window
+			r0[w-1], r1[w-1] = 0, 0
+		}
+	}
+	clear32(dp[2*m.ho*w:]) // odd height: the last row
 }
 
 // AvgPool2D is average pooling over NCHW images (PyTorch nn.AvgPool2d, floor mode,

@@ -109,6 +109,7 @@ func (m *Sequential) Forward(x *Tensor, train bool) (*Tensor, error) {
 	if err := m.checkInput(x); err != nil {
 		return nil, err
 	}
+	m.fuse()
 	h := x
 	for _, l := range m.Layers {
 		h = l.Forward(h, train)
@@ -179,4 +180,32 @@ func (m *Sequential) NumParams() int {
 		}
 	}
 	return n
+}
+
+// fuse marks the ReLU layers whose work a neighbour does in passing: after a Conv2D, the convolution
+// applies it to its output; before a MaxPool2D, pooling applies its mask to the input gradient. The
+// results are bitwise those of the separate layers.
+func (m *Sequential) fuse() {
+	for i, l := range m.Layers {
+		switch l := l.(type) {
+		case *Conv2D:
+			l.fuseReLU = false
+			if i+1 < len(m.Layers) {
+				_, l.fuseReLU = m.Layers[i+1].(*ReLU)
+			}
+		case *ReLU:
+			l.fusedIn, l.fusedOut = false, false
+			if i > 0 {
+				_, l.fusedIn = m.Layers[i-1].(*Conv2D)
+			}
+			if i+1 < len(m.Layers) {
+				_, l.fusedOut = m.Layers[i+1].(*MaxPool2D)
+			}
+		case *MaxPool2D:
+			l.reluMask = false
+			if i > 0 {
+				_, l.reluMask = m.Layers[i-1].(*ReLU)
+			}
+		}
+	}
 }

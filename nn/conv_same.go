@@ -1,0 +1,92 @@
+package nn
+
+// Patch matrices of stride-1 convolutions whose output is as wide as the input (2·Padding = K − 1,
+// PyTorch's padding="same" for odd K). Output position j = oh·W + ow reads input position
+// j + (ki − p)·W + (kj − p) of the plane, so each row of the patch matrix is the plane shifted by a
+// constant, except where the shifted column wraps into the neighbouring image row: one long copy
+// (or addition) per row, with the wrapped columns set apart.
+
+// im2colSame is im2col for Stride 1 and Wo = W.
+func (c *Conv2D) im2colSame(x, cols []float32, ld int) {
+	k, p, h, w, ho := c.K, c.Padding, c.h, c.w, c.ho
+	hw := ho * w
+	r := 0
+	for ch := 0; ch < c.In; ch++ {
+		xc := x[ch*h*w : (ch+1)*h*w]
+		for ki := 0; ki < k; ki++ {
+			ohLo, ohHi := validRange(ho, h, 1, p, ki)
+			for kj := 0; kj < k; kj++ {
+				row := cols[r*ld : r*ld+hw]
+				r++
+				lo, hi := validRange(w, w, 1, p, kj)
+				clear32(row[:ohLo*w])
+				clear32(row[ohHi*w:])
+				if ohLo >= ohHi {
+					continue
+				}
+				// Output positions [j0, j1) read xc[j + d]; clip to the plane (the positions cut off
+				// are wrapped columns, zeroed below).
+				d := (ki-p)*w + (kj - p)
+				j0, j1 := max(ohLo*w, -d), min(ohHi*w, h*w-d)
+				if j0 < j1 {
+					copy(row[j0:j1], xc[j0+d:j1+d])
+				}
+				for oh := ohLo; oh < ohHi; oh++ {
+					out := row[oh*w : (oh+1)*w]
+					for ow := 0; ow < lo; ow++ {
+						out[ow] = 0
+					}
+					for ow := hi; ow < w; ow++ {
+						out[ow] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2imSame is col2im for Stride 1 and Wo = W. It zeroes the wrapped columns of dcols (which im2col
+// would have set to 0, so they carry no gradient) and then adds each row onto the shifted plane in one
+// run. Adding +0 leaves every element of dx bitwise unchanged, because dx, a sum starting from +0, is
+// never −0.
+func (c *Conv2D) col2imSame(dcols []float32, ld int, dx []float32) {
+	k, p, h, w, ho := c.K, c.Padding, c.h, c.w, c.ho
+	hw := ho * w
+	r := 0
+	for ch := 0; ch < c.In; ch++ {
+		dxc := dx[ch*h*w : (ch+1)*h*w]
+		for ki := 0; ki < k; ki++ {
+			ohLo, ohHi := validRange(ho, h, 1, p, ki)
+			for kj := 0; kj < k; kj++ {
+				row := dcols[r*ld : r*ld+hw]
+				r++
+				if ohLo >= ohHi {
+					continue
+				}
+				lo, hi := validRange(w, w, 1, p, kj)
+				if lo > 0 || hi < w {
+					for oh := ohLo; oh < ohHi; oh++ {
+						in := row[oh*w : (oh+1)*w]
+						for ow := 0; ow < lo; ow++ {
+							in[ow] = 0
+						}
+						for ow := hi; ow < w; ow++ {
+							in[ow] = 0
+						}
+					}
+				}
+				d := (ki-p)*w + (kj - p)
+				j0, j1 := max(ohLo*w, -d), min(ohHi*w, h*w-d)
+				if j0 >= j1 {
+					continue
+				}
+				src := row[j0:j1]
+				dst := dxc[j0+d : j1+d]
+				dst = dst[:len(src)]
+				for j, v := range src {
+					dst[j] += v
+				}
+			}
+		}
+	}
+}
