@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Dataset is N labelled records.
@@ -127,7 +128,7 @@ func (d *Dataset) Subset(indices []int) (*Dataset, error) {
 // Concat returns the records of a followed by those of b. The two must have the same record shape;
 // the result has max(a.Classes, b.Classes) classes and a's names.
 func Concat(a, b *Dataset) (*Dataset, error) {
-	if !equalInts(a.Shape, b.Shape) {
+	if !slices.Equal(a.Shape, b.Shape) {
 		return nil, fmt.Errorf("dataset: cannot concatenate %s (records %v) and %s (records %v)", a.Name, a.Shape, b.Name, b.Shape)
 	}
 	out := &Dataset{
@@ -188,18 +189,6 @@ func (d *Dataset) ClassCounts() []int {
 		}
 	}
 	return counts
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // classesFromLabels returns max(labels)+1, or 1 when there are no labels.

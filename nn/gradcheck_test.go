@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -161,7 +162,7 @@ func checkLayerGrad(t *testing.T, l Layer, x *Tensor, train bool, r *rand.Rand) 
 // compareNumeric checks analytic ≈ ∂objective/∂value element-wise, on up to fdMax elements.
 func compareNumeric(t *testing.T, name string, value, analytic *Tensor, objective func() float64, r *rand.Rand, h float32) {
 	t.Helper()
-	if !sameShape(value.Shape, analytic.Shape) {
+	if !slices.Equal(value.Shape, analytic.Shape) {
 		t.Fatalf("%s: gradient shape %v, value shape %v", name, analytic.Shape, value.Shape)
 	}
 	idx := r.Perm(value.Len())

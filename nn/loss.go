@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Target is what a loss compares a batch of model outputs with: class labels (classification) or
@@ -87,7 +88,7 @@ func (MSE) Name() string { return "mse" }
 func (MSE) PerRecord(out *Tensor, t Target, loss []float64, grad []float32) error {
 	n, k := out.Rows(), out.RowLen()
 	if t.Values != nil {
-		if !sameShape(t.Values.Shape, out.Shape) || len(t.Values.Data) != len(out.Data) {
+		if !slices.Equal(t.Values.Shape, out.Shape) || len(t.Values.Data) != len(out.Data) {
 			return fmt.Errorf("mse: target shape %v, output shape %v", t.Values.Shape, out.Shape)
 		}
 	} else {

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -46,7 +47,7 @@ func (r *Residual) OutShape(in []int) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("residual shortcut: %w", err)
 	}
-	if !sameShape(b, s) {
+	if !slices.Equal(b, s) {
 		return nil, fmt.Errorf("residual: body gives %v, shortcut gives %v", b, s)
 	}
 	return b, nil

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func sameSafetensors(t *testing.T, got, want *Safetensors) {
 	}
 	for i, w := range want.Tensors {
 		g := got.Tensors[i]
-		if g.Name != w.Name || g.DType != w.DType || !sameShape(g.Shape, w.Shape) || len(g.F32) != len(w.F32) || len(g.I64) != len(w.I64) {
+		if g.Name != w.Name || g.DType != w.DType || !slices.Equal(g.Shape, w.Shape) || len(g.F32) != len(w.F32) || len(g.I64) != len(w.I64) {
 			t.Fatalf("tensor %d: got %s %s %v (%d, %d values), want %s %s %v (%d, %d)", i, g.Name, g.DType, g.Shape, len(g.F32), len(g.I64),
 				w.Name, w.DType, w.Shape, len(w.F32), len(w.I64))
 		}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -151,7 +152,7 @@ func SetState(m *Sequential, s *Safetensors) error {
 		if t.DType != "F32" {
 			return fmt.Errorf("tensor %q: dtype %s, want F32", e.name, t.DType)
 		}
-		if !sameShape(t.Shape, e.value.Shape) {
+		if !slices.Equal(t.Shape, e.value.Shape) {
 			return fmt.Errorf("tensor %q: shape %v in the file, model %q has %v", e.name, t.Shape, m.Name, e.value.Shape)
 		}
 	}
@@ -288,7 +289,7 @@ func Load(path string, want Expect) (*Sequential, *ModelInfo, error) {
 	if want.IndicesHash != "" && info.IndicesHash != want.IndicesHash {
 		return nil, nil, fmt.Errorf("nn: load %s: model %q was trained on records %q, want %q", sidecar, info.Name, info.IndicesHash, want.IndicesHash)
 	}
-	if want.InputShape != nil && !sameShape(want.InputShape, info.InputShape) {
+	if want.InputShape != nil && !slices.Equal(want.InputShape, info.InputShape) {
 		return nil, nil, fmt.Errorf("nn: load %s: model %q takes input shape %v, want %v", sidecar, info.Name, info.InputShape, want.InputShape)
 	}
 	m, err := FromSpecs(info.Name, info.Layers)

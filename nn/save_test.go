@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -364,7 +365,7 @@ func TestTorchReadsSavedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameShape(got.Shape, want.Shape) {
+	if !slices.Equal(got.Shape, want.Shape) {
 		t.Fatalf("torch output shape %v, ours %v", want.Shape, got.Shape)
 	}
 	closeTo(t, "output vs torch", got.Data, refTensor{Shape: want.Shape, Data: want.Data})

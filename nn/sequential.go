@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -91,7 +92,7 @@ func (m *Sequential) checkInput(x *Tensor) error {
 	if numel(x.Shape) != len(x.Data) || x.Shape[0] < 0 {
 		return fmt.Errorf("nn: model %q: input shape %v does not match its %d values", m.Name, x.Shape, len(x.Data))
 	}
-	if m.inShape != nil && sameShape(m.inShape, x.Shape[1:]) {
+	if m.inShape != nil && slices.Equal(m.inShape, x.Shape[1:]) {
 		return nil
 	}
 	out, err := m.OutShape(x.Shape[1:])
@@ -125,7 +126,7 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	if m.lastBatch < 0 {
 		return fmt.Errorf("nn: model %q: Backward before Forward", m.Name)
 	}
-	if dy == nil || len(dy.Shape) == 0 || dy.Shape[0] != m.lastBatch || !sameShape(dy.Shape[1:], m.outShape) || len(dy.Data) != numel(dy.Shape) {
+	if dy == nil || len(dy.Shape) == 0 || dy.Shape[0] != m.lastBatch || !slices.Equal(dy.Shape[1:], m.outShape) || len(dy.Data) != numel(dy.Shape) {
 		var shape []int
 		if dy != nil {
 			shape = dy.Shape

@@ -82,18 +82,6 @@ func numel(shape []int) int {
 	return n
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // reuse returns *t reshaped to shape, reusing its storage when large enough, and allocating otherwise.
 // The contents are unspecified.
 func reuse(t **Tensor, shape ...int) *Tensor {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -104,7 +105,7 @@ func TestTorchLayers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sameShape(out, c.Y.Shape[1:]) {
+			if !slices.Equal(out, c.Y.Shape[1:]) {
 				t.Fatalf("output shape %v, torch %v", out, c.Y.Shape[1:])
 			}
 			y := l.Forward(x, true)

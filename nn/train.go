@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ErrDiverged is returned (wrapped) by Train when the loss of a batch is NaN or infinite.
@@ -254,7 +255,7 @@ func checkData(m *Sequential, d Data) (int, error) {
 	}
 	if d.Values != nil {
 		want := append([]int{n}, out...)
-		if !sameShape(d.Values.Shape, want) || len(d.Values.Data) != numel(want) {
+		if !slices.Equal(d.Values.Shape, want) || len(d.Values.Data) != numel(want) {
 			return 0, fmt.Errorf("nn: model %q: target values shape %v, want %v", m.Name, d.Values.Shape, want)
 		}
 		if err := d.Values.CheckFinite(); err != nil {

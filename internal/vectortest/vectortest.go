@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -201,7 +202,7 @@ func (c *Case) Tol(name string) Tolerance {
 func (c *Case) Check(tb testing.TB, name string, got []float64, shape ...int) {
 	tb.Helper()
 	exp := c.Array(tb, name)
-	if len(shape) > 0 && !sameShape(shape, exp.Shape) {
+	if len(shape) > 0 && !slices.Equal(shape, exp.Shape) {
 		tb.Errorf("%s/%s: shape %s, want %s", c.Name, name, npy.ShapeString(shape), npy.ShapeString(exp.Shape))
 		return
 	}
@@ -272,18 +273,6 @@ func Close(got, exp, rtol, atol float64) bool {
 		return false
 	}
 	return math.Abs(got-exp) <= atol+rtol*math.Abs(exp)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // String describes a tolerance for messages.

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pmeter/pmeter/nn"
@@ -68,7 +69,7 @@ func (f *flow) addElementwise(l nn.Layer) error {
 
 // materialize makes the layers produce the ONNX shape: nn.Flatten for a vector, a View otherwise.
 func (f *flow) materialize() error {
-	if sameInts(f.shape, f.nnShape) {
+	if slices.Equal(f.shape, f.nnShape) {
 		return nil
 	}
 	if len(f.shape) == 1 {
@@ -206,7 +207,7 @@ func convert(mp *modelProto, opt Options) (*Model, error) {
 	}
 	// The output keeps the layers' shape when it only drops size-1 dimensions of the ONNX shape (for
 	// example N × C × 1 × 1 after GlobalAveragePool becomes N × C).
-	if !sameInts(squeezeOnes(f.shape), squeezeOnes(f.nnShape)) || len(f.nnShape) != 1 {
+	if !slices.Equal(squeezeOnes(f.shape), squeezeOnes(f.nnShape)) || len(f.nnShape) != 1 {
 		if err := f.materialize(); err != nil {
 			return nil, fmt.Errorf("output %q: %w", output, err)
 		}

@@ -3,6 +3,7 @@ package onnx
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/pmeter/pmeter/nn"
@@ -30,7 +31,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("imported model rejects its own input shape %v: %v", m.InputShape, err)
 		}
-		if !sameInts(out, m.OutputShape) {
+		if !slices.Equal(out, m.OutputShape) {
 			t.Fatalf("output shape %v, model says %v", out, m.OutputShape)
 		}
 		if m.Net.NumParams() > 1<<16 || !smallActivations(m.Net.Layers, m.InputShape) {
@@ -41,7 +42,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameInts(y.Shape[1:], out) {
+		if !slices.Equal(y.Shape[1:], out) {
 			t.Fatalf("forward output %v, want records × %v", y.Shape, out)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -429,7 +430,7 @@ func TestInputShape(t *testing.T) {
 		t.Errorf("error %v, want ErrInputShape naming the shape", err)
 	}
 	m, err := DecodeWith(b, Options{InputShape: []int{2, 5}})
-	if err != nil || !sameInts(m.InputShape, []int{2, 5}) || m.Batch != 0 {
+	if err != nil || !slices.Equal(m.InputShape, []int{2, 5}) || m.Batch != 0 {
 		t.Errorf("with InputShape: %v, %+v", err, m)
 	}
 	if _, err := DecodeWith(b, Options{InputShape: []int{3, 5}}); err == nil || !strings.Contains(err.Error(), "does not match") {

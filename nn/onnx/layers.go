@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pmeter/pmeter/nn"
 )
@@ -19,18 +20,6 @@ const (
 	KindConstOp    = "onnx.constop"
 	KindView       = "onnx.view"
 )
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // reuse returns *t with the given shape, reusing its storage when large enough.
 func reuse(t **nn.Tensor, shape []int) *nn.Tensor {
@@ -124,7 +113,7 @@ func (s *Softmax) OutShape(in []int) ([]int, error) {
 	if err != nil || s.Outer <= 0 || s.Dim <= 0 || s.Inner <= 0 || s.Outer*s.Dim*s.Inner != n {
 		return nil, fmt.Errorf("%s: invalid layer", s.Spec().Kind)
 	}
-	if !sameInts(in, s.Shape) {
+	if !slices.Equal(in, s.Shape) {
 		return nil, fmt.Errorf("%s: input shape %v, want %v", s.Spec().Kind, in, s.Shape)
 	}
 	return append([]int(nil), in...), nil
@@ -239,7 +228,7 @@ func (c *ConstOp) OutShape(in []int) ([]int, error) {
 	if !valid {
 		return nil, fmt.Errorf("%s: invalid layer", KindConstOp)
 	}
-	if !sameInts(in, c.Shape) {
+	if !slices.Equal(in, c.Shape) {
 		return nil, fmt.Errorf("%s: input shape %v, want %v", KindConstOp, in, c.Shape)
 	}
 	return append([]int(nil), in...), nil
@@ -348,7 +337,7 @@ func (v *View) OutShape(in []int) ([]int, error) {
 	if err1 != nil || err2 != nil || a != b {
 		return nil, fmt.Errorf("%s: invalid layer (%v to %v)", KindView, v.In, v.Out)
 	}
-	if !sameInts(in, v.In) {
+	if !slices.Equal(in, v.In) {
 		return nil, fmt.Errorf("%s: input shape %v, want %v", KindView, in, v.In)
 	}
 	return append([]int(nil), v.Out...), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/pmeter/pmeter/nn"
@@ -127,7 +128,7 @@ func TestFresh(t *testing.T) {
 			}
 			differ := false
 			for i := range p0 {
-				if p0[i].Name != p1[i].Name || !sameInts(p0[i].Value.Shape, p1[i].Value.Shape) {
+				if p0[i].Name != p1[i].Name || !slices.Equal(p0[i].Value.Shape, p1[i].Value.Shape) {
 					t.Fatalf("parameter %d: %s %v, want %s %v", i, p1[i].Name, p1[i].Value.Shape, p0[i].Name, p0[i].Value.Shape)
 				}
 				for j, v := range p1[i].Value.Data {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,14 +85,14 @@ func TestFixtures(t *testing.T) {
 
 			x := tensorOf(t, readNPY(t, filepath.Join(dir, fx.name+"_x.npy")))
 			want := readNPY(t, filepath.Join(dir, fx.name+"_logits.npy"))
-			if !sameInts(m.InputShape, x.Shape[1:]) || !sameInts(m.OutputShape, want.Shape[1:]) {
+			if !slices.Equal(m.InputShape, x.Shape[1:]) || !slices.Equal(m.OutputShape, want.Shape[1:]) {
 				t.Fatalf("input shape %v output shape %v, want %v and %v", m.InputShape, m.OutputShape, x.Shape[1:], want.Shape[1:])
 			}
 			got, err := m.Net.Forward(x, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sameInts(got.Shape, want.Shape) {
+			if !slices.Equal(got.Shape, want.Shape) {
 				t.Fatalf("logits of shape %v, want %v", got.Shape, want.Shape)
 			}
 			for i, w := range want.F32 {

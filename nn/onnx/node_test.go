@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -229,7 +230,7 @@ func TestNodeTests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Shape[0] != want.Shape[0] || !sameInts(squeezeOnes(got.Shape[1:]), squeezeOnes(want.Shape[1:])) {
+			if got.Shape[0] != want.Shape[0] || !slices.Equal(squeezeOnes(got.Shape[1:]), squeezeOnes(want.Shape[1:])) {
 				t.Fatalf("output shape %v, want %v", got.Shape, want.Shape)
 			}
 			for i, w := range want.floats() {
