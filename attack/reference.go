@@ -16,6 +16,12 @@ type ReferenceConfig struct {
 	Alphas []float64
 	// NumRef caps the OUT reference models per record, the first in model order (0 = all).
 	NumRef int
+	// Dummies applies Ye et al.'s research code (plot_attack_via_reference_or_distill.py) instead of
+	// Privacy Meter v1: the record's OUT losses are augmented with the dummy losses 0 and 1000 before the
+	// linear interpolation, so that the level is np.interp(s, [0, L_1 … L_k, 1000], linspace(0, 1, k+2)).
+	// A record whose loss lies below every OUT loss is then ranked by s/L_1 instead of tying at level 0.
+	// LinearItp only; ReferencePredictions does not support it (v1 has no dummies).
+	Dummies bool
 }
 
 // Reference returns the score of Attack-R, the reference-model attack of Ye et al., "Enhanced Membership
@@ -50,13 +56,53 @@ func Reference(d *Data, target int, cfg ReferenceConfig) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Dummies && r.fn != LinearItp {
+		return nil, fmt.Errorf("reference: dummies apply to the linear_itp threshold function, not %s", r.fn)
+	}
 	out := make([]float64, d.N)
 	var buf []float64
 	for i := range out {
 		buf = r.outLosses(buf[:0], i)
-		out[i] = -newRefSample(r.fn, buf).level(r.fn, r.loss[i])
+		ref := newRefSample(r.fn, buf)
+		if cfg.Dummies {
+			out[i] = -dummyLevel(ref.sorted, r.loss[i])
+			continue
+		}
+		out[i] = -ref.level(r.fn, r.loss[i])
 	}
 	return out, nil
+}
+
+// dummyLevel is numpy.interp(s, xp, fp) with xp = [0, x…, 1000] (x sorted) and fp = linspace(0, 1,
+// len(xp)): the empirical CDF of Ye et al.'s research code, with dummy losses 0 and 1000.
+func dummyLevel(x []float64, s float64) float64 {
+	const lo, hi = 0.0, 1000.0
+	n := len(x) + 2
+	at := func(i int) float64 { // xp[i]
+		switch i {
+		case 0:
+			return lo
+		case n - 1:
+			return hi
+		}
+		return x[i-1]
+	}
+	fp := func(i int) float64 { return float64(i) / float64(n-1) }
+	if s < lo {
+		return 0
+	}
+	if s >= at(n-1) {
+		return 1
+	}
+	// j: the last index with xp[j] <= s (xp[0] = 0 <= s), then interpolate towards j+1.
+	j := 0
+	for j+1 < n && at(j+1) <= s {
+		j++
+	}
+	if j == n-1 {
+		return 1
+	}
+	return fp(j) + (s-at(j))*(fp(j+1)-fp(j))/(at(j+1)-at(j))
 }
 
 // ReferencePredictions returns Privacy Meter v1's ReferenceMetric decisions: for every α of cfg.Alphas
@@ -64,6 +110,9 @@ func Reference(d *Data, target int, cfg ReferenceConfig) ([]float64, error) {
 // α threshold from RowThresholds over its OUT losses (the first and last LinearItp rows use the minimum
 // and maximum of all records' reference losses, as v1). The result is len(Alphas) × N, α-major.
 func ReferencePredictions(d *Data, target int, cfg ReferenceConfig) ([]bool, error) {
+	if cfg.Dummies {
+		return nil, fmt.Errorf("reference: Privacy Meter v1 has no dummy losses; its predictions exist only without dummies")
+	}
 	r, err := newReference(d, target, cfg)
 	if err != nil {
 		return nil, err

@@ -363,3 +363,53 @@ func BenchmarkReference(b *testing.B) {
 		}
 	}
 }
+
+// TestDummyLevel compares the research-code percentile with numpy.interp. Expected values from
+// /usr/bin/python3 (numpy 1.24.2):
+//
+//	L = [0.5, 0.2, 0.9, 0.2]; xp = sort([0, 1000] + L); fp = linspace(0, 1, len(xp)); np.interp(s, xp, fp)
+func TestDummyLevel(t *testing.T) {
+	x := []float64{0.2, 0.2, 0.5, 0.9}
+	for _, tc := range []struct{ s, want float64 }{
+		{0.0, 0.0}, {0.1, 0.1}, {0.2, 0.4}, {0.3, 0.4666666666666667}, {0.5, 0.6000000000000001},
+		{0.7, 0.7000000000000001}, {0.9, 0.8}, {5.0, 0.8008207386647984}, {999.0, 0.999799819837854},
+		{1000.0, 1.0}, {2000.0, 1.0},
+	} {
+		if got := dummyLevel(x, tc.s); math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("dummyLevel(%v) = %.17g, numpy %.17g", tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestReferenceDummies checks that dummies break the tie of records below every OUT loss, ranking them
+// by their loss, and that they are refused where they do not apply.
+func TestReferenceDummies(t *testing.T) {
+	// One OUT model (1) per record; target 0. Records 0 and 1 have losses below their OUT loss.
+	d := &Data{N: 3, M: 2, Q: 1, Kind: signal.Loss,
+		Signals: []float64{0.1, 1.0, 0.3, 1.0, 2.0, 1.0},
+		Members: []bool{true, false, false, false, true, false}}
+	plain, err := Reference(d, 0, ReferenceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain[0] != plain[1] {
+		t.Fatalf("without dummies records 0 and 1 should tie (both below every OUT loss): %v", plain)
+	}
+	got, err := Reference(d, 0, ReferenceConfig{Dummies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// np.interp(s, [0, 1, 1000], [0, 0.5, 1]): 0.05, 0.15, 0.5+0.5·1/999.
+	want := []float64{-0.05, -0.15, -(0.5 + 0.5*1.0/999)}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-15 {
+			t.Errorf("record %d: score %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := Reference(d, 0, ReferenceConfig{Dummies: true, ThresholdFn: Gaussian}); err == nil {
+		t.Error("dummies with the gaussian threshold function accepted")
+	}
+	if _, err := ReferencePredictions(d, 0, ReferenceConfig{Dummies: true}); err == nil {
+		t.Error("ReferencePredictions with dummies accepted")
+	}
+}

@@ -275,9 +275,10 @@ func referenceSpec() Spec {
 		Params: []Param{
 			thresholdFnParam(),
 			intParam("num_ref_models", "0", 0, "OUT reference models per record, first in model order (0 = all)"),
+			boolParam("dummies", "false", "Ye et al.'s research code: add dummy losses 0 and 1000 to the OUT losses before interpolating (linear_itp only), so records below every OUT loss are still ranked"),
 		},
 		run: func(d *Data, t int, p paramValues) ([]float64, error) {
-			return Reference(d, t, ReferenceConfig{ThresholdFn: p["threshold_fn"], NumRef: p.getInt("num_ref_models")})
+			return Reference(d, t, ReferenceConfig{ThresholdFn: p["threshold_fn"], NumRef: p.getInt("num_ref_models"), Dummies: p.getBool("dummies")})
 		},
 	}
 }

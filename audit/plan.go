@@ -111,7 +111,7 @@ func DefaultAttacks() []AttackConfig {
 		{Name: "rmia", Params: map[string]string{"tune_offline_a": "true"}},
 		{Name: "lira", Params: map[string]string{"online": "true"}},
 		{Name: "lira", Params: map[string]string{"online": "false"}},
-		{Name: "reference"},
+		{Name: "reference", Params: map[string]string{"dummies": "true"}},
 		{Name: "population"},
 		{Name: "loss"},
 	}
