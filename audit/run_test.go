@@ -381,3 +381,42 @@ func TestMirrorQueries(t *testing.T) {
 		t.Errorf("mirror queries on tabular data: error %v, want one saying they need images", err)
 	}
 }
+
+// TestDamagedSignalsAreRecomputed truncates a saved signal file: the rerun must notice, recompute the
+// signals from the saved model (no retraining), and reach the same scores.
+func TestDamagedSignalsAreRecomputed(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "signals", "*-audit.npy"))
+	if len(files) != 4 {
+		t.Fatalf("%d audit signal files, want 4", len(files))
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(files[0], b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Trained != 0 {
+		t.Errorf("a damaged signal file made the run retrain %d models; the saved weights suffice", res.Trained)
+	}
+	if !strings.Contains(log.String(), "recomputing its signals") {
+		t.Errorf("the log does not say the damaged signals are recomputed:\n%s", log.String())
+	}
+	for i, a := range res.Attacks {
+		for tg := range a.Scores {
+			if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
+				t.Errorf("%s target %d: scores differ after recomputing the signals", a.Label, tg)
+			}
+		}
+	}
+}
