@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/nn"
+	"github.com/pmeter/pmeter/nn/sched"
 	"github.com/pmeter/pmeter/npy"
 )
 
@@ -70,17 +70,11 @@ func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
 }
 
 // trainAll trains (or reuses) every model of the plan and returns each model's outputs, in model order.
-// Models train concurrently, one per worker; each finished model's signals are written atomically before
-// the next starts, so an interrupted run keeps them.
+// What the run directory holds is reused first: a model's signals, or its saved weights (or the file of
+// an external model), from which the signals are extracted. The other models train concurrently, one per
+// worker (nn/sched); each one's weights and signals are written atomically as soon as it finishes, so an
+// interrupted run keeps them.
 func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt Options) ([]*modelOutputs, error) {
-	workers := c.Run.Workers
-	if workers == 0 {
-		workers = runtime.NumCPU()
-	}
-	workers = max(1, min(workers, len(p.Jobs)))
-	if workers > 1 {
-		nn.SetBLASThreads(1)
-	}
 	auditX, auditY, err := queryData(d.Pool, p.Audit, c.Audit.NumQueries)
 	if err != nil {
 		return nil, err
@@ -94,66 +88,92 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 			return nil, err
 		}
 	}
+	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY}
 	out := make([]*modelOutputs, len(p.Jobs))
 	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
 	// its epochs at once.
 	epochs := c.Train.Epochs
 	bar := opt.bar(fmt.Sprintf("train %d models", len(p.Jobs)), len(p.Jobs)*epochs)
 	defer bar.Finish()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan Job)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				done := 0
-				tick := func(epoch int) { // epochs finished so far
-					if epoch > done {
-						bar.Add(epoch - done)
-						done = epoch
-					}
-				}
-				o, err := runJob(ctx, c, d, p, j, dir, opt, tick, auditX, auditY, popX, popY)
-				if err != nil {
-					errs <- err
-					cancel()
-					return
-				}
-				mu.Lock()
-				out[j.Model] = o
-				mu.Unlock()
-				tick(epochs)
-				if opt.OnModel != nil {
-					opt.OnModel(o.Info.Model, o.Info.Cached)
-				}
-			}
-		}()
-	}
-feed:
-	for _, j := range p.Jobs {
-		select {
-		case jobs <- j:
-		case <-ctx.Done():
-			break feed
+	finish := func(o *modelOutputs) {
+		mu.Lock()
+		out[o.Info.Model] = o
+		mu.Unlock()
+		if opt.OnModel != nil {
+			opt.OnModel(o.Info.Model, o.Info.Cached)
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+
+	var jobs []sched.Job
+	var seeds []uint64
+	for _, j := range p.Jobs {
+		if err := ctx.Err(); err != nil {
+			return nil, interrupted(out, err)
+		}
+		o, err := x.reuse(ctx, d, j, opt)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			bar.Add(epochs)
+			finish(o)
+			continue
+		}
+		j := j
+		jobs = append(jobs, sched.Job{
+			Name: fmt.Sprintf("model %d", j.Model),
+			Build: func() (*nn.Sequential, nn.Data, error) {
+				m, err := p.build(fmt.Sprintf("model %d", j.Model), j.Seed)
+				if err != nil {
+					return nil, nn.Data{}, err
+				}
+				train, err := d.Pool.Subset(j.Train)
+				if err != nil {
+					return nil, nn.Data{}, err
+				}
+				tx, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
+				return m, nn.Data{X: tx, Labels: train.Y}, err
+			},
+			Config: c.trainConfig(j.Seed),
+			Done: func(ctx context.Context, m *nn.Sequential, r sched.Result) error {
+				info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Seconds: r.Elapsed.Seconds()}
+				if n := len(r.Train.EpochLoss); n > 0 {
+					info.FinalLoss = r.Train.EpochLoss[n-1]
+				}
+				if err := x.save(m, d, j, info); err != nil {
+					return err
+				}
+				o, err := x.extract(ctx, m, j, info)
+				if err != nil {
+					return err
+				}
+				finish(o)
+				return nil
+			},
+		})
+		seeds = append(seeds, j.Seed)
+	}
+	workers := c.Run.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	done := make([]int, len(jobs)) // epochs counted on the bar, per job
+	_, err = sched.Run(ctx, jobs, sched.Options{Workers: workers, Seeds: seeds, Progress: func(e sched.Event) {
+		n := e.Epoch // epochs finished before this step's epoch
+		if e.Batch < 0 {
+			n = epochs
+		}
+		if n > done[e.Job] {
+			bar.Add(n - done[e.Job])
+			done[e.Job] = n
+		}
+	}})
+	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, interrupted(out, err)
 		}
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, interrupted(out, err)
+		return nil, fmt.Errorf("training: %w", err)
 	}
 	return out, nil
 }
@@ -220,58 +240,83 @@ func weightsPath(dir string, j Job) string {
 	return filepath.Join(dir, "models", j.ModelKey+".safetensors")
 }
 
-// runJob returns model j's outputs from the run directory when they are there; otherwise it loads the
-// saved model (or trains and saves it), extracts its signals and saves them.
-func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string, opt Options, tick func(epochs int), auditX *nn.Tensor, auditY []int, popX *nn.Tensor, popY []int) (*modelOutputs, error) {
-	metaPath, auditPath, popPath := signalPaths(dir, j)
-	o, err := loadJob(metaPath, auditPath, popPath, auditX.Rows(), popX.Rows())
+// extractor reuses saved artefacts and extracts and saves models' signals on the audited and population
+// records.
+type extractor struct {
+	c            *Config
+	p            *Plan
+	dir          string
+	auditX, popX *nn.Tensor
+	auditY, popY []int
+}
+
+// reuse returns model j's outputs when the run directory holds its signals, or when it holds the model
+// (or the model is external) so that only the signals need extracting; it returns nil when the model
+// must be trained. A damaged artefact is reported on the log and recomputed, never trusted.
+func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*modelOutputs, error) {
+	metaPath, auditPath, popPath := signalPaths(x.dir, j)
+	o, err := loadJob(metaPath, auditPath, popPath, x.auditX.Rows(), x.popX.Rows())
 	if err == nil {
 		return o, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		// A damaged artefact is recomputed rather than trusted.
 		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
 	}
-	name := fmt.Sprintf("model %d", j.Model)
-	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train)}
-	var m *nn.Sequential
-	var saved *nn.ModelInfo
-	err = os.ErrNotExist
-	if em := p.external[j.Model]; em != nil {
+	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Cached: true}
+	if em := x.p.external[j.Model]; em != nil {
 		// A model read from a file: audited as it is, never trained here.
-		m, err = em.net, nil
-		saved = &nn.ModelInfo{}
 		info.External = true
-	} else if _, e := nn.FromSpecs("check", p.Specs); e == nil {
-		// Saved weights are reused when the architecture can be rebuilt from its specs (not for
-		// architectures imported from ONNX with layers of their own).
-		m, saved, err = nn.Load(weightsPath(dir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs})
+		return x.extract(ctx, em.net, j, info)
 	}
-	if err == nil {
-		info.Cached = true
-		info.FinalLoss, _ = strconv.ParseFloat(saved.Extra["final_loss"], 64)
-		info.Seconds, _ = strconv.ParseFloat(saved.Extra["train_seconds"], 64)
-	} else {
+	if _, e := nn.FromSpecs("check", x.p.Specs); e != nil {
+		// Architectures imported from ONNX with layers of their own cannot be rebuilt from their specs,
+		// so their saved weights are not reloaded.
+		return nil, nil
+	}
+	m, saved, err := nn.Load(weightsPath(x.dir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: x.p.Specs})
+	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			opt.logf("model %d: retraining: %v", j.Model, err)
 		}
-		if m, err = trainJob(ctx, c, d, p, j, name, &info, tick); err != nil {
-			return nil, err
-		}
+		return nil, nil
 	}
-	eval := nn.EvalConfig{BatchSize: c.Audit.BatchSize}
-	ao, err := nn.Evaluate(ctx, m, nn.Data{X: auditX, Labels: auditY}, eval)
+	info.FinalLoss, _ = strconv.ParseFloat(saved.Extra["final_loss"], 64)
+	info.Seconds, _ = strconv.ParseFloat(saved.Extra["train_seconds"], 64)
+	return x.extract(ctx, m, j, info)
+}
+
+// save writes a trained model's weights and sidecar.
+func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
+	spec, err := nn.TrainSpecOf(x.c.trainConfig(j.Seed))
+	if err != nil {
+		return err
+	}
+	return nn.Save(weightsPath(x.dir, j), m, nn.ModelInfo{
+		Arch: modelName(x.c), InputShape: d.Pool.Shape, Seed: j.Seed, Train: &spec,
+		IndicesHash: nn.HashIndices(j.Train), NumRecords: len(j.Train),
+		Extra: map[string]string{"key": j.ModelKey, "final_loss": strconv.FormatFloat(info.FinalLoss, 'g', -1, 64),
+			"train_seconds": strconv.FormatFloat(info.Seconds, 'g', -1, 64)},
+	})
+}
+
+// extract computes model j's logits on the audited and population records and its accuracy, and saves
+// them; the metadata file is written last, as the mark that the signals are complete.
+func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info ModelInfo) (*modelOutputs, error) {
+	name := fmt.Sprintf("model %d", j.Model)
+	eval := nn.EvalConfig{BatchSize: x.c.Audit.BatchSize}
+	ao, err := nn.Evaluate(ctx, m, nn.Data{X: x.auditX, Labels: x.auditY}, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the audited records: %w", name, err)
 	}
-	po, err := nn.Evaluate(ctx, m, nn.Data{X: popX, Labels: popY}, eval)
+	po, err := nn.Evaluate(ctx, m, nn.Data{X: x.popX, Labels: x.popY}, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the population: %w", name, err)
 	}
-	q := c.Audit.NumQueries
-	info.TrainAccuracy = accuracy(ao.Logits, auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
-	info.TestAccuracy = accuracy(po.Logits, popY, q, func(int) bool { return true })
-	o = &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: auditX.Rows(), PopRows: popX.Rows()}
+	q, p := x.c.Audit.NumQueries, x.p
+	info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
+	info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
+	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: x.auditX.Rows(), PopRows: x.popX.Rows()}
+	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	classes := ao.Logits.RowLen()
 	if err := npy.WriteFile(auditPath, npy.NewFloat32(o.Audit, o.AuditRows, classes)); err != nil {
 		return nil, err
@@ -279,49 +324,10 @@ func runJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, dir string,
 	if err := npy.WriteFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
 		return nil, err
 	}
-	// The metadata is written last: its presence marks the signals as complete.
 	if err := writeJSON(metaPath, info); err != nil {
 		return nil, err
 	}
 	return o, nil
-}
-
-// trainJob trains model j on its training records and saves it (weights and sidecar).
-func trainJob(ctx context.Context, c *Config, d *Data, p *Plan, j Job, name string, info *ModelInfo, tick func(epochs int)) (*nn.Sequential, error) {
-	m, err := p.build(name, j.Seed)
-	if err != nil {
-		return nil, err
-	}
-	train, err := d.Pool.Subset(j.Train)
-	if err != nil {
-		return nil, err
-	}
-	x, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
-	if err != nil {
-		return nil, err
-	}
-	cfg := c.trainConfig(j.Seed)
-	cfg.Progress = func(epoch, batch int, loss float64) { tick(epoch) }
-	start := time.Now()
-	res, err := nn.Train(ctx, m, nn.Data{X: x, Labels: train.Y}, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("training: %w", err)
-	}
-	info.Seconds = time.Since(start).Seconds()
-	if n := len(res.EpochLoss); n > 0 {
-		info.FinalLoss = res.EpochLoss[n-1]
-	}
-	spec, err := nn.TrainSpecOf(cfg)
-	if err != nil {
-		return nil, err
-	}
-	err = nn.Save(weightsPath(c.Run.LogDir, j), m, nn.ModelInfo{
-		Arch: modelName(c), InputShape: d.Pool.Shape, Seed: j.Seed, Train: &spec,
-		IndicesHash: nn.HashIndices(j.Train), NumRecords: len(j.Train),
-		Extra: map[string]string{"key": j.ModelKey, "final_loss": strconv.FormatFloat(info.FinalLoss, 'g', -1, 64),
-			"train_seconds": strconv.FormatFloat(info.Seconds, 'g', -1, 64)},
-	})
-	return m, err
 }
 
 func loadJob(metaPath, auditPath, popPath string, auditRows, popRows int) (*modelOutputs, error) {

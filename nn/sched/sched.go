@@ -61,6 +61,10 @@ type Options struct {
 	Workers int
 	// Seed is the run seed from which every job's seed is derived (JobSeed).
 	Seed uint64
+	// Seeds, when set, gives every job its own seed instead (len(Seeds) == len(jobs)): for callers whose
+	// seeds come from elsewhere, such as a content-addressed cache whose jobs must keep their seeds
+	// whichever of them still need training.
+	Seeds []uint64
 	// Progress, when set, is called after every training step and when each job finishes. Calls are
 	// serialised (never concurrent), but come from the worker goroutines: keep it cheap.
 	Progress func(Event)
@@ -78,7 +82,7 @@ func JobSeed(run uint64, i int) uint64 {
 }
 
 // Run trains the jobs, at most opts.Workers at a time, and returns their results in job order. Job i's
-// model is initialised with m.Init(JobSeed(opts.Seed, i)) and trained by nn.Train with that seed, so the
+// model is initialised with m.Init(JobSeed(opts.Seed, i)) (or opts.Seeds[i]) and trained by nn.Train with that seed, so the
 // weights are those of training the jobs one after another, whatever the number of workers. Run sets
 // OpenBLAS to one thread per product (nn.SetBLASThreads(1)) for the process.
 //
@@ -91,6 +95,9 @@ func Run(ctx context.Context, jobs []Job, opts Options) ([]Result, error) {
 		if j.Build == nil {
 			return nil, fmt.Errorf("sched: job %d (%q): no Build function", i, j.Name)
 		}
+	}
+	if opts.Seeds != nil && len(opts.Seeds) != len(jobs) {
+		return nil, fmt.Errorf("sched: %d seeds for %d jobs", len(opts.Seeds), len(jobs))
 	}
 	workers := opts.Workers
 	if workers <= 0 {
@@ -129,7 +136,11 @@ func Run(ctx context.Context, jobs []Job, opts Options) ([]Result, error) {
 				if i >= len(jobs) || ctx.Err() != nil {
 					return
 				}
-				r, err := runJob(ctx, i, jobs[i], opts.Seed, report)
+				seed := JobSeed(opts.Seed, i)
+				if opts.Seeds != nil {
+					seed = opts.Seeds[i]
+				}
+				r, err := runJob(ctx, i, jobs[i], seed, report)
 				if err != nil {
 					cancel(fmt.Errorf("sched: job %d (%q): %w", i, jobs[i].Name, err))
 					return
@@ -157,14 +168,13 @@ func lastLoss(r nn.TrainResult) float64 {
 }
 
 // runJob builds, initialises and trains job i, then hands the model to Done. A panic becomes an error.
-func runJob(ctx context.Context, i int, j Job, run uint64, report func(Event)) (res Result, err error) {
+func runJob(ctx context.Context, i int, j Job, seed uint64, report func(Event)) (res Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
 	start := time.Now()
-	seed := JobSeed(run, i)
 	m, d, err := j.Build()
 	if err != nil {
 		return res, fmt.Errorf("build: %w", err)

@@ -265,3 +265,21 @@ func TestRunEmptyAndInvalid(t *testing.T) {
 		t.Errorf("job without Build: %v", err)
 	}
 }
+
+// TestSeeds checks that explicit per-job seeds replace the derived ones.
+func TestSeeds(t *testing.T) {
+	jobs := testJobs(2, nil)
+	seeds := []uint64{11, 99}
+	res, err := Run(context.Background(), jobs, Options{Workers: 2, Seeds: seeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Seed != seeds[i] {
+			t.Errorf("job %d ran with seed %d, want %d", i, r.Seed, seeds[i])
+		}
+	}
+	if _, err := Run(context.Background(), jobs, Options{Seeds: seeds[:1]}); err == nil {
+		t.Error("one seed for two jobs accepted")
+	}
+}
