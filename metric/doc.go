@@ -16,6 +16,7 @@
 //     Differentially Private Machine Learning: How Private is Private SGD?" (NeurIPS 2020) and its code
 //     (tensorflow/privacy research/audit_2020);
 //   - RatioBound and EpsilonLowerBound follow TF Privacy's privacy_tests/epsilon_lower_bound.py;
+//     EpsilonLowerBoundMax returns the largest of those bounds, the same value, by branch and bound;
 //   - OneRunPValue, OneRunEpsilon and AbstainAudit follow Steinke, Nasr and Jagielski, "Privacy Auditing
 //     with One (1) Training Run" (NeurIPS 2023), as Privacy Meter v2 runs it.
 package metric

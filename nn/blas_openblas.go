@@ -31,8 +31,9 @@ func init() {
 // overrides OpenBLAS's choice).
 func blasDetail() string { return C.GoString(C.pmeter_core()) }
 
-// SetBLASThreads sets the number of threads OpenBLAS uses for each product (n ≥ 1). With the pure-Go
-// backend it does nothing: gonum splits large products over up to GOMAXPROCS goroutines.
+// SetBLASThreads sets the number of threads OpenBLAS uses for each product (n ≥ 1). (The pure-Go
+// backend's version sets the goroutines of its own products.) Set it to 1 when several models train at
+// once, one per core.
 func SetBLASThreads(n int) {
 	if n >= 1 {
 		C.openblas_set_num_threads(C.int(n))
