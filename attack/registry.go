@@ -363,7 +363,7 @@ func rmiaSpec() Spec {
 			intParam("num_ref_models", "0", 0, "reference models R (0 = all; compat: every complete pair)"),
 			floatParam("offline_a", "0", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
 			boolParam("tune_offline_a", "false", "choose offline_a in {0, step, …, 1} by the AUC on a reference model (Privacy Meter tune_offline_a)"),
-			floatParam("offline_a_step", "0.1", 0, 1, true, "grid step of tune_offline_a (Privacy Meter: 0.1; a finer grid such as 0.01 tunes more closely)"),
+			floatParam("offline_a_step", "0.1", MinOfflineAStep, 1, false, "grid step of tune_offline_a (Privacy Meter: 0.1; a finer grid such as 0.01 tunes more closely)"),
 			boolParam("online", "false", "use IN and OUT reference models (offline_a is then ignored)"),
 			floatParam("gamma", "1", 0, math.Inf(1), true, "γ: count population records with LR(x, z) > γ"),
 			enumParam("compat", "none", "privacy-meter: Privacy Meter v2 run_rmia bit for bit (paired models, top-R reference selection)", "none", "privacy-meter"),

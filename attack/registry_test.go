@@ -238,8 +238,15 @@ func TestRMIAFinerGrid(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("registry scores with offline_a_step=0.05 differ from RMIA at the tuned a = %v", best)
 	}
-	if _, err := spec.Resolve(map[string]string{"offline_a_step": "0"}); err == nil {
-		t.Error("offline_a_step=0 accepted")
+	for _, step := range []string{"0", "1e-300", "5e-5"} {
+		_, err := spec.Resolve(map[string]string{"offline_a_step": step})
+		if err == nil || !strings.Contains(err.Error(), "offline_a_step") || !strings.Contains(err.Error(), "0.0001") {
+			t.Errorf("offline_a_step=%s: error %v, want one naming the parameter and its bound 0.0001", step, err)
+		}
+	}
+	// The finest step allowed runs (10,001 values of a).
+	if _, err := spec.Run(d, 0, map[string]string{"tune_offline_a": "true", "offline_a_step": "1e-4", "num_ref_models": "2"}); err != nil {
+		t.Errorf("offline_a_step=1e-4: %v", err)
 	}
 }
 

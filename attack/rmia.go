@@ -222,12 +222,16 @@ func TuneOfflineA(d *Data, target int, grid []float64, cfg RMIAConfig) (best flo
 	return best, aucs, nil
 }
 
+// MinOfflineAStep is the finest grid step OfflineAGrid takes: 10,001 values of a.
+const MinOfflineAStep = 1e-4
+
 // OfflineAGrid returns the candidate values of a that Privacy Meter tries, numpy.arange(0, 1+step, step)
 // without the values above 1: element i is the float64 product i*step, as numpy computes it, so that
 // OfflineAGrid(0.1) holds 0.30000000000000004 and 0.6000000000000001 exactly like Privacy Meter's grid.
-// It returns nil unless step is positive and finite.
+// It returns nil unless step is finite and at least MinOfflineAStep (a smaller step would ask for more
+// than 10,001 values, and one of 1e-300 for more than fit in memory).
 func OfflineAGrid(step float64) []float64 {
-	if !(step > 0) || math.IsInf(step, 0) {
+	if !(step >= MinOfflineAStep) || math.IsInf(step, 0) {
 		return nil
 	}
 	n := int(math.Ceil((1 + step) / step))

@@ -581,7 +581,12 @@ func TestOfflineAGrid(t *testing.T) {
 	if g := OfflineAGrid(0.1); g[3] != 0.30000000000000004 || g[6] != 0.6000000000000001 || g[7] != 0.7000000000000001 {
 		t.Errorf("OfflineAGrid(0.1) = %v, want numpy's i*0.1", g)
 	}
-	for _, s := range []float64{0, -0.1, math.NaN(), math.Inf(1)} {
+	// A step below MinOfflineAStep gives no grid rather than a grid too large to allocate (1e-300 used to
+	// panic in make).
+	if g := OfflineAGrid(MinOfflineAStep); len(g) != 10001 || g[len(g)-1] != 1 {
+		t.Errorf("OfflineAGrid(%v) has %d values, want 10001 ending in 1", MinOfflineAStep, len(g))
+	}
+	for _, s := range []float64{0, -0.1, math.NaN(), math.Inf(1), 1e-300, math.SmallestNonzeroFloat64, MinOfflineAStep / 2} {
 		if g := OfflineAGrid(s); g != nil {
 			t.Errorf("OfflineAGrid(%v) = %v, want nil", s, g)
 		}
