@@ -252,3 +252,37 @@ func TestDefaultsOnlyWhenAbsent(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerSpecsInferIn checks that train.model may leave out each layer's in (taken from the shape
+// the previous layer gives), and that a wrong in, or a last layer without one logit per class, is an
+// error naming train.model and the layer.
+func TestLayerSpecsInferIn(t *testing.T) {
+	const head = "data:\n  dataset: fashion-mnist\n  train_size: 100\ntrain:\n  model:\n    - {kind: flatten}\n"
+	c, err := ParseConfig([]byte(head + "    - {kind: dense, out: 32}\n    - {kind: relu}\n    - {kind: dense, out: 10}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := c.modelSpecs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if specs[1].In != 784 || specs[3].In != 32 {
+		t.Errorf("inferred in: %d and %d, want 784 and 32", specs[1].In, specs[3].In)
+	}
+	for _, tc := range []struct{ layers, want string }{
+		{"    - {kind: dense, in: 100, out: 10}\n", "layer 1 (dense): in = 100, but its input has 784 features"},
+		{"    - {kind: dense, out: 5}\n", "gives [5] per record, want [10]"},
+	} {
+		c, err := ParseConfig([]byte(head + tc.layers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.modelSpecs(d); err == nil || !strings.Contains(err.Error(), "line 6: train.model") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one naming line 6, train.model and %q", tc.layers, err, tc.want)
+		}
+	}
+}

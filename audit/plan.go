@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -195,10 +196,15 @@ func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
 		if err := c.Train.Model.Decode(&specs); err != nil {
 			return nil, c.fieldError("train", "model", "not a list of layer specs: %v", err)
 		}
-		if _, err := nn.FromSpecs("model", specs); err != nil {
+		// Summarize fills in each layer's in and checks the shapes without allocating any parameter.
+		sum, err := nn.Summarize(specs, d.Pool.Shape)
+		if err != nil {
 			return nil, c.fieldError("train", "model", "%v", err)
 		}
-		return specs, nil
+		if !slices.Equal(sum.Out, []int{d.Pool.Classes}) {
+			return nil, c.fieldError("train", "model", "the last layer gives %v per record, want [%d] (one logit per class of the dataset)", sum.Out, d.Pool.Classes)
+		}
+		return sum.Specs, nil
 	}
 	name := c.Train.ModelName
 	if name == "" {
