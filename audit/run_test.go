@@ -382,41 +382,81 @@ func TestMirrorQueries(t *testing.T) {
 	}
 }
 
-// TestDamagedSignalsAreRecomputed truncates a saved signal file: the rerun must notice, recompute the
-// signals from the saved model (no retraining), and reach the same scores.
+// TestDamagedSignalsAreRecomputed damages each kind of signal file in turn (the audited and the
+// population records' logits and their sidecar): flipped bits, a truncated file, a digit changed in the
+// sidecar's JSON, files swapped between models. Each rerun must notice, recompute the signals from the
+// saved model (no retraining), rewrite the file as it was, and reach the same scores.
 func TestDamagedSignalsAreRecomputed(t *testing.T) {
 	dir := t.TempDir()
 	first, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "signals", "*-audit.npy"))
-	if len(files) != 4 {
-		t.Fatalf("%d audit signal files, want 4", len(files))
+	sidecars, _ := filepath.Glob(filepath.Join(dir, "signals", "*.json"))
+	if len(sidecars) != 4 {
+		t.Fatalf("%d signal sidecars, want 4", len(sidecars))
 	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(files[0], b[:len(b)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Trained != 0 {
-		t.Errorf("a damaged signal file made the run retrain %d models; the saved weights suffice", res.Trained)
-	}
-	if !strings.Contains(log.String(), "recomputing its signals") {
-		t.Errorf("the log does not say the damaged signals are recomputed:\n%s", log.String())
-	}
-	for i, a := range res.Attacks {
-		for tg := range a.Scores {
-			if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
-				t.Errorf("%s target %d: scores differ after recomputing the signals", a.Label, tg)
+	base := strings.TrimSuffix(sidecars[1], ".json")
+	other := strings.TrimSuffix(sidecars[2], ".json")
+	flipLast := func(b []byte) []byte { b[len(b)-1] ^= 1; return b }
+	flipMiddle := func(b []byte) []byte { b[len(b)/2] ^= 0x40; return b }
+	for _, tc := range []struct {
+		name, suffix string
+		damage       func(b []byte) []byte
+	}{
+		{"population logits, last bit flipped", "-population.npy", flipLast},
+		{"population logits, middle byte flipped", "-population.npy", flipMiddle},
+		{"audited logits, last bit flipped", "-audit.npy", flipLast},
+		{"audited logits, truncated", "-audit.npy", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"audited logits of another model", "-audit.npy", func([]byte) []byte {
+			b, err := os.ReadFile(other + "-audit.npy")
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			return b
+		}},
+		{"sidecar, a digit changed", ".json", func(b []byte) []byte {
+			i := strings.Index(string(b), `"train_accuracy": 0.`) + len(`"train_accuracy": 0.`)
+			b[i] = '0' + (b[i]-'0'+1)%10
+			return b
+		}},
+		{"sidecar, middle byte flipped", ".json", flipMiddle},
+		{"sidecar, empty", ".json", func([]byte) []byte { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := base + tc.suffix
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.damage(slices.Clone(orig)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Trained != 0 {
+				t.Errorf("a damaged signal file made the run retrain %d models; the saved weights suffice", res.Trained)
+			}
+			if n := strings.Count(log.String(), "recomputing its signals"); n != 1 {
+				t.Errorf("the log says %d times that signals are recomputed, want once:\n%s", n, log.String())
+			}
+			again, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(again, orig) {
+				t.Errorf("%s: the recomputed file differs from the original", filepath.Base(path))
+			}
+			for i, a := range res.Attacks {
+				for tg := range a.Scores {
+					if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
+						t.Errorf("%s target %d: scores differ after recomputing the signals", a.Label, tg)
+					}
+				}
+			}
+		})
 	}
 }
