@@ -25,6 +25,9 @@ type Options struct {
 	Log io.Writer
 	// OnModel, if set, is called after each model is trained or reused (cached reports reuse).
 	OnModel func(model int, cached bool)
+	// Limits, if set, replaces the machine's memory and disk (MachineLimits) in the check of the plan's
+	// estimate.
+	Limits *Limits
 }
 
 func (o Options) logf(format string, a ...any) {
@@ -101,7 +104,25 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	res.Source = d.Source
 	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)
+	// Refuse a plan that cannot fit before allocating it.
+	est, err := EstimateRun(c, d)
+	if err != nil {
+		return nil, err
+	}
+	limits := opt.Limits
+	if limits == nil {
+		l := MachineLimits(c.Run.LogDir)
+		limits = &l
+	}
+	if err := est.Check(*limits); err != nil {
+		return nil, err
+	}
 	if c.Audit.PrivacyGame == "privacy_loss_sample" {
+		claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+		if err != nil {
+			return nil, err
+		}
+		defer claim.Release()
 		if err := os.MkdirAll(filepath.Join(c.Run.LogDir, "report"), 0o755); err != nil {
 			return nil, err
 		}
@@ -126,9 +147,11 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 		}
 		specs[i] = s
 	}
-	if err := os.MkdirAll(c.Run.LogDir, 0o755); err != nil {
+	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+	if err != nil {
 		return nil, err
 	}
+	defer claim.Release()
 	if err := writePlan(c, p); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ Usage:
 
 Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
+  plan      print the models, records, memory and disk a run of a config needs
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
@@ -41,6 +42,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", runRun},
+		{"plan", runPlan},
 		{"init", runInit},
 		{"attack", runAttack},
 		{"predict", runPredict},
