@@ -232,7 +232,7 @@ func safeName(s string) string {
 // could finish them is left.
 func removeOrphanTemps(dir string, logf func(string, ...any)) {
 	n := 0
-	for _, sub := range []string{".", "models", "signals"} {
+	for _, sub := range []string{".", "models", "signals", "results", "report", filepath.Join("report", "plots")} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, ".*.tmp*"))
 		for _, f := range files {
 			if atomicTemp.MatchString(filepath.Base(f)) && os.Remove(f) == nil {
