@@ -29,12 +29,14 @@ import (
 // attack, entropy).
 //
 // Kind says what Signals measure; attacks convert it to the signal they are defined on when the
-// conversion exists (signal.Convertible) and return an error otherwise.
+// conversion exists (signal.Convertible) and return an error otherwise. Design says how Members were
+// drawn (DesignAuto: inferred), which decides the reference models of every record (SelectReferences).
 type Data struct {
 	N, M, Q int
 	Kind    signal.Kind
 	Signals []float64
 	Members []bool
+	Design  Design
 
 	Z          int
 	Population []float64
