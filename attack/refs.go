@@ -51,7 +51,8 @@ type References struct {
 //
 //   - the target is never a reference, and neither is a model whose memberships equal the target's or
 //     their complement on every record (Privacy Meter's paired model: a record is OUT for it exactly
-//     when it is IN for the target, so keeping it gives members one more OUT model than non-members);
+//     when it is IN for the target, so keeping it gives members one more OUT model than non-members).
+//     In a declared bernoulli design such a model can only be a coincidence of few records, and stays;
 //   - in a fixed-count design (DesignLiRA, DesignPairs, inferred when every record is IN for the same
 //     number of models), removing the target leaves members with one IN model fewer and one OUT model
 //     more than non-members (with 10 models: 4 IN / 5 OUT against 5 IN / 4 OUT). Every record is
@@ -93,7 +94,7 @@ func SelectReferences(d *Data, target int, cfg RefConfig) (*References, error) {
 		seen[c] = true
 		switch {
 		case c == target:
-		case determinedBy(d, c, target):
+		case r.Design != DesignBernoulli && determinedBy(d, c, target):
 			r.Excluded = append(r.Excluded, c)
 		default:
 			r.Pool = append(r.Pool, c)
@@ -195,4 +196,31 @@ func (r *References) Models(n int) []int {
 		return r.Pool
 	}
 	return r.Pool[:n]
+}
+
+// need checks that the references give an attack what it uses: on each side it uses (in, out), at least
+// one model, and in a fixed-count design at least the cap it asks for (capIn, capOut; 0 for no cap).
+// Designs whose counts vary from record to record are checked per record by the attacks, which document
+// a fallback for a record without models on a side.
+func (r *References) need(in, out bool, capIn, capOut int) error {
+	if len(r.Pool) == 0 {
+		return fmt.Errorf("no reference model: besides the target (model %d), models %v are excluded, their memberships being determined by the target's", r.Target, r.Excluded)
+	}
+	if !r.fixed {
+		return nil
+	}
+	for _, s := range []struct {
+		use       bool
+		have, cap int
+		side      string
+	}{{in, r.eqIn, capIn, "IN"}, {out, r.eqOut, capOut, "OUT"}} {
+		switch {
+		case !s.use:
+		case s.have == 0:
+			return fmt.Errorf("the %s design leaves no record an %s reference model (%d models; the target and %d models determined by it excluded, counts equalised so that they do not depend on the membership in the target)", r.Design, s.side, r.m, len(r.Excluded))
+		case s.cap > s.have:
+			return fmt.Errorf("%d %s reference models per record requested, but the %s design leaves every record %d (%d models; the target and %d models determined by it excluded, counts equalised so that they do not depend on the membership in the target)", s.cap, s.side, r.Design, s.have, r.m, len(r.Excluded))
+		}
+	}
+	return nil
 }

@@ -53,7 +53,7 @@ type AuditConfig struct {
 
 	// pmeter additions.
 	Attacks    []AttackConfig `yaml:"attacks"`     // attacks with parameters
-	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default) or "lira"
+	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
 }
@@ -252,9 +252,9 @@ func (c *Config) validate() error {
 		return c.fieldError("audit", "offline_a", "must lie in [0, 1], got %v", *a)
 	}
 	switch c.Audit.Split {
-	case "pairs", "lira":
+	case "pairs", "lira", "bernoulli":
 	default:
-		return c.fieldError("audit", "split", "unknown split %q (want pairs or lira)", c.Audit.Split)
+		return c.fieldError("audit", "split", "unknown split %q (want pairs, lira or bernoulli)", c.Audit.Split)
 	}
 	if c.Audit.NumQueries != 1 && c.Audit.NumQueries != 2 {
 		return c.fieldError("audit", "num_queries", "must be 1 or 2 (the record and its mirror image), got %d", c.Audit.NumQueries)

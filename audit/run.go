@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,16 +116,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]attack.Spec, len(p.Attacks))
-	for i, a := range p.Attacks {
-		s, err := attack.Lookup(a.Name)
-		if err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
-		}
-		if _, err := s.Resolve(a.Params); err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
-		}
-		specs[i] = s
+	attacks, err := p.parseAttacks()
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(c.Run.LogDir, 0o755); err != nil {
 		return nil, err
@@ -165,12 +159,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
 	for i, a := range p.Attacks {
-		ar := AttackResult{Name: a.Name, Params: a.Params, Label: attackLabel(a)}
+		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
 		for t := 0; t < p.Targets; t++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			scores, err := specs[i].Run(data, t, a.Params)
+			scores, err := attacks[i].Run(data, t)
 			if err != nil {
 				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
 			}
@@ -208,7 +202,7 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, error) {
 	n, z, m := len(p.Audit), len(p.PopulationIdx), p.Models
 	classes := d.Pool.Classes
-	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes,
+	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes, Design: p.Design,
 		Signals: make([]float64, n*m*q), Members: make([]bool, n*m), Population: make([]float64, z*m*q),
 		Probs: make([]float64, n*m*classes), PopProbs: make([]float64, z*m*classes)}
 	ad.Labels = make([]int, n)
@@ -257,6 +251,30 @@ func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, er
 		}
 	}
 	return ad, ad.Validate()
+}
+
+// parseAttacks parses the attacks' parameters once, with audit.num_ref_models as every attack's
+// num_ref_models unless the attack sets its own.
+func (p *Plan) parseAttacks() ([]attack.Attack, error) {
+	out := make([]attack.Attack, len(p.Attacks))
+	for i, a := range p.Attacks {
+		s, err := attack.Lookup(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
+		}
+		params := a.Params
+		if _, set := params["num_ref_models"]; !set && s.Has("num_ref_models") && p.NumRef > 0 {
+			params = maps.Clone(params)
+			if params == nil {
+				params = map[string]string{}
+			}
+			params["num_ref_models"] = strconv.Itoa(p.NumRef)
+		}
+		if out[i], err = s.Parse(params); err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
+		}
+	}
+	return out, nil
 }
 
 // attackLabel names an attack with the parameters that distinguish it, e.g. "lira (online)".
