@@ -258,4 +258,3 @@ func sortDesc(v []float64) {
 		v[j] = x
 	}
 }
-
