@@ -74,7 +74,7 @@ func LoadData(c *Config) (*Data, error) {
 			load = dataset.LoadParquet
 		}
 		var all *dataset.Dataset
-		all, err = load(c.Data.File, dataset.CSVOptions{Label: c.Data.LabelCol})
+		all, _, err = load(c.Data.File, dataset.TabularOptions{Label: c.Data.LabelCol})
 		if err == nil {
 			d, err = splitFraction(all, 0.75, strings.ToUpper(name)+" file "+c.Data.File)
 		}
