@@ -57,9 +57,12 @@ const (
 	// free-text field or a mistyped numeric column than a category, and would add that many
 	// features.
 	DefaultMaxCategories = 100
-	// distinctCap bounds the distinct values counted per column (and labels), whatever the options, so
-	// that an identifier column costs bounded memory; beyond it an error says "more than".
-	distinctCap = 1 << 16
+	// countCap bounds the distinct values counted per column for the error message, unless twice
+	// MaxCategories is larger, so that an identifier or free-text column costs bounded memory; beyond
+	// it the error says "more than".
+	countCap = 10000
+	// labelCap bounds the distinct labels, unless MaxCategories is larger.
+	labelCap = 1 << 16
 )
 
 // TabularOptions configure LoadCSV and LoadParquet. The zero value reads a comma-separated file whose
@@ -83,8 +86,9 @@ type TabularOptions struct {
 	// "?", "NA", "N/A", "NaN", "nan", "null" and "NULL".
 	MissingValues []string
 	// MaxCategories bounds the number of distinct values of a categorical column; 0 means
-	// DefaultMaxCategories. A column over the bound is an error that names it and its count. Labels
-	// have their own bound, max(MaxCategories, 65,536), when Classes is nil.
+	// DefaultMaxCategories. A column over the bound is an error that names it and its count (counted up
+	// to 10,000, or twice MaxCategories). Labels have their own bound, max(MaxCategories, 65,536), when
+	// Classes is nil.
 	MaxCategories int
 	// Names is how error messages refer to these options, so that their advice names what the
 	// caller's user can change (keys of a config file, flags); an empty name is the Go field's.
@@ -364,8 +368,8 @@ type tableColumn struct {
 	texts       int            // present text values that are not
 	firstNumber cell           // the first number given as text
 	firstText   cell           // the first text value that is not a number
-	distinct    map[string]int // value → count, while the column may be categorical and under distinctCap
-	overflow    bool           // more than distinctCap distinct values
+	distinct    map[string]int // value → count, while the column may be categorical and under countLimit
+	overflow    bool           // more than countLimit distinct values
 	overMax     cell           // the first value beyond MaxCategories distinct ones
 	missing     int            // missing values in kept records
 	categories  []string       // final one-hot vocabulary
@@ -496,10 +500,13 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 	}
 	p.rows++
 	if opts.Classes == nil {
-		if _, ok := p.labels[lf.text]; !ok && len(p.labels) >= max(opts.MaxCategories, distinctCap) {
+		if n, ok := p.labels[lf.text]; ok {
+			p.labels[lf.text] = n + 1
+		} else if len(p.labels) >= max(opts.MaxCategories, labelCap) {
 			return p.at(pos, p.label, fmt.Errorf("more than %d distinct labels; is this a class label?", len(p.labels)))
+		} else {
+			p.labels[strings.Clone(lf.text)] = 1 // a copy: the field may share its memory with the whole line
 		}
-		p.labels[lf.text]++
 	}
 	for i, c := range p.cols {
 		if c.drop || i == p.label {
@@ -552,17 +559,22 @@ func (p *tablePlan) count(c *tableColumn, v string, pos int64) {
 	if c.overflow {
 		return
 	}
-	if _, ok := c.distinct[v]; !ok {
-		if len(c.distinct) == p.opts.MaxCategories {
-			c.overMax = cell{pos: pos, text: strconv.Quote(v)}
-		}
-		if len(c.distinct) >= max(p.opts.MaxCategories, distinctCap) {
-			c.overflow, c.distinct = true, nil
-			return
-		}
+	if n, ok := c.distinct[v]; ok {
+		c.distinct[v] = n + 1
+		return
 	}
-	c.distinct[v]++
+	if len(c.distinct) == p.opts.MaxCategories {
+		c.overMax = cell{pos: pos, text: strconv.Quote(v)}
+	}
+	if len(c.distinct) >= p.countLimit() {
+		c.overflow, c.distinct = true, nil
+		return
+	}
+	c.distinct[strings.Clone(v)] = 1 // a copy: the field may share its memory with the whole line
 }
+
+// countLimit is the number of distinct values counted per column for the error message.
+func (p *tablePlan) countLimit() int { return max(2*p.opts.MaxCategories, countCap) }
 
 // mixedError reports a column that holds numbers and text, at the first cell of the minority kind.
 func (p *tablePlan) mixedError(i int) error {
@@ -593,7 +605,7 @@ func (p *tablePlan) tooManyError(i int) error {
 	c := p.cols[i]
 	count := strconv.Itoa(len(c.distinct))
 	if c.overflow {
-		count = fmt.Sprintf("more than %d", max(p.opts.MaxCategories, distinctCap))
+		count = fmt.Sprintf("more than %d", p.countLimit())
 	}
 	return p.at(c.overMax.pos, i, fmt.Errorf("categorical column with %s distinct values, more than the %d that %s allows (value %s here is the first too many); list %s in %s if it is an identifier or free text, or raise %s",
 		count, p.opts.MaxCategories, p.names.MaxCategories, c.overMax.text, c.name, p.names.Drop, p.names.MaxCategories))

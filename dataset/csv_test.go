@@ -273,10 +273,12 @@ func TestLoadCSVMaxCategories(t *testing.T) {
 	if _, _, err := LoadCSV(p, TabularOptions{MaxCategories: 130}); err != nil {
 		t.Errorf("MaxCategories 130: %v", err)
 	}
-	// Counting stops at 65,536 distinct values, whatever the bound.
-	p = write(t, dir, "ids.csv.gz", []byte(table(distinctCap+5)))
+	// Counting stops at 10,000 distinct values, or MaxCategories when that is larger.
+	p = write(t, dir, "ids.csv.gz", []byte(table(countCap+5)))
 	_, _, err = LoadCSV(p, TabularOptions{MaxCategories: 10})
-	wantParseError(t, "count capped", err, 12, 2, "categorical column with more than 65536 distinct values, more than the 10 that TabularOptions.MaxCategories allows")
+	wantParseError(t, "count capped", err, 12, 2, "categorical column with more than 10000 distinct values, more than the 10 that TabularOptions.MaxCategories allows")
+	_, _, err = LoadCSV(p, TabularOptions{MaxCategories: countCap + 2})
+	wantParseError(t, "count above the cap", err, countCap+4, 2, "categorical column with 10005 distinct values, more than the 10002 that")
 }
 
 // TestLoadCSVBOM: a UTF-8 byte order mark before the header is not part of the first column's name.
