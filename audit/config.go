@@ -90,6 +90,12 @@ type DataConfig struct {
 	File      string  `yaml:"file"`         // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
 	LabelCol  string  `yaml:"label_column"` // pmeter: label column of a CSV dataset
 	TrainSize int     `yaml:"train_size"`   // pmeter: records in the training pool (0 = all)
+
+	// pmeter: options of dataset csv and parquet (see dataset.TabularOptions), checked by validateData.
+	DropColumns        []string `yaml:"drop_columns"`        // columns to ignore
+	CategoricalColumns []string `yaml:"categorical_columns"` // columns to one-hot encode even when numeric
+	Missing            string   `yaml:"missing"`             // error (default), drop or mean
+	MaxCategories      int      `yaml:"max_categories"`      // most distinct values of a categorical column (0 = 100)
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -284,7 +290,7 @@ func (c *Config) validate() error {
 	if c.Data.Dataset == "" {
 		return c.fieldError("data", "dataset", "is required (e.g. fashion-mnist, adult, purchase100, cifar10, csv)")
 	}
-	return nil
+	return c.validateData()
 }
 
 // Warnings lists the accepted but ignored settings, one sentence each.
