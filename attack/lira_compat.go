@@ -123,9 +123,11 @@ func (r *refSet) values(buf []float64, i, q int, member bool, k int) []float64 {
 	return buf
 }
 
-// fit returns the per record × query median and guarded ddof-0 std of the side's values.
+// fit returns the per record × query median and guarded ddof-0 std of the side's values, summed in the
+// reference code's order along the model axis of its (N, k, Q) array (stdAlong).
 func (r *refSet) fit(member bool, k []int, f32 bool) (mu, sd []float64) {
 	d := r.d
+	inner := d.Q
 	mu = make([]float64, d.N*d.Q)
 	sd = make([]float64, d.N*d.Q)
 	var buf []float64
@@ -140,12 +142,12 @@ func (r *refSet) fit(member bool, k []int, f32 bool) (mu, sd []float64) {
 				for _, v := range buf {
 					buf32 = append(buf32, float32(v))
 				}
-				s := stdOf(buf32, &tmp32)
+				s := stdAlong(buf32, inner, &tmp32)
 				mu[j] = float64(medianOf(buf32))
 				sd[j] = guard(float64(s), true)
 				continue
 			}
-			s := stdOf(buf, &tmp)
+			s := stdAlong(buf, inner, &tmp)
 			mu[j] = medianOf(buf)
 			sd[j] = guard(s, false)
 		}
@@ -154,7 +156,8 @@ func (r *refSet) fit(member bool, k []int, f32 bool) (mu, sd []float64) {
 }
 
 // globalStd returns the ddof-0 std of all the side's values (records × models × queries in that order,
-// the reference code's np.std(dat_in)), in float32 arithmetic when f32.
+// the reference code's np.std(dat_in), summed as NumPy sums the contiguous array), in float32 arithmetic
+// when f32.
 func (r *refSet) globalStd(member bool, k []int, f32 bool) float64 {
 	d := r.d
 	var all []float64
@@ -189,26 +192,21 @@ func meanOf[T numpysum.Float](x []T) T {
 	return numpysum.Sum(x) / T(len(x))
 }
 
-// stdOf returns numpy's std(x) (ddof 0) in T's arithmetic: the mean, then the mean of the squared
-// deviations, then the square root. scratch is reused between calls.
+// stdOf returns numpy's std(x) (ddof 0) of a 1-D x in T's arithmetic: the mean, then the mean of the
+// squared deviations, then the square root. scratch is reused between calls.
 func stdOf[T numpysum.Float](x []T, scratch *[]T) T {
-	m := meanOf(x)
-	dev := (*scratch)[:0]
-	for _, v := range x {
-		e := v - m
-		dev = append(dev, e*e)
-	}
-	*scratch = dev
-	return T(math.Sqrt(float64(numpysum.Sum(dev) / T(len(x)))))
+	return stdAlong(x, 1, scratch)
 }
 
-// medianOf returns numpy's median of x (no NaN, at least one value), sorting x: the middle value, or the
-// mean of the two middle values (a+b)/2 in T's arithmetic.
+// medianOf returns numpy's median of x (no NaN, at least one value), sorting x: the mean of the middle
+// value or of the two middle values, in T's arithmetic. Like numpy's mean it adds them to add's identity
+// +0, so a median of −0 comes out as +0.
 func medianOf[T numpysum.Float](x []T) T {
 	slices.Sort(x)
 	n := len(x)
+	var zero T
 	if n%2 == 1 {
-		return x[n/2]
+		return zero + x[n/2]
 	}
-	return (x[n/2-1] + x[n/2]) / 2
+	return ((zero + x[n/2-1]) + x[n/2]) / 2
 }
