@@ -17,6 +17,7 @@ import (
 	"github.com/pmeter/pmeter/internal/progress"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/report"
 	"github.com/pmeter/pmeter/signal"
 )
 
@@ -62,6 +63,9 @@ type Result struct {
 	Reused  int `json:"reused"`
 	// External counts the models read from files (target.model, target.references).
 	External int `json:"external"`
+	// ReferenceFit compares each target with its reference models: accuracy, signal distributions, and
+	// warnings where they differ beyond the margins (resemblance.go).
+	ReferenceFit *report.ReferenceFit `json:"reference_fit,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -150,6 +154,10 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	data, err := attackData(d, p, outs, c.Audit.NumQueries)
 	if err != nil {
 		return nil, err
+	}
+	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
+	for _, w := range res.ReferenceFit.Warnings() {
+		opt.logf("warning: %s", w)
 	}
 	stage("signals")
 	res.Records = p.Audit
@@ -373,6 +381,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		m := r.Models[0]
 		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 	}
+	writeFit(w, r.ReferenceFit)
 	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)
 	if r.External > 0 {
 		fmt.Fprintf(w, ", %d read from files", r.External)
