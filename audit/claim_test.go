@@ -70,8 +70,8 @@ func TestClaimRefusesAnotherConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the claim is released: %v", err)
 	}
-	if res.Trained != 4 {
-		t.Errorf("the second configuration trained %d models, want 4", res.Trained)
+	if res.Trained == 0 || res.Trained != len(res.Models) {
+		t.Errorf("the second configuration trained %d of its %d models, want all", res.Trained, len(res.Models))
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ClaimsDir, "*.json")); len(left) != 0 {
 		t.Errorf("claim files left after the runs: %v", left)

@@ -55,7 +55,7 @@ type AuditConfig struct {
 
 	// pmeter additions.
 	Attacks    []AttackConfig `yaml:"attacks"`     // attacks with parameters
-	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default) or "lira"
+	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
 }
@@ -92,6 +92,12 @@ type DataConfig struct {
 	File      string  `yaml:"file"`         // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
 	LabelCol  string  `yaml:"label_column"` // pmeter: label column of a CSV dataset
 	TrainSize int     `yaml:"train_size"`   // pmeter: records in the training pool (0 = all)
+
+	// pmeter: options of dataset csv and parquet (see dataset.TabularOptions), checked by validateData.
+	DropColumns        []string `yaml:"drop_columns"`        // columns to ignore
+	CategoricalColumns []string `yaml:"categorical_columns"` // columns to one-hot encode even when numeric
+	Missing            string   `yaml:"missing"`             // error (default), drop or mean
+	MaxCategories      int      `yaml:"max_categories"`      // most distinct values of a categorical column (0 = 100)
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -288,9 +294,9 @@ func (c *Config) validate() error {
 		return c.fieldError("audit", "offline_a", "must lie in [0, 1], got %v", *a)
 	}
 	switch c.Audit.Split {
-	case "pairs", "lira":
+	case "pairs", "lira", "bernoulli":
 	default:
-		return c.fieldError("audit", "split", "unknown split %q (want pairs or lira)", c.Audit.Split)
+		return c.fieldError("audit", "split", "unknown split %q (want pairs, lira or bernoulli)", c.Audit.Split)
 	}
 	if c.Audit.NumQueries != 1 && c.Audit.NumQueries != 2 {
 		return c.fieldError("audit", "num_queries", "must be 1 or 2 (the record and its mirror image), got %d", c.Audit.NumQueries)
@@ -326,7 +332,7 @@ func (c *Config) validate() error {
 	if c.Data.TrainSize < 0 {
 		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
 	}
-	return nil
+	return c.validateData()
 }
 
 // Warnings lists the accepted but ignored settings, one sentence each.

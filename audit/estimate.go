@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/nn"
 )
 
@@ -125,21 +126,30 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 
 	// Models, as MakePlan counts them (TestEstimateMatchesPlan keeps the two in step).
 	E, R := c.Run.NumExperiments, c.NumRefModels()
-	trainRecords := n
+	least := 0 // tuning RMIA's offline a needs six models
+	for _, a := range c.attackList() {
+		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
+			least = 6
+		}
+	}
+	// A training set is at most half the pool in the pairs design; in the others about half (LiRA: each
+	// record in half the models; Bernoulli: binomial, taken at half plus two standard deviations).
+	trainRecords := min(n, n/2+int(math.Sqrt(float64(n)))+1)
 	switch {
 	case c.Target.Model != "":
-		e.Targets = 1
+		e.Targets, trainRecords = 1, n
 		if k := len(c.Target.References); k > 0 {
 			e.References, e.External = k, 1+k
 		} else {
 			e.References, e.External = 2*max(R, 1), 1
 		}
 	case c.Audit.Split == "pairs":
-		pairs := max((E+1)/2, R+1)
-		e.Targets, e.References = E, 2*pairs-E
+		e.Targets, e.References = E, 2*max((E+1)/2, R+1, least/2)-E
 		trainRecords = (n + 1) / 2
-	default: // lira
-		e.Targets, e.References = E, 2*max(R, 1)
+	case c.Audit.Split == "lira":
+		e.Targets, e.References = E, max(2*(R+1), E+E%2, least)-E
+	default: // bernoulli
+		e.Targets, e.References = E, max(2*(R+1), E, least)-E
 	}
 	e.Models = e.Targets + e.References
 	trained := e.Models - e.External

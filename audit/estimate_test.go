@@ -17,7 +17,13 @@ func TestEstimateMatchesPlan(t *testing.T) {
 		{"pairs, one target", "run:\n  num_experiments: 1\naudit:\n  num_ref_models: 4\n"},
 		{"pairs, two targets", "run:\n  num_experiments: 2\naudit:\n  num_ref_models: 1\n  data_size: 100\n  population_size: 50\n"},
 		{"pairs, five targets, no references", "run:\n  num_experiments: 5\naudit:\n  num_ref_models: 0\n  attacks: [{name: loss}]\n"},
+		{"pairs, tuned RMIA", "audit:\n  num_ref_models: 1\n  attacks: [{name: rmia, params: {tune_offline_a: \"true\"}}]\n"},
+		{"pairs, tuned RMIA as Privacy Meter", "audit:\n  num_ref_models: 1\n  attacks: [{name: rmia, params: {tune_offline_a: \"true\", compat: privacy-meter}}]\n"},
 		{"lira", "audit:\n  split: lira\n  num_ref_models: 3\ntrain:\n  model_name: cnn\n"},
+		{"lira, three targets", "run:\n  num_experiments: 3\naudit:\n  split: lira\n  num_ref_models: 0\n  attacks: [{name: loss}]\n"},
+		{"lira, tuned RMIA", "audit:\n  split: lira\n  num_ref_models: 1\n  attacks: [{name: rmia, params: {tune_offline_a: \"true\"}}]\n"},
+		{"bernoulli", "run:\n  num_experiments: 9\naudit:\n  split: bernoulli\n  num_ref_models: 2\n"},
+		{"bernoulli, default attacks", "audit:\n  split: bernoulli\n  num_ref_models: 1\n"},
 		{"custom model", "train:\n  model: [{kind: flatten}, {kind: dense, out: 16}, {kind: relu}, {kind: dense, out: 10}]\n"},
 		{"external target", "target:\n  model: testdata/external/target.onnx\n  train_indices: testdata/external/target_train.npy\naudit:\n  num_ref_models: 2\n"},
 	} {

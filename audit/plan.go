@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/nn/zoo"
@@ -23,6 +24,11 @@ type Plan struct {
 	Models, Targets int
 	// Memberships is pool records × models: which pool records each model trains on.
 	Memberships *dataset.Memberships
+	// Design is how Memberships were drawn; the attacks choose every record's reference models by it.
+	Design attack.Design
+	// NumRef is R, the reference models per side that every attack with references uses
+	// (audit.num_ref_models).
+	NumRef int
 	// Audit lists the pool records that are audited (the attacks' N records), in order.
 	Audit []int
 	// PopulationIdx lists the population records used as RMIA's z (and Attack-P's population).
@@ -51,8 +57,10 @@ type Job struct {
 	ModelKey, SignalKey string
 }
 
-// NumRefModels returns R, the number of reference models the attacks need: audit.num_ref_models, or 4
-// when it is unset and an attack needs references.
+// NumRefModels returns R, the number of reference models per side that the attacks use (a record is
+// compared with R models it trained and R it did not): audit.num_ref_models, or 4 when it is unset and an
+// attack needs references. Privacy Meter's R is the same: with its pairs design each record is OUT for R
+// of the 2R reference models.
 func (c *Config) NumRefModels() int {
 	if r := c.Audit.NumRefModels; r != nil {
 		return *r
@@ -125,18 +133,37 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	E, R := c.Run.NumExperiments, c.NumRefModels()
 	p := &Plan{Targets: E, Attacks: c.attackList()}
 	var err error
+	p.NumRef = R
+	// Tuning RMIA's offline a attacks a reference model with references of its own, none of them the
+	// target or its pair: that takes at least three pairs of models (or six models).
+	least := 0
+	for _, a := range p.Attacks {
+		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
+			least = 6
+		}
+	}
 	switch {
 	case c.Target.Model != "":
+		// The target's training set comes from outside; the references are drawn independently of it.
+		p.Design = attack.DesignOther
 		err = externalPlan(c, d, p)
 	case c.Audit.Split == "pairs":
-		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs.
-		pairs := max((E+1)/2, R+1)
-		p.Models = 2 * pairs
+		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs, so that with the target
+		// and its pair excluded every record has R IN and R OUT references (and 3 pairs for tuning a).
+		pairs := max((E+1)/2, R+1, least/2)
+		p.Models, p.Design = 2*pairs, attack.DesignPairs
 		p.Memberships, err = dataset.PairedMemberships(n, pairs, derive(seed, "memberships"))
 	case c.Audit.Split == "lira":
-		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the models.
-		p.Models = E + 2*max(R, 1)
+		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the M models. With the target
+		// excluded and the counts equalised (attack.SelectReferences) a record keeps M/2 − 1 per side, so
+		// M = 2(R+1), and at least one model per target.
+		p.Models, p.Design = max(2*(R+1), E+E%2, least), attack.DesignLiRA
 		p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, derive(seed, "memberships"))
+	case c.Audit.Split == "bernoulli":
+		// Every record joins every model independently with probability ½ (the one-run DP audit's design):
+		// a record has about R + ½ models per side on average, capped at R.
+		p.Models, p.Design = max(2*(R+1), E, least), attack.DesignBernoulli
+		p.Memberships, err = dataset.BernoulliMemberships(n, p.Models, derive(seed, "memberships"))
 	}
 	if err != nil {
 		return nil, err

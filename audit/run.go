@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/pmeter/pmeter/internal/progress"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/report"
 	"github.com/pmeter/pmeter/signal"
 )
 
@@ -64,6 +66,9 @@ type Result struct {
 	Reused  int `json:"reused"`
 	// External counts the models read from files (target.model, target.references).
 	External int `json:"external"`
+	// ReferenceFit compares each target with its reference models: accuracy, signal distributions, and
+	// warnings where they differ beyond the margins (resemblance.go).
+	ReferenceFit *report.ReferenceFit `json:"reference_fit,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -136,16 +141,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]attack.Spec, len(p.Attacks))
-	for i, a := range p.Attacks {
-		s, err := attack.Lookup(a.Name)
-		if err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
-		}
-		if _, err := s.Resolve(a.Params); err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
-		}
-		specs[i] = s
+	attacks, err := p.parseAttacks()
+	if err != nil {
+		return nil, err
 	}
 	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
 	if err != nil {
@@ -180,6 +178,10 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
+	for _, w := range res.ReferenceFit.Warnings() {
+		opt.logf("warning: %s", w)
+	}
 	stage("signals")
 	res.Records = p.Audit
 	res.Labels = data.Labels
@@ -188,12 +190,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
 	for i, a := range p.Attacks {
-		ar := AttackResult{Name: a.Name, Params: a.Params, Label: attackLabel(a)}
+		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
 		for t := 0; t < p.Targets; t++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			scores, err := specs[i].Run(data, t, a.Params)
+			scores, err := attacks[i].Run(data, t)
 			if err != nil {
 				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
 			}
@@ -231,7 +233,7 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, error) {
 	n, z, m := len(p.Audit), len(p.PopulationIdx), p.Models
 	classes := d.Pool.Classes
-	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes,
+	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes, Design: p.Design,
 		Signals: make([]float64, n*m*q), Members: make([]bool, n*m), Population: make([]float64, z*m*q),
 		Probs: make([]float64, n*m*classes), PopProbs: make([]float64, z*m*classes)}
 	ad.Labels = make([]int, n)
@@ -280,6 +282,30 @@ func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, er
 		}
 	}
 	return ad, ad.Validate()
+}
+
+// parseAttacks parses the attacks' parameters once, with audit.num_ref_models as every attack's
+// num_ref_models unless the attack sets its own.
+func (p *Plan) parseAttacks() ([]attack.Attack, error) {
+	out := make([]attack.Attack, len(p.Attacks))
+	for i, a := range p.Attacks {
+		s, err := attack.Lookup(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
+		}
+		params := a.Params
+		if _, set := params["num_ref_models"]; !set && s.Has("num_ref_models") && p.NumRef > 0 {
+			params = maps.Clone(params)
+			if params == nil {
+				params = map[string]string{}
+			}
+			params["num_ref_models"] = strconv.Itoa(p.NumRef)
+		}
+		if out[i], err = s.Parse(params); err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
+		}
+	}
+	return out, nil
 }
 
 // attackLabel names an attack with the parameters that distinguish it, e.g. "lira (online)".
@@ -378,6 +404,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		m := r.Models[0]
 		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 	}
+	writeFit(w, r.ReferenceFit)
 	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)
 	if r.External > 0 {
 		fmt.Fprintf(w, ", %d read from files", r.External)

@@ -12,7 +12,8 @@ import (
 	"github.com/pmeter/pmeter/npy"
 )
 
-// tinyConfig audits a small MLP on 400 embedded Fashion-MNIST records: 2 pairs (4 models), 2 targets.
+// tinyConfig audits a small MLP on 400 embedded Fashion-MNIST records: 3 pairs (6 models: two would do
+// for R = 1, the third lets RMIA tune a on a model other than the targets' pair), 2 targets.
 func tinyConfig(t *testing.T, dir string, workers int) *Config {
 	t.Helper()
 	c, err := ParseConfig([]byte(`
@@ -54,8 +55,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 4 || res.Reused != 0 || len(res.Models) != 4 {
-		t.Errorf("trained %d, reused %d, models %d; want 4, 0, 4", res.Trained, res.Reused, len(res.Models))
+	if res.Trained != 6 || res.Reused != 0 || len(res.Models) != 6 {
+		t.Errorf("trained %d, reused %d, models %d; want 6, 0, 6", res.Trained, res.Reused, len(res.Models))
 	}
 	if len(res.Attacks) != 5 {
 		t.Fatalf("%d attack results, want 5", len(res.Attacks))
@@ -94,8 +95,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(ms.Shape, []int{400, 4}) || ms.Kind != npy.Bool {
-		t.Errorf("memberships.npy: %v %v, want bool (400, 4)", ms.Kind, ms.Shape)
+	if !slices.Equal(ms.Shape, []int{400, 6}) || ms.Kind != npy.Bool {
+		t.Errorf("memberships.npy: %v %v, want bool (400, 6)", ms.Kind, ms.Shape)
 	}
 }
 
@@ -128,8 +129,8 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reused != 2 || res.Trained != 2 || len(trained) != 2 {
-		t.Errorf("rerun trained %d (%v) and reused %d models; want 2 and 2", res.Trained, trained, res.Reused)
+	if res.Reused != 2 || res.Trained != 4 || len(trained) != 4 {
+		t.Errorf("rerun trained %d (%v) and reused %d models; want 4 and 2", res.Trained, trained, res.Reused)
 	}
 	for i, a := range res.Attacks {
 		for tg := range a.Scores {
@@ -143,8 +144,8 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 0 || res.Reused != 4 {
-		t.Errorf("third run trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	if res.Trained != 0 || res.Reused != 6 {
+		t.Errorf("third run trained %d, reused %d; want 0 and 6", res.Trained, res.Reused)
 	}
 }
 
@@ -160,8 +161,8 @@ func TestChangedConfigRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reused != 0 || res.Trained != 4 {
-		t.Errorf("after changing epochs: trained %d, reused %d; want 4 and 0", res.Trained, res.Reused)
+	if res.Reused != 0 || res.Trained != 6 {
+		t.Errorf("after changing epochs: trained %d, reused %d; want 6 and 0", res.Trained, res.Reused)
 	}
 	c = tinyConfig(t, dir, 0)
 	c.Audit.PopulationSize = 100
@@ -170,14 +171,14 @@ func TestChangedConfigRetrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only the signals depend on the population: the saved models are reused, none is retrained.
-	if res.Reused != 4 || res.Trained != 0 {
-		t.Errorf("after changing the population: trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	if res.Reused != 6 || res.Trained != 0 {
+		t.Errorf("after changing the population: trained %d, reused %d; want 0 and 6", res.Trained, res.Reused)
 	}
 	// A damaged weights file is detected and the model retrained, never trusted.
 	c.Audit.PopulationSize = 150
 	matches, _ := filepath.Glob(filepath.Join(dir, "models", "*.safetensors"))
-	if len(matches) != 8 {
-		t.Fatalf("%d saved models, want 8 (two recipes × 4)", len(matches))
+	if len(matches) != 12 {
+		t.Fatalf("%d saved models, want 12 (two recipes × 6)", len(matches))
 	}
 	for _, m := range matches {
 		if err := os.WriteFile(m, []byte("garbage"), 0o644); err != nil {
@@ -188,8 +189,8 @@ func TestChangedConfigRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 4 {
-		t.Errorf("after damaging the weights: trained %d, want 4", res.Trained)
+	if res.Trained != 6 {
+		t.Errorf("after damaging the weights: trained %d, want 6", res.Trained)
 	}
 }
 
@@ -393,8 +394,8 @@ func TestDamagedSignalsAreRecomputed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sidecars, _ := filepath.Glob(filepath.Join(dir, "signals", "*.json"))
-	if len(sidecars) != 4 {
-		t.Fatalf("%d signal sidecars, want 4", len(sidecars))
+	if len(sidecars) != 6 {
+		t.Fatalf("%d signal sidecars, want 6", len(sidecars))
 	}
 	base := strings.TrimSuffix(sidecars[1], ".json")
 	other := strings.TrimSuffix(sidecars[2], ".json")

@@ -131,6 +131,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	}
 	a.rankRecords()
 	a.summary = a.summarize()
+	a.summary.ReferenceFit = in.ReferenceFit
 	return a, nil
 }
 

@@ -32,8 +32,9 @@ const pngDPI = 150
 
 // Build computes the report of in and writes it into dir (created if needed): index.html, summary.json,
 // records.csv, and plots/NAME.png and plots/NAME.svg for every plot (roc, roc_log, hist_ATTACK per
-// attack, per_class). Plots of an earlier build that this one does not produce are removed. Every file is
-// written atomically. It returns the summary (the content of summary.json).
+// attack, per_class, and reference_fit when the input compares the target with its references). Plots
+// of an earlier build that this one does not produce are removed. Every file is written atomically. It
+// returns the summary (the content of summary.json).
 //
 // Metrics are computed on the records of known membership; with none (or no member, or no non-member)
 // the report still lists the records and scores, and its verdict is "unknown". Build stops with ctx's
@@ -148,6 +149,19 @@ func (a *analysis) figures(ctx context.Context) (figs map[string]*figure, histNa
 			return nil, nil, err
 		}
 		histNames = append(histNames, name)
+	}
+	if f := a.in.ReferenceFit; f != nil {
+		for k, c := range f.Targets {
+			p, err := fitFigure(f, c)
+			if err != nil {
+				return nil, nil, fmt.Errorf("report: reference fit plot: %w", err)
+			}
+			if p != nil {
+				if err := render(fitFigureName(k), p.Title.Text, "", p, 4.2*vg.Inch, 3*vg.Inch); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 	}
 	p, err := a.classFigure(a.summary)
 	if err != nil {

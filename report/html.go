@@ -59,6 +59,8 @@ type page struct {
 	Setup  []kv
 	Params []kv
 
+	Fit *fitView // the target against its reference models; nil when the input has no comparison
+
 	Notes      []noteView
 	Alpha      string
 	Confidence string
@@ -319,6 +321,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	// Audit setup and parameters.
 	p.Setup = a.setup()
 	p.Params = flattenParams(in.Params)
+	p.Fit = a.fitView(figs)
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -44,6 +44,10 @@ type Input struct {
 
 	// Attacks are the attacks' results on Records, in the order the report lists them.
 	Attacks []AttackResult
+
+	// ReferenceFit compares the target models with the reference models (accuracy and signal
+	// distributions). Optional.
+	ReferenceFit *ReferenceFit
 }
 
 // Record is one audited record.
@@ -140,6 +144,9 @@ func (in *Input) Validate() error {
 			}
 			features = len(r.Features)
 		}
+	}
+	if err := in.ReferenceFit.validate(in.Targets); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(in.Attacks))
 	for a, at := range in.Attacks {

@@ -38,6 +38,10 @@ type Summary struct {
 	TopRecords []TopRecord     `json:"top_records"`       // the most vulnerable records, by risk rank
 
 	Params map[string]any `json:"params,omitempty"` // the run's configuration and seeds (Input.Params)
+
+	// ReferenceFit compares the target models with the reference models (Input.ReferenceFit); absent
+	// when the input has none.
+	ReferenceFit *ReferenceFit `json:"reference_fit,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
