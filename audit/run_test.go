@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -459,5 +460,41 @@ func TestDamagedSignalsAreRecomputed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestModelWithoutAuditedMembers audits two records, so that some models train on neither and their
+// train accuracy is NaN: the run must save and reuse their signals (NaN as JSON null), not fail with
+// "json: unsupported value: NaN".
+func TestModelWithoutAuditedMembers(t *testing.T) {
+	c := tinyConfig(t, t.TempDir(), 0)
+	c.Audit.DataSize = 2
+	c.Audit.Attacks = []AttackConfig{{Name: "loss"}}
+	refs := 5 // six pairs of models: some hold both audited records, their pair neither
+	c.Audit.NumRefModels = &refs
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := 0
+	for _, m := range res.Models {
+		if math.IsNaN(m.TrainAccuracy) {
+			nan++
+		}
+	}
+	if nan == 0 {
+		t.Fatal("no model without audited members: the test checks nothing")
+	}
+	again, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Reused != len(res.Models) {
+		t.Errorf("rerun reused %d of %d models", again.Reused, len(res.Models))
+	}
+	for i, m := range again.Models {
+		if a, b := m.TrainAccuracy, res.Models[i].TrainAccuracy; a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
+			t.Errorf("model %d: train accuracy %v after reuse, %v before", i, a, b)
+		}
 	}
 }

@@ -38,8 +38,54 @@ type ModelInfo struct {
 	FinalLoss float64 `json:"final_loss"`
 	// TrainAccuracy is the accuracy on the audited records the model trained on; TestAccuracy on the
 	// population records (which no model trains on).
+	// Either is NaN when the model has no such record among those audited.
 	TrainAccuracy float64 `json:"train_accuracy"`
 	TestAccuracy  float64 `json:"test_accuracy"`
+}
+
+// modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
+// loss of a diverged training) is null: JSON has no NaN, and encoding/json refuses to write one.
+type modelInfoJSON struct {
+	Model         int      `json:"model"`
+	Key           string   `json:"key"`
+	Seed          uint64   `json:"seed"`
+	TrainSize     int      `json:"train_size"`
+	External      bool     `json:"external,omitempty"`
+	Seconds       float64  `json:"train_seconds"`
+	FinalLoss     *float64 `json:"final_loss"`
+	TrainAccuracy *float64 `json:"train_accuracy"`
+	TestAccuracy  *float64 `json:"test_accuracy"`
+}
+
+// MarshalJSON writes m with its non-finite numbers as null.
+func (m ModelInfo) MarshalJSON() ([]byte, error) {
+	finite := func(x float64) *float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return &x
+	}
+	return json.Marshal(modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
+		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (m *ModelInfo) UnmarshalJSON(b []byte) error {
+	var j modelInfoJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	num := func(x *float64) float64 {
+		if x == nil {
+			return math.NaN()
+		}
+		return *x
+	}
+	*m = ModelInfo{Model: j.Model, Key: j.Key, Seed: j.Seed, TrainSize: j.TrainSize, External: j.External, Seconds: j.Seconds,
+		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
+	return nil
 }
 
 // modelOutputs are one model's logits on the audited and population records: records × queries ×
