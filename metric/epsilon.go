@@ -2,6 +2,7 @@ package metric
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -280,4 +281,54 @@ func FormatDelta(delta float64) string {
 		s = s[:i] + "e-" + s[i+3:]
 	}
 	return s
+}
+
+// MarshalJSON encodes b, with an infinite Threshold (scores may be ±Inf) as the string "inf" or "-inf",
+// which JSON numbers cannot hold.
+func (b EpsilonBound) MarshalJSON() ([]byte, error) {
+	type plain EpsilonBound
+	var th any
+	switch t := b.Threshold; {
+	case t == nil:
+	case math.IsInf(*t, 1):
+		th = "inf"
+	case math.IsInf(*t, -1):
+		th = "-inf"
+	default:
+		th = *t
+	}
+	return json.Marshal(struct {
+		plain
+		Threshold any `json:"threshold,omitempty"`
+	}{plain(b), th})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (b *EpsilonBound) UnmarshalJSON(data []byte) error {
+	type plain EpsilonBound
+	v := struct {
+		*plain
+		Threshold json.RawMessage `json:"threshold,omitempty"`
+	}{plain: (*plain)(b)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	b.Threshold = nil
+	if len(v.Threshold) == 0 || string(v.Threshold) == "null" {
+		return nil
+	}
+	var t float64
+	var s string
+	switch {
+	case json.Unmarshal(v.Threshold, &t) == nil:
+	case json.Unmarshal(v.Threshold, &s) == nil && (s == "inf" || s == "-inf"):
+		t = math.Inf(1)
+		if s == "-inf" {
+			t = math.Inf(-1)
+		}
+	default:
+		return fmt.Errorf("epsilon bound: threshold %s is neither a number nor \"inf\" or \"-inf\"", v.Threshold)
+	}
+	b.Threshold = &t
+	return nil
 }

@@ -1,8 +1,10 @@
 package metric
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -157,5 +159,30 @@ func TestEpsilonGuarantee(t *testing.T) {
 		if got := FormatDelta(x); got != want {
 			t.Errorf("FormatDelta(%v) = %q, want %q", x, got, want)
 		}
+	}
+}
+
+// TestEpsilonBoundJSON: a bound round-trips through JSON, with an infinite threshold as a string.
+func TestEpsilonBoundJSON(t *testing.T) {
+	for _, th := range []*float64{nil, new(1.5), new(math.Inf(1)), new(math.Inf(-1))} {
+		b := EpsilonBound{Value: 0.5, Alpha: 0.05, Delta: 1e-5, Method: HoldoutMethod, DPBound: true, Guarantee: "g", Threshold: th, TP: 3}
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("threshold %v: %v", th, err)
+		}
+		var got EpsilonBound
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, b) {
+			t.Errorf("round trip of %s = %+v, want %+v", data, got, b)
+		}
+		if th != nil && math.IsInf(*th, 0) && !strings.Contains(string(data), `"threshold":"`) {
+			t.Errorf("%s: infinite threshold not written as a string", data)
+		}
+	}
+	var b EpsilonBound
+	if err := json.Unmarshal([]byte(`{"value": 1, "threshold": "high"}`), &b); err == nil {
+		t.Error("threshold \"high\" accepted")
 	}
 }
