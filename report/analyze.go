@@ -79,10 +79,12 @@ type attackAnalysis struct {
 	curve     metric.Curve // on the known rows, intermediate points dropped
 	result    metric.Result
 	boot      metric.BootstrapResult
-	// eps is the ε lower bound at Options.Alpha (metric.HoldoutEpsilon), and epsFamily the same at
-	// riskAlpha, of which the verdict quotes the largest; both nil with fewer than 2 members or 2
-	// non-members.
-	eps, epsFamily *metric.EpsilonBound
+	// eps is the ε lower bound at Options.Alpha (metric.HoldoutEpsilon), nil with fewer than 2 members
+	// or 2 non-members. family holds, per target, the bound at riskAlpha/targets on that target's
+	// records (on all records with one target), of which the verdict quotes the largest; nil where a
+	// target lacks 2 members or 2 non-members.
+	eps    *metric.EpsilonBound
+	family []*metric.EpsilonBound
 	// optimistic is TF Privacy's number: the largest Clopper–Pearson bound over every threshold of the
 	// same records (metric.EpsilonLowerBoundMax), which is no valid bound.
 	optimistic float64
@@ -243,17 +245,51 @@ func (a *analysis) evaluate(ctx context.Context, k int) error {
 		if an.eps, err = holdout(metric.EpsilonOptions{Alpha: a.opts.Alpha, Delta: a.opts.Delta, NotDP: a.epsCaveat}); err != nil {
 			return err
 		}
-		if an.epsFamily, err = holdout(metric.EpsilonOptions{Alpha: a.riskAlpha, Delta: a.opts.Delta, NotDP: a.epsCaveat}); err != nil {
-			return err
-		}
 		m, err := holdout(metric.EpsilonOptions{Alpha: a.riskAlpha / 2, NoDelta: true, MemberSide: true})
 		if err != nil {
 			return err
 		}
 		an.risk.memberEps = m.Value
 	}
+	ts, tm := a.byTarget(k)
+	an.family = make([]*metric.EpsilonBound, len(ts))
+	for t := range ts {
+		if p, n := count(tm[t]); p >= 2 && n >= 2 {
+			b, err := metric.HoldoutEpsilon(ts[t], tm[t], metric.EpsilonOptions{Alpha: a.riskAlpha / float64(len(ts)), Delta: a.opts.Delta,
+				Seed: a.opts.EpsilonSeed, NotDP: a.in.DPCaveat})
+			if err != nil {
+				return fmt.Errorf("report: attack %q, target %d: epsilon lower bound: %w", at.Name, t, err)
+			}
+			an.family[t] = &b
+		}
+	}
 	a.attacks[k] = an
 	return nil
+}
+
+// byTarget returns attack k's scores and the memberships of the known rows, per target.
+func (a *analysis) byTarget(k int) (scores [][]float64, members [][]bool) {
+	at := &a.in.Attacks[k]
+	scores = make([][]float64, max(a.in.Targets, 1))
+	members = make([][]bool, len(scores))
+	for j, i := range a.known {
+		t := a.in.Records[i].Target
+		scores[t] = append(scores[t], at.Scores[i])
+		members[t] = append(members[t], a.members[j])
+	}
+	return scores, members
+}
+
+// count returns the numbers of members and non-members.
+func count(members []bool) (p, n int) {
+	for _, m := range members {
+		if m {
+			p++
+		} else {
+			n++
+		}
+	}
+	return p, n
 }
 
 // rankRecords sets the risk ranks, each row's false positive rate and the most vulnerable rows.
@@ -414,24 +450,11 @@ func (a *analysis) attackSummary(k int) AttackSummary {
 
 // perTarget evaluates attack k against each target model separately.
 func (a *analysis) perTarget(k int) []TargetSummary {
-	at := &a.in.Attacks[k]
-	out := make([]TargetSummary, max(a.in.Targets, 1))
-	scores := make([][]float64, len(out))
-	members := make([][]bool, len(out))
-	for j, i := range a.known {
-		t := a.in.Records[i].Target
-		scores[t] = append(scores[t], at.Scores[i])
-		members[t] = append(members[t], a.members[j])
-	}
+	scores, members := a.byTarget(k)
+	out := make([]TargetSummary, len(scores))
 	for t := range out {
 		out[t].Target = t
-		for _, m := range members[t] {
-			if m {
-				out[t].Members++
-			} else {
-				out[t].NonMembers++
-			}
-		}
+		out[t].Members, out[t].NonMembers = count(members[t])
 		res, err := metric.Evaluate(scores[t], members[t])
 		if err != nil { // no member or no non-member for this target: leave the metrics null
 			continue

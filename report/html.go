@@ -185,10 +185,8 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		as := s.Attacks[a.strongest]
 		p.Figures = append(p.Figures, keyFigure{"Strongest attack", as.Name, levelLabel(a.attacks[a.strongest].level())})
 		p.Figures = append(p.Figures, keyFigure{"AUC", f3(val(as.AUC.Value)), "0.5 = guessing"})
-		for _, t := range as.TPRAtFPR {
-			if t.FPR == verdictFPR {
-				p.Figures = append(p.Figures, keyFigure{"Members identified", pct(val(t.TPR)), "at 0.1% false positives"})
-			}
+		if f, _, ok := quotedFPRs(as.NonMembers); ok { // the smallest FPR the verdict quotes, never one below resolution
+			p.Figures = append(p.Figures, keyFigure{"Members identified", pct(tprOf(as, f)), "at " + rate(f) + " false positives"})
 		}
 		switch v := s.Verdict; {
 		case v.Epsilon == nil:

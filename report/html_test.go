@@ -248,11 +248,11 @@ func TestHTMLEpsilonAndResolution(t *testing.T) {
 		{"dp bound, 400 non-members", 800, func(in *Input) {},
 			[]string{"ε ≥ (δ = 1e-5)", "With 95% confidence, the training algorithm is not (ε, δ=1e-5)-differentially private for any ε below",
 				"the largest of the 4 attacks' holdout bounds", "below res.", "with 400 non-members the audit cannot measure",
-				"wrongly flagging at most 1% of other records", "not a DP bound” and why"},
-			[]string{"ε: not a DP bound", "n/a", "0.1% of other records"}},
+				"wrongly flagging at most 1% of other records", "not a DP bound” and why", "at 1% false positives"},
+			[]string{"ε: not a DP bound", "n/a", "0.1% of other records", "at 0.1% false positives"}},
 		{"pairs design, 2500 non-members", 5000, func(in *Input) { in.DPCaveat = caveat },
 			[]string{"ε: not a DP bound", caveat, "n/a", "The ε lower bounds of this audit are not DP bounds: " + caveat,
-				"wrongly flagging at most 0.1% of other records", "Not a DP audit"},
+				"wrongly flagging at most 0.1% of other records", "Not a DP audit", "at 0.1% false positives"},
 			[]string{"the rates at 0.1% are reported as below resolution", "differentially private for any ε below"}},
 		{"two targets pooled", 800, func(in *Input) {
 			in.Targets = 2
@@ -260,7 +260,8 @@ func TestHTMLEpsilonAndResolution(t *testing.T) {
 				in.Records[i].Target = i % 2
 			}
 		},
-			[]string{"not a DP bound", "2 target models are pooled", "Per target model", "ε lower bound (δ = 1e-5)"},
+			[]string{"not a DP bound", "2 target models are pooled", "Per target model", "ε lower bound (δ = 1e-5)",
+				"holdout bounds on each of the 2 target models"},
 			nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

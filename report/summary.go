@@ -84,12 +84,14 @@ type Verdict struct {
 	Headline        string `json:"headline"`
 	Text            string `json:"text"`
 	// Epsilon is the ε lower bound the verdict states: the largest of the attacks' holdout bounds at
-	// significance Settings.RiskAlpha each, so that it holds for all attacks together with confidence
-	// 1 - Settings.EpsilonAlpha (union bound). EpsilonAttack is the attack that gives it; EpsilonDPBound
-	// false means it bounds no differential privacy (EpsilonGuarantee says why). null when no attack
-	// has two members and two non-members.
+	// significance Settings.RiskAlpha each (with several targets: on each target's records, at RiskAlpha
+	// / Targets each), so that it holds for all of them together with confidence 1 -
+	// Settings.EpsilonAlpha (union bound). EpsilonAttack (and EpsilonTarget, with several targets) say
+	// which gives it; EpsilonDPBound false means it bounds no differential privacy (EpsilonGuarantee says
+	// why). null when no attack has 2 members and 2 non-members.
 	Epsilon          *float64 `json:"epsilon_lower_bound"`
 	EpsilonAttack    string   `json:"epsilon_attack,omitempty"`
+	EpsilonTarget    *int     `json:"epsilon_target,omitempty"`
 	EpsilonDPBound   bool     `json:"epsilon_dp_bound"`
 	EpsilonGuarantee string   `json:"epsilon_guarantee,omitempty"`
 }

@@ -205,24 +205,35 @@ func (a *analysis) verdict(s *Summary) Verdict {
 	return v
 }
 
-// epsilonVerdict fills the verdict's ε lower bound: the largest of the attacks' bounds at riskAlpha
-// (union bound over the attacks), and what it guarantees.
+// epsilonVerdict fills the verdict's ε lower bound: the largest of the attacks' bounds on each target at
+// riskAlpha/targets (union bound over the attacks and targets), and what it guarantees.
 func (a *analysis) epsilonVerdict(v *Verdict) {
-	best := -1
+	var e *metric.EpsilonBound
+	bk, bt := -1, -1
 	for k := range a.attacks {
-		if e := a.attacks[k].epsFamily; e != nil && (best < 0 || e.Value > a.attacks[best].epsFamily.Value) {
-			best = k
+		for t, b := range a.attacks[k].family {
+			if b != nil && (e == nil || b.Value > e.Value) {
+				e, bk, bt = b, k, t
+			}
 		}
 	}
-	if best < 0 {
+	if e == nil {
 		return
 	}
-	e, name := a.attacks[best].epsFamily, a.in.Attacks[best].Name
+	name := a.in.Attacks[bk].Name
 	conf := rate(1 - a.opts.Alpha)
 	v.Epsilon, v.EpsilonAttack, v.EpsilonDPBound = num(e.Value), name, e.DPBound
-	n := len(a.in.Attacks)
-	which := fmt.Sprintf("the largest of the %d attacks' holdout bounds, from %s, each at %s confidence so that all hold together at %s", n, name, rate(1-a.riskAlpha), conf)
-	if n == 1 {
+	n, targets := len(a.in.Attacks), len(a.attacks[bk].family)
+	var which string
+	switch {
+	case targets > 1:
+		v.EpsilonTarget = &bt
+		which = fmt.Sprintf("the largest of the %d attacks' holdout bounds on each of the %d target models, from %s on target %d, "+
+			"each at %s confidence so that all hold together at %s", n, targets, name, bt, rate(1-e.Alpha), conf)
+	case n > 1:
+		which = fmt.Sprintf("the largest of the %d attacks' holdout bounds, from %s, each at %s confidence so that all hold together at %s",
+			n, name, rate(1-e.Alpha), conf)
+	default:
 		which = fmt.Sprintf("%s's holdout bound", name)
 	}
 	dp := "(ε, δ=" + metric.FormatDelta(e.Delta) + ")-differentially private"
