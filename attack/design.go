@@ -130,3 +130,14 @@ func CheckDPDesign(d *Data, target int) error {
 		return fmt.Errorf("%w: the memberships were not declared as drawn independently per record (design %s; declare \"design\": \"bernoulli\" or \"lira\" if they were)", ErrNotDPDesign, g)
 	}
 }
+
+// NotDPReason returns why the memberships of d allow no DP bound for target: CheckDPDesign's reason
+// without the ErrNotDPDesign prefix, "" when they allow one. It is the form that
+// metric.EpsilonOptions.NotDP and report.Input.DPCaveat take.
+func NotDPReason(d *Data, target int) string {
+	err := CheckDPDesign(d, target)
+	if err == nil {
+		return ""
+	}
+	return strings.TrimPrefix(err.Error(), ErrNotDPDesign.Error()+": ")
+}

@@ -59,6 +59,9 @@ type Result struct {
 	Records []int    `json:"-"`
 	Labels  []int    `json:"-"`
 	Members [][]bool `json:"-"`
+	// DPCaveat says why the memberships of the audited records allow no ε bound on the training
+	// algorithm's differential privacy (report.Input.DPCaveat), "" when they allow one.
+	DPCaveat string `json:"dp_caveat,omitempty"`
 	// Samples holds the results of the sample-level game (privacy_game: privacy_loss_sample).
 	Samples []SampleResult `json:"samples,omitempty"`
 	// Trained and Reused count the models trained in this run and those reused from the run directory.
@@ -80,6 +83,11 @@ type AttackResult struct {
 	// ROC (Privacy Meter v2's average result), when there is more than one target.
 	Targets []metric.Result `json:"targets"`
 	Pooled  *metric.Result  `json:"pooled,omitempty"`
+	// Epsilon holds one ε lower bound per target model (metric.HoldoutEpsilon at α = 0.05, δ =
+	// metric.DefaultEpsilonDelta and split seed 0), null where a target has fewer than 2 members or 2 non-members;
+	// PooledEpsilon the bound on the pooled records, never a DP bound.
+	Epsilon       []*metric.EpsilonBound `json:"epsilon_lower_bound"`
+	PooledEpsilon *metric.EpsilonBound   `json:"pooled_epsilon_lower_bound,omitempty"`
 	// Scores is targets × records: higher means more likely a member.
 	Scores [][]float64 `json:"-"`
 }
@@ -188,6 +196,14 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	for t := 0; t < p.Targets; t++ {
 		res.Members = append(res.Members, data.TargetMembers(t))
 	}
+	caveats := make([]string, p.Targets)
+	for t := range caveats {
+		caveats[t] = dpCaveat(d, p, data, t)
+		if res.DPCaveat == "" {
+			res.DPCaveat = caveats[t]
+		}
+	}
+
 	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
 	for i, a := range p.Attacks {
 		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
@@ -205,6 +221,7 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 			}
 			ar.Scores = append(ar.Scores, scores)
 			ar.Targets = append(ar.Targets, r)
+			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t]))
 			bar.Add(1)
 		}
 		if p.Targets > 1 {
@@ -213,6 +230,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 				return nil, err
 			}
 			ar.Pooled = &tr.Pooled
+			s, m, err := metric.Pool(ar.Scores, res.Members)
+			if err != nil {
+				return nil, err
+			}
+			ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
+				"and records shared between targets are not independent trials", p.Targets))
 		}
 		res.Attacks = append(res.Attacks, ar)
 	}
@@ -226,6 +249,32 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	stage("report")
 	return res, nil
+}
+
+// dpCaveat says why the run's memberships allow target t no ε bound on the training algorithm's
+// differential privacy, "" when they allow one: how the memberships were drawn (attack.NotDPReason) and
+// whether the audited records were chosen by their membership.
+func dpCaveat(d *Data, p *Plan, data *attack.Data, t int) string {
+	var cs []string
+	if r := attack.NotDPReason(data, t); r != "" {
+		cs = append(cs, r)
+	}
+	if len(p.Audit) < d.Pool.Len() {
+		cs = append(cs, "the audited records are a sample balanced by membership in target model 0 (audit.data_size), "+
+			"so their memberships are not independent")
+	}
+	return strings.Join(cs, "; ")
+}
+
+// epsilonBound returns the ε lower bound of scores at α = 0.05 and the default δ, with the DP caveat
+// notDP; nil when the records have fewer than 2 members or 2 non-members. The split's seed is 0, as in
+// the report (report.Options.EpsilonSeed), so that both state the same bound.
+func epsilonBound(scores []float64, members []bool, notDP string) *metric.EpsilonBound {
+	b, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{NotDP: notDP})
+	if err != nil { // too few members or non-members to split; Evaluate has checked everything else
+		return nil
+	}
+	return &b
 }
 
 // attackData assembles the attacks' input from every model's logits: signals are rescaled logits
@@ -374,24 +423,47 @@ func writeJSON(path string, v any) error {
 // WriteSummary prints the attack table and the per-stage timing table.
 func (r *Result) WriteSummary(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	io.WriteString(tw, "attack\ttarget\tAUC\tTPR@10%FPR\tTPR@1%FPR\tTPR@0.1%FPR\tTPR@0%FPR\n")
+	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(metric.DefaultEpsilonDelta))
+	notDP := ""
 	for _, a := range r.Attacks {
-		row := func(name string, m metric.Result) {
+		row := func(name string, m metric.Result, eps *metric.EpsilonBound) {
 			fmt.Fprintf(tw, "%s\t%s\t%.4f", a.Label, name, m.AUC)
 			for _, f := range []float64{0.1, 0.01, 0.001, 0} {
-				v, _ := m.TPR(f)
-				fmt.Fprintf(tw, "\t%.4f", v)
+				e, _ := m.Entry(f)
+				if e.BelowResolution {
+					io.WriteString(tw, "\tbelow res.")
+				} else {
+					fmt.Fprintf(tw, "\t%.4f", e.TPR)
+				}
+			}
+			switch {
+			case eps == nil:
+				io.WriteString(tw, "\t–")
+			case !eps.DPBound:
+				io.WriteString(tw, "\tn/a")
+				if notDP == "" {
+					notDP = eps.Caveat
+				}
+			default:
+				fmt.Fprintf(tw, "\t%.3f", eps.Value)
 			}
 			fmt.Fprintln(tw)
 		}
 		for t, m := range a.Targets {
-			row(strconv.Itoa(t), m)
+			var eps *metric.EpsilonBound
+			if t < len(a.Epsilon) {
+				eps = a.Epsilon[t]
+			}
+			row(strconv.Itoa(t), m, eps)
 		}
 		if a.Pooled != nil {
-			row("pooled", *a.Pooled)
+			row("pooled", *a.Pooled, a.PooledEpsilon)
 		}
 	}
 	tw.Flush()
+	if notDP != "" {
+		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
+	}
 	if len(r.Samples) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "record\tmodels in/out\tmean loss in\tmean loss out\tAUC\tadvantage")

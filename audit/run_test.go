@@ -78,6 +78,13 @@ func TestRunEndToEnd(t *testing.T) {
 		if p := a.Pooled; p.Members+p.NonMembers != 800 {
 			t.Errorf("%s: pooled result counts %d records, want 800", a.Label, p.Members+p.NonMembers)
 		}
+		// The pairs split allows no DP bound: every ε bound says so.
+		if len(a.Epsilon) != 2 || a.Epsilon[0] == nil || a.Epsilon[0].DPBound || a.PooledEpsilon == nil || a.PooledEpsilon.DPBound {
+			t.Errorf("%s: ε bounds %v, pooled %v; want two per-target bounds and a pooled one, none a DP bound", a.Label, a.Epsilon, a.PooledEpsilon)
+		}
+	}
+	if !strings.Contains(res.DPCaveat, "pairs design") {
+		t.Errorf("DP caveat %q, want the pairs design's", res.DPCaveat)
 	}
 	// The model overfits 200 records, so the strongest attack must beat chance clearly.
 	best := 0.0

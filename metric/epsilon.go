@@ -2,11 +2,14 @@ package metric
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // DefaultEpsilonDelta is the δ at which pmeter states ε lower bounds unless told otherwise: 1e-5, the δ
@@ -64,6 +67,10 @@ type EpsilonOptions struct {
 	// NotDP, when not empty, says why the records' memberships do not allow a DP bound; the result then
 	// has DPBound false and this Caveat.
 	NotDP string
+	// MemberSide restricts the bound to the evidence of flagging members, the first inequality below
+	// (TPR ≤ e^ε·FPR + δ): at its threshold the attack flags members at least e^Value times as often as
+	// non-members (less δ). The report's risk level rests on it.
+	MemberSide bool
 }
 
 // HoldoutEpsilon returns a lower bound on ε from membership-inference scores (higher = more likely a
@@ -79,7 +86,9 @@ type EpsilonOptions struct {
 // τ is chosen to maximise the bound below; on the other, evaluation, half the one-sided Clopper–Pearson
 // bounds TPR ≥ TPRLower and FPR ≤ FPRUpper hold together with probability ≥ 1 − α (α/2 each), and
 //
-//	Value = max(0, ln((TPRLower − δ)/FPRUpper), ln((1 − FPRUpper − δ)/(1 − TPRLower))).
+//	Value = max(0, ln((TPRLower − δ)/FPRUpper), ln((1 − FPRUpper − δ)/(1 − TPRLower))),
+//
+// or only the first term with opt.MemberSide.
 //
 // Because τ is chosen without looking at the evaluation half, the search over thresholds does not void
 // the confidence level, as the maximum over thresholds on the same records (EpsilonLowerBoundMax, TF
@@ -116,7 +125,11 @@ func HoldoutEpsilon(scores []float64, members []bool, opt EpsilonOptions) (Epsil
 
 	// Choose τ on the selection half.
 	ss, sm := gather(scores, members, sel)
-	tau, ok := bestThreshold(ss, sm, alpha, delta)
+	bound := dpBound
+	if opt.MemberSide {
+		bound = memberBound
+	}
+	tau, ok := bestThreshold(ss, sm, alpha, delta, bound)
 	es, em := gather(scores, members, eval)
 	for _, m := range em {
 		if m {
@@ -139,7 +152,7 @@ func HoldoutEpsilon(scores []float64, members []bool, opt EpsilonOptions) (Epsil
 		}
 		b.TPRLower, _ = ClopperPearson(b.TP, b.EvalMembers, alpha)
 		_, b.FPRUpper = ClopperPearson(b.FP, b.EvalNonMembers, alpha)
-		b.Value = max(0, dpBound(b.TPRLower, b.FPRUpper, delta))
+		b.Value = max(0, bound(b.TPRLower, b.FPRUpper, delta))
 	}
 	b.Guarantee = epsilonGuarantee(b)
 	return b, nil
@@ -147,21 +160,27 @@ func HoldoutEpsilon(scores []float64, members []bool, opt EpsilonOptions) (Epsil
 
 // dpBound is max(ln((tpr − δ)/fpr), ln((1 − fpr − δ)/(1 − tpr))), −Inf when neither is defined.
 func dpBound(tpr, fpr, delta float64) float64 {
-	v := math.Inf(-1)
-	if tpr-delta > 0 {
-		v = math.Log((tpr - delta) / fpr) // +Inf when fpr is 0, which a Clopper–Pearson upper bound never is
-	}
+	v := memberBound(tpr, fpr, delta)
 	if 1-fpr-delta > 0 {
 		v = max(v, math.Log((1-fpr-delta)/(1-tpr)))
 	}
 	return v
 }
 
-// bestThreshold returns the score threshold that maximises dpBound of the Clopper–Pearson bounds on the
-// records (scores, members), trying the corners of their ROC curve in order of their plug-in estimate
-// and stopping once no estimate can beat the best bound (a Clopper–Pearson bound never exceeds its
-// plug-in estimate). ok is false when the records lack members or non-members.
-func bestThreshold(scores []float64, members []bool, alpha, delta float64) (tau float64, ok bool) {
+// memberBound is ln((tpr − δ)/fpr), −Inf when tpr ≤ δ: the bound from flagging members alone.
+func memberBound(tpr, fpr, delta float64) float64 {
+	if tpr-delta > 0 {
+		return math.Log((tpr - delta) / fpr) // +Inf when fpr is 0, which a Clopper–Pearson upper bound never is
+	}
+	return math.Inf(-1)
+}
+
+// bestThreshold returns the score threshold that maximises bound (dpBound or memberBound) of the
+// Clopper–Pearson bounds on the records (scores, members), trying the corners of their ROC curve in
+// order of their plug-in estimate and stopping once no estimate can beat the best bound (bound grows
+// with tpr and falls with fpr, and a Clopper–Pearson lower bound never exceeds its plug-in estimate, nor
+// an upper bound falls below it). ok is false when the records lack members or non-members.
+func bestThreshold(scores []float64, members []bool, alpha, delta float64, bound func(tpr, fpr, delta float64) float64) (tau float64, ok bool) {
 	P, N := 0, 0
 	for _, m := range members {
 		if m {
@@ -182,7 +201,7 @@ func bestThreshold(scores []float64, members []bool, alpha, delta float64) (tau 
 	var cs []cand
 	for k := 1; k < c.Len(); k++ { // point 0 is the empty rule
 		tp, fp := int(math.Round(c.TPR[k]*float64(P))), int(math.Round(c.FPR[k]*float64(N)))
-		est := dpBound(float64(tp)/float64(P), float64(fp)/float64(N), delta)
+		est := bound(float64(tp)/float64(P), float64(fp)/float64(N), delta)
 		cs = append(cs, cand{tp, fp, c.Thresholds[k], est})
 	}
 	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(b.est, a.est) })
@@ -193,7 +212,7 @@ func bestThreshold(scores []float64, members []bool, alpha, delta float64) (tau 
 		}
 		lo, _ := ClopperPearson(x.tp, P, alpha)
 		_, hi := ClopperPearson(x.fp, N, alpha)
-		if v := dpBound(lo, hi, delta); v > best {
+		if v := bound(lo, hi, delta); v > best {
 			best, tau, ok = v, x.tau, true
 		}
 	}
@@ -235,14 +254,81 @@ func gather(scores []float64, members []bool, idx []int) ([]float64, []bool) {
 
 // epsilonGuarantee says what b guarantees, in one or two sentences.
 func epsilonGuarantee(b EpsilonBound) string {
-	conf := fmt.Sprintf("%g%%", 100*(1-b.Alpha))
+	conf := strconv.FormatFloat(100*(1-b.Alpha), 'g', 4, 64) + "%"
+	dp := "(ε, δ=" + FormatDelta(b.Delta) + ")-differentially private"
 	if !b.DPBound {
-		return fmt.Sprintf("Not a bound on the training algorithm's differential privacy (%s). At %s confidence the attack's "+
-			"rule separates the held-out audited records this well; it says nothing about ε.", b.Caveat, conf)
+		if b.Value == 0 {
+			return fmt.Sprintf("Not a DP bound: %s. Nor does the attack separate the held-out audited records' members "+
+				"from their non-members measurably (%s confidence).", b.Caveat, conf)
+		}
+		return fmt.Sprintf("Not a DP bound: %s. On the audited records alone, with %s confidence, the attack separates "+
+			"held-out members from non-members more than an %s mechanism could for any ε below %.4g; this says "+
+			"nothing about the training algorithm's ε.", b.Caveat, conf, dp, b.Value)
 	}
 	if b.Value == 0 {
-		return fmt.Sprintf("No evidence against (ε, δ=%g)-differential privacy at %s confidence: the audit cannot rule out any ε ≥ 0.", b.Delta, conf)
+		return fmt.Sprintf("No evidence against %s training at %s confidence: the audit rules out no ε ≥ 0. "+
+			"This is not evidence of privacy; a stronger attack may find some.", dp, conf)
 	}
-	return fmt.Sprintf("With %s confidence the training algorithm is not (ε, δ=%g)-differentially private for any ε below %.4g "+
-		"(threshold chosen on half of the audited records, Clopper–Pearson bounds on the other half).", conf, b.Delta, b.Value)
+	return fmt.Sprintf("With %s confidence, the training algorithm is not %s for any ε below %.4g: an attack "+
+		"threshold chosen on half of the audited records separates the other half's members from its "+
+		"non-members better than such a guarantee allows.", conf, dp, b.Value)
+}
+
+// FormatDelta formats δ for the text of a bound: 1e-05 → "1e-5", 0 → "0".
+func FormatDelta(delta float64) string {
+	s := strconv.FormatFloat(delta, 'g', -1, 64)
+	if i := strings.Index(s, "e-0"); i >= 0 {
+		s = s[:i] + "e-" + s[i+3:]
+	}
+	return s
+}
+
+// MarshalJSON encodes b, with an infinite Threshold (scores may be ±Inf) as the string "inf" or "-inf",
+// which JSON numbers cannot hold.
+func (b EpsilonBound) MarshalJSON() ([]byte, error) {
+	type plain EpsilonBound
+	var th any
+	switch t := b.Threshold; {
+	case t == nil:
+	case math.IsInf(*t, 1):
+		th = "inf"
+	case math.IsInf(*t, -1):
+		th = "-inf"
+	default:
+		th = *t
+	}
+	return json.Marshal(struct {
+		plain
+		Threshold any `json:"threshold,omitempty"`
+	}{plain(b), th})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (b *EpsilonBound) UnmarshalJSON(data []byte) error {
+	type plain EpsilonBound
+	v := struct {
+		*plain
+		Threshold json.RawMessage `json:"threshold,omitempty"`
+	}{plain: (*plain)(b)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	b.Threshold = nil
+	if len(v.Threshold) == 0 || string(v.Threshold) == "null" {
+		return nil
+	}
+	var t float64
+	var s string
+	switch {
+	case json.Unmarshal(v.Threshold, &t) == nil:
+	case json.Unmarshal(v.Threshold, &s) == nil && (s == "inf" || s == "-inf"):
+		t = math.Inf(1)
+		if s == "-inf" {
+			t = math.Inf(-1)
+		}
+	default:
+		return fmt.Errorf("epsilon bound: threshold %s is neither a number nor \"inf\" or \"-inf\"", v.Threshold)
+	}
+	b.Threshold = &t
+	return nil
 }
