@@ -124,14 +124,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		return e, nil
 	}
 
-	// Models, as MakePlan counts them (TestEstimateMatchesPlan keeps the two in step).
 	E, R := c.Run.NumExperiments, c.NumRefModels()
-	least := 0 // tuning RMIA's offline a needs six models
-	for _, a := range c.attackList() {
-		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
-			least = 6
-		}
-	}
 	// A training set is at most half the pool in the pairs design; in the others about half (LiRA: each
 	// record in half the models; Bernoulli: binomial, taken at half plus two standard deviations).
 	trainRecords := min(n, n/2+int(math.Sqrt(float64(n)))+1)
@@ -143,13 +136,12 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		} else {
 			e.References, e.External = 2*max(R, 1), 1
 		}
-	case c.Audit.Split == "pairs":
-		e.Targets, e.References = E, 2*max((E+1)/2, R+1, least/2)-E
-		trainRecords = (n + 1) / 2
-	case c.Audit.Split == "lira":
-		e.Targets, e.References = E, max(2*(R+1), E+E%2, least)-E
-	default: // bernoulli
-		e.Targets, e.References = E, max(2*(R+1), E, least)-E
+	default:
+		m, design := c.modelCount()
+		e.Targets, e.References = E, m-E
+		if design == attack.DesignPairs {
+			trainRecords = (n + 1) / 2
+		}
 	}
 	e.Models = e.Targets + e.References
 	trained := e.Models - e.External

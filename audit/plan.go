@@ -126,6 +126,35 @@ func DefaultAttacks() []AttackConfig {
 	}
 }
 
+// modelCount returns the number of models M that audit.split trains for E targets and R references per
+// side, and the split's design (not for an external target):
+//   - pairs (Privacy Meter v2, run_mia.py): max(⌈E/2⌉, R+1) complementary pairs, so that with the target and
+//     its pair excluded every record has R IN and R OUT references;
+//   - lira (Carlini et al. 2022: every record IN for exactly half of the models): with the target excluded
+//     and the counts equalised (attack.SelectReferences) a record keeps M/2 − 1 per side, so M = 2(R+1),
+//     even and at least E;
+//   - bernoulli (every record in every model independently with probability ½, the one-run DP audit's
+//     design): M = 2(R+1), at least E; a record has about R + ½ models per side, capped at R.
+//
+// Tuning RMIA's offline a attacks a reference model with references of its own, none of them the target or
+// its pair: that takes at least six models (three pairs).
+func (c *Config) modelCount() (int, attack.Design) {
+	E, R := c.Run.NumExperiments, c.NumRefModels()
+	least := 0
+	for _, a := range c.attackList() {
+		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
+			least = 6
+		}
+	}
+	switch c.Audit.Split {
+	case "pairs":
+		return 2 * max((E+1)/2, R+1, least/2), attack.DesignPairs
+	case "lira":
+		return max(2*(R+1), E+E%2, least), attack.DesignLiRA
+	}
+	return max(2*(R+1), E, least), attack.DesignBernoulli
+}
+
 // MakePlan fixes the membership design and the jobs of a run on data d.
 func MakePlan(c *Config, d *Data) (*Plan, error) {
 	n := d.Pool.Len()
@@ -134,36 +163,21 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	p := &Plan{Targets: E, Attacks: c.attackList()}
 	var err error
 	p.NumRef = R
-	// Tuning RMIA's offline a attacks a reference model with references of its own, none of them the
-	// target or its pair: that takes at least three pairs of models (or six models).
-	least := 0
-	for _, a := range p.Attacks {
-		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
-			least = 6
-		}
-	}
-	switch {
-	case c.Target.Model != "":
+	if c.Target.Model != "" {
 		// The target's training set comes from outside; the references are drawn independently of it.
 		p.Design = attack.DesignOther
 		err = externalPlan(c, d, p)
-	case c.Audit.Split == "pairs":
-		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs, so that with the target
-		// and its pair excluded every record has R IN and R OUT references (and 3 pairs for tuning a).
-		pairs := max((E+1)/2, R+1, least/2)
-		p.Models, p.Design = 2*pairs, attack.DesignPairs
-		p.Memberships, err = dataset.PairedMemberships(n, pairs, derive(seed, "memberships"))
-	case c.Audit.Split == "lira":
-		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the M models. With the target
-		// excluded and the counts equalised (attack.SelectReferences) a record keeps M/2 − 1 per side, so
-		// M = 2(R+1), and at least one model per target.
-		p.Models, p.Design = max(2*(R+1), E+E%2, least), attack.DesignLiRA
-		p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, derive(seed, "memberships"))
-	case c.Audit.Split == "bernoulli":
-		// Every record joins every model independently with probability ½ (the one-run DP audit's design):
-		// a record has about R + ½ models per side on average, capped at R.
-		p.Models, p.Design = max(2*(R+1), E, least), attack.DesignBernoulli
-		p.Memberships, err = dataset.BernoulliMemberships(n, p.Models, derive(seed, "memberships"))
+	} else {
+		p.Models, p.Design = c.modelCount()
+		ms := derive(seed, "memberships")
+		switch p.Design {
+		case attack.DesignPairs:
+			p.Memberships, err = dataset.PairedMemberships(n, p.Models/2, ms)
+		case attack.DesignLiRA:
+			p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, ms)
+		default:
+			p.Memberships, err = dataset.BernoulliMemberships(n, p.Models, ms)
+		}
 	}
 	if err != nil {
 		return nil, err
