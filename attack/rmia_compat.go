@@ -11,8 +11,9 @@ import (
 
 // rmiaCompat is RMIA as Privacy Meter v2 attacks.py run_rmia computes it, to the last bit. It differs
 // from RMIA's default in these ways:
-//   - the target's paired model (t+1 for even t, t−1 for odd t) is never a reference, and only the first
-//     2R remaining models are candidates (RMIAOutSignals); R = 0 means every complete pair;
+//   - the paired model (t+1 for even t, t−1 for odd t) is excluded by its index, as the default excludes
+//     every model determined by the target, and only the first 2R remaining models are candidates
+//     (RMIAOutSignals); R = 0 means every complete pair;
 //   - Pr_OUT(x) is the mean of the R largest candidate values after the IN values are set to 0. With
 //     Privacy Meter's complementary model pairs this is the mean over the R OUT models; when fewer than
 //     2R candidates exist, zeros enter the mean (documented quirk, vectors rmia_few_models);
