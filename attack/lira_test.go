@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -457,5 +458,56 @@ func BenchmarkLiRA(b *testing.B) {
 		if _, err := LiRA(d, 0, LiRAConfig{Online: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLiRASaturatedProbabilities: probabilities of exactly 1 and 0, as float32 softmax gives them for
+// confident models, keep LiRA finite, and a saturated target signal still ranks above the others.
+func TestLiRASaturatedProbabilities(t *testing.T) {
+	d := synthLiRA(200, 8, 1)
+	d.Kind = signal.ProbTrue
+	for k, v := range d.Signals {
+		d.Signals[k] = 1 / (1 + math.Exp(-v))
+	}
+	for i := 0; i < d.N; i += 7 {
+		for m := 0; m < d.M; m++ {
+			if d.Member(i, m) {
+				d.Signals[i*d.M+m] = 1 // saturated member outputs, the target's included
+			} else if i%2 == 0 {
+				d.Signals[i*d.M+m] = 0
+			}
+		}
+	}
+	for _, cfg := range []LiRAConfig{{Online: true}, {}, {OfflineTest: TwoSided}, {Online: true, FixVariance: new(false)}} {
+		s, err := LiRA(d, 0, cfg)
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		for i, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) >= 1e30 {
+				t.Fatalf("%+v: record %d scores %v", cfg, i, v)
+			}
+		}
+		if auc := metric.AUC(metric.ROC(s, d.TargetMembers(0), true)); auc < 0.6 {
+			t.Errorf("%+v: AUC %v", cfg, auc)
+		}
+	}
+	// Through the registry too: no degenerate-score error.
+	spec, _ := Lookup("lira")
+	if _, err := spec.Run(d, 0, map[string]string{"fix_variance": "false"}); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestDegenerateScoresRefused: outside compat modes, scores that are mostly of magnitude 1e30 or more (σ
+// of 0 in a likelihood) are an error, not a result.
+func TestDegenerateScoresRefused(t *testing.T) {
+	a := Attack{Name: "x", run: func(*Data, int) ([]float64, error) { return []float64{1e60, -1e60, 2}, nil }}
+	if _, err := a.Run(&Data{}, 0); !errors.Is(err, ErrDegenerateScores) {
+		t.Errorf("error %v, want ErrDegenerateScores", err)
+	}
+	a.Compat = CompatLiRA // the reference code's σ + 1e-30 is reproduced there
+	if _, err := a.Run(&Data{}, 0); err != nil {
+		t.Error(err)
 	}
 }

@@ -2,10 +2,13 @@ package attack
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/pmeter/pmeter/dataset"
+	"github.com/pmeter/pmeter/signal"
 )
 
 // designData returns records × models memberships of a design, as attack data without signals.
@@ -169,6 +172,57 @@ func TestCheckDPDesign(t *testing.T) {
 		d.Design = tc.design
 		if err := CheckDPDesign(d, 0); (err == nil) != tc.ok {
 			t.Errorf("%s: CheckDPDesign = %v, want ok %v", tc.design, err, tc.ok)
+		}
+	}
+}
+
+// TestMissingSideFallbacks: in the bernoulli design some records have no IN or no OUT reference model
+// (with 3 models, a quarter of them on each side); the attacks take their documented fallbacks instead of
+// failing, and the scores stay finite.
+func TestMissingSideFallbacks(t *testing.T) {
+	const n, m, z = 400, 3, 100
+	d := designData(t, DesignBernoulli, n, m, 5)
+	rng := rand.New(rand.NewPCG(1, 1))
+	d.Kind = signal.ProbTrue
+	d.Signals = make([]float64, n*m)
+	for k := range d.Signals {
+		d.Signals[k] = 1 / (1 + math.Exp(-rng.NormFloat64()-1))
+	}
+	d.Z, d.Population = z, make([]float64, z*m)
+	for k := range d.Population {
+		d.Population[k] = 1 / (1 + math.Exp(-rng.NormFloat64()-1))
+	}
+	r, _ := SelectReferences(d, 0, RefConfig{})
+	noIn, noOut := 0, 0
+	for i := range n {
+		in, out := r.Record(i, nil, nil)
+		if len(in) == 0 {
+			noIn++
+		}
+		if len(out) == 0 {
+			noOut++
+		}
+	}
+	if noIn == 0 || noOut == 0 {
+		t.Fatalf("%d records without IN and %d without OUT references; the test needs both", noIn, noOut)
+	}
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+	}{
+		{"lira", nil}, {"lira", map[string]string{"online": "false"}}, {"lira", map[string]string{"fix_variance": "false"}},
+		{"rmia", nil}, {"rmia", map[string]string{"online": "true"}},
+		{"reference", nil}, {"reference", map[string]string{"dummies": "true"}},
+	} {
+		spec, _ := Lookup(tc.name)
+		s, err := spec.Run(d, 0, tc.params)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.name, tc.params, err)
+		}
+		for i, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s %v: record %d scores %v", tc.name, tc.params, i, v)
+			}
 		}
 	}
 }
