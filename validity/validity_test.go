@@ -16,7 +16,7 @@ import (
 // under permuted memberships, and positive ε bounds no more often than α allows.
 func TestNullHarness(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the reduced null harness takes about a minute of CPU; skipped under -short")
+		t.Skip("the reduced null harness takes about a minute of CPU (go test ./validity runs it); skipped under -short")
 	}
 	cfg := ReducedConfig()
 	cfg.Leak = false
@@ -31,7 +31,7 @@ func TestNullHarness(t *testing.T) {
 // attack variant's mean AUC under each design must equal its mean AUC with independent memberships.
 func TestLeakHarness(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the reduced leak harness takes about a minute of CPU; skipped under -short")
+		t.Skip("the reduced leak harness takes about 40 s of CPU (go test ./validity runs it); skipped under -short")
 	}
 	cfg := ReducedConfig()
 	cfg.Null = false
