@@ -30,8 +30,9 @@ Runs the validity harnesses on synthetic signals (no model is trained) and print
         AUC with independent memberships and the same reference counts (Welch t interval).
 
 Without flags it runs the full version: 50 seeds of 3,000 records, every variant (the slow ones too),
-every design; about 20 minutes on 2 cores (--no-slow: about 4). 'go test ./validity' runs a reduced
-version (20 seeds of 2,500 records, --reduced). The exit status is 1 when any cell fails.
+every design; about 20 minutes on 2 cores, most of it the MLP shadow attack (--no-slow: under 5).
+'go test ./validity' runs a reduced version (20 seeds of 2,500 records; --reduced here). The exit
+status is 1 when any cell fails.
 
 Flags:
   --seeds N          data sets per design (default 50)
