@@ -28,6 +28,7 @@ Commands:
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
   report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
+  validate  check that every attack under every design is calibrated (null and leak harnesses)
   help      show help for a command
 
 Run 'pmeter <command> -h' for a command's flags.
@@ -48,6 +49,7 @@ func commands() []command {
 		{"predict", runPredict},
 		{"report", runReport},
 		{"bench", runBench},
+		{"validate", runValidate},
 	}
 }
 
