@@ -2,10 +2,10 @@ package attack
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
+
+	"github.com/pmeter/pmeter/internal/parallel"
 )
 
 // rmiaCount returns every record's RMIA score from the record ratios rx = Pr(x|θ_target)/Pr(x) and the
@@ -263,36 +263,6 @@ func (s ratioSet) countPos(rx, gamma float64) int {
 	return lo
 }
 
-// parallelRows calls f on consecutive blocks [lo, hi) covering [0, n), on up to GOMAXPROCS goroutines,
-// and returns the error of the lowest failing block.
-func parallelRows(n int, f func(lo, hi int) error) error {
-	const block = 4096
-	workers := min(runtime.GOMAXPROCS(0), (n+block-1)/block)
-	if workers <= 1 {
-		return f(0, n)
-	}
-	nblocks := (n + block - 1) / block
-	errs := make([]error, nblocks)
-	next := make(chan int, nblocks)
-	for b := range nblocks {
-		next <- b
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range next {
-				errs[b] = f(b*block, min((b+1)*block, n))
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// parallelRows calls f on consecutive blocks [lo, hi) of 4096 rows covering [0, n), on up to GOMAXPROCS
+// goroutines, and returns the error of the lowest failing block.
+func parallelRows(n int, f func(lo, hi int) error) error { return parallel.Blocks(n, 4096, f) }

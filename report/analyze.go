@@ -5,12 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/pmeter/pmeter/internal/parallel"
 	"github.com/pmeter/pmeter/metric"
 )
 
@@ -133,23 +132,8 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	a.attacks = make([]attackAnalysis, len(in.Attacks))
 	if evaluable {
 		// The attacks are evaluated concurrently, one per core: the ε bound is single-threaded.
-		errs := make([]error, len(in.Attacks))
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		var wg sync.WaitGroup
-		for k := range in.Attacks {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				if errs[k] = ctx.Err(); errs[k] == nil {
-					errs[k] = a.evaluate(ctx, k)
-				}
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return nil, err
-			}
+		if err := parallel.For(ctx, len(in.Attacks), 0, func(ctx context.Context, k int) error { return a.evaluate(ctx, k) }); err != nil {
+			return nil, err
 		}
 	}
 	if evaluable {

@@ -63,17 +63,12 @@ func LookupDesigns(names []string) ([]Design, error) {
 	return out, nil
 }
 
-// minRefs is the fewest IN and the fewest OUT reference models a record has in the bernoulli design: two
-// per side, so that a per-record standard deviation exists. How an attack copes with fewer is a question
-// of its own (issue 9, item 4), not of calibration.
-const minRefs = 2
-
 // members draws the design's memberships, n records × g.Models, for an audit of model target: Privacy
 // Meter's pairs (dataset.PairedMemberships), LiRA's split with k = ⌊M/2⌋ (dataset.LiRAMemberships) or
-// fair coins (dataset.BernoulliMemberships). In the bernoulli design a record's memberships in the models
-// other than target are redrawn until it is IN for at least minRefs of them and OUT for at least minRefs:
-// a condition that does not involve the target, whose column stays independent fair coins.
-func (g Design) members(n, target int, seed uint64) ([]bool, error) {
+// fair coins (dataset.BernoulliMemberships), as a run draws them: in the bernoulli design some records have
+// fewer than two reference models on a side, or none, and the attacks' documented fallbacks are part of
+// what is calibrated.
+func (g Design) members(n int, seed uint64) ([]bool, error) {
 	var ms *dataset.Memberships
 	var err error
 	switch g.Kind {
@@ -82,9 +77,7 @@ func (g Design) members(n, target int, seed uint64) ([]bool, error) {
 	case attack.DesignLiRA:
 		ms, err = dataset.LiRAMemberships(n, g.Models, 0.5, seed)
 	case attack.DesignBernoulli:
-		if ms, err = dataset.BernoulliMemberships(n, g.Models, seed); err == nil {
-			redrawRefs(ms.Members, n, g.Models, []int{target}, seed)
-		}
+		ms, err = dataset.BernoulliMemberships(n, g.Models, seed)
 	default:
 		return nil, fmt.Errorf("design %s: memberships of kind %s are not drawn by the harness", g.Name, g.Kind)
 	}
@@ -92,36 +85,6 @@ func (g Design) members(n, target int, seed uint64) ([]bool, error) {
 		return nil, fmt.Errorf("design %s: %w", g.Name, err)
 	}
 	return ms.Members, nil
-}
-
-// redrawRefs redraws, record by record, the memberships in the models other than fixed (fair coins)
-// until the record is IN and OUT for at least minRefs of them.
-func redrawRefs(members []bool, n, m int, fixed []int, seed uint64) {
-	r := rand.New(rand.NewPCG(seed, 0x7265647261770a)) // "redraw"
-	isFixed := make([]bool, m)
-	for _, k := range fixed {
-		isFixed[k] = true
-	}
-	free := m - len(fixed)
-	for i := range n {
-		row := members[i*m : (i+1)*m]
-		for {
-			in := 0
-			for k, v := range row {
-				if v && !isFixed[k] {
-					in++
-				}
-			}
-			if in >= minRefs && free-in >= minRefs {
-				break
-			}
-			for k := range row {
-				if !isFixed[k] {
-					row[k] = r.Uint64()&1 == 1
-				}
-			}
-		}
-	}
 }
 
 // Independent returns the counterpart of g with independent memberships, which the leak harness compares
@@ -147,7 +110,7 @@ func (g Design) Independent() Design {
 // (M for bernoulli), with the independent target at column target.
 func (g Design) independentMembers(n, target int, seed uint64) ([]bool, error) {
 	if g.Kind == attack.DesignBernoulli {
-		return g.members(n, target, seed)
+		return g.members(n, seed)
 	}
 	m := g.Models - 1
 	var refs *dataset.Memberships

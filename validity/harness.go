@@ -407,7 +407,7 @@ func (j job) run(ctx context.Context, cfg *Config, scorers []Scorer, scorerErr [
 	if j.independent {
 		members, err = g.independentMembers(cfg.Records, target, seed)
 	} else {
-		members, err = g.members(cfg.Records, target, seed)
+		members, err = g.members(cfg.Records, seed)
 	}
 	if err != nil {
 		return nil, err
