@@ -300,4 +300,3 @@ func rmiaMajority(d *Data, target int, cfg RMIAConfig) ([]float64, error) {
 	})
 	return out, err
 }
-

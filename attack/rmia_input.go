@@ -74,4 +74,3 @@ func (d *Data) query(q int) *Data {
 	}
 	return &r
 }
-

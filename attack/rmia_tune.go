@@ -101,4 +101,3 @@ func OfflineAGrid(step float64) []float64 {
 	}
 	return grid
 }
-
