@@ -237,3 +237,28 @@ func unwrapPath(err error, path string) error {
 	}
 	return err
 }
+
+// Files returns the paths of the files that make up the bundle at path: the .npz archive itself, or
+// the .npy and .csv files of the directory and its bundle.json. Commands use it to keep their outputs
+// off a bundle's files.
+func Files(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range ents {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if !e.IsDir() && (ext == ".npy" || ext == ".csv" || e.Name() == ManifestFile) {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	return files, nil
+}
