@@ -1,7 +1,9 @@
 package npy
 
 import (
+	"archive/zip"
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -73,6 +75,22 @@ func FuzzNPZ(f *testing.F) {
 		if b, err := os.ReadFile(file); err == nil {
 			f.Add(b)
 		}
+	}
+	// Small archives, stored and compressed, with C- and Fortran-order members of several kinds.
+	members := [][]byte{
+		header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", make([]byte, 24)),
+		header("{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }", []byte{0, 1, 1, 0}),
+		header("{'descr': '>i2', 'fortran_order': True, 'shape': (2, 1, 2), }", []byte{0, 1, 0, 2, 0, 3, 255, 255}),
+	}
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		for i, m := range members {
+			w, _ := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("a%d.npy", i), Method: method})
+			w.Write(m)
+		}
+		zw.Close()
+		f.Add(b.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var before, after runtime.MemStats

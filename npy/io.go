@@ -81,7 +81,11 @@ func ReadFileWith(path string, opt ReadOptions) (*Array, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	a, err := h.readData(br, st.Size()-h.Size, opt)
+	avail := int64(-1) // unknown for a pipe or device: the buffers grow as the data arrive
+	if st.Mode().IsRegular() {
+		avail = st.Size() - h.Size
+	}
+	a, err := h.readData(br, avail, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -104,7 +108,7 @@ func ReadFileHeader(path string) (*Header, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if avail := st.Size() - h.Size; h.DataSize() > avail {
+	if avail := st.Size() - h.Size; st.Mode().IsRegular() && h.DataSize() > avail {
 		return nil, fmt.Errorf("%s: data of shape %s dtype %s: %w", path, ShapeString(h.Shape), h.Descr, h.truncated(avail))
 	}
 	return h, nil
