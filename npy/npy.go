@@ -4,6 +4,11 @@
 // int16, int32 and int64, little or big endian, in C or Fortran order. Arrays are always returned in C
 // (row-major) order. Writes are atomic: a file is written to a temporary name beside the destination and
 // renamed into place, so an interrupted run never leaves a truncated array behind.
+//
+// Reads are bounded by what the input holds: a header is checked against the file's size (or a .npz
+// member's declared size) before anything is allocated, and the data go into buffers of exactly the
+// array's size, converted (ReadOptions.Float64) and rearranged (Fortran order, ReadOptions.Axes) as they
+// are read, so that reading an array takes little more memory than the array.
 package npy
 
 import (
