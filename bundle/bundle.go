@@ -67,8 +67,8 @@ type Manifest struct {
 // Load reads the bundle at path, a directory or a .npz file, and returns its validated data.
 //
 // The shapes that the files' headers declare are checked against each other before any data are read,
-// and each array is read into buffers of exactly its size (LiRA's arrays are transposed in place), so
-// that loading takes little more memory than the arrays themselves.
+// and each array is read into buffers of exactly its size (LiRA's arrays are transposed as they are
+// read), so that loading takes little more memory than the arrays themselves.
 func Load(path string) (*attack.Data, error) {
 	src, err := open(path)
 	if err != nil {
@@ -115,8 +115,7 @@ func load(src *source) (*attack.Data, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = loadLiRA(src, d, sh)
-		if err != nil {
+		if err := loadLiRA(src, d, sh); err != nil {
 			return nil, err
 		}
 	} else {
