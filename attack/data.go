@@ -29,12 +29,14 @@ import (
 // attack, entropy).
 //
 // Kind says what Signals measure; attacks convert it to the signal they are defined on when the
-// conversion exists (signal.Convertible) and return an error otherwise.
+// conversion exists (signal.Convertible) and return an error otherwise. Design says how Members were
+// drawn (DesignAuto: inferred), which decides the reference models of every record (SelectReferences).
 type Data struct {
 	N, M, Q int
 	Kind    signal.Kind
 	Signals []float64
 	Members []bool
+	Design  Design
 
 	Z          int
 	Population []float64
@@ -228,4 +230,25 @@ func (d *Data) MeanQueries(k signal.Kind) (*Data, error) {
 		}
 	}
 	return &r, nil
+}
+
+// signalsAs returns d's signals as kind k: d.Signals itself when it already is, otherwise a converted copy.
+func signalsAs(d *Data, k signal.Kind) ([]float64, error) {
+	return convertedCopy(d.Signals, d.Kind, k, "signals")
+}
+
+// popAs returns d's population signals as kind k.
+func popAs(d *Data, k signal.Kind) ([]float64, error) {
+	return convertedCopy(d.Population, d.Kind, k, "population signals")
+}
+
+func convertedCopy(v []float64, from, to signal.Kind, name string) ([]float64, error) {
+	if from == to {
+		return v, nil
+	}
+	out := append([]float64(nil), v...)
+	if err := signal.Convert(out, from, to); err != nil {
+		return nil, fmt.Errorf("%s (records × models × queries, flat index): %w", name, err)
+	}
+	return out, nil
 }

@@ -33,9 +33,9 @@ type SongMittalConfig struct {
 	// (see SongMittal). When false the score is the raw value and no reference model is used. It is
 	// ignored for SMCorrectness, whose value needs no threshold.
 	ClassThresholds bool
-	// NumRefModels limits the reference models to the first NumRefModels models other than the
-	// target, in index order; 0 uses all of them.
-	NumRefModels int
+	// NumRef limits the reference models to the first 2·NumRef models of the pool that SelectReferences
+	// leaves for the target (NumRef per side, as for the per-record attacks); 0 uses all of them.
+	NumRef int
 }
 
 // SongMittal runs the metric-based attacks of Song & Mittal, "Systematic Evaluation of Privacy Risks of
@@ -50,8 +50,8 @@ type SongMittalConfig struct {
 // d.Signals converted to signal.ProbTrue, and an entropy or modified entropy from d.Signals of kind
 // signal.Entropy or signal.ModifiedEntropy (averaged over the Q queries).
 //
-// Class-dependent thresholds: for each class c, the reference models (every model but t, see
-// NumRefModels) supply the values of their members and non-members of class c, and τ_c is the value
+// Class-dependent thresholds: for each class c, the reference models (the pool of SelectReferences: every
+// model but t and the models whose memberships are determined by t's; see NumRef) supply the values of their members and non-members of class c, and τ_c is the value
 // maximising ½(TPR + TNR) of the rule "member ⇔ v ≥ τ" on them, exactly as _thre_setting in the authors'
 // code chooses it (SongMittalThreshold). A class without both members and non-members among the
 // reference values gets the threshold of all classes pooled (the authors' code would use 0). The score
@@ -80,12 +80,12 @@ func SongMittal(d *Data, target int, cfg SongMittalConfig) ([]float64, error) {
 	if !cfg.ClassThresholds || cfg.Value == SMCorrectness {
 		return scores, nil
 	}
-	refs, err := smRefModels(d.M, target, cfg.NumRefModels)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Value, err)
-	}
 	if d.Labels == nil {
 		return nil, fmt.Errorf("%s: class-dependent thresholds need class labels; set class_thresholds=false to score without them", cfg.Value)
+	}
+	refs, err := modelRefs(d, target, cfg.NumRef)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Value, err)
 	}
 	tau, err := smClassThresholds(d, refs, val)
 	if err != nil {
@@ -167,25 +167,20 @@ func smClassThresholds(d *Data, refs []int, val func(i, m int) float64) ([]float
 	return tau, nil
 }
 
-// smRefModels lists the models other than target in index order, the first n of them when n > 0.
-func smRefModels(m, target, n int) ([]int, error) {
+// modelRefs returns the reference models of an attack that uses whole models: the first 2·numRef models of
+// target's reference pool (all when numRef is 0).
+func modelRefs(d *Data, target, numRef int) ([]int, error) {
+	r, err := SelectReferences(d, target, RefConfig{})
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case n < 0:
-		return nil, fmt.Errorf("number of reference models %d is negative", n)
-	case m < 2:
-		return nil, fmt.Errorf("no reference model: the data hold only the target model")
-	case n > m-1:
-		return nil, fmt.Errorf("%d reference models requested, but only %d models besides the target exist", n, m-1)
-	case n == 0:
-		n = m - 1
+	case len(r.Pool) == 0:
+		return nil, fmt.Errorf("no reference model: the data hold %d models, and besides target model %d models %v are excluded (their memberships are determined by the target's)", d.M, target, r.Excluded)
+	case numRef > 0 && 2*numRef > len(r.Pool):
+		return nil, fmt.Errorf("num_ref_models = %d asks for %d reference models, but only %d models besides the target are available", numRef, 2*numRef, len(r.Pool))
 	}
-	refs := make([]int, 0, n)
-	for k := 0; k < m && len(refs) < n; k++ {
-		if k != target {
-			refs = append(refs, k)
-		}
-	}
-	return refs, nil
+	return r.Models(2 * numRef), nil
 }
 
 // songMittalValues returns the function v(i, m) for the chosen value, computed once for every record

@@ -150,15 +150,16 @@ func TestSongMittalClassThresholds(t *testing.T) {
 	for _, tc := range []struct {
 		value  SongMittalValue
 		numRef int
-	}{{SMConfidence, 0}, {SMEntropy, 0}, {SMModifiedEntropy, 0}, {SMModifiedEntropy, 3}} {
+	}{{SMConfidence, 0}, {SMEntropy, 0}, {SMModifiedEntropy, 0}, {SMModifiedEntropy, 1}} {
 		t.Run(string(tc.value), func(t *testing.T) {
 			val, err := songMittalValues(d, tc.value)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The first 2R models other than the target and its pair (model 3).
 			var refs []int
-			for m := 0; m < d.M && (tc.numRef == 0 || len(refs) < tc.numRef); m++ {
-				if m != target {
+			for m := 0; m < d.M && (tc.numRef == 0 || len(refs) < 2*tc.numRef); m++ {
+				if m != target && m != 3 {
 					refs = append(refs, m)
 				}
 			}
@@ -179,7 +180,7 @@ func TestSongMittalClassThresholds(t *testing.T) {
 				}
 				tau[c], _ = bruteThreshold(in, out)
 			}
-			got, err := SongMittal(d, target, SongMittalConfig{Value: tc.value, ClassThresholds: true, NumRefModels: tc.numRef})
+			got, err := SongMittal(d, target, SongMittalConfig{Value: tc.value, ClassThresholds: true, NumRef: tc.numRef})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,7 +274,7 @@ func TestSongMittalFromSignals(t *testing.T) {
 }
 
 func TestSongMittalErrors(t *testing.T) {
-	full := smTestData(9, 20, 2, 3)
+	full := smTestData(9, 20, 4, 3)
 	noLabels := *full
 	noLabels.Labels = nil
 	noProbs := *full
@@ -290,8 +291,8 @@ func TestSongMittalErrors(t *testing.T) {
 		{"class labels", &noLabels, SongMittalConfig{Value: SMEntropy, ClassThresholds: true}, "class_thresholds=false"},
 		{"probs", &noProbs, SongMittalConfig{Value: SMEntropy}, "needs probability vectors"},
 		{"correctness", &noProbs, SongMittalConfig{Value: SMCorrectness}, "needs probability vectors"},
-		{"one model", one, SongMittalConfig{Value: SMConfidence, ClassThresholds: true}, "only the target model"},
-		{"too many refs", full, SongMittalConfig{Value: SMConfidence, ClassThresholds: true, NumRefModels: 2}, "2 reference models requested"},
+		{"one model", one, SongMittalConfig{Value: SMConfidence, ClassThresholds: true}, "no reference model"},
+		{"too many refs", full, SongMittalConfig{Value: SMConfidence, ClassThresholds: true, NumRef: 2}, "num_ref_models = 2 asks for 4 reference models, but only 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := SongMittal(tc.d, 0, tc.cfg)

@@ -3,83 +3,82 @@ package attack
 import (
 	"fmt"
 	"math"
-	"slices"
 
-	"github.com/pmeter/pmeter/internal/numpysum"
 	"github.com/pmeter/pmeter/signal"
 )
 
-// Offline LiRA tests (LiRAConfig.OfflineTest).
+// OfflineTest selects the test of offline LiRA (LiRAConfig.OfflineTest).
+type OfflineTest string
+
+// Offline LiRA tests.
 const (
-	OneSided = "one-sided" // paper Eq. 4: Pr[OUT signal below the target's]
-	TwoSided = "two-sided" // LiRA reference code: −log-density under the OUT Gaussian
+	OneSided OfflineTest = "one-sided" // paper Eq. 4: Pr[OUT signal below the target's]
+	TwoSided OfflineTest = "two-sided" // LiRA reference code: −log-density under the OUT Gaussian
 )
 
-// LiRAConfig selects a variant of the Likelihood Ratio Attack.
+// AutoVarianceModels is the number of reference models per side from which LiRA's automatic variance
+// (LiRAConfig.FixVariance nil) fits one variance per record: below it, one global variance per side, as
+// Carlini et al. advise (§VI.A: per-example variances need many shadow models; with 64 and fewer the fixed
+// variance does better).
+const AutoVarianceModels = 64
+
+// LiRAConfig selects a variant of the Likelihood Ratio Attack. The zero value is the paper's offline
+// attack with the automatic variance.
 //
-// The defaults implement the paper. Compat reproduces the LiRA reference code (tensorflow/privacy
-// research/mi_lira_2021, plot.py generate_ours / generate_ours_offline) bit for bit, and Compat with
-// Float32 (and NumIn, NumOut, PopulationOut) reproduces Privacy Meter v1's benchmark (benchmark/main.py).
-//
-// What Compat changes:
-//   - Reference values. By default every record uses all of its own IN and OUT reference models (at most
-//     NumIn and NumOut of them, the first in model order). The reference code instead truncates every
-//     record to the smallest count over all records (in_size = min_j #IN_j, out_size likewise), which
-//     throws away reference models for every record that has more.
-//   - Fixed variance. By default the global σ_in is the standard deviation (ddof 0) of all IN residuals
-//     φ − μ_in over records, models and queries, and σ_out that of the OUT residuals, as TF Privacy's
-//     advanced_mia (compute_score_lira) does: the spread of a model's signal around the record's median,
-//     which is what the paper's shared variance stands for. The reference code instead takes the standard
-//     deviation of the raw IN values (spread across records included), and online it uses that IN value
-//     for σ_out as well (std_out = np.std(dat_in), a bug); offline it uses the raw OUT values.
-//   - The default offline test: one-sided without Compat, two-sided (the reference code's) with it. An
-//     explicit OfflineTest wins either way.
+// Compat CompatLiRA reproduces the LiRA reference code (tensorflow/privacy research/mi_lira_2021, plot.py
+// generate_ours / generate_ours_offline) bit for bit, and CompatPrivacyMeter (with NumIn, NumOut,
+// PopulationOut) Privacy Meter v1's benchmark (benchmark/main.py), which computes the reference statistics
+// in float32. What the compat modes change is listed on fitLiRACompat.
 type LiRAConfig struct {
 	// Online uses IN and OUT reference models (the paper's Algorithm 1); otherwise only OUT models are used
 	// (the paper's offline attack).
 	Online bool
-	// FixVariance uses one global σ_in and σ_out for all records instead of per-record ones (the paper's
-	// fixed-variance variant, better with few reference models). See Compat for which σ.
-	FixVariance bool
+	// FixVariance chooses one global σ_in and σ_out for all records (true) or per-record ones (false);
+	// nil chooses the global one when fewer than AutoVarianceModels reference models serve a side (in
+	// compat modes nil means false, as in the originals).
+	FixVariance *bool
 	// OfflineTest is OneSided or TwoSided; see LiRA. Empty selects OneSided, or TwoSided with Compat.
-	OfflineTest string
-	// NumRef caps the reference models per side (IN and OUT), taken in model order (0 = all). NumIn and
-	// NumOut, when positive, override it for one side (Privacy Meter v1's num_in_models and num_out_models).
+	OfflineTest OfflineTest
+	// NumRef caps the reference models per side (IN and OUT) of a record, the first of its references in
+	// model order (0 = all; see SelectReferences). NumIn and NumOut, when positive, override it for one side
+	// (Privacy Meter v1's num_in_models and num_out_models).
 	NumRef, NumIn, NumOut int
-	// Compat reproduces the LiRA reference code's truncation and fixed variance; see LiRAConfig.
-	Compat bool
-	// Float32 casts the reference models' signals to float32 and computes their medians and standard
-	// deviations in float32 arithmetic, in numpy's order of operations, as Privacy Meter v1's benchmark does
-	// (bit for bit with one query). The target's signal and the likelihoods stay float64.
-	Float32 bool
 	// PopulationOut (offline only) replaces the per-record OUT Gaussian by one fitted to the target model's
 	// signals on the population records (median and ddof-0 std over d.Population, per query, in float64):
 	// Privacy Meter v1 benchmark's "population" attack, an Attack-P with a Gaussian on φ. FixVariance,
-	// NumOut, Compat's truncation and Float32 do not apply to it.
+	// NumOut and the compat statistics do not apply to it.
 	PopulationOut bool
+	// Compat reproduces an original: CompatLiRA or CompatPrivacyMeter.
+	Compat Compat
 }
 
 // LiRA returns the Likelihood Ratio Attack score of every record of target model target: Carlini, Chien,
 // Nasr, Song, Terzis and Tramèr, "Membership Inference Attacks From First Principles" (IEEE S&P 2022).
 // Higher = more likely a member.
 //
-// The signal is the rescaled logit φ = log(p_y/(1−p_y)) (the paper's logit scaling); d's signals are converted to it
-// when d.Kind differs (signal.Convert). For each record i and query q, the reference models other than
-// target give Gaussians N(μ_in, σ_in²) and N(μ_out, σ_out²), μ the median and σ the ddof-0 standard
-// deviation of φ over the models in which i was IN (resp. OUT), plus 1e-30 on σ as in the reference code.
-// With φ_q the target's signal:
+// The signal is the rescaled logit φ = log(p_y/(1−p_y)) (the paper's logit scaling, §IV.C); d's signals
+// are converted to it when d.Kind differs (signal.Convert), a probability of exactly 1 or 0 counting as
+// the nearest float64 inside (0, 1) (φ ≈ 36.74 and −744.4) so that saturated softmax outputs stay finite.
+// For each record i and query q, its reference models (SelectReferences) give Gaussians N(μ_in, σ_in²)
+// over its IN models and N(μ_out, σ_out²) over its OUT models (Algorithm 1, lines 5–9). μ is the median,
+// as in the reference code (the paper writes the mean; the median is robust to a reference model that
+// fits a record unusually badly). σ is the ddof-0 standard deviation per record, or one global σ per side
+// (FixVariance; by default below AutoVarianceModels models per side): the standard deviation of the
+// residuals φ − μ of the side over all records with two or more values (TF Privacy advanced_mia), or,
+// when no record has two, of the side's values themselves. With φ_q the target's signal:
 //
-//   - online (Algorithm 1): score = mean_q [log N(φ_q; μ_in, σ_in²) − log N(φ_q; μ_out, σ_out²)], the
-//     reference code's per-query log-likelihood ratios averaged over queries;
-//   - offline, OneSided (paper Eq. 4, per query): score = mean_q log Φ((φ_q − μ_out)/σ_out), the log of
-//     the probability that an OUT model's signal lies below the target's. With one query it ranks records as
-//     Φ does, but keeps distinct the records near Φ = 1 that Φ itself rounds together;
-//   - offline, TwoSided (reference code): score = −mean_q log N(φ_q; μ_out, σ_out²), which also scores
-//     abnormally low signals as members.
+//   - online (Algorithm 1, line 10): score = mean_q [log N(φ_q; μ_in, σ_in²) − log N(φ_q; μ_out, σ_out²)];
+//   - offline, OneSided (Eq. 4): score = mean_q log Φ((φ_q − μ_out)/σ_out), the log of the probability
+//     that an OUT model's signal lies below the target's;
+//   - offline, TwoSided (reference code): score = −mean_q log N(φ_q; μ_out, σ_out²).
 //
-// The reference code's own prediction (lower = member) is LiRAPrediction. Reference models are those
-// other than target; a record needs at least one IN model (online) and one OUT model. d must satisfy
-// d.Validate, and target d.CheckTarget.
+// Documented fallbacks, none of which depends on a record's membership in the target: a per-record σ
+// from fewer than two values, or of 0, is replaced by the side's global σ; a record without IN (or OUT)
+// models, which the bernoulli design allows, takes μ_in = μ_out + Δ (μ_out = μ_in − Δ) with Δ the median
+// of μ_in − μ_out over the records that have both, and offline a record without OUT models takes the
+// median μ_out of the others. A fixed-count design without IN (online) or OUT models is an error.
+//
+// d must satisfy d.Validate and target d.CheckTarget.
 func LiRA(d *Data, target int, cfg LiRAConfig) ([]float64, error) {
 	f, err := fitLiRA(d, target, cfg)
 	if err != nil {
@@ -111,40 +110,51 @@ func Global(d *Data, target int) ([]float64, error) {
 	if err := d.CheckTarget(target); err != nil {
 		return nil, err
 	}
-	sig, err := signalsAs(d, signal.RescaledLogit)
+	sig, err := liraSignals(d.Signals, d.Kind)
 	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, d.N)
-	for i := range out {
-		s := 0.0
-		for q := 0; q < d.Q; q++ {
-			s += sig[(i*d.M+target)*d.Q+q]
-		}
-		out[i] = s / float64(d.Q)
-	}
-	return out, nil
-}
-
-// signalsAs returns d's signals as kind k: d.Signals itself when it already is, otherwise a converted copy.
-func signalsAs(d *Data, k signal.Kind) ([]float64, error) {
-	if d.Kind == k {
-		return d.Signals, nil
-	}
-	out := append([]float64(nil), d.Signals...)
-	if err := signal.Convert(out, d.Kind, k); err != nil {
 		return nil, fmt.Errorf("signals (records × models × queries, flat index): %w", err)
 	}
+	return queryMeans(sig, d.N, d.M, d.Q, target), nil
+}
+
+// Saturated rescaled logits: the values of φ at the float64 probabilities nearest to 1 and to 0.
+var (
+	maxRescaledLogit = math.Log1p(-0x1p-53) - math.Log(0x1p-53)
+	minRescaledLogit = math.Log(math.SmallestNonzeroFloat64)
+)
+
+// liraSignals returns signals of kind k as rescaled logits (v itself when already of that kind), ±Inf —
+// the image of a probability of exactly 1 or 0 — replaced by the rescaled logit of the nearest float64
+// probability inside (0, 1).
+func liraSignals(v []float64, k signal.Kind) ([]float64, error) {
+	out := v
+	if k != signal.RescaledLogit {
+		out = append([]float64(nil), v...)
+		if err := signal.Convert(out, k, signal.RescaledLogit); err != nil {
+			return nil, err
+		}
+	}
+	for i, x := range out {
+		if math.IsInf(x, 0) {
+			if &out[0] == &v[0] {
+				out = append([]float64(nil), v...)
+			}
+			out[i] = maxRescaledLogit
+			if x < 0 {
+				out[i] = minRescaledLogit
+			}
+		}
+	}
 	return out, nil
 }
 
-// liraFit holds the fitted Gaussians of every record × query (sd includes the 1e-30 guard).
+// liraFit holds the fitted Gaussians of every record × query (sd includes the 1e-30 guard in compat).
 type liraFit struct {
 	n, q     int
 	online   bool
 	oneSided bool
 	phi      []float64 // target's signal, N × Q
-	logSd32  bool      // take log σ in float32: scipy's logpdf on float32 per-record σ (Float32 without FixVariance)
+	logSd32  bool      // take log σ in float32: scipy's logpdf on float32 per-record σ (Privacy Meter v1)
 	muIn     []float64
 	sdIn     []float64
 	muOut    []float64
@@ -206,7 +216,7 @@ func fitLiRA(d *Data, target int, cfg LiRAConfig) (*liraFit, error) {
 	switch test {
 	case "":
 		test = OneSided
-		if cfg.Compat {
+		if cfg.Compat.set() {
 			test = TwoSided
 		}
 	case OneSided, TwoSided:
@@ -216,6 +226,11 @@ func fitLiRA(d *Data, target int, cfg LiRAConfig) (*liraFit, error) {
 	if cfg.NumRef < 0 || cfg.NumIn < 0 || cfg.NumOut < 0 {
 		return nil, fmt.Errorf("LiRA: negative number of reference models (NumRef %d, NumIn %d, NumOut %d)", cfg.NumRef, cfg.NumIn, cfg.NumOut)
 	}
+	switch cfg.Compat {
+	case "", CompatNone, CompatLiRA, CompatPrivacyMeter:
+	default:
+		return nil, fmt.Errorf("LiRA: compat %q; want %q or %q", cfg.Compat, CompatLiRA, CompatPrivacyMeter)
+	}
 	if cfg.PopulationOut {
 		if cfg.Online {
 			return nil, fmt.Errorf("LiRA: PopulationOut is an offline attack; it cannot be combined with Online")
@@ -224,231 +239,179 @@ func fitLiRA(d *Data, target int, cfg LiRAConfig) (*liraFit, error) {
 			return nil, fmt.Errorf("LiRA: PopulationOut needs population signals, and the data has none")
 		}
 	}
-	sig, err := signalsAs(d, signal.RescaledLogit)
+	sig, err := liraSignals(d.Signals, d.Kind)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("signals (records × models × queries, flat index): %w", err)
 	}
+	f32 := cfg.Compat == CompatPrivacyMeter
+	fix := cfg.FixVariance != nil && *cfg.FixVariance
 	f := &liraFit{n: d.N, q: d.Q, online: cfg.Online, oneSided: test == OneSided && !cfg.Online,
-		logSd32: cfg.Float32 && !cfg.FixVariance && !cfg.PopulationOut}
+		logSd32: f32 && !fix && !cfg.PopulationOut}
 	f.phi = make([]float64, d.N*d.Q)
 	for i := 0; i < d.N; i++ {
-		for q := 0; q < d.Q; q++ {
-			f.phi[i*d.Q+q] = sig[(i*d.M+target)*d.Q+q]
-		}
-	}
-	capOf := func(side int) int {
-		switch {
-		case side > 0:
-			return side
-		case cfg.NumRef > 0:
-			return cfg.NumRef
-		}
-		return d.M
-	}
-	r := refSet{d: d, sig: sig, target: target}
-	var in, out []int // reference models used per record
-	if cfg.Online {
-		if in, err = r.sizes(true, capOf(cfg.NumIn), cfg.Compat); err != nil {
-			return nil, err
-		}
-		f.muIn, f.sdIn = r.fit(true, in, cfg.Float32)
+		copy(f.phi[i*d.Q:(i+1)*d.Q], sig[(i*d.M+target)*d.Q:(i*d.M+target+1)*d.Q])
 	}
 	if cfg.PopulationOut {
-		pop, err := popAs(d, signal.RescaledLogit)
+		pop, err := liraSignals(d.Population, d.Kind)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("population signals (records × models × queries, flat index): %w", err)
 		}
 		f.muOut, f.sdOut = populationGaussian(d, pop, target)
 		return f, nil
 	}
-	if out, err = r.sizes(false, capOf(cfg.NumOut), cfg.Compat); err != nil {
-		return nil, err
+	capIn, capOut := sideCap(cfg.NumIn, cfg.NumRef), sideCap(cfg.NumOut, cfg.NumRef)
+	if cfg.Compat.set() {
+		return fitLiRACompat(d, sig, target, cfg, f, capIn, capOut, fix, f32)
 	}
-	f.muOut, f.sdOut = r.fit(false, out, cfg.Float32)
-	if !cfg.FixVariance {
-		return f, nil
+	return fitLiRADefault(d, sig, target, cfg, f, capIn, capOut)
+}
+
+// sideCap returns the cap of one side: its own when positive, else NumRef (0: no cap).
+func sideCap(side, numRef int) int {
+	if side > 0 {
+		return side
 	}
-	switch {
-	case cfg.Compat && cfg.Online:
-		// plot.py: std_in = std_out = np.std(dat_in), the raw IN values for both sides.
-		sd := r.globalStd(true, in, cfg.Float32)
-		fill(f.sdIn, sd)
-		fill(f.sdOut, sd)
-	case cfg.Compat:
-		fill(f.sdOut, r.globalStd(false, out, cfg.Float32))
-	default:
-		if cfg.Online {
-			fill(f.sdIn, r.residualStd(true, in, f.muIn, cfg.Float32))
+	return numRef
+}
+
+// liraSide is one side's fit: per record × query μ and σ (NaN where the record has no value on the side)
+// and the number of values of each record.
+type liraSide struct {
+	mu, sd []float64
+	n      []int
+	global float64 // the side's global σ
+	least  int     // the smallest count over the records
+}
+
+// fitLiRADefault fits the Gaussians on the references of SelectReferences.
+func fitLiRADefault(d *Data, sig []float64, target int, cfg LiRAConfig, f *liraFit, capIn, capOut int) (*liraFit, error) {
+	refs, err := SelectReferences(d, target, RefConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("LiRA: %w", err)
+	}
+	if err := refs.need(cfg.Online, true, capIn, capOut); err != nil {
+		return nil, fmt.Errorf("LiRA: %w", err)
+	}
+	var in, out *liraSide
+	if cfg.Online {
+		in = fitSide(d, sig, refs, true, capIn)
+	}
+	out = fitSide(d, sig, refs, false, capOut)
+	least := out.least
+	if in != nil {
+		least = min(least, in.least)
+	}
+	fix := least < AutoVarianceModels
+	if cfg.FixVariance != nil {
+		fix = *cfg.FixVariance
+	}
+	for _, s := range []*liraSide{in, out} {
+		if s == nil {
+			continue
 		}
-		fill(f.sdOut, r.residualStd(false, out, f.muOut, cfg.Float32))
+		if !(s.global > 0) {
+			return nil, fmt.Errorf("LiRA: the reference models' signals do not vary (σ = %v): no Gaussian can be fitted", s.global)
+		}
+		for k, sd := range s.sd {
+			if fix || !(sd > 0) || s.n[k/d.Q] < 2 {
+				s.sd[k] = s.global
+			}
+		}
 	}
+	if err := fillMissing(in, out, d.Q); err != nil {
+		return nil, fmt.Errorf("LiRA: %w", err)
+	}
+	if in != nil {
+		f.muIn, f.sdIn = in.mu, in.sd
+	}
+	f.muOut, f.sdOut = out.mu, out.sd
 	return f, nil
 }
 
-// fill sets every σ to the global sd plus the 1e-30 guard, added in float64 also after float32 statistics
-// (in numpy a float32 scalar plus a Python float is a float64).
-func fill(sd []float64, v float64) {
-	for k := range sd {
-		sd[k] = v + 1e-30
-	}
-}
-
-// guard returns a per-record σ + 1e-30 as the reference code forms it: in float64, except that a float32
-// array plus 1e-30 stays float32 (Privacy Meter v1's per-record stds).
-func guard(sd float64, f32 bool) float64 {
-	if f32 {
-		return float64(float32(sd) + float32(1e-30))
-	}
-	return sd + 1e-30
-}
-
-// refSet picks the reference models of each record.
-type refSet struct {
-	d      *Data
-	sig    []float64 // d's signals as φ
-	target int
-}
-
-// sizes returns how many reference models of the side (IN if member) each record uses: all of its own,
-// at most limit, or with compat the smallest count over all records (LiRA's in_size / out_size).
-func (r *refSet) sizes(member bool, limit int, compat bool) ([]int, error) {
-	d := r.d
-	side := "OUT"
-	if member {
-		side = "IN"
-	}
-	k := make([]int, d.N)
-	least, at := math.MaxInt, 0
+// fitSide fits the Gaussians of one side (IN if member) over each record's references, capped at limit
+// (0: no cap).
+func fitSide(d *Data, sig []float64, refs *References, member bool, limit int) *liraSide {
+	s := &liraSide{mu: make([]float64, d.N*d.Q), sd: make([]float64, d.N*d.Q), n: make([]int, d.N), least: math.MaxInt}
+	var inBuf, outBuf []int
+	var vals, tmp, res, raw []float64
 	for i := 0; i < d.N; i++ {
-		c := 0
-		for m := 0; m < d.M; m++ {
-			if m != r.target && d.Members[i*d.M+m] == member {
-				c++
-			}
+		inBuf, outBuf = refs.Record(i, inBuf, outBuf)
+		models := outBuf
+		if member {
+			models = inBuf
 		}
-		k[i] = min(c, limit)
-		if c < least {
-			least, at = c, i
+		if limit > 0 {
+			models = models[:min(len(models), limit)]
 		}
-	}
-	if least == 0 {
-		return nil, fmt.Errorf("LiRA: record %d has no %s reference model (target model %d excluded); every record needs one", at, side, r.target)
-	}
-	if compat {
-		for i := range k {
-			k[i] = min(least, limit)
-		}
-	}
-	return k, nil
-}
-
-// values appends to buf the signals of record i for query q under its first k reference models of the
-// side (IN if member), in model order.
-func (r *refSet) values(buf []float64, i, q int, member bool, k int) []float64 {
-	d := r.d
-	for m := 0; m < d.M && k > 0; m++ {
-		if m != r.target && d.Members[i*d.M+m] == member {
-			buf = append(buf, r.sig[(i*d.M+m)*d.Q+q])
-			k--
-		}
-	}
-	return buf
-}
-
-// fit returns the per record × query median and guarded ddof-0 std of the side's values.
-func (r *refSet) fit(member bool, k []int, f32 bool) (mu, sd []float64) {
-	d := r.d
-	mu = make([]float64, d.N*d.Q)
-	sd = make([]float64, d.N*d.Q)
-	var buf []float64
-	var buf32, tmp32 []float32
-	var tmp []float64
-	for i := 0; i < d.N; i++ {
+		s.n[i] = len(models)
+		s.least = min(s.least, len(models))
 		for q := 0; q < d.Q; q++ {
-			buf = r.values(buf[:0], i, q, member, k[i])
-			j := i*d.Q + q
-			if f32 {
-				buf32 = buf32[:0]
-				for _, v := range buf {
-					buf32 = append(buf32, float32(v))
-				}
-				s := stdOf(buf32, &tmp32)
-				mu[j] = float64(medianOf(buf32))
-				sd[j] = guard(float64(s), true)
+			k := i*d.Q + q
+			if len(models) == 0 {
+				s.mu[k], s.sd[k] = math.NaN(), math.NaN()
 				continue
 			}
-			s := stdOf(buf, &tmp)
-			mu[j] = medianOf(buf)
-			sd[j] = guard(s, false)
-		}
-	}
-	return mu, sd
-}
-
-// globalStd returns the ddof-0 std of all the side's values (records × models × queries in that order,
-// the reference code's np.std(dat_in)), in float32 arithmetic when f32.
-func (r *refSet) globalStd(member bool, k []int, f32 bool) float64 {
-	d := r.d
-	var all []float64
-	var buf []float64
-	for i := 0; i < d.N; i++ {
-		// dat_in[i] is models × queries; gather per query, then interleave.
-		start := len(all)
-		for q := 0; q < d.Q; q++ {
-			buf = r.values(buf[:0], i, q, member, k[i])
-			if q == 0 {
-				all = append(all, make([]float64, len(buf)*d.Q)...)
+			vals = vals[:0]
+			for _, m := range models {
+				vals = append(vals, sig[(i*d.M+m)*d.Q+q])
 			}
-			for j, v := range buf {
-				all[start+j*d.Q+q] = v
-			}
-		}
-	}
-	if f32 {
-		a := make([]float32, len(all))
-		for j, v := range all {
-			a[j] = float32(v)
-		}
-		var tmp []float32
-		return float64(stdOf(a, &tmp))
-	}
-	var tmp []float64
-	return stdOf(all, &tmp)
-}
-
-// residualStd returns the ddof-0 std of all residuals φ − μ of the side (TF Privacy advanced_mia's fixed
-// variance), computed in float32 when f32.
-func (r *refSet) residualStd(member bool, k []int, mu []float64, f32 bool) float64 {
-	d := r.d
-	var res []float64
-	var buf []float64
-	for i := 0; i < d.N; i++ {
-		for q := 0; q < d.Q; q++ {
-			buf = r.values(buf[:0], i, q, member, k[i])
-			m := mu[i*d.Q+q]
-			for _, v := range buf {
-				if f32 {
-					res = append(res, float64(float32(v)-float32(m)))
-				} else {
-					res = append(res, v-m)
+			raw = append(raw, vals...)
+			s.sd[k] = stdOf(vals, &tmp)
+			s.mu[k] = medianOf(vals)
+			if len(vals) >= 2 {
+				for _, v := range vals {
+					res = append(res, v-s.mu[k])
 				}
 			}
 		}
 	}
-	var tmp []float64
-	return stdOf(res, &tmp)
+	switch {
+	case len(res) > 0:
+		s.global = stdOf(res, &tmp)
+	case len(raw) > 1:
+		s.global = stdOf(raw, &tmp)
+	}
+	return s
 }
 
-// popAs returns d's population signals as kind k.
-func popAs(d *Data, k signal.Kind) ([]float64, error) {
-	if d.Kind == k {
-		return d.Population, nil
+// fillMissing gives the records without values on a side the documented fallback of LiRA: μ from the
+// other side shifted by the median difference Δ over the records that have both (in is nil offline: then
+// the median μ_out of the others). σ of those records is the side's global σ already.
+func fillMissing(in, out *liraSide, q int) error {
+	for q0 := range q {
+		var delta, center []float64
+		for k := q0; k < len(out.mu); k += q {
+			switch {
+			case in == nil && !math.IsNaN(out.mu[k]):
+				center = append(center, out.mu[k])
+			case in != nil && !math.IsNaN(in.mu[k]) && !math.IsNaN(out.mu[k]):
+				delta = append(delta, in.mu[k]-out.mu[k])
+			}
+		}
+		if len(delta) == 0 && len(center) == 0 {
+			return fmt.Errorf("no record has the reference models to fit its Gaussians (every record lacks an IN or an OUT model)")
+		}
+		var fill float64
+		if in == nil {
+			fill = medianOf(center)
+		} else {
+			fill = medianOf(delta)
+		}
+		for k := q0; k < len(out.mu); k += q {
+			switch {
+			case in == nil && math.IsNaN(out.mu[k]):
+				out.mu[k] = fill
+			case in == nil:
+			case math.IsNaN(in.mu[k]) && math.IsNaN(out.mu[k]):
+				return fmt.Errorf("record %d has no reference model", k/q)
+			case math.IsNaN(in.mu[k]):
+				in.mu[k] = out.mu[k] + fill
+			case math.IsNaN(out.mu[k]):
+				out.mu[k] = in.mu[k] - fill
+			}
+		}
 	}
-	out := append([]float64(nil), d.Population...)
-	if err := signal.Convert(out, d.Kind, k); err != nil {
-		return nil, fmt.Errorf("population signals (records × models × queries, flat index): %w", err)
-	}
-	return out, nil
+	return nil
 }
 
 // populationGaussian fits median and guarded std of the target model's population signals, per query, and
@@ -469,33 +432,4 @@ func populationGaussian(d *Data, pop []float64, target int) (mu, sd []float64) {
 		}
 	}
 	return mu, sd
-}
-
-// meanOf returns numpy's mean of x (NaN for no values).
-func meanOf[T numpysum.Float](x []T) T {
-	return numpysum.Sum(x) / T(len(x))
-}
-
-// stdOf returns numpy's std(x) (ddof 0) in T's arithmetic: the mean, then the mean of the squared
-// deviations, then the square root. scratch is reused between calls.
-func stdOf[T numpysum.Float](x []T, scratch *[]T) T {
-	m := meanOf(x)
-	dev := (*scratch)[:0]
-	for _, v := range x {
-		e := v - m
-		dev = append(dev, e*e)
-	}
-	*scratch = dev
-	return T(math.Sqrt(float64(numpysum.Sum(dev) / T(len(x)))))
-}
-
-// medianOf returns numpy's median of x (no NaN, at least one value), sorting x: the middle value, or the
-// mean of the two middle values (a+b)/2 in T's arithmetic.
-func medianOf[T numpysum.Float](x []T) T {
-	slices.Sort(x)
-	n := len(x)
-	if n%2 == 1 {
-		return x[n/2]
-	}
-	return (x[n/2-1] + x[n/2]) / 2
 }

@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -71,10 +72,10 @@ func TestLiRAVectors(t *testing.T) {
 		name string
 		cfg  LiRAConfig
 	}{
-		{"online", LiRAConfig{Online: true, Compat: true}},
-		{"online_fixed_variance", LiRAConfig{Online: true, FixVariance: true, Compat: true}},
-		{"offline", LiRAConfig{Compat: true}},
-		{"offline_fixed_variance", LiRAConfig{FixVariance: true, Compat: true}},
+		{"online", LiRAConfig{Online: true, Compat: CompatLiRA}},
+		{"online_fixed_variance", LiRAConfig{Online: true, FixVariance: new(true), Compat: CompatLiRA}},
+		{"offline", LiRAConfig{Compat: CompatLiRA}},
+		{"offline_fixed_variance", LiRAConfig{FixVariance: new(true), Compat: CompatLiRA}},
 	}
 	for _, name := range vectortest.Cases(t, "lira_") {
 		c := vectortest.Load(t, name)
@@ -93,7 +94,7 @@ func TestLiRAVectors(t *testing.T) {
 				member bool
 				param  string
 			}{{true, "in_size"}, {false, "out_size"}} {
-				k, err := r.sizes(side.member, d.M, true)
+				k, err := r.sizes(side.member, d.M)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,15 +150,15 @@ func TestLiRAPMv1Benchmark(t *testing.T) {
 			c.CheckBool(t, "answers", answers)
 			nin, nout := c.Int(t, "num_in_models"), c.Int(t, "num_out_models")
 			pm := func(cfg LiRAConfig) LiRAConfig {
-				cfg.Compat, cfg.Float32, cfg.NumIn, cfg.NumOut = true, true, nin, nout
+				cfg.Compat, cfg.NumIn, cfg.NumOut = CompatPrivacyMeter, nin, nout
 				return cfg
 			}
 			algs := map[string]LiRAConfig{
-				"reference_in_out_logit_pdf_fixed":      pm(LiRAConfig{Online: true, FixVariance: true}),
+				"reference_in_out_logit_pdf_fixed":      pm(LiRAConfig{Online: true, FixVariance: new(true)}),
 				"reference_in_out_logit_pdf":            pm(LiRAConfig{Online: true}),
-				"reference_out_logits_percentile_fixed": pm(LiRAConfig{FixVariance: true, OfflineTest: OneSided}),
+				"reference_out_logits_percentile_fixed": pm(LiRAConfig{FixVariance: new(true), OfflineTest: OneSided}),
 				"reference_out_logits_percentile":       pm(LiRAConfig{OfflineTest: OneSided}),
-				"reference_out_logits_pdf_fixed":        pm(LiRAConfig{FixVariance: true, OfflineTest: TwoSided}),
+				"reference_out_logits_pdf_fixed":        pm(LiRAConfig{FixVariance: new(true), OfflineTest: TwoSided}),
 				"reference_out_logits_pdf":              pm(LiRAConfig{OfflineTest: TwoSided}),
 				"population":                            {PopulationOut: true, OfflineTest: OneSided},
 			}
@@ -181,7 +182,7 @@ func TestLiRAPMv1Benchmark(t *testing.T) {
 				// as a float64 agree to the last bits of erfc. With per-record float32 σ, scipy's logpdf
 				// takes log σ in float32 through numpy's SIMD logf, which is not correctly rounded (a few
 				// float32 ulps); those two stay at the case's tolerance.
-				if cfg.Float32 && !cfg.FixVariance && cfg.OfflineTest != OneSided {
+				if cfg.Compat == CompatPrivacyMeter && cfg.FixVariance == nil && cfg.OfflineTest != OneSided {
 					continue
 				}
 				exact := *c
@@ -230,9 +231,10 @@ func synthLiRA(n, m, q int) *Data {
 }
 
 // TestLiRADefaults checks the non-compat defaults against a direct computation: every record uses all of
-// its own reference models (no truncation), fixed variance is the pooled std of residuals around each
-// record's median per side, the offline test is one-sided log Φ, and scores are the negated
-// predictions where the reference code's form is kept.
+// its own reference models but the target and its pair (no truncation: the counts vary with model 8 in
+// this design), fixed variance is the pooled std of residuals around each record's median per side, the
+// offline test is one-sided log Φ, and scores are the negated predictions where the reference code's form
+// is kept.
 func TestLiRADefaults(t *testing.T) {
 	d := synthLiRA(60, 9, 2) // 9 models: the last one unpaired, so IN/OUT counts differ across records
 	for i := 0; i < d.N; i++ {
@@ -247,7 +249,7 @@ func TestLiRADefaults(t *testing.T) {
 			for q := 0; q < d.Q; q++ {
 				var in, out []float64
 				for m := 0; m < d.M; m++ {
-					if m == target {
+					if m == target || m == 1 { // the target and its pair, model 1
 						continue
 					}
 					v := d.Signal(i, m, q)
@@ -288,13 +290,13 @@ func TestLiRADefaults(t *testing.T) {
 			cfg LiRAConfig
 			f   func(x float64, k int) float64
 		}{
-			{LiRAConfig{Online: true, FixVariance: fix}, func(x float64, k int) float64 {
+			{LiRAConfig{Online: true, FixVariance: new(fix)}, func(x float64, k int) float64 {
 				return logN(x, s.muIn[k], s.sdIn[k]) - logN(x, s.muOut[k], s.sdOut[k])
 			}},
-			{LiRAConfig{FixVariance: fix}, func(x float64, k int) float64 {
+			{LiRAConfig{FixVariance: new(fix)}, func(x float64, k int) float64 {
 				return math.Log(0.5 * math.Erfc(-(x-s.muOut[k])/(s.sdOut[k]+1e-30)/math.Sqrt2))
 			}},
-			{LiRAConfig{FixVariance: fix, OfflineTest: TwoSided}, func(x float64, k int) float64 {
+			{LiRAConfig{FixVariance: new(fix), OfflineTest: TwoSided}, func(x float64, k int) float64 {
 				return -logN(x, s.muOut[k], s.sdOut[k])
 			}},
 		} {
@@ -316,31 +318,36 @@ func TestLiRADefaults(t *testing.T) {
 		}
 	}
 
-	// NumRef takes the first models of each side: with NumRef = 1 the online σ are the guard alone
-	// and the medians are the first IN and OUT values.
-	f, err := fitLiRA(d, target, LiRAConfig{Online: true, NumRef: 1})
+	// NumRef takes the first models of each side: with NumRef = 1 the medians are the first IN and OUT
+	// values, and σ, which one value cannot give, is the side's global one: the spread of those values.
+	f, err := fitLiRA(d, target, LiRAConfig{Online: true, NumRef: 1, FixVariance: new(false)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var firsts []float64
 	for i := 0; i < d.N; i++ {
 		var firstIn, firstOut float64
 		gotIn, gotOut := false, false
-		for m := 1; m < d.M; m++ {
+		for m := 2; m < d.M; m++ {
 			if d.Member(i, m) && !gotIn {
 				firstIn, gotIn = d.Signal(i, m, 0), true
+				firsts = append(firsts, firstIn)
 			}
 			if !d.Member(i, m) && !gotOut {
 				firstOut, gotOut = d.Signal(i, m, 0), true
 			}
 		}
-		if f.muIn[i*d.Q] != firstIn || f.muOut[i*d.Q] != firstOut || f.sdIn[i*d.Q] != 1e-30 {
-			t.Fatalf("NumRef 1, record %d: μ_in %v μ_out %v σ_in %v; want %v %v 1e-30", i, f.muIn[i*d.Q], f.muOut[i*d.Q], f.sdIn[i*d.Q], firstIn, firstOut)
+		if f.muIn[i*d.Q] != firstIn || f.muOut[i*d.Q] != firstOut || f.sdIn[i*d.Q] != f.sdIn[0] {
+			t.Fatalf("NumRef 1, record %d: μ_in %v μ_out %v σ_in %v; want %v %v %v", i, f.muIn[i*d.Q], f.muOut[i*d.Q], f.sdIn[i*d.Q], firstIn, firstOut, f.sdIn[0])
 		}
+	}
+	if !(f.sdIn[0] > 0.5) {
+		t.Errorf("NumRef 1: global σ_in %v, want the spread of the IN values across records", f.sdIn[0])
 	}
 
 	// Compat with an uneven design truncates to the smallest count; the default does not.
 	a, _ := LiRA(d, target, LiRAConfig{Online: true})
-	b, _ := LiRA(d, target, LiRAConfig{Online: true, Compat: true})
+	b, _ := LiRA(d, target, LiRAConfig{Online: true, Compat: CompatLiRA})
 	same := true
 	for i := range a {
 		same = same && a[i] == b[i]
@@ -413,10 +420,7 @@ func TestNormLogCDF(t *testing.T) {
 // TestLiRABadInput checks the errors of LiRA's input validation.
 func TestLiRABadInput(t *testing.T) {
 	d := synthLiRA(20, 6, 1)
-	noIn := synthLiRA(20, 6, 1)
-	for m := 0; m < noIn.M; m++ {
-		noIn.Members[3*noIn.M+m] = m == 0 // record 3: IN only for the target
-	}
+	noRefs := synthLiRA(20, 2, 1) // one pair: the target's pair is no reference
 	lossData := synthLiRA(20, 6, 1)
 	lossData.Kind = signal.Entropy
 	tests := []struct {
@@ -429,7 +433,7 @@ func TestLiRABadInput(t *testing.T) {
 		{"target range", d, 6, LiRAConfig{}, "target model 6 does not exist"},
 		{"offline test", d, 0, LiRAConfig{OfflineTest: "both"}, `offline test "both"`},
 		{"negative refs", d, 0, LiRAConfig{NumIn: -1}, "negative number"},
-		{"no IN model", noIn, 0, LiRAConfig{Online: true}, "record 3 has no IN reference model"},
+		{"no reference model", noRefs, 0, LiRAConfig{Online: true}, "no reference model"},
 		{"population online", d, 0, LiRAConfig{Online: true, PopulationOut: true}, "cannot be combined with Online"},
 		{"no population", d, 0, LiRAConfig{PopulationOut: true}, "needs population signals"},
 		{"kind", lossData, 0, LiRAConfig{}, "cannot convert a entropy signal"},
@@ -454,5 +458,56 @@ func BenchmarkLiRA(b *testing.B) {
 		if _, err := LiRA(d, 0, LiRAConfig{Online: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLiRASaturatedProbabilities: probabilities of exactly 1 and 0, as float32 softmax gives them for
+// confident models, keep LiRA finite, and a saturated target signal still ranks above the others.
+func TestLiRASaturatedProbabilities(t *testing.T) {
+	d := synthLiRA(200, 8, 1)
+	d.Kind = signal.ProbTrue
+	for k, v := range d.Signals {
+		d.Signals[k] = 1 / (1 + math.Exp(-v))
+	}
+	for i := 0; i < d.N; i += 7 {
+		for m := 0; m < d.M; m++ {
+			if d.Member(i, m) {
+				d.Signals[i*d.M+m] = 1 // saturated member outputs, the target's included
+			} else if i%2 == 0 {
+				d.Signals[i*d.M+m] = 0
+			}
+		}
+	}
+	for _, cfg := range []LiRAConfig{{Online: true}, {}, {OfflineTest: TwoSided}, {Online: true, FixVariance: new(false)}} {
+		s, err := LiRA(d, 0, cfg)
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		for i, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) >= 1e30 {
+				t.Fatalf("%+v: record %d scores %v", cfg, i, v)
+			}
+		}
+		if auc := metric.AUC(metric.ROC(s, d.TargetMembers(0), true)); auc < 0.6 {
+			t.Errorf("%+v: AUC %v", cfg, auc)
+		}
+	}
+	// Through the registry too: no degenerate-score error.
+	spec, _ := Lookup("lira")
+	if _, err := spec.Run(d, 0, map[string]string{"fix_variance": "false"}); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestDegenerateScoresRefused: outside compat modes, scores that are mostly of magnitude 1e30 or more (σ
+// of 0 in a likelihood) are an error, not a result.
+func TestDegenerateScoresRefused(t *testing.T) {
+	a := Attack{Name: "x", run: func(*Data, int) ([]float64, error) { return []float64{1e60, -1e60, 2}, nil }}
+	if _, err := a.Run(&Data{}, 0); !errors.Is(err, ErrDegenerateScores) {
+		t.Errorf("error %v, want ErrDegenerateScores", err)
+	}
+	a.Compat = CompatLiRA // the reference code's σ + 1e-30 is reproduced there
+	if _, err := a.Run(&Data{}, 0); err != nil {
+		t.Error(err)
 	}
 }

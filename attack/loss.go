@@ -8,10 +8,10 @@ import (
 
 // LOSSConfig configures LOSS.
 type LOSSConfig struct {
-	// PrivacyMeter reproduces Privacy Meter v2 attacks.run_loss, which returns −p(true label): the
-	// sign is inverted, so members (higher p) get lower scores and the AUC falls below 0.5 on a
-	// leaking model. It requires one query (Q = 1). Off by default.
-	PrivacyMeter bool
+	// Compat CompatPrivacyMeter reproduces Privacy Meter v2 attacks.run_loss, which returns −p(true
+	// label): the sign is inverted, so members (higher p) get lower scores and the AUC falls below 0.5 on
+	// a leaking model. It requires one query (Q = 1). Off by default.
+	Compat Compat
 }
 
 // LOSS is the reference-free loss-threshold attack of Yeom et al., "Privacy Risk in Machine Learning:
@@ -23,7 +23,7 @@ type LOSSConfig struct {
 // means more likely a member. The result has one score per record (length d.N). Signals must be of a
 // kind convertible to signal.Loss (prob_true, loss or rescaled_logit).
 //
-// With cfg.PrivacyMeter the score is −p_i (d.Signals converted to signal.ProbTrue), exactly as Privacy
+// With CompatPrivacyMeter the score is −p_i (d.Signals converted to signal.ProbTrue), exactly as Privacy
 // Meter v2 run_loss computes it — lower means member there. No reference models are used.
 func LOSS(d *Data, target int, cfg LOSSConfig) ([]float64, error) {
 	if err := d.Validate(); err != nil {
@@ -33,7 +33,7 @@ func LOSS(d *Data, target int, cfg LOSSConfig) ([]float64, error) {
 		return nil, fmt.Errorf("loss: target model %d does not exist (there are %d models)", target, d.M)
 	}
 	want := signal.Loss
-	if cfg.PrivacyMeter {
+	if cfg.Compat == CompatPrivacyMeter {
 		if d.Q != 1 {
 			return nil, fmt.Errorf("loss: Privacy Meter's run_loss takes one query per record, the signals have %d", d.Q)
 		}

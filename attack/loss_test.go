@@ -19,7 +19,7 @@ func TestLOSSPrivacyMeterVectors(t *testing.T) {
 			p := c.F64(t, "target_signals")
 			mem := c.Bools(t, "memberships")
 			d := &Data{N: len(p), M: 1, Q: 1, Kind: signal.ProbTrue, Signals: p, Members: mem}
-			got, err := LOSS(d, 0, LOSSConfig{PrivacyMeter: true})
+			got, err := LOSS(d, 0, LOSSConfig{Compat: CompatPrivacyMeter})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestLOSSErrors(t *testing.T) {
 		want string
 	}{
 		{"target", d, 1, LOSSConfig{}, "target model 1"},
-		{"compat queries", d, 0, LOSSConfig{PrivacyMeter: true}, "one query"},
+		{"compat queries", d, 0, LOSSConfig{Compat: CompatPrivacyMeter}, "one query"},
 		{"kind", &Data{N: 2, M: 1, Q: 1, Kind: signal.Entropy, Signals: []float64{0.5, 0.5}, Members: []bool{true, false}}, 0, LOSSConfig{}, "cannot convert"},
 		{"invalid", &Data{N: 2, M: 1, Q: 1, Kind: signal.ProbTrue, Signals: []float64{0.5, 2}, Members: []bool{true, false}}, 0, LOSSConfig{}, "probabilities lie in"},
 	} {

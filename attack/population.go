@@ -9,7 +9,7 @@ import (
 // PopulationConfig configures Attack-P.
 type PopulationConfig struct {
 	// ThresholdFn is one of Privacy Meter v1's threshold functions (ParseThresholdFn; empty = LinearItp).
-	ThresholdFn string
+	ThresholdFn ThresholdFn
 	// Alphas are the false positive rates of v1's α grid, used by PopulationPredictions (nil =
 	// DefaultAlphas). The scores do not depend on them.
 	Alphas []float64
@@ -67,7 +67,7 @@ func PopulationPredictions(d *Data, target int, cfg PopulationConfig) ([]bool, e
 
 // population holds Attack-P's inputs: the target's losses and its population losses.
 type population struct {
-	fn     string
+	fn     ThresholdFn
 	alphas []float64
 	loss   []float64 // N
 	pop    []float64 // Z
@@ -104,8 +104,8 @@ func newPopulation(d *Data, target int, cfg PopulationConfig) (*population, erro
 }
 
 // thresholdConfig validates a threshold function and an α grid (nil = DefaultAlphas).
-func thresholdConfig(fn string, alphas []float64) (string, []float64, error) {
-	fn, err := ParseThresholdFn(fn)
+func thresholdConfig(fn ThresholdFn, alphas []float64) (ThresholdFn, []float64, error) {
+	fn, err := ParseThresholdFn(string(fn))
 	if err != nil {
 		return "", nil, err
 	}

@@ -10,11 +10,12 @@ import (
 // ReferenceConfig configures Attack-R.
 type ReferenceConfig struct {
 	// ThresholdFn is one of Privacy Meter v1's threshold functions (ParseThresholdFn; empty = LinearItp).
-	ThresholdFn string
+	ThresholdFn ThresholdFn
 	// Alphas are the false positive rates of v1's α grid, used by ReferencePredictions (nil =
 	// DefaultAlphas). The scores do not depend on them.
 	Alphas []float64
-	// NumRef caps the OUT reference models per record, the first in model order (0 = all).
+	// NumRef caps the OUT reference models per record, the first in model order of those that
+	// SelectReferences leaves it (0 = all).
 	NumRef int
 	// Dummies applies Ye et al.'s research code (plot_attack_via_reference_or_distill.py) instead of
 	// Privacy Meter v1: the record's OUT losses are augmented with the dummy losses 0 and 1000 before the
@@ -27,8 +28,8 @@ type ReferenceConfig struct {
 // Reference returns the score of Attack-R, the reference-model attack of Ye et al., "Enhanced Membership
 // Inference Attacks against Machine Learning Models" (ACM CCS 2022, attack R), as Privacy Meter v1
 // runs it (ReferenceMetric): each record gets its own threshold, from the losses on that record of the
-// reference models that did not train on it (its OUT models, other than target). Higher = more likely a
-// member.
+// reference models that did not train on it (its OUT models, as SelectReferences chooses them, at most
+// NumRef). Higher = more likely a member.
 //
 // The score is −α*(s), s the target model's loss on the record and α* the false positive rate from which
 // v1 calls the record a member with the chosen threshold function, computed from the record's OUT losses
@@ -50,7 +51,8 @@ type ReferenceConfig struct {
 // reproduces the 1 − α grid.
 //
 // Signals are converted to the cross-entropy loss (signal.Convert); with several queries the losses are
-// averaged over the queries. Every record needs at least one OUT reference model.
+// averaged over the queries. A record without OUT reference models (possible in the bernoulli design)
+// is compared with the population records' losses under the reference models instead.
 func Reference(d *Data, target int, cfg ReferenceConfig) ([]float64, error) {
 	r, err := newReference(d, target, cfg)
 	if err != nil {
@@ -62,7 +64,9 @@ func Reference(d *Data, target int, cfg ReferenceConfig) ([]float64, error) {
 	out := make([]float64, d.N)
 	var buf []float64
 	for i := range out {
-		buf = r.outLosses(buf[:0], i)
+		if buf, err = r.outLosses(buf[:0], i); err != nil {
+			return nil, err
+		}
 		ref := newRefSample(r.fn, buf)
 		if cfg.Dummies {
 			out[i] = -dummyLevel(ref.sorted, r.loss[i])
@@ -120,7 +124,9 @@ func ReferencePredictions(d *Data, target int, cfg ReferenceConfig) ([]bool, err
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var buf []float64
 	for i := 0; i < d.N; i++ {
-		buf = r.outLosses(buf[:0], i)
+		if buf, err = r.outLosses(buf[:0], i); err != nil {
+			return nil, err
+		}
 		for _, v := range buf {
 			lo, hi = min(lo, v), max(hi, v)
 		}
@@ -129,7 +135,9 @@ func ReferencePredictions(d *Data, target int, cfg ReferenceConfig) ([]bool, err
 	out := make([]bool, na*d.N)
 	t := make([]float64, na)
 	for i := 0; i < d.N; i++ {
-		buf = r.outLosses(buf[:0], i)
+		if buf, err = r.outLosses(buf[:0], i); err != nil {
+			return nil, err
+		}
 		ref := newRefSample(r.fn, buf)
 		rowThresholds(r.fn, ref.sorted, r.alphas, true, lo, hi, t, 1)
 		for j, tj := range t {
@@ -141,13 +149,16 @@ func ReferencePredictions(d *Data, target int, cfg ReferenceConfig) ([]bool, err
 
 // reference holds Attack-R's inputs.
 type reference struct {
-	d      *Data
-	fn     string
-	alphas []float64
-	target int
-	limit  int
-	sig    []float64 // d's signals as losses
-	loss   []float64 // target's loss per record (mean over queries)
+	d       *Data
+	fn      ThresholdFn
+	alphas  []float64
+	target  int
+	refs    *References
+	in      []int // scratch for refs.Record
+	out     []int
+	popLoss []float64 // fallback sample: population losses under the pool models
+	sig     []float64 // d's signals as losses
+	loss    []float64 // target's loss per record (mean over queries)
 }
 
 func newReference(d *Data, target int, cfg ReferenceConfig) (*reference, error) {
@@ -164,42 +175,49 @@ func newReference(d *Data, target int, cfg ReferenceConfig) (*reference, error) 
 	if err := d.CheckTarget(target); err != nil {
 		return nil, err
 	}
+	refs, err := SelectReferences(d, target, RefConfig{NumRef: cfg.NumRef})
+	if err != nil {
+		return nil, fmt.Errorf("reference attack: %w", err)
+	}
+	if err := refs.need(false, true, 0, cfg.NumRef); err != nil {
+		return nil, fmt.Errorf("reference attack: %w", err)
+	}
 	sig, err := signalsAs(d, signal.Loss)
 	if err != nil {
 		return nil, err
 	}
-	limit := cfg.NumRef
-	if limit == 0 {
-		limit = d.M
-	}
-	r := &reference{d: d, fn: fn, alphas: alphas, target: target, limit: limit, sig: sig}
-	for i := 0; i < d.N; i++ {
-		has := false
-		for m := 0; m < d.M && !has; m++ {
-			has = m != target && !d.Members[i*d.M+m]
-		}
-		if !has {
-			return nil, fmt.Errorf("reference attack: record %d has no OUT reference model (target model %d excluded)", i, target)
-		}
-	}
+	r := &reference{d: d, fn: fn, alphas: alphas, target: target, refs: refs, sig: sig}
 	r.loss = queryMeans(sig, d.N, d.M, d.Q, target)
 	return r, nil
 }
 
-// outLosses appends the losses (mean over queries) of record i under its first OUT reference models.
-func (r *reference) outLosses(buf []float64, i int) []float64 {
+// outLosses appends the losses (mean over queries) of record i under its OUT reference models
+// (SelectReferences). A record without any, which the bernoulli design allows, takes the losses of the
+// population records under the reference pool (records that no model trained on) instead.
+func (r *reference) outLosses(buf []float64, i int) ([]float64, error) {
 	d := r.d
-	k := r.limit
-	for m := 0; m < d.M && k > 0; m++ {
-		if m == r.target || d.Members[i*d.M+m] {
-			continue
+	r.in, r.out = r.refs.Record(i, r.in, r.out)
+	if len(r.out) == 0 {
+		if d.Z == 0 {
+			return nil, fmt.Errorf("reference attack: record %d has no OUT reference model, and there are no population records to fall back on", i)
 		}
+		if r.popLoss == nil {
+			pop, err := popAs(d, signal.Loss)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range r.refs.Pool {
+				r.popLoss = append(r.popLoss, queryMeans(pop, d.Z, d.M, d.Q, m)...)
+			}
+		}
+		return append(buf, r.popLoss...), nil
+	}
+	for _, m := range r.out {
 		s := 0.0
 		for q := 0; q < d.Q; q++ {
 			s += r.sig[(i*d.M+m)*d.Q+q]
 		}
 		buf = append(buf, s/float64(d.Q))
-		k--
 	}
-	return buf
+	return buf, nil
 }

@@ -193,7 +193,7 @@ func TestReferenceSemantics(t *testing.T) {
 		true, true, false, false, true, // record 0: OUT models 2, 3 (target 0)
 		false, false, true, false, false, // record 1: OUT models 1, 3, 4
 	}
-	d := &Data{N: 2, M: 5, Q: 2, Kind: signal.ProbTrue, Members: members}
+	d := &Data{N: 2, M: 5, Q: 2, Kind: signal.ProbTrue, Members: members, Design: DesignBernoulli}
 	for i := range loss {
 		for _, v := range loss[i] {
 			d.Signals = append(d.Signals, math.Exp(-v))
@@ -252,7 +252,7 @@ func TestReferenceSemantics(t *testing.T) {
 		t.Errorf("ReferencePredictions = %v, want %v", pred, wantPred)
 	}
 	// Query averaging: the same data with the query means as one query scores identically.
-	d1 := &Data{N: 2, M: 5, Q: 1, Kind: signal.Loss, Members: members}
+	d1 := &Data{N: 2, M: 5, Q: 1, Kind: signal.Loss, Members: members, Design: DesignBernoulli}
 	for i := range loss {
 		for m := 0; m < 5; m++ {
 			d1.Signals = append(d1.Signals, (loss[i][2*m]+loss[i][2*m+1])/2)
@@ -315,7 +315,8 @@ func TestPopulationSemantics(t *testing.T) {
 func TestPopulationReferenceBadInput(t *testing.T) {
 	d := synthLoss(10, 4, 1, 5, 1)
 	noPop := synthLoss(10, 4, 1, 0, 1)
-	noOut := synthLoss(10, 4, 1, 5, 1)
+	noOut := synthLoss(10, 4, 1, 0, 1) // no population to fall back on
+	noOut.Design = DesignBernoulli
 	for m := 0; m < 4; m++ {
 		noOut.Members[2*4+m] = m != 0 // record 2 is IN for every reference model
 	}
@@ -336,7 +337,7 @@ func TestPopulationReferenceBadInput(t *testing.T) {
 		}, "alpha[1] = 1.5"},
 		{"no population", func() error { _, err := Population(noPop, 0, PopulationConfig{}); return err }, "no population signals"},
 		{"target", func() error { _, err := Population(d, 9, PopulationConfig{}); return err }, "target model 9 does not exist"},
-		{"no OUT", func() error { _, err := Reference(noOut, 0, ReferenceConfig{}); return err }, "record 2 has no OUT reference model"},
+		{"no OUT", func() error { _, err := Reference(noOut, 0, ReferenceConfig{}); return err }, "record 2 has no OUT reference model, and there are no population records"},
 		{"NumRef", func() error { _, err := Reference(d, 0, ReferenceConfig{NumRef: -2}); return err }, "negative number"},
 		{"kind", func() error { _, err := Reference(ent, 0, ReferenceConfig{}); return err }, "cannot convert a modified_entropy signal"},
 		{"negative loss", func() error {

@@ -25,7 +25,7 @@ func TestRegistryTable(t *testing.T) {
 			t.Errorf("attack %q registered twice", s.Name)
 		}
 		seen[s.Name] = true
-		if s.Description == "" || strings.Contains(s.Description, "\n") || s.run == nil {
+		if s.Description == "" || strings.Contains(s.Description, "\n") || s.build == nil {
 			t.Errorf("%s: needs a one-line description and a run function", s.Name)
 		}
 		pseen := map[string]bool{}
@@ -67,7 +67,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"num_ref_models": "0", "offline_a": "0.25", "tune_offline_a": "false", "offline_a_step": "0.1", "online": "1", "gamma": "1", "compat": "none"}
+	want := map[string]string{"num_ref_models": "0", "offline_a": "0.25", "tune_offline_a": "false", "offline_a_step": "0.1", "online": "1", "gamma": "1", "aggregate": "mean", "compat": "none"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve = %v, want %v", got, want)
 	}
@@ -124,7 +124,7 @@ func TestRegistryRun(t *testing.T) {
 	const target = 1
 	shadow := DefaultShadowConfig()
 	shadowPM := shadow
-	shadowPM.PrivacyMeter = true
+	shadowPM.Compat = CompatPrivacyMeter
 	shadowMLP := shadow
 	shadowMLP.Model, shadowMLP.Hidden, shadowMLP.Epochs, shadowMLP.Seed = ShadowMLP, 8, 3, 5
 	for _, tc := range []struct {
@@ -133,7 +133,7 @@ func TestRegistryRun(t *testing.T) {
 		direct func() ([]float64, error)
 	}{
 		{"loss", nil, func() ([]float64, error) { return LOSS(d, target, LOSSConfig{}) }},
-		{"loss", map[string]string{"compat": "privacy-meter"}, func() ([]float64, error) { return LOSS(d, target, LOSSConfig{PrivacyMeter: true}) }},
+		{"loss", map[string]string{"compat": "privacy-meter"}, func() ([]float64, error) { return LOSS(d, target, LOSSConfig{Compat: CompatPrivacyMeter}) }},
 		{"entropy", nil, func() ([]float64, error) {
 			return SongMittal(d, target, SongMittalConfig{Value: SMEntropy, ClassThresholds: true})
 		}},
@@ -141,7 +141,7 @@ func TestRegistryRun(t *testing.T) {
 			return SongMittal(d, target, SongMittalConfig{Value: SMModifiedEntropy})
 		}},
 		{"confidence", map[string]string{"num_ref_models": "2"}, func() ([]float64, error) {
-			return SongMittal(d, target, SongMittalConfig{Value: SMConfidence, ClassThresholds: true, NumRefModels: 2})
+			return SongMittal(d, target, SongMittalConfig{Value: SMConfidence, ClassThresholds: true, NumRef: 2})
 		}},
 		{"correctness", nil, func() ([]float64, error) { return SongMittal(d, target, SongMittalConfig{Value: SMCorrectness}) }},
 		{"population", map[string]string{"threshold_fn": "gaussian"}, func() ([]float64, error) {
@@ -158,7 +158,7 @@ func TestRegistryRun(t *testing.T) {
 			return LiRA(d, target, LiRAConfig{OfflineTest: TwoSided, NumRef: 2})
 		}},
 		{"lira", map[string]string{"compat": "privacy-meter", "fix_variance": "true"}, func() ([]float64, error) {
-			return LiRA(d, target, LiRAConfig{Online: true, FixVariance: true, Compat: true, Float32: true})
+			return LiRA(d, target, LiRAConfig{Online: true, FixVariance: new(true), Compat: CompatPrivacyMeter})
 		}},
 		{"rmia", map[string]string{"offline_a": "0.3", "num_ref_models": "2"}, func() ([]float64, error) {
 			return RMIA(d, target, RMIAConfig{OfflineA: 0.3, NumRef: 2, Gamma: 1})
@@ -167,11 +167,11 @@ func TestRegistryRun(t *testing.T) {
 			return RMIA(d, target, RMIAConfig{Online: true, Gamma: 2})
 		}},
 		{"rmia", map[string]string{"tune_offline_a": "true", "compat": "privacy-meter", "num_ref_models": "2"}, func() ([]float64, error) {
-			a, _, err := TuneOfflineA(d, target, nil, RMIAConfig{Compat: true, NumRef: 2})
+			a, _, err := TuneOfflineA(d, target, nil, RMIAConfig{Compat: CompatPrivacyMeter, NumRef: 2})
 			if err != nil {
 				return nil, err
 			}
-			return RMIA(d, target, RMIAConfig{Compat: true, NumRef: 2, OfflineA: a})
+			return RMIA(d, target, RMIAConfig{Compat: CompatPrivacyMeter, NumRef: 2, OfflineA: a})
 		}},
 	} {
 		s, err := Lookup(tc.name)
@@ -238,8 +238,11 @@ func TestRMIAFinerGrid(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("registry scores with offline_a_step=0.05 differ from RMIA at the tuned a = %v", best)
 	}
-	if _, err := spec.Resolve(map[string]string{"offline_a_step": "0"}); err == nil {
-		t.Error("offline_a_step=0 accepted")
+	for _, step := range []string{"0", "1e-300", "5e-4"} {
+		_, err := spec.Resolve(map[string]string{"offline_a_step": step})
+		if err == nil || !strings.Contains(err.Error(), "offline_a_step") || !strings.Contains(err.Error(), "0.001") {
+			t.Errorf("offline_a_step=%s: error %v, want one naming the parameter and its bound 0.001", step, err)
+		}
 	}
 }
 

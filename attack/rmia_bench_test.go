@@ -13,7 +13,7 @@ func BenchmarkRMIA(b *testing.B) {
 		name string
 		cfg  RMIAConfig
 	}{
-		{"compat", RMIAConfig{Compat: true, NumRef: 2, OfflineA: 0.3}},
+		{"compat", RMIAConfig{Compat: CompatPrivacyMeter, NumRef: 2, OfflineA: 0.3}},
 		{"offline", RMIAConfig{OfflineA: 0.3}},
 		{"online", RMIAConfig{Online: true, Gamma: 2}},
 	} {

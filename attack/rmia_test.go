@@ -77,7 +77,7 @@ func testRMIAGrid(t *testing.T, c *vectortest.Case) {
 	for _, rf := range rs {
 		r := int(rf)
 		for _, a := range as {
-			s, err := RMIA(d, target, RMIAConfig{NumRef: r, OfflineA: a, Compat: true})
+			s, err := RMIA(d, target, RMIAConfig{NumRef: r, OfflineA: a, Compat: CompatPrivacyMeter})
 			if err != nil {
 				t.Fatalf("R=%d a=%v: %v", r, a, err)
 			}
@@ -120,7 +120,7 @@ func testRMIATune(t *testing.T, c *vectortest.Case) {
 	grid := OfflineAGrid(0.1)
 	c.Check(t, "a_grid", grid, len(grid))
 
-	cfg := RMIAConfig{NumRef: c.Int(t, "num_reference_models_final"), Compat: true}
+	cfg := RMIAConfig{NumRef: c.Int(t, "num_reference_models_final"), Compat: CompatPrivacyMeter}
 	best, aucs, err := TuneOfflineA(d, target, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func testRMIATune(t *testing.T, c *vectortest.Case) {
 	c.Check(t, "auc_per_a", aucs, len(grid))
 	c.Check(t, "best_offline_a", []float64{best}, 1)
 
-	bestScores, err := RMIA(d, paired, RMIAConfig{NumRef: 1, OfflineA: best, Compat: true})
+	bestScores, err := RMIA(d, paired, RMIAConfig{NumRef: 1, OfflineA: best, Compat: CompatPrivacyMeter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,17 +356,23 @@ func bruteCompat(d *Data, t, r int, a float64) []float64 {
 	return out
 }
 
-// bruteDefault is the default mode written out directly: references in pool order, offline mean of the
-// first r OUT references (all OUT ones when r = 0), or online mean of the first r; the population mean
-// over the first r references; the N × Z comparison with γ.
-func bruteDefault(d *Data, t int, cfg RMIAConfig, pool []int) []float64 {
+// bruteDefault is the default mode written out directly for data in complementary pairs (makeRMIAData):
+// the references are pool in order, which holds neither the target nor its pair; offline Pr_OUT(x) is the
+// mean of the first r OUT references (all when r = 0), online Pr(x) the mean of the means of the first r
+// IN and the first r OUT references; the population mean is over the first r references offline, 2r
+// online; then the N × Z comparison with γ. It returns the counts and the record ratios.
+func bruteDefault(d *Data, t int, cfg RMIAConfig, pool []int) (counts []int, rx []float64) {
 	gamma := cfg.Gamma
 	if gamma == 0 {
 		gamma = 1
 	}
 	r := cfg.NumRef
+	popN := r
+	if cfg.Online {
+		popN = 2 * r
+	}
 	if r == 0 {
-		r = len(pool)
+		r, popN = len(pool), len(pool)
 	}
 	a := cfg.OfflineA
 	marg := func(mean float64) float64 {
@@ -378,27 +384,34 @@ func bruteDefault(d *Data, t int, cfg RMIAConfig, pool []int) []float64 {
 	rz := make([]float64, d.Z)
 	for j := range rz {
 		s := 0.0
-		for _, c := range pool[:r] {
+		for _, c := range pool[:popN] {
 			s += d.PopSignal(j, c, 0)
 		}
-		rz[j] = d.PopSignal(j, t, 0) / marg(s/float64(r))
+		rz[j] = d.PopSignal(j, t, 0) / marg(s/float64(popN))
 	}
-	out := make([]float64, d.N)
-	for i := range out {
-		s, k := 0.0, 0
+	counts = make([]int, d.N)
+	rx = make([]float64, d.N)
+	for i := range counts {
+		var sIn, sOut float64
+		var kIn, kOut int
 		for _, c := range pool {
-			if k == r {
-				break
+			if d.Member(i, c) && kIn < r {
+				sIn += d.Signal(i, c, 0)
+				kIn++
 			}
-			if cfg.Online || !d.Member(i, c) {
-				s += d.Signal(i, c, 0)
-				k++
+			if !d.Member(i, c) && kOut < r {
+				sOut += d.Signal(i, c, 0)
+				kOut++
 			}
 		}
-		rx := d.Signal(i, t, 0) / marg(s/float64(k))
-		out[i] = float64(bruteCount(rx, rz, gamma)) / float64(d.Z)
+		pr := marg(sOut / float64(kOut))
+		if cfg.Online {
+			pr = (sIn/float64(kIn) + sOut/float64(kOut)) / 2
+		}
+		rx[i] = d.Signal(i, t, 0) / pr
+		counts[i] = bruteCount(rx[i], rz, gamma)
 	}
-	return out
+	return counts, rx
 }
 
 func equalBits(a, b []float64) (int, bool) {
@@ -422,7 +435,7 @@ func TestRMIACompatBrute(t *testing.T) {
 		t, r int
 		a    float64
 	}{{0, 1, 0}, {0, 9, 0.3}, {5, 10, 1}, {21, 4, 0.7}, {2, 15, 0.2}} {
-		got, err := RMIA(d, tc.t, RMIAConfig{NumRef: tc.r, OfflineA: tc.a, Compat: true})
+		got, err := RMIA(d, tc.t, RMIAConfig{NumRef: tc.r, OfflineA: tc.a, Compat: CompatPrivacyMeter})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +444,7 @@ func TestRMIACompatBrute(t *testing.T) {
 		}
 	}
 	// NumRef 0 means every complete pair: 10 of the 20 candidates.
-	got, err := RMIA(d, 0, RMIAConfig{Compat: true, OfflineA: 0.5})
+	got, err := RMIA(d, 0, RMIAConfig{Compat: CompatPrivacyMeter, OfflineA: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,14 +453,21 @@ func TestRMIACompatBrute(t *testing.T) {
 	}
 }
 
-// TestRMIADefaultBrute compares the default mode with the direct N × Z computation.
+// TestRMIADefaultBrute compares the default mode with the direct N × Z computation: the counts exactly
+// (tie-breaking off), and with tie-breaking each score in [count/Z, (count+1)/Z] and records of equal
+// count in the order of their own ratios.
 func TestRMIADefaultBrute(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	d := makeRMIAData(rng, 400, 250, 8)
-	all := func(t int) []int {
+	pool := func(t int, refs ...int) []int { // refs (nil: all models) without t and its pair
+		if refs == nil {
+			for c := range d.M {
+				refs = append(refs, c)
+			}
+		}
 		var p []int
-		for c := range d.M {
-			if c != t {
+		for _, c := range refs {
+			if c != t && c != t^1 {
 				p = append(p, c)
 			}
 		}
@@ -459,22 +479,71 @@ func TestRMIADefaultBrute(t *testing.T) {
 		cfg    RMIAConfig
 		pool   []int
 	}{
-		{"offline all", 0, RMIAConfig{OfflineA: 0.3}, all(0)},
-		{"offline R=2", 3, RMIAConfig{NumRef: 2, OfflineA: 0.6}, all(3)},
-		{"offline a=1 gamma=2", 7, RMIAConfig{NumRef: 3, OfflineA: 1, Gamma: 2}, all(7)},
-		{"online all", 0, RMIAConfig{Online: true}, all(0)},
-		{"online R=4 gamma=0.8", 5, RMIAConfig{Online: true, NumRef: 4, Gamma: 0.8}, all(5)},
-		{"refmodels", 1, RMIAConfig{OfflineA: 0.2, RefModels: []int{7, 6, 1, 5, 4}}, []int{7, 6, 5, 4}},
+		{"offline all", 0, RMIAConfig{OfflineA: 0.3}, pool(0)},
+		{"offline R=2", 3, RMIAConfig{NumRef: 2, OfflineA: 0.6}, pool(3)},
+		{"offline a=1 gamma=2", 7, RMIAConfig{NumRef: 3, OfflineA: 1, Gamma: 2}, pool(7)},
+		{"online all", 0, RMIAConfig{Online: true}, pool(0)},
+		{"online R=2 gamma=0.8", 5, RMIAConfig{Online: true, NumRef: 2, Gamma: 0.8}, pool(5)},
+		{"refmodels", 1, RMIAConfig{OfflineA: 0.2, RefModels: []int{7, 6, 1, 5, 4}}, pool(1, 7, 6, 5, 4)},
 	} {
 		got, err := RMIA(d, tc.target, tc.cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if i, ok := equalBits(got, bruteDefault(d, tc.target, tc.cfg, tc.pool)); !ok {
-			t.Errorf("%s: score[%d] differs from the brute-force computation", tc.name, i)
+		counts, rx := bruteDefault(d, tc.target, tc.cfg, tc.pool)
+		p, err := newRMIAPlan(d, tc.target, tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prx, prz, err := p.ratios(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i, ok := equalBits(prx, rx); !ok {
+			t.Errorf("%s: ratio_x[%d] = %v differs from the brute-force %v", tc.name, i, prx[i], rx[i])
+		}
+		plain := rmiaCount(prx, prz, p.gamma, false)
+		z := float64(d.Z)
+		for i, c := range counts {
+			if plain[i] != float64(c)/z {
+				t.Fatalf("%s: record %d: count %v, want %d/%d", tc.name, i, plain[i]*z, c, d.Z)
+			}
+			if !(got[i] >= float64(c)/z && got[i] <= float64(c+1)/z) {
+				t.Fatalf("%s: record %d: score %v outside [%d, %d]/%d", tc.name, i, got[i], c, c+1, d.Z)
+			}
+			for j := range i {
+				if counts[j] == c && rx[j] < rx[i] && got[j] > got[i] {
+					t.Fatalf("%s: records %d and %d: ratios %v < %v but scores %v > %v", tc.name, j, i, rx[j], rx[i], got[j], got[i])
+				}
+			}
 		}
 		if auc := metric.AUC(metric.ROC(got, d.TargetMembers(tc.target), true)); !(auc > 0.55) {
 			t.Errorf("%s: AUC %v on data where members have higher p", tc.name, auc)
+		}
+	}
+}
+
+// TestRMIATieBreak checks that tie-breaking leaves fewer ties and refines the order of the counts without
+// changing it.
+func TestRMIATieBreak(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	d := makeRMIAData(rng, 3000, 100, 6)
+	got, err := RMIA(d, 0, RMIAConfig{OfflineA: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := newRMIAPlan(d, 0, RMIAConfig{OfflineA: 0.3})
+	rx, rz, _ := p.ratios(d)
+	plain := rmiaCount(rx, rz, 1, false)
+	distinct := func(v []float64) int { s := slices.Clone(v); slices.Sort(s); return len(slices.Compact(s)) }
+	if a, b := distinct(plain), distinct(got); !(a <= 101 && b > 10*a) {
+		t.Errorf("distinct scores: %d counts, %d after tie-breaking", a, b)
+	}
+	for i := range got {
+		for j := range got {
+			if plain[i] < plain[j] && !(got[i] <= got[j]) {
+				t.Fatalf("records %d, %d: counts %v < %v but scores %v > %v", i, j, plain[i], plain[j], got[i], got[j])
+			}
 		}
 	}
 }
@@ -502,7 +571,7 @@ func TestRMIASignalKinds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, cfg := range []RMIAConfig{{OfflineA: 0.3}, {Compat: true, NumRef: 2, OfflineA: 0.3}} {
+	for _, cfg := range []RMIAConfig{{OfflineA: 0.3}, {Compat: CompatPrivacyMeter, NumRef: 2, OfflineA: 0.3}} {
 		fromLoss, err := RMIA(&lossData, 1, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -521,7 +590,7 @@ func TestRMIASignalKinds(t *testing.T) {
 func TestRMIAParallel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	d := makeRMIAData(rng, 20000, 9000, 6)
-	for _, cfg := range []RMIAConfig{{Compat: true, NumRef: 2}, {OfflineA: 0.4, Gamma: 1.5}} {
+	for _, cfg := range []RMIAConfig{{Compat: CompatPrivacyMeter, NumRef: 2}, {OfflineA: 0.4, Gamma: 1.5}} {
 		prev := runtime.GOMAXPROCS(1)
 		one, err := RMIA(d, 0, cfg)
 		runtime.GOMAXPROCS(max(prev, 4))
@@ -549,7 +618,9 @@ func TestTuneOfflineADefault(t *testing.T) {
 	bestAUC := 0.0
 	wantBest := 0.0
 	for k, a := range grid {
-		s, err := RMIA(d, 0, RMIAConfig{NumRef: 1, OfflineA: a, RefModels: []int{1, 3, 4, 5}})
+		// Target 2's pool is 0, 1, 4, 5 (its pair 3 excluded); model 0 is attacked with the rest, of
+		// which its own pair 1 is excluded in turn.
+		s, err := RMIA(d, 0, RMIAConfig{NumRef: 1, OfflineA: a, RefModels: []int{4, 5}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -581,7 +652,8 @@ func TestOfflineAGrid(t *testing.T) {
 	if g := OfflineAGrid(0.1); g[3] != 0.30000000000000004 || g[6] != 0.6000000000000001 || g[7] != 0.7000000000000001 {
 		t.Errorf("OfflineAGrid(0.1) = %v, want numpy's i*0.1", g)
 	}
-	for _, s := range []float64{0, -0.1, math.NaN(), math.Inf(1)} {
+	// A step too fine for a grid that fits in memory gives no grid (1e-300 used to panic in make).
+	for _, s := range []float64{0, -0.1, math.NaN(), math.Inf(1), 1e-300, math.SmallestNonzeroFloat64, 5e-7} {
 		if g := OfflineAGrid(s); g != nil {
 			t.Errorf("OfflineAGrid(%v) = %v, want nil", s, g)
 		}
@@ -609,34 +681,30 @@ func TestRMIAErrors(t *testing.T) {
 		{"nil data", nil, 0, RMIAConfig{}, "no data"},
 		{"bad shape", with(func(d *Data) { d.Signals = d.Signals[1:] }), 0, RMIAConfig{}, "signals"},
 		{"NaN signal", with(func(d *Data) { d.Signals[17] = math.NaN() }), 0, RMIAConfig{}, "signals: record 4, model 1 is NaN"},
-		{"population above 1", with(func(d *Data) { d.Population[9] = 1.5 }), 0, RMIAConfig{Compat: true}, "population signals: record 2, model 1 is 1.5"},
+		{"population above 1", with(func(d *Data) { d.Population[9] = 1.5 }), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "population signals: record 2, model 1 is 1.5"},
 		{"population length", with(func(d *Data) { d.Population = d.Population[1:] }), 0, RMIAConfig{}, "population signals: 79 values"},
 		{"members length", with(func(d *Data) { d.Members = d.Members[1:] }), 0, RMIAConfig{}, "memberships"},
 		{"target low", good, -1, RMIAConfig{}, "target model -1 does not exist"},
 		{"target high", good, 4, RMIAConfig{}, "target model 4 does not exist"},
 		{"no population", with(func(d *Data) { d.Z, d.Population = 0, nil }), 0, RMIAConfig{}, "no population"},
-		{"queries", with(func(d *Data) { d.Q = 2; d.N = 25; d.Members = d.Members[:100]; d.Z = 10 }), 0, RMIAConfig{}, "queries"},
+		{"aggregate", good, 0, RMIAConfig{Aggregate: "median"}, "aggregate"},
+		{"queries compat", with(func(d *Data) { d.Q = 2; d.N = 25; d.Members = d.Members[:100]; d.Z = 10 }), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "one query"},
 		{"kind", with(func(d *Data) { d.Kind = signal.Entropy }), 0, RMIAConfig{}, "cannot be turned"},
 		{"a high", good, 0, RMIAConfig{OfflineA: 1.5}, "offline a"},
 		{"a NaN", good, 0, RMIAConfig{OfflineA: math.NaN()}, "offline a"},
 		{"gamma", good, 0, RMIAConfig{Gamma: -1}, "gamma"},
 		{"gamma inf", good, 0, RMIAConfig{Gamma: math.Inf(1)}, "gamma"},
 		{"numref negative", good, 0, RMIAConfig{NumRef: -1}, "reference models requested"},
-		{"numref too many", good, 0, RMIAConfig{NumRef: 4}, "only 3 models"},
-		{"online compat", good, 0, RMIAConfig{Online: true, Compat: true}, "no online"},
+		{"numref too many", good, 0, RMIAConfig{NumRef: 4}, "leaves every record 1"},
+		{"online compat", good, 0, RMIAConfig{Online: true, Compat: CompatPrivacyMeter}, "no online"},
 		{"ref out of range", good, 0, RMIAConfig{RefModels: []int{1, 9}}, "reference model 9"},
 		{"ref twice", good, 0, RMIAConfig{RefModels: []int{1, 1}}, "twice"},
 		{"no references", good, 0, RMIAConfig{RefModels: []int{0}}, "no reference model"},
 		{"compat no candidates", with(func(d *Data) {
 			*d = Data{N: 2, M: 2, Q: 1, Kind: signal.ProbTrue, Signals: []float64{0.1, 0.2, 0.3, 0.4},
 				Members: []bool{true, false, false, true}, Z: 1, Population: []float64{0.5, 0.5}}
-		}), 0, RMIAConfig{Compat: true}, "no reference model"},
-		{"record never OUT", with(func(d *Data) {
-			for c := range d.M {
-				d.Members[7*d.M+c] = true
-			}
-		}), 0, RMIAConfig{}, "record 7 is OUT for 0"},
-		{"record OUT too rarely", good, 0, RMIAConfig{NumRef: 3}, "offline RMIA needs 3"},
+		}), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "no reference model"},
+		{"online too many", good, 0, RMIAConfig{Online: true, NumRef: 2}, "2 IN reference models per record requested"},
 	} {
 		_, err := RMIA(tc.d, tc.target, tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -653,14 +721,14 @@ func TestRMIAErrors(t *testing.T) {
 		want   string
 	}{
 		{"online", good, 0, RMIAConfig{Online: true}, "online"},
-		{"no paired model", odd, 4, RMIAConfig{Compat: true}, "no paired model"},
+		{"no paired model", odd, 4, RMIAConfig{Compat: CompatPrivacyMeter}, "no paired model"},
 		{"one reference", good, 0, RMIAConfig{RefModels: []int{2}}, "at least 2 reference models"},
 		{"pseudo-target all members", with(func(d *Data) {
 			for i := range d.N {
 				d.Members[i*d.M+1] = true
 			}
-		}), 0, RMIAConfig{Compat: true}, "tuning offline a on model 1"},
-		{"bad grid", good, 0, RMIAConfig{Compat: true}, "offline a"},
+		}), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "tuning offline a on model 1"},
+		{"bad grid", good, 0, RMIAConfig{Compat: CompatPrivacyMeter}, "offline a"},
 	} {
 		grid := []float64(nil)
 		if tc.name == "bad grid" {
@@ -767,19 +835,20 @@ func TestRMIAParallelError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	d := makeRMIAData(rng, 20000, 100, 4)
 	for _, i := range []int{15000, 9000} {
-		for c := range d.M {
-			d.Members[i*d.M+c] = true
-		}
+		d.Signals[i*d.M+3] = -0.5
 	}
 	prev := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(prev)
 	_, err := RMIA(d, 0, RMIAConfig{})
-	if err == nil || !strings.Contains(err.Error(), "record 9000 is OUT for 0") {
+	if err == nil || !strings.Contains(err.Error(), "record 9000, model 3 is -0.5") {
 		t.Errorf("error %v, want one about record 9000", err)
+	}
+	for _, i := range []int{15000, 9000} {
+		d.Signals[i*d.M+3] = 0.5
 	}
 	d.Signals[18001*d.M+2] = 2
 	d.Signals[17000*d.M+1] = math.Inf(1)
-	_, err = RMIA(d, 0, RMIAConfig{Compat: true})
+	_, err = RMIA(d, 0, RMIAConfig{Compat: CompatPrivacyMeter})
 	if err == nil || !strings.Contains(err.Error(), "record 17000, model 1 is +Inf") {
 		t.Errorf("error %v, want one about record 17000", err)
 	}

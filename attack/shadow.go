@@ -10,34 +10,40 @@ import (
 	"github.com/pmeter/pmeter/signal"
 )
 
-// The inputs of Shadow's attack classifier (ShadowConfig.Features).
+// ShadowFeatures names the input of Shadow's attack classifier (ShadowConfig.Features).
+type ShadowFeatures string
+
+// The inputs of Shadow's attack classifier.
 const (
 	// ShadowSortedProbs uses the prediction vector sorted in decreasing order, its first TopK entries
 	// (Shokri et al.; top-3 is Salem et al.'s ML-Leaks variant). It needs d.Probs.
-	ShadowSortedProbs = "sorted_probs"
+	ShadowSortedProbs ShadowFeatures = "sorted_probs"
 	// ShadowSignal uses the scalar signal converted to a loss (the raw signal when it does not convert),
 	// averaged over queries, as Privacy Meter v1's ShadowMetric does.
-	ShadowSignal = "signal"
+	ShadowSignal ShadowFeatures = "signal"
 )
 
-// The attack classifiers of Shadow (ShadowConfig.Model).
+// ShadowModel names Shadow's attack classifier (ShadowConfig.Model).
+type ShadowModel string
+
+// The attack classifiers of Shadow.
 const (
 	// ShadowLogistic is an L2-regularised logistic regression fitted to convergence by Newton's method.
-	ShadowLogistic = "logistic"
+	ShadowLogistic ShadowModel = "logistic"
 	// ShadowMLP is a one-hidden-layer tanh network with a sigmoid output, trained with Adam.
-	ShadowMLP = "mlp"
+	ShadowMLP ShadowModel = "mlp"
 )
 
 // ShadowConfig configures Shadow. The zero value is not usable: DefaultShadowConfig returns the defaults.
 type ShadowConfig struct {
 	// Features is ShadowSortedProbs or ShadowSignal.
-	Features string
+	Features ShadowFeatures
 	// TopK keeps the K largest probabilities with ShadowSortedProbs; 0 keeps all C of them.
 	TopK int
 	// PerClass trains one attack classifier per true class, as Shokri et al. do; it needs d.Labels.
 	PerClass bool
 	// Model is ShadowLogistic or ShadowMLP.
-	Model string
+	Model ShadowModel
 	// InvReg is the inverse L2 regularisation strength (scikit-learn's C): the logistic regression
 	// minimises Σ_i w_i ℓ_i + ‖β‖²/(2·InvReg) over the coefficients β (the intercept is not penalised),
 	// and the MLP uses the weight decay 1/(InvReg·n) on its mean loss. It must be positive.
@@ -49,14 +55,15 @@ type ShadowConfig struct {
 	BatchSize    int
 	// Seed seeds the MLP's initial weights and batch order.
 	Seed uint64
-	// NumRefModels limits the shadow models to the first NumRefModels models other than the target, in
-	// index order; 0 uses all of them.
-	NumRefModels int
-	// PrivacyMeter reproduces Privacy Meter v1's ShadowMetric: a single (not per-class) logistic
-	// regression on the 1-D loss signal, with scikit-learn's class_weight {0: n_member, 1: n_nonmember}
-	// (so each class weighs n_member·n_nonmember in total) and C = InvReg. It overrides Features,
-	// PerClass and Model.
-	PrivacyMeter bool
+	// NumRef limits the shadow models to the first 2·NumRef models of the target's reference pool
+	// (SelectReferences: the target and the models whose memberships are determined by its are never
+	// shadows); 0 uses all of them.
+	NumRef int
+	// Compat CompatPrivacyMeter reproduces Privacy Meter v1's ShadowMetric: a single (not per-class)
+	// logistic regression on the 1-D loss signal, with scikit-learn's class_weight {0: n_member, 1:
+	// n_nonmember} (so each class weighs n_member·n_nonmember in total) and C = InvReg. It overrides
+	// Features, PerClass and Model.
+	Compat Compat
 }
 
 // DefaultShadowConfig returns Shokri et al.'s setting: per-class logistic regressions on the full sorted
@@ -80,7 +87,7 @@ func DefaultShadowConfig() ShadowConfig {
 // from the outputs of shadow models whose training sets are known, and is then applied to the target
 // model's outputs.
 //
-// The shadow models are the models other than target (see NumRefModels). Every record i and shadow
+// The shadow models are the target's reference pool (see NumRef). Every record i and shadow
 // model m give one training example: the features of record i under model m (ShadowConfig.Features),
 // labelled member when d.Member(i, m). Members and non-members are weighted so that both classes weigh
 // the same in total. With PerClass one classifier is trained per true class c on the examples of
@@ -88,7 +95,7 @@ func DefaultShadowConfig() ShadowConfig {
 // on all classes. The score of record i is the classifier's P(member) on its features under the target
 // model: one value in [0, 1] per record (length d.N), higher meaning more likely a member.
 //
-// With PrivacyMeter the classifier is Privacy Meter v1's ShadowMetric (privacy_meter/metric.py): a 1-D
+// With CompatPrivacyMeter the classifier is Privacy Meter v1's ShadowMetric (privacy_meter/metric.py): a 1-D
 // logistic regression on the loss with class_weight {0: n_member, 1: n_nonmember}. Privacy Meter fits it
 // with scikit-learn's lbfgs to a gradient tolerance of 1e-4; Shadow solves the same problem to
 // convergence, so probabilities agree to that solver's precision.
@@ -99,14 +106,10 @@ func Shadow(d *Data, target int, cfg ShadowConfig) ([]float64, error) {
 	if target < 0 || target >= d.M {
 		return nil, fmt.Errorf("shadow: target model %d does not exist (there are %d models)", target, d.M)
 	}
-	if cfg.PrivacyMeter {
+	if cfg.Compat == CompatPrivacyMeter {
 		cfg.Features, cfg.PerClass, cfg.Model = ShadowSignal, false, ShadowLogistic
 	}
 	if err := cfg.check(); err != nil {
-		return nil, fmt.Errorf("shadow: %w", err)
-	}
-	refs, err := smRefModels(d.M, target, cfg.NumRefModels)
-	if err != nil {
 		return nil, fmt.Errorf("shadow: %w", err)
 	}
 	feat, dim, err := shadowFeatures(d, cfg)
@@ -115,6 +118,10 @@ func Shadow(d *Data, target int, cfg ShadowConfig) ([]float64, error) {
 	}
 	if cfg.PerClass && d.Labels == nil {
 		return nil, errors.New("shadow: per-class attack models need class labels; set per_class=false to train one model")
+	}
+	refs, err := modelRefs(d, target, cfg.NumRef)
+	if err != nil {
+		return nil, fmt.Errorf("shadow: %w", err)
 	}
 
 	// Gather the training examples, grouped by class when PerClass.
@@ -206,7 +213,7 @@ func shadowFeatures(d *Data, cfg ShadowConfig) (func(dst []float64, i, m int) []
 			if err := signal.Convert(s, d.Kind, signal.Loss); err != nil {
 				return nil, 0, fmt.Errorf("signals: %w", err)
 			}
-		} else if cfg.PrivacyMeter {
+		} else if cfg.Compat == CompatPrivacyMeter {
 			return nil, 0, fmt.Errorf("Privacy Meter's ShadowMetric works on the loss; a %s signal does not convert to it", d.Kind)
 		}
 		mean := smMeanOverQueries(d, s, 1)
@@ -275,7 +282,7 @@ type shadowClassifier interface {
 }
 
 func (cfg *ShadowConfig) train(s *shadowSet, dim int, stream uint64) (shadowClassifier, error) {
-	w := s.weights(cfg.PrivacyMeter)
+	w := s.weights(cfg.Compat == CompatPrivacyMeter)
 	if cfg.Model == ShadowMLP {
 		rng := rand.New(rand.NewPCG(cfg.Seed, stream))
 		return trainShadowMLP(s, w, dim, cfg, rng), nil

@@ -87,7 +87,7 @@ func TestShadowPrivacyMeter(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := DefaultShadowConfig()
-	cfg.PrivacyMeter = true
+	cfg.Compat = CompatPrivacyMeter
 	for _, dd := range []*Data{d, &dp} {
 		got, err := Shadow(dd, 1, cfg)
 		if err != nil {
@@ -171,7 +171,7 @@ func TestShadowSeparation(t *testing.T) {
 		{"signal features", 1e4, func(c *ShadowConfig) { c.Features, c.PerClass = ShadowSignal, false }, 0.99, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := shadowTestData(11, 300, 6, 3, tc.gap)
+			d := shadowTestData(11, 300, 8, 3, tc.gap)
 			cfg := DefaultShadowConfig()
 			tc.mutate(&cfg)
 			got, err := Shadow(d, 0, cfg)
@@ -248,20 +248,21 @@ func TestShadowClassFallback(t *testing.T) {
 }
 
 func TestShadowErrors(t *testing.T) {
-	full := shadowTestData(17, 20, 2, 3, 2)
+	full := shadowTestData(17, 20, 4, 3, 2)
 	noLabels := *full
 	noLabels.Labels = nil
 	noProbs := *full
 	noProbs.Probs, noProbs.C = nil, 0
-	entropy := &Data{N: 2, M: 2, Q: 1, Kind: signal.Entropy, Signals: []float64{1, 2, 3, 4}, Members: []bool{true, false, false, true}}
+	entropy := &Data{N: 2, M: 2, Q: 1, Kind: signal.Entropy, Signals: []float64{1, 2, 3, 4}, Members: []bool{true, false, false, true}, Design: DesignBernoulli}
 	allIn := *full
+	allIn.Design = DesignBernoulli // all models equal the target's: no model would be left otherwise
 	allIn.Members = make([]bool, len(full.Members))
 	for i := range allIn.Members {
 		allIn.Members[i] = true
 	}
 	def := DefaultShadowConfig()
 	with := func(f func(*ShadowConfig)) ShadowConfig { c := def; f(&c); return c }
-	pm := with(func(c *ShadowConfig) { c.PrivacyMeter = true })
+	pm := with(func(c *ShadowConfig) { c.Compat = CompatPrivacyMeter })
 	for _, tc := range []struct {
 		name string
 		d    *Data

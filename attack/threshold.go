@@ -12,24 +12,27 @@ import (
 // configurations). Each maps a sample of reference signal values and a list of false positive rates α to
 // thresholds; v1 then predicts "member" when a record's signal (a loss: lower = member) lies strictly
 // below the threshold. ParseThresholdFn also accepts the Python names (linear_itp_threshold_func, …).
+type ThresholdFn string
+
+// The threshold functions.
 const (
-	ThresholdFunc  = "threshold_func"   // np.quantile(d, α, method='lower')
-	LinearItp      = "linear_itp"       // np.quantile(d, α, method='linear'), end points replaced (v1 default)
-	LogitRescale   = "logit_rescale"    // Gaussian fit to logit(e^{−d}), threshold at 1 − α, back to a loss
-	Gaussian       = "gaussian"         // Gaussian fit to d: α in 1-D, 1 − α per row (v1 quirk)
-	MinLinearLogit = "min_linear_logit" // element-wise min of linear_itp and logit_rescale
+	ThresholdFunc  ThresholdFn = "threshold_func"   // np.quantile(d, α, method='lower')
+	LinearItp      ThresholdFn = "linear_itp"       // np.quantile(d, α, method='linear'), end points replaced (v1 default)
+	LogitRescale   ThresholdFn = "logit_rescale"    // Gaussian fit to logit(e^{−d}), threshold at 1 − α, back to a loss
+	Gaussian       ThresholdFn = "gaussian"         // Gaussian fit to d: α in 1-D, 1 − α per row (v1 quirk)
+	MinLinearLogit ThresholdFn = "min_linear_logit" // element-wise min of linear_itp and logit_rescale
 )
 
 // ParseThresholdFn validates a threshold function name and returns its short form. Empty means LinearItp,
 // v1's default.
-func ParseThresholdFn(s string) (string, error) {
-	switch s {
+func ParseThresholdFn(s string) (ThresholdFn, error) {
+	switch fn := ThresholdFn(s); fn {
 	case "", LinearItp, "linear_itp_threshold_func":
 		return LinearItp, nil
 	case ThresholdFunc, LogitRescale, Gaussian, MinLinearLogit:
-		return s, nil
+		return fn, nil
 	case "logit_rescale_threshold_func", "gaussian_threshold_func", "min_linear_logit_threshold_func":
-		return s[:len(s)-len("_threshold_func")], nil
+		return fn[:len(fn)-len("_threshold_func")], nil
 	}
 	return "", fmt.Errorf("unknown threshold function %q (want threshold_func, linear_itp, logit_rescale, gaussian or min_linear_logit)", s)
 }
@@ -61,8 +64,8 @@ func DefaultAlphas() []float64 {
 //
 // Φ⁻¹(0) and Φ⁻¹(1) are ∓Inf, and a zero σ gives NaN (scipy's norm.ppf). It returns an error if dist is
 // empty or holds a NaN, if an α lies outside [0, 1], or if LinearItp or MinLinearLogit get fewer than two α.
-func Thresholds(fn string, dist, alphas []float64) ([]float64, error) {
-	fn, err := ParseThresholdFn(fn)
+func Thresholds(fn ThresholdFn, dist, alphas []float64) ([]float64, error) {
+	fn, err := ParseThresholdFn(string(fn))
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +85,8 @@ func Thresholds(fn string, dist, alphas []float64) ([]float64, error) {
 // rows are the global min(dist) − 1e-4 and max(dist) + 1e-4 over the whole matrix (v1's 2-D branch), and
 // Gaussian uses μ + σΦ⁻¹(1 − α) where the 1-D Gaussian uses α. ThresholdFunc is the per-row quantile
 // (v1 with axis=1; without an axis v1 flattens the matrix, which is Thresholds of the flat data).
-func RowThresholds(fn string, dist []float64, k int, alphas []float64) ([]float64, error) {
-	fn, err := ParseThresholdFn(fn)
+func RowThresholds(fn ThresholdFn, dist []float64, k int, alphas []float64) ([]float64, error) {
+	fn, err := ParseThresholdFn(string(fn))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +110,7 @@ func RowThresholds(fn string, dist []float64, k int, alphas []float64) ([]float6
 
 // checkSample rejects an empty sample, NaN values, α outside [0, 1], and fewer than two α for the
 // functions that replace the first and last α.
-func checkSample(fn, name string, x, alphas []float64) error {
+func checkSample(fn ThresholdFn, name string, x, alphas []float64) error {
 	if len(x) == 0 {
 		return fmt.Errorf("%s: no values", name)
 	}
@@ -129,7 +132,7 @@ func checkSample(fn, name string, x, alphas []float64) error {
 
 // rowThresholds writes the thresholds of one sorted row for every α to out[j*stride]. rows selects v1's
 // 2-D behaviour (Gaussian at 1 − α); lo and hi are the min and max that LinearItp's end points use.
-func rowThresholds(fn string, sorted, alphas []float64, rows bool, lo, hi float64, out []float64, stride int) {
+func rowThresholds(fn ThresholdFn, sorted, alphas []float64, rows bool, lo, hi float64, out []float64, stride int) {
 	switch fn {
 	case ThresholdFunc:
 		for j, a := range alphas {
@@ -288,7 +291,7 @@ type refSample struct {
 }
 
 // newRefSample sorts vals in place and fits what fn needs.
-func newRefSample(fn string, vals []float64) refSample {
+func newRefSample(fn ThresholdFn, vals []float64) refSample {
 	slices.Sort(vals)
 	r := refSample{sorted: vals}
 	switch fn {
@@ -312,7 +315,7 @@ func newRefSample(fn string, vals []float64) refSample {
 // in the low α-percentile of its reference losses). Values above 1 mean "never a member". For LinearItp and
 // MinLinearLogit the two end points of v1's α grid, where v1 substitutes the sample's extremes for the
 // quantiles, are not levels of this kind.
-func (r refSample) level(fn string, s float64) float64 {
+func (r refSample) level(fn ThresholdFn, s float64) float64 {
 	x := r.sorted
 	n := len(x)
 	switch fn {

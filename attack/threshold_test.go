@@ -8,7 +8,7 @@ import (
 	"github.com/pmeter/pmeter/internal/vectortest"
 )
 
-var thresholdFns = []string{ThresholdFunc, LinearItp, LogitRescale, Gaussian, MinLinearLogit}
+var thresholdFns = []ThresholdFn{ThresholdFunc, LinearItp, LogitRescale, Gaussian, MinLinearLogit}
 
 // TestThresholdVectors checks Privacy Meter v1's threshold functions on every threshold_* case: a 1-D
 // distribution gives len(alpha) thresholds (Thresholds), a 2-D one (P × K) len(alpha) × P (RowThresholds),
@@ -59,11 +59,11 @@ func TestThresholdVectors(t *testing.T) {
 }
 
 // fileOf returns the output file of a threshold function (the Python function's name).
-func fileOf(fn string) string {
+func fileOf(fn ThresholdFn) string {
 	if fn == ThresholdFunc {
-		return fn
+		return string(fn)
 	}
-	return fn + "_threshold_func"
+	return string(fn) + "_threshold_func"
 }
 
 // TestDefaultAlphas compares DefaultAlphas with numpy.logspace(-5, 0, 100) as stored in threshold_1d

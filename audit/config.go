@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,7 +55,7 @@ type AuditConfig struct {
 
 	// pmeter additions.
 	Attacks    []AttackConfig `yaml:"attacks"`     // attacks with parameters
-	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default) or "lira"
+	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
 }
@@ -90,6 +92,12 @@ type DataConfig struct {
 	File      string  `yaml:"file"`         // pmeter: a CSV/NPY/NPZ file for dataset: csv|npy
 	LabelCol  string  `yaml:"label_column"` // pmeter: label column of a CSV dataset
 	TrainSize int     `yaml:"train_size"`   // pmeter: records in the training pool (0 = all)
+
+	// pmeter: options of dataset csv and parquet (see dataset.TabularOptions), checked by validateData.
+	DropColumns        []string `yaml:"drop_columns"`        // columns to ignore
+	CategoricalColumns []string `yaml:"categorical_columns"` // columns to one-hot encode even when numeric
+	Missing            string   `yaml:"missing"`             // error (default), drop or mean
+	MaxCategories      int      `yaml:"max_categories"`      // most distinct values of a categorical column (0 = 100)
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -125,6 +133,11 @@ func ParseConfig(b []byte) (*Config, error) {
 		return nil, cleanYAMLError(err)
 	}
 	c.root = &root
+	if len(root.Content) > 0 {
+		if err := checkNumbers(root.Content[0], reflect.TypeOf(Config{}), "", false); err != nil {
+			return nil, err
+		}
+	}
 	c.applyDefaults()
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -145,8 +158,10 @@ func cleanYAMLError(err error) error {
 	return errors.New(msg)
 }
 
+// applyDefaults fills in the fields the YAML leaves out (or sets to null). A number written as 0 is
+// kept, so that validate refuses it where it is impossible (epochs: 0) instead of replacing it.
 func (c *Config) applyDefaults() {
-	if c.Run.NumExperiments == 0 {
+	if !c.present("run", "num_experiments") {
 		c.Run.NumExperiments = 1
 	}
 	if c.Run.LogDir == "" {
@@ -158,22 +173,22 @@ func (c *Config) applyDefaults() {
 	if c.Audit.Split == "" {
 		c.Audit.Split = "pairs"
 	}
-	if c.Audit.NumQueries == 0 {
+	if !c.present("audit", "num_queries") {
 		c.Audit.NumQueries = 1
 	}
-	if c.Audit.BatchSize == 0 {
+	if !c.present("audit", "batch_size") {
 		c.Audit.BatchSize = 1024
 	}
 	if c.Train.Optimizer == "" {
 		c.Train.Optimizer = "SGD"
 	}
-	if c.Train.LearningRate == 0 {
+	if !c.present("train", "learning_rate") {
 		c.Train.LearningRate = 0.001
 	}
-	if c.Train.Epochs == 0 {
+	if !c.present("train", "epochs") {
 		c.Train.Epochs = 1
 	}
-	if c.Train.BatchSize == 0 {
+	if !c.present("train", "batch_size") {
 		c.Train.BatchSize = 256
 	}
 	if c.Train.Schedule == "" {
@@ -192,13 +207,27 @@ func (c *Config) fieldError(section, field, format string, a ...any) error {
 
 // line returns the line of the value of section.field in the parsed YAML, or 0.
 func (c *Config) line(section, field string) int {
+	if n := c.node(section, field); n != nil {
+		return n.Line
+	}
+	return 0
+}
+
+// present reports whether the parsed YAML sets section.field to something other than null.
+func (c *Config) present(section, field string) bool {
+	n := c.node(section, field)
+	return n != nil && !(n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// node returns the value of section.field in the parsed YAML, or nil.
+func (c *Config) node(section, field string) *yaml.Node {
 	if c.root == nil || len(c.root.Content) == 0 {
-		return 0
+		return nil
 	}
 	n := c.root.Content[0]
 	for _, key := range []string{section, field} {
 		if n.Kind != yaml.MappingNode {
-			return 0
+			return nil
 		}
 		var next *yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -208,19 +237,19 @@ func (c *Config) line(section, field string) int {
 			}
 		}
 		if next == nil {
-			return 0
+			return nil
 		}
 		n = next
 	}
-	return n.Line
+	return n
 }
 
 func (c *Config) validate() error {
-	if c.Run.NumExperiments < 1 {
-		return c.fieldError("run", "num_experiments", "must be at least 1, got %d", c.Run.NumExperiments)
+	if c.Run.NumExperiments < 1 || c.Run.NumExperiments > maxModels {
+		return c.fieldError("run", "num_experiments", "must lie in [1, %d], got %d", maxModels, c.Run.NumExperiments)
 	}
-	if c.Run.Workers < 0 {
-		return c.fieldError("run", "workers", "must be 0 (all CPUs) or more, got %d", c.Run.Workers)
+	if c.Run.Workers < 0 || c.Run.Workers > maxWorkers {
+		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
 	}
 	switch c.Audit.PrivacyGame {
 	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo":
@@ -228,8 +257,8 @@ func (c *Config) validate() error {
 		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo or privacy_loss_sample)", c.Audit.PrivacyGame)
 	}
 	if r := c.Audit.NumRefModels; r != nil {
-		if *r < 0 {
-			return c.fieldError("audit", "num_ref_models", "must not be negative, got %d", *r)
+		if *r < 0 || *r > maxModels {
+			return c.fieldError("audit", "num_ref_models", "must lie in [0, %d], got %d", maxModels, *r)
 		}
 		if *r == 0 {
 			for _, a := range c.attackList() {
@@ -248,28 +277,44 @@ func (c *Config) validate() error {
 	if c.Audit.PopulationSize < 0 {
 		return c.fieldError("audit", "population_size", "must not be negative, got %d", c.Audit.PopulationSize)
 	}
-	if a := c.Audit.OfflineA; a != nil && (*a < 0 || *a > 1) {
+	if c.Audit.BatchSize < 1 || c.Audit.BatchSize > maxBatch {
+		return c.fieldError("audit", "batch_size", "must lie in [1, %d], got %d", maxBatch, c.Audit.BatchSize)
+	}
+	seen := map[int]bool{}
+	for i, r := range c.Audit.Records {
+		if r < 0 {
+			return c.fieldError("audit", "records", "element %d is %d; records are indices into the training pool, from 0", i, r)
+		}
+		if seen[r] {
+			return c.fieldError("audit", "records", "element %d repeats record %d", i, r)
+		}
+		seen[r] = true
+	}
+	if a := c.Audit.OfflineA; a != nil && !(*a >= 0 && *a <= 1) {
 		return c.fieldError("audit", "offline_a", "must lie in [0, 1], got %v", *a)
 	}
 	switch c.Audit.Split {
-	case "pairs", "lira":
+	case "pairs", "lira", "bernoulli":
 	default:
-		return c.fieldError("audit", "split", "unknown split %q (want pairs or lira)", c.Audit.Split)
+		return c.fieldError("audit", "split", "unknown split %q (want pairs, lira or bernoulli)", c.Audit.Split)
 	}
 	if c.Audit.NumQueries != 1 && c.Audit.NumQueries != 2 {
 		return c.fieldError("audit", "num_queries", "must be 1 or 2 (the record and its mirror image), got %d", c.Audit.NumQueries)
 	}
-	if c.Train.Epochs < 1 {
-		return c.fieldError("train", "epochs", "must be at least 1, got %d", c.Train.Epochs)
+	if c.Train.Epochs < 1 || c.Train.Epochs > maxEpochs {
+		return c.fieldError("train", "epochs", "must lie in [1, %d], got %d", maxEpochs, c.Train.Epochs)
 	}
-	if c.Train.BatchSize < 1 {
-		return c.fieldError("train", "batch_size", "must be at least 1, got %d", c.Train.BatchSize)
+	if c.Train.BatchSize < 1 || c.Train.BatchSize > maxBatch {
+		return c.fieldError("train", "batch_size", "must lie in [1, %d], got %d", maxBatch, c.Train.BatchSize)
 	}
-	if c.Train.LearningRate < 0 {
-		return c.fieldError("train", "learning_rate", "must not be negative, got %v", c.Train.LearningRate)
+	if !(c.Train.LearningRate > 0) || math.IsInf(c.Train.LearningRate, 0) {
+		return c.fieldError("train", "learning_rate", "must be a positive number, got %v", c.Train.LearningRate)
 	}
-	if c.Train.WeightDecay < 0 {
-		return c.fieldError("train", "weight_decay", "must not be negative, got %v", c.Train.WeightDecay)
+	if !(c.Train.WeightDecay >= 0) || math.IsInf(c.Train.WeightDecay, 0) {
+		return c.fieldError("train", "weight_decay", "must be a finite number ≥ 0, got %v", c.Train.WeightDecay)
+	}
+	if !(c.Train.Momentum >= 0) || math.IsInf(c.Train.Momentum, 0) {
+		return c.fieldError("train", "momentum", "must be a finite number ≥ 0, got %v", c.Train.Momentum)
 	}
 	switch strings.ToLower(c.Train.Optimizer) {
 	case "sgd", "adam", "adamw":
@@ -284,7 +329,10 @@ func (c *Config) validate() error {
 	if c.Data.Dataset == "" {
 		return c.fieldError("data", "dataset", "is required (e.g. fashion-mnist, adult, purchase100, cifar10, csv)")
 	}
-	return nil
+	if c.Data.TrainSize < 0 {
+		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
+	}
+	return c.validateData()
 }
 
 // Warnings lists the accepted but ignored settings, one sentence each.
@@ -298,6 +346,9 @@ func (c *Config) Warnings() []string {
 	}
 	if !c.Train.Peft.IsZero() {
 		w = append(w, "train.peft is ignored: parameter-efficient fine-tuning is not supported")
+	}
+	if len(c.Audit.Records) > 0 && c.Audit.PrivacyGame != "privacy_loss_sample" {
+		w = append(w, "audit.records is ignored: only privacy_game privacy_loss_sample audits single records")
 	}
 	if c.Audit.ReportLog != "" {
 		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")

@@ -64,6 +64,31 @@ func TestConfigErrors(t *testing.T) {
 		{"bad game", base + "audit:\n  privacy_game: privacy_loss_everything\n", []string{"privacy_game"}},
 		{"no dataset", "run:\n  random_seed: 1\n", []string{"data.dataset", "required"}},
 		{"empty", "", []string{"empty"}},
+		// Numbers that yaml.v3 would coerce, and zeros that used to become defaults.
+		{"fractional data_size", base + "audit:\n  data_size: 400.5\n", []string{"line 6", "audit.data_size", "whole number", "400.5"}},
+		{"exponent epochs", base + "train:\n  epochs: 1e2\n", []string{"line 6", "train.epochs", "whole number", "1e2"}},
+		{"fractional seed", "run:\n  random_seed: 1.5\ndata:\n  dataset: adult\n", []string{"line 2", "run.random_seed", "whole number"}},
+		{"negative train_size", "data:\n  dataset: adult\n  train_size: -5\n", []string{"line 3", "data.train_size", "-5"}},
+		{"zero epochs", base + "train:\n  epochs: 0\n", []string{"line 6", "train.epochs", "got 0"}},
+		{"zero batch_size", base + "train:\n  batch_size: 0\n", []string{"line 6", "train.batch_size", "got 0"}},
+		{"zero audit batch_size", base + "audit:\n  batch_size: 0\n", []string{"line 6", "audit.batch_size", "got 0"}},
+		{"negative audit batch_size", base + "audit:\n  batch_size: -1\n", []string{"line 6", "audit.batch_size", "got -1"}},
+		{"zero num_queries", base + "audit:\n  num_queries: 0\n", []string{"line 6", "audit.num_queries", "got 0"}},
+		{"zero num_experiments", "run:\n  num_experiments: 0\ndata:\n  dataset: adult\n", []string{"line 2", "run.num_experiments", "got 0"}},
+		{"zero learning_rate", base + "train:\n  learning_rate: 0\n", []string{"line 6", "train.learning_rate", "positive"}},
+		{"NaN learning_rate", base + "train:\n  learning_rate: .nan\n", []string{"line 6", "train.learning_rate", "finite", ".nan"}},
+		{"infinite learning_rate", base + "train:\n  learning_rate: -.inf\n", []string{"line 6", "train.learning_rate", "finite", "-.inf"}},
+		{"NaN weight_decay", base + "train:\n  weight_decay: .NaN\n", []string{"line 6", "train.weight_decay", "finite"}},
+		{"negative momentum", base + "train:\n  momentum: -0.9\n", []string{"line 6", "train.momentum", "-0.9"}},
+		{"NaN offline_a", base + "audit:\n  offline_a: .nan\n", []string{"line 6", "audit.offline_a", "finite"}},
+		{"NaN in a layer spec", base + "train:\n  model:\n    - {kind: flatten}\n    - {kind: dropout, p: .nan}\n", []string{"line 8", "train.model[1].p", "finite"}},
+		{"unknown key in a layer spec", base + "train:\n  model:\n    - {kind: flatten}\n    - {kind: dense, outs: 10}\n", []string{"line 8", "train.model[1]", `unknown field "outs"`, "out"}},
+		{"fractional layer size", base + "train:\n  model:\n    - {kind: dense, out: 10.5}\n", []string{"line 7", "train.model[0].out", "whole number"}},
+		{"too many reference models", base + "audit:\n  num_ref_models: 1000000000\n", []string{"line 6", "audit.num_ref_models", "100000", "1000000000"}},
+		{"too many workers", "run:\n  workers: 100000\ndata:\n  dataset: adult\n", []string{"line 2", "run.workers", "4096"}},
+		{"too many epochs", base + "train:\n  epochs: 1000000000\n", []string{"line 6", "train.epochs"}},
+		{"negative record", base + "audit:\n  records: [4, -1]\n", []string{"line 6", "audit.records", "element 1", "-1"}},
+		{"repeated record", base + "audit:\n  records: [4, 2, 4]\n", []string{"line 6", "audit.records", "element 2 repeats record 4"}},
 		{"not yaml", "run: [\n", []string{"line"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,8 +212,10 @@ func TestPrivacyMeterCIFARConfigPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Models != 4 || len(p.Audit) != 30 {
-		t.Errorf("%d models, %d audited records; want 4 and 30", p.Models, len(p.Audit))
+	// Privacy Meter trains 4 models (R = 1); tuning offline a on a model other than the target's pair
+	// takes a third pair.
+	if p.Models != 6 || len(p.Audit) != 30 {
+		t.Errorf("%d models, %d audited records; want 6 and 30", p.Models, len(p.Audit))
 	}
 	m, err := p.build("wrn", 1)
 	if err != nil {
@@ -196,5 +223,68 @@ func TestPrivacyMeterCIFARConfigPlans(t *testing.T) {
 	}
 	if got := m.NumParams(); got != 1467610 {
 		t.Errorf("wrn28-2 has %d parameters, want Privacy Meter's 1,467,610", got)
+	}
+}
+
+// TestDefaultsOnlyWhenAbsent checks that a default fills in a field the YAML leaves out or sets to null,
+// and that a value written out is kept (and validated), never replaced.
+func TestDefaultsOnlyWhenAbsent(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want func(c *Config) bool
+	}{
+		{"train:\n  optimizer: Adam\n", func(c *Config) bool {
+			return c.Train.Epochs == 1 && c.Train.BatchSize == 256 && c.Train.LearningRate == 0.001 && c.Audit.BatchSize == 1024 &&
+				c.Audit.NumQueries == 1 && c.Run.NumExperiments == 1
+		}},
+		{"train:\n  epochs:\n  batch_size: ~\n", func(c *Config) bool { return c.Train.Epochs == 1 && c.Train.BatchSize == 256 }},
+		{"train:\n  epochs: 3\n  batch_size: 7\n  learning_rate: 0.5\n", func(c *Config) bool {
+			return c.Train.Epochs == 3 && c.Train.BatchSize == 7 && c.Train.LearningRate == 0.5
+		}},
+		{"audit:\n  data_size: 400\n  batch_size: 5\n", func(c *Config) bool { return c.Audit.DataSize == 400 && c.Audit.BatchSize == 5 }},
+		{"run:\n  workers: 0\n", func(c *Config) bool { return c.Run.Workers == 0 }},
+	} {
+		c, err := ParseConfig([]byte("data:\n  dataset: adult\n" + tc.yaml))
+		if err != nil {
+			t.Errorf("%q: %v", tc.yaml, err)
+			continue
+		}
+		if !tc.want(c) {
+			t.Errorf("%q: parsed run %+v, audit %+v, train %+v", tc.yaml, c.Run, c.Audit, c.Train)
+		}
+	}
+}
+
+// TestLayerSpecsInferIn checks that train.model may leave out each layer's in (taken from the shape
+// the previous layer gives), and that a wrong in, or a last layer without one logit per class, is an
+// error naming train.model and the layer.
+func TestLayerSpecsInferIn(t *testing.T) {
+	const head = "data:\n  dataset: fashion-mnist\n  train_size: 100\ntrain:\n  model:\n    - {kind: flatten}\n"
+	c, err := ParseConfig([]byte(head + "    - {kind: dense, out: 32}\n    - {kind: relu}\n    - {kind: dense, out: 10}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := c.modelSpecs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if specs[1].In != 784 || specs[3].In != 32 {
+		t.Errorf("inferred in: %d and %d, want 784 and 32", specs[1].In, specs[3].In)
+	}
+	for _, tc := range []struct{ layers, want string }{
+		{"    - {kind: dense, in: 100, out: 10}\n", "layer 1 (dense): in = 100, but its input has 784 features"},
+		{"    - {kind: dense, out: 5}\n", "gives [5] per record, want [10]"},
+	} {
+		c, err := ParseConfig([]byte(head + tc.layers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.modelSpecs(d); err == nil || !strings.Contains(err.Error(), "line 6: train.model") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one naming line 6, train.model and %q", tc.layers, err, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pmeter/pmeter/dataset"
@@ -69,18 +70,7 @@ func LoadData(c *Config) (*Data, error) {
 		if c.Data.File == "" || c.Data.LabelCol == "" {
 			return nil, c.fieldError("data", "file", "dataset %s needs data.file and data.label_column", name)
 		}
-		load := dataset.LoadCSV
-		if name == "parquet" {
-			load = dataset.LoadParquet
-		}
-		var all *dataset.Dataset
-		all, err = load(c.Data.File, dataset.CSVOptions{Label: c.Data.LabelCol})
-		if err == nil {
-			d, err = splitFraction(all, 0.75, strings.ToUpper(name)+" file "+c.Data.File)
-		}
-		if err == nil {
-			err = standardize(d)
-		}
+		d, err = c.loadTable(name)
 	case "npz":
 		if c.Data.File == "" {
 			return nil, c.fieldError("data", "file", "dataset npz needs data.file (an .npz with arrays x and y)")
@@ -96,6 +86,9 @@ func LoadData(c *Config) (*Data, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading dataset %s: %w", c.Data.Dataset, err)
 	}
+	if err := c.checkClasses(d, 0); err != nil {
+		return nil, err
+	}
 	if n := c.Data.TrainSize; n > 0 {
 		if n > d.Pool.Len() {
 			return nil, c.fieldError("data", "train_size", "%d is larger than the %d records of the training pool", n, d.Pool.Len())
@@ -107,8 +100,196 @@ func LoadData(c *Config) (*Data, error) {
 		if d.Pool, err = d.Pool.Subset(idx); err != nil {
 			return nil, err
 		}
+		if err := c.checkClasses(d, n); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
+}
+
+// maxCategoriesLimit bounds data.max_categories: a column with more values adds more one-hot features
+// than a tabular model should have, and the loader stops counting values there.
+const maxCategoriesLimit = 1 << 16
+
+// tabularNames are the names of the data section's options, for the advice in the loaders' errors.
+func tabularNames() dataset.OptionNames {
+	return dataset.OptionNames{Label: "data.label_column", Categorical: "data.categorical_columns", Drop: "data.drop_columns",
+		Missing: "data.missing", MaxCategories: "data.max_categories"}
+}
+
+// isTable reports whether data.dataset reads a table file (csv or parquet).
+func (c *Config) isTable() bool {
+	name := strings.ToLower(c.Data.Dataset)
+	return name == "csv" || name == "parquet"
+}
+
+// validateData checks the table options of the data section, those that need no file: they apply to
+// csv and parquet only; missing is a policy; max_categories is in range; the column lists name no
+// column twice, not the label column, and not one column both to drop and to encode. Whether the
+// columns exist is checked against the file's header when LoadData reads it, before any training.
+func (c *Config) validateData() error {
+	d := c.Data
+	if !c.isTable() {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{{"drop_columns", d.DropColumns != nil}, {"categorical_columns", d.CategoricalColumns != nil},
+			{"missing", d.Missing != ""}, {"max_categories", d.MaxCategories != 0}} {
+			if f.set {
+				return c.fieldError("data", f.field, "applies to dataset csv or parquet only, not %s", d.Dataset)
+			}
+		}
+		return nil
+	}
+	if d.Missing != "" {
+		if _, err := dataset.ParseMissingPolicy(d.Missing); err != nil {
+			return c.fieldError("data", "missing", "%q is not a policy (want error, drop or mean)", d.Missing)
+		}
+	}
+	if d.MaxCategories < 0 || d.MaxCategories > maxCategoriesLimit {
+		return c.fieldError("data", "max_categories", "must lie in [1, %d], or be 0 for the default %d; got %d",
+			maxCategoriesLimit, dataset.DefaultMaxCategories, d.MaxCategories)
+	}
+	for _, l := range []struct {
+		field string
+		cols  []string
+	}{{"drop_columns", d.DropColumns}, {"categorical_columns", d.CategoricalColumns}} {
+		for k, col := range l.cols {
+			switch {
+			case strings.TrimSpace(col) == "":
+				return c.fieldError("data", l.field, "entry %d is an empty column name", k+1)
+			case slices.Contains(l.cols[:k], col):
+				return c.fieldError("data", l.field, "lists column %q twice", col)
+			case col == d.LabelCol:
+				return c.fieldError("data", l.field, "lists the label column %q (data.label_column); labels are always classes, never features", col)
+			}
+		}
+	}
+	for _, col := range d.CategoricalColumns {
+		if slices.Contains(d.DropColumns, col) {
+			return c.fieldError("data", "categorical_columns", "lists column %q, which data.drop_columns drops", col)
+		}
+	}
+	return nil
+}
+
+// tableOptions returns the loader options of a csv or parquet dataset.
+func (c *Config) tableOptions() (dataset.TabularOptions, error) {
+	o := dataset.TabularOptions{Label: c.Data.LabelCol, Drop: c.Data.DropColumns, Categorical: c.Data.CategoricalColumns,
+		MaxCategories: c.Data.MaxCategories, Names: tabularNames()}
+	if c.Data.Missing != "" {
+		m, err := dataset.ParseMissingPolicy(c.Data.Missing)
+		if err != nil {
+			return o, c.fieldError("data", "missing", "%v", err)
+		}
+		o.Missing = m
+	}
+	return o, nil
+}
+
+// loadTable reads the CSV or Parquet file of the data section and splits it as Privacy Meter v2 does
+// (the first 75 % of the records are the training pool, the rest the population). Missing numbers
+// (data.missing: mean) are imputed, and then every feature standardised, with statistics of the
+// training pool only. The source says how many records were dropped or values imputed.
+func (c *Config) loadTable(kind string) (*Data, error) {
+	opts, err := c.tableOptions()
+	if err != nil {
+		return nil, err
+	}
+	load := dataset.LoadCSV
+	if kind == "parquet" {
+		load = dataset.LoadParquet
+	}
+	all, st, err := load(c.Data.File, opts)
+	if err != nil {
+		return nil, err
+	}
+	source := strings.ToUpper(kind) + " file " + c.Data.File
+	switch {
+	case st.Dropped > 0:
+		source += fmt.Sprintf(" (%d of its %d records dropped for a missing value, data.missing: drop)", st.Dropped, st.Records)
+	case st.Missing > 0:
+		source += fmt.Sprintf(" (%d missing values: numbers imputed with the training pool's means, categories left all zero; data.missing: mean)", st.Missing)
+	}
+	d, err := splitFraction(all, 0.75, source)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Missing == dataset.MissingMean {
+		if err := imputeMeans(d); err != nil {
+			return nil, err
+		}
+	}
+	return d, standardize(d)
+}
+
+// imputeMeans replaces missing numbers (NaN) in pool and population by the pool's means.
+func imputeMeans(d *Data) error {
+	rows := make([]int, d.Pool.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	m, err := dataset.FitMeanImputer(d.Pool, rows)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Apply(d.Pool); err != nil {
+		return err
+	}
+	_, err = m.Apply(d.Population)
+	return err
+}
+
+// checkClasses makes sure that the training pool holds at least two classes, with an error that blames
+// the data (the file and label column, or the dataset) rather than the model: no classifier trains on
+// one class. trainSize is data.train_size when the pool was cut to it, else 0.
+func (c *Config) checkClasses(d *Data, trainSize int) error {
+	present := presentClasses(d.Pool)
+	if len(present) >= 2 {
+		return nil
+	}
+	if len(present) == 0 {
+		return c.fieldError("data", "dataset", "%s: the training pool is empty", c.Data.Dataset)
+	}
+	class := dataClassName(d, present[0])
+	field, what := "dataset", "dataset "+c.Data.Dataset
+	if c.isTable() {
+		field, what = "file", fmt.Sprintf("%s: label column %q", c.Data.File, c.Data.LabelCol)
+	}
+	if trainSize > 0 {
+		return c.fieldError("data", "train_size", "the first %d records of the training pool all have class %s of %s; a classifier needs two classes or more (raise data.train_size, or shuffle the records)",
+			trainSize, class, what)
+	}
+	all := len(presentClasses(d.Population)) == 0 || slices.Equal(presentClasses(d.Population), present)
+	if all {
+		return c.fieldError("data", field, "%s holds one class only, %s, in all %d records; a classifier needs two classes or more (is it the right label column?)",
+			what, class, d.Pool.Len()+d.Population.Len())
+	}
+	return c.fieldError("data", field, "%s: the training pool (the first %d of the %d records) holds one class only, %s, and the population the others; a classifier needs two classes or more (are the records sorted by label? shuffle them)",
+		what, d.Pool.Len(), d.Pool.Len()+d.Population.Len(), class)
+}
+
+// presentClasses returns the classes that d's records have, in order.
+func presentClasses(d *dataset.Dataset) []int {
+	var present []int
+	for k, n := range d.ClassCounts() {
+		if n > 0 {
+			present = append(present, k)
+		}
+	}
+	return present
+}
+
+// dataClassName quotes class k's name when known, else gives its index.
+func dataClassName(d *Data, k int) string {
+	names := d.ClassNames
+	if names == nil {
+		names = d.Pool.ClassNames
+	}
+	if k < len(names) {
+		return fmt.Sprintf("%q", names[k])
+	}
+	return fmt.Sprintf("%d", k)
 }
 
 func hasIDX(dir, prefix string) bool {

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/nn/zoo"
@@ -22,6 +24,11 @@ type Plan struct {
 	Models, Targets int
 	// Memberships is pool records × models: which pool records each model trains on.
 	Memberships *dataset.Memberships
+	// Design is how Memberships were drawn; the attacks choose every record's reference models by it.
+	Design attack.Design
+	// NumRef is R, the reference models per side that every attack with references uses
+	// (audit.num_ref_models).
+	NumRef int
 	// Audit lists the pool records that are audited (the attacks' N records), in order.
 	Audit []int
 	// PopulationIdx lists the population records used as RMIA's z (and Attack-P's population).
@@ -50,8 +57,10 @@ type Job struct {
 	ModelKey, SignalKey string
 }
 
-// NumRefModels returns R, the number of reference models the attacks need: audit.num_ref_models, or 4
-// when it is unset and an attack needs references.
+// NumRefModels returns R, the number of reference models per side that the attacks use (a record is
+// compared with R models it trained and R it did not): audit.num_ref_models, or 4 when it is unset and an
+// attack needs references. Privacy Meter's R is the same: with its pairs design each record is OUT for R
+// of the 2R reference models.
 func (c *Config) NumRefModels() int {
 	if r := c.Audit.NumRefModels; r != nil {
 		return *r
@@ -117,6 +126,35 @@ func DefaultAttacks() []AttackConfig {
 	}
 }
 
+// modelCount returns the number of models M that audit.split trains for E targets and R references per
+// side, and the split's design (not for an external target):
+//   - pairs (Privacy Meter v2, run_mia.py): max(⌈E/2⌉, R+1) complementary pairs, so that with the target and
+//     its pair excluded every record has R IN and R OUT references;
+//   - lira (Carlini et al. 2022: every record IN for exactly half of the models): with the target excluded
+//     and the counts equalised (attack.SelectReferences) a record keeps M/2 − 1 per side, so M = 2(R+1),
+//     even and at least E;
+//   - bernoulli (every record in every model independently with probability ½, the one-run DP audit's
+//     design): M = 2(R+1), at least E; a record has about R + ½ models per side, capped at R.
+//
+// Tuning RMIA's offline a attacks a reference model with references of its own, none of them the target or
+// its pair: that takes at least six models (three pairs).
+func (c *Config) modelCount() (int, attack.Design) {
+	E, R := c.Run.NumExperiments, c.NumRefModels()
+	least := 0
+	for _, a := range c.attackList() {
+		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
+			least = 6
+		}
+	}
+	switch c.Audit.Split {
+	case "pairs":
+		return 2 * max((E+1)/2, R+1, least/2), attack.DesignPairs
+	case "lira":
+		return max(2*(R+1), E+E%2, least), attack.DesignLiRA
+	}
+	return max(2*(R+1), E, least), attack.DesignBernoulli
+}
+
 // MakePlan fixes the membership design and the jobs of a run on data d.
 func MakePlan(c *Config, d *Data) (*Plan, error) {
 	n := d.Pool.Len()
@@ -124,18 +162,22 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	E, R := c.Run.NumExperiments, c.NumRefModels()
 	p := &Plan{Targets: E, Attacks: c.attackList()}
 	var err error
-	switch {
-	case c.Target.Model != "":
+	p.NumRef = R
+	if c.Target.Model != "" {
+		// The target's training set comes from outside; the references are drawn independently of it.
+		p.Design = attack.DesignOther
 		err = externalPlan(c, d, p)
-	case c.Audit.Split == "pairs":
-		// Privacy Meter v2 (run_mia.py): P = max(⌈E/2⌉, R+1) complementary pairs.
-		pairs := max((E+1)/2, R+1)
-		p.Models = 2 * pairs
-		p.Memberships, err = dataset.PairedMemberships(n, pairs, derive(seed, "memberships"))
-	case c.Audit.Split == "lira":
-		// LiRA (Carlini et al. 2022): every record is IN for exactly half of the models.
-		p.Models = E + 2*max(R, 1)
-		p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, derive(seed, "memberships"))
+	} else {
+		p.Models, p.Design = c.modelCount()
+		ms := derive(seed, "memberships")
+		switch p.Design {
+		case attack.DesignPairs:
+			p.Memberships, err = dataset.PairedMemberships(n, p.Models/2, ms)
+		case attack.DesignLiRA:
+			p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, ms)
+		default:
+			p.Memberships, err = dataset.BernoulliMemberships(n, p.Models, ms)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -195,10 +237,15 @@ func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
 		if err := c.Train.Model.Decode(&specs); err != nil {
 			return nil, c.fieldError("train", "model", "not a list of layer specs: %v", err)
 		}
-		if _, err := nn.FromSpecs("model", specs); err != nil {
+		// Summarize fills in each layer's in and checks the shapes without allocating any parameter.
+		sum, err := nn.Summarize(specs, d.Pool.Shape)
+		if err != nil {
 			return nil, c.fieldError("train", "model", "%v", err)
 		}
-		return specs, nil
+		if !slices.Equal(sum.Out, []int{d.Pool.Classes}) {
+			return nil, c.fieldError("train", "model", "the last layer gives %v per record, want [%d] (one logit per class of the dataset)", sum.Out, d.Pool.Classes)
+		}
+		return sum.Specs, nil
 	}
 	name := c.Train.ModelName
 	if name == "" {

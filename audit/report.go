@@ -24,6 +24,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 		Game:       c.Audit.PrivacyGame,
 		Targets:    p.Targets,
 		ClassNames: d.ClassNames,
+		DPCaveat:   res.DPCaveat,
 	}
 	params, err := configMap(c)
 	if err != nil {
@@ -59,6 +60,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	}
 	in.TrainAccuracy = report.Float(train / float64(p.Targets))
 	in.TestAccuracy = report.Float(test / float64(p.Targets))
+	in.ReferenceFit = res.ReferenceFit
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label}
 		if s, err := attack.Lookup(a.Name); err == nil {
@@ -95,8 +97,8 @@ func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) 
 	if err := report.WriteInput(filepath.Join(c.Run.LogDir, report.ResultsDir), in); err != nil {
 		return err
 	}
-	// The report's default options (bootstrap seed 0), so that 'pmeter report' rebuilds it identically
-	// from the saved results alone.
+	// The report's default options (bootstrap seed 0, ε split seed 0 as in run.json), so that 'pmeter
+	// report' rebuilds it identically from the saved results alone.
 	_, err = report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK})
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/pmeter/pmeter/internal/progress"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/report"
 	"github.com/pmeter/pmeter/signal"
 )
 
@@ -25,6 +27,9 @@ type Options struct {
 	Log io.Writer
 	// OnModel, if set, is called after each model is trained or reused (cached reports reuse).
 	OnModel func(model int, cached bool)
+	// Limits, if set, replaces the machine's memory and disk (MachineLimits) in the check of the plan's
+	// estimate.
+	Limits *Limits
 }
 
 func (o Options) logf(format string, a ...any) {
@@ -54,6 +59,9 @@ type Result struct {
 	Records []int    `json:"-"`
 	Labels  []int    `json:"-"`
 	Members [][]bool `json:"-"`
+	// DPCaveat says why the memberships of the audited records allow no ε bound on the training
+	// algorithm's differential privacy (report.Input.DPCaveat), "" when they allow one.
+	DPCaveat string `json:"dp_caveat,omitempty"`
 	// Samples holds the results of the sample-level game (privacy_game: privacy_loss_sample).
 	Samples []SampleResult `json:"samples,omitempty"`
 	// Trained and Reused count the models trained in this run and those reused from the run directory.
@@ -61,6 +69,9 @@ type Result struct {
 	Reused  int `json:"reused"`
 	// External counts the models read from files (target.model, target.references).
 	External int `json:"external"`
+	// ReferenceFit compares each target with its reference models: accuracy, signal distributions, and
+	// warnings where they differ beyond the margins (resemblance.go).
+	ReferenceFit *report.ReferenceFit `json:"reference_fit,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -72,6 +83,11 @@ type AttackResult struct {
 	// ROC (Privacy Meter v2's average result), when there is more than one target.
 	Targets []metric.Result `json:"targets"`
 	Pooled  *metric.Result  `json:"pooled,omitempty"`
+	// Epsilon holds one ε lower bound per target model (metric.HoldoutEpsilon at α = 0.05, δ =
+	// metric.DefaultEpsilonDelta and split seed 0), null where a target has fewer than 2 members or 2 non-members;
+	// PooledEpsilon the bound on the pooled records, never a DP bound.
+	Epsilon       []*metric.EpsilonBound `json:"epsilon_lower_bound"`
+	PooledEpsilon *metric.EpsilonBound   `json:"pooled_epsilon_lower_bound,omitempty"`
 	// Scores is targets × records: higher means more likely a member.
 	Scores [][]float64 `json:"-"`
 }
@@ -101,7 +117,25 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	res.Source = d.Source
 	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)
+	// Refuse a plan that cannot fit before allocating it.
+	est, err := EstimateRun(c, d)
+	if err != nil {
+		return nil, err
+	}
+	limits := opt.Limits
+	if limits == nil {
+		l := MachineLimits(c.Run.LogDir)
+		limits = &l
+	}
+	if err := est.Check(*limits); err != nil {
+		return nil, err
+	}
 	if c.Audit.PrivacyGame == "privacy_loss_sample" {
+		claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+		if err != nil {
+			return nil, err
+		}
+		defer claim.Release()
 		if err := os.MkdirAll(filepath.Join(c.Run.LogDir, "report"), 0o755); err != nil {
 			return nil, err
 		}
@@ -115,20 +149,15 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]attack.Spec, len(p.Attacks))
-	for i, a := range p.Attacks {
-		s, err := attack.Lookup(a.Name)
-		if err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
-		}
-		if _, err := s.Resolve(a.Params); err != nil {
-			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
-		}
-		specs[i] = s
-	}
-	if err := os.MkdirAll(c.Run.LogDir, 0o755); err != nil {
+	attacks, err := p.parseAttacks()
+	if err != nil {
 		return nil, err
 	}
+	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
 	if err := writePlan(c, p); err != nil {
 		return nil, err
 	}
@@ -157,20 +186,32 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
+	for _, w := range res.ReferenceFit.Warnings() {
+		opt.logf("warning: %s", w)
+	}
 	stage("signals")
 	res.Records = p.Audit
 	res.Labels = data.Labels
 	for t := 0; t < p.Targets; t++ {
 		res.Members = append(res.Members, data.TargetMembers(t))
 	}
+	caveats := make([]string, p.Targets)
+	for t := range caveats {
+		caveats[t] = dpCaveat(d, p, data, t)
+		if res.DPCaveat == "" {
+			res.DPCaveat = caveats[t]
+		}
+	}
+
 	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
 	for i, a := range p.Attacks {
-		ar := AttackResult{Name: a.Name, Params: a.Params, Label: attackLabel(a)}
+		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
 		for t := 0; t < p.Targets; t++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			scores, err := specs[i].Run(data, t, a.Params)
+			scores, err := attacks[i].Run(data, t)
 			if err != nil {
 				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
 			}
@@ -180,6 +221,7 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 			}
 			ar.Scores = append(ar.Scores, scores)
 			ar.Targets = append(ar.Targets, r)
+			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t]))
 			bar.Add(1)
 		}
 		if p.Targets > 1 {
@@ -188,6 +230,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 				return nil, err
 			}
 			ar.Pooled = &tr.Pooled
+			s, m, err := metric.Pool(ar.Scores, res.Members)
+			if err != nil {
+				return nil, err
+			}
+			ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
+				"and records shared between targets are not independent trials", p.Targets))
 		}
 		res.Attacks = append(res.Attacks, ar)
 	}
@@ -203,12 +251,38 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// dpCaveat says why the run's memberships allow target t no ε bound on the training algorithm's
+// differential privacy, "" when they allow one: how the memberships were drawn (attack.NotDPReason) and
+// whether the audited records were chosen by their membership.
+func dpCaveat(d *Data, p *Plan, data *attack.Data, t int) string {
+	var cs []string
+	if r := attack.NotDPReason(data, t); r != "" {
+		cs = append(cs, r)
+	}
+	if len(p.Audit) < d.Pool.Len() {
+		cs = append(cs, "the audited records are a sample balanced by membership in target model 0 (audit.data_size), "+
+			"so their memberships are not independent")
+	}
+	return strings.Join(cs, "; ")
+}
+
+// epsilonBound returns the ε lower bound of scores at α = 0.05 and the default δ, with the DP caveat
+// notDP; nil when the records have fewer than 2 members or 2 non-members. The split's seed is 0, as in
+// the report (report.Options.EpsilonSeed), so that both state the same bound.
+func epsilonBound(scores []float64, members []bool, notDP string) *metric.EpsilonBound {
+	b, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{NotDP: notDP})
+	if err != nil { // too few members or non-members to split; Evaluate has checked everything else
+		return nil
+	}
+	return &b
+}
+
 // attackData assembles the attacks' input from every model's logits: signals are rescaled logits
 // (records × models × queries), probabilities are those of the first query.
 func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, error) {
 	n, z, m := len(p.Audit), len(p.PopulationIdx), p.Models
 	classes := d.Pool.Classes
-	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes,
+	ad := &attack.Data{N: n, M: m, Q: q, Kind: signal.RescaledLogit, Z: z, C: classes, Design: p.Design,
 		Signals: make([]float64, n*m*q), Members: make([]bool, n*m), Population: make([]float64, z*m*q),
 		Probs: make([]float64, n*m*classes), PopProbs: make([]float64, z*m*classes)}
 	ad.Labels = make([]int, n)
@@ -257,6 +331,30 @@ func attackData(d *Data, p *Plan, outs []*modelOutputs, q int) (*attack.Data, er
 		}
 	}
 	return ad, ad.Validate()
+}
+
+// parseAttacks parses the attacks' parameters once, with audit.num_ref_models as every attack's
+// num_ref_models unless the attack sets its own.
+func (p *Plan) parseAttacks() ([]attack.Attack, error) {
+	out := make([]attack.Attack, len(p.Attacks))
+	for i, a := range p.Attacks {
+		s, err := attack.Lookup(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d]: %w", i, err)
+		}
+		params := a.Params
+		if _, set := params["num_ref_models"]; !set && s.Has("num_ref_models") && p.NumRef > 0 {
+			params = maps.Clone(params)
+			if params == nil {
+				params = map[string]string{}
+			}
+			params["num_ref_models"] = strconv.Itoa(p.NumRef)
+		}
+		if out[i], err = s.Parse(params); err != nil {
+			return nil, fmt.Errorf("audit.attacks[%d] (%s): %w", i, a.Name, err)
+		}
+	}
+	return out, nil
 }
 
 // attackLabel names an attack with the parameters that distinguish it, e.g. "lira (online)".
@@ -325,24 +423,47 @@ func writeJSON(path string, v any) error {
 // WriteSummary prints the attack table and the per-stage timing table.
 func (r *Result) WriteSummary(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	io.WriteString(tw, "attack\ttarget\tAUC\tTPR@10%FPR\tTPR@1%FPR\tTPR@0.1%FPR\tTPR@0%FPR\n")
+	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(metric.DefaultEpsilonDelta))
+	notDP := ""
 	for _, a := range r.Attacks {
-		row := func(name string, m metric.Result) {
+		row := func(name string, m metric.Result, eps *metric.EpsilonBound) {
 			fmt.Fprintf(tw, "%s\t%s\t%.4f", a.Label, name, m.AUC)
 			for _, f := range []float64{0.1, 0.01, 0.001, 0} {
-				v, _ := m.TPR(f)
-				fmt.Fprintf(tw, "\t%.4f", v)
+				e, _ := m.Entry(f)
+				if e.BelowResolution {
+					io.WriteString(tw, "\tbelow res.")
+				} else {
+					fmt.Fprintf(tw, "\t%.4f", e.TPR)
+				}
+			}
+			switch {
+			case eps == nil:
+				io.WriteString(tw, "\t–")
+			case !eps.DPBound:
+				io.WriteString(tw, "\tn/a")
+				if notDP == "" {
+					notDP = eps.Caveat
+				}
+			default:
+				fmt.Fprintf(tw, "\t%.3f", eps.Value)
 			}
 			fmt.Fprintln(tw)
 		}
 		for t, m := range a.Targets {
-			row(strconv.Itoa(t), m)
+			var eps *metric.EpsilonBound
+			if t < len(a.Epsilon) {
+				eps = a.Epsilon[t]
+			}
+			row(strconv.Itoa(t), m, eps)
 		}
 		if a.Pooled != nil {
-			row("pooled", *a.Pooled)
+			row("pooled", *a.Pooled, a.PooledEpsilon)
 		}
 	}
 	tw.Flush()
+	if notDP != "" {
+		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
+	}
 	if len(r.Samples) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "record\tmodels in/out\tmean loss in\tmean loss out\tAUC\tadvantage")
@@ -355,6 +476,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		m := r.Models[0]
 		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 	}
+	writeFit(w, r.ReferenceFit)
 	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)
 	if r.External > 0 {
 		fmt.Fprintf(w, ", %d read from files", r.External)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +13,8 @@ import (
 	"github.com/pmeter/pmeter/npy"
 )
 
-// tinyConfig audits a small MLP on 400 embedded Fashion-MNIST records: 2 pairs (4 models), 2 targets.
+// tinyConfig audits a small MLP on 400 embedded Fashion-MNIST records: 3 pairs (6 models: two would do
+// for R = 1, the third lets RMIA tune a on a model other than the targets' pair), 2 targets.
 func tinyConfig(t *testing.T, dir string, workers int) *Config {
 	t.Helper()
 	c, err := ParseConfig([]byte(`
@@ -54,8 +56,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 4 || res.Reused != 0 || len(res.Models) != 4 {
-		t.Errorf("trained %d, reused %d, models %d; want 4, 0, 4", res.Trained, res.Reused, len(res.Models))
+	if res.Trained != 6 || res.Reused != 0 || len(res.Models) != 6 {
+		t.Errorf("trained %d, reused %d, models %d; want 6, 0, 6", res.Trained, res.Reused, len(res.Models))
 	}
 	if len(res.Attacks) != 5 {
 		t.Fatalf("%d attack results, want 5", len(res.Attacks))
@@ -76,6 +78,13 @@ func TestRunEndToEnd(t *testing.T) {
 		if p := a.Pooled; p.Members+p.NonMembers != 800 {
 			t.Errorf("%s: pooled result counts %d records, want 800", a.Label, p.Members+p.NonMembers)
 		}
+		// The pairs split allows no DP bound: every ε bound says so.
+		if len(a.Epsilon) != 2 || a.Epsilon[0] == nil || a.Epsilon[0].DPBound || a.PooledEpsilon == nil || a.PooledEpsilon.DPBound {
+			t.Errorf("%s: ε bounds %v, pooled %v; want two per-target bounds and a pooled one, none a DP bound", a.Label, a.Epsilon, a.PooledEpsilon)
+		}
+	}
+	if !strings.Contains(res.DPCaveat, "pairs design") {
+		t.Errorf("DP caveat %q, want the pairs design's", res.DPCaveat)
 	}
 	// The model overfits 200 records, so the strongest attack must beat chance clearly.
 	best := 0.0
@@ -94,8 +103,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(ms.Shape, []int{400, 4}) || ms.Kind != npy.Bool {
-		t.Errorf("memberships.npy: %v %v, want bool (400, 4)", ms.Kind, ms.Shape)
+	if !slices.Equal(ms.Shape, []int{400, 6}) || ms.Kind != npy.Bool {
+		t.Errorf("memberships.npy: %v %v, want bool (400, 6)", ms.Kind, ms.Shape)
 	}
 }
 
@@ -128,8 +137,8 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reused != 2 || res.Trained != 2 || len(trained) != 2 {
-		t.Errorf("rerun trained %d (%v) and reused %d models; want 2 and 2", res.Trained, trained, res.Reused)
+	if res.Reused != 2 || res.Trained != 4 || len(trained) != 4 {
+		t.Errorf("rerun trained %d (%v) and reused %d models; want 4 and 2", res.Trained, trained, res.Reused)
 	}
 	for i, a := range res.Attacks {
 		for tg := range a.Scores {
@@ -143,8 +152,8 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 0 || res.Reused != 4 {
-		t.Errorf("third run trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	if res.Trained != 0 || res.Reused != 6 {
+		t.Errorf("third run trained %d, reused %d; want 0 and 6", res.Trained, res.Reused)
 	}
 }
 
@@ -160,8 +169,8 @@ func TestChangedConfigRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Reused != 0 || res.Trained != 4 {
-		t.Errorf("after changing epochs: trained %d, reused %d; want 4 and 0", res.Trained, res.Reused)
+	if res.Reused != 0 || res.Trained != 6 {
+		t.Errorf("after changing epochs: trained %d, reused %d; want 6 and 0", res.Trained, res.Reused)
 	}
 	c = tinyConfig(t, dir, 0)
 	c.Audit.PopulationSize = 100
@@ -170,14 +179,14 @@ func TestChangedConfigRetrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only the signals depend on the population: the saved models are reused, none is retrained.
-	if res.Reused != 4 || res.Trained != 0 {
-		t.Errorf("after changing the population: trained %d, reused %d; want 0 and 4", res.Trained, res.Reused)
+	if res.Reused != 6 || res.Trained != 0 {
+		t.Errorf("after changing the population: trained %d, reused %d; want 0 and 6", res.Trained, res.Reused)
 	}
 	// A damaged weights file is detected and the model retrained, never trusted.
 	c.Audit.PopulationSize = 150
 	matches, _ := filepath.Glob(filepath.Join(dir, "models", "*.safetensors"))
-	if len(matches) != 8 {
-		t.Fatalf("%d saved models, want 8 (two recipes × 4)", len(matches))
+	if len(matches) != 12 {
+		t.Fatalf("%d saved models, want 12 (two recipes × 6)", len(matches))
 	}
 	for _, m := range matches {
 		if err := os.WriteFile(m, []byte("garbage"), 0o644); err != nil {
@@ -188,8 +197,8 @@ func TestChangedConfigRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 4 {
-		t.Errorf("after damaging the weights: trained %d, want 4", res.Trained)
+	if res.Trained != 6 {
+		t.Errorf("after damaging the weights: trained %d, want 6", res.Trained)
 	}
 }
 
@@ -382,41 +391,117 @@ func TestMirrorQueries(t *testing.T) {
 	}
 }
 
-// TestDamagedSignalsAreRecomputed truncates a saved signal file: the rerun must notice, recompute the
-// signals from the saved model (no retraining), and reach the same scores.
+// TestDamagedSignalsAreRecomputed damages each kind of signal file in turn (the audited and the
+// population records' logits and their sidecar): flipped bits, a truncated file, a digit changed in the
+// sidecar's JSON, files swapped between models. Each rerun must notice, recompute the signals from the
+// saved model (no retraining), rewrite the file as it was, and reach the same scores.
 func TestDamagedSignalsAreRecomputed(t *testing.T) {
 	dir := t.TempDir()
 	first, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "signals", "*-audit.npy"))
-	if len(files) != 4 {
-		t.Fatalf("%d audit signal files, want 4", len(files))
+	sidecars, _ := filepath.Glob(filepath.Join(dir, "signals", "*.json"))
+	if len(sidecars) != 6 {
+		t.Fatalf("%d signal sidecars, want 6", len(sidecars))
 	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(files[0], b[:len(b)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Trained != 0 {
-		t.Errorf("a damaged signal file made the run retrain %d models; the saved weights suffice", res.Trained)
-	}
-	if !strings.Contains(log.String(), "recomputing its signals") {
-		t.Errorf("the log does not say the damaged signals are recomputed:\n%s", log.String())
-	}
-	for i, a := range res.Attacks {
-		for tg := range a.Scores {
-			if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
-				t.Errorf("%s target %d: scores differ after recomputing the signals", a.Label, tg)
+	base := strings.TrimSuffix(sidecars[1], ".json")
+	other := strings.TrimSuffix(sidecars[2], ".json")
+	flipLast := func(b []byte) []byte { b[len(b)-1] ^= 1; return b }
+	flipMiddle := func(b []byte) []byte { b[len(b)/2] ^= 0x40; return b }
+	for _, tc := range []struct {
+		name, suffix string
+		damage       func(b []byte) []byte
+	}{
+		{"population logits, last bit flipped", "-population.npy", flipLast},
+		{"population logits, middle byte flipped", "-population.npy", flipMiddle},
+		{"audited logits, last bit flipped", "-audit.npy", flipLast},
+		{"audited logits, truncated", "-audit.npy", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"audited logits of another model", "-audit.npy", func([]byte) []byte {
+			b, err := os.ReadFile(other + "-audit.npy")
+			if err != nil {
+				t.Fatal(err)
 			}
+			return b
+		}},
+		{"sidecar, a digit changed", ".json", func(b []byte) []byte {
+			i := strings.Index(string(b), `"train_accuracy": 0.`) + len(`"train_accuracy": 0.`)
+			b[i] = '0' + (b[i]-'0'+1)%10
+			return b
+		}},
+		{"sidecar, middle byte flipped", ".json", flipMiddle},
+		{"sidecar, empty", ".json", func([]byte) []byte { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := base + tc.suffix
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.damage(slices.Clone(orig)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Trained != 0 {
+				t.Errorf("a damaged signal file made the run retrain %d models; the saved weights suffice", res.Trained)
+			}
+			if n := strings.Count(log.String(), "recomputing its signals"); n != 1 {
+				t.Errorf("the log says %d times that signals are recomputed, want once:\n%s", n, log.String())
+			}
+			again, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(again, orig) {
+				t.Errorf("%s: the recomputed file differs from the original", filepath.Base(path))
+			}
+			for i, a := range res.Attacks {
+				for tg := range a.Scores {
+					if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
+						t.Errorf("%s target %d: scores differ after recomputing the signals", a.Label, tg)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestModelWithoutAuditedMembers audits two records, so that some models train on neither and their
+// train accuracy is NaN: the run must save and reuse their signals (NaN as JSON null), not fail with
+// "json: unsupported value: NaN".
+func TestModelWithoutAuditedMembers(t *testing.T) {
+	c := tinyConfig(t, t.TempDir(), 0)
+	c.Audit.DataSize = 2
+	c.Audit.Attacks = []AttackConfig{{Name: "loss"}}
+	refs := 5 // six pairs of models: some hold both audited records, their pair neither
+	c.Audit.NumRefModels = &refs
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := 0
+	for _, m := range res.Models {
+		if math.IsNaN(m.TrainAccuracy) {
+			nan++
+		}
+	}
+	if nan == 0 {
+		t.Fatal("no model without audited members: the test checks nothing")
+	}
+	again, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Reused != len(res.Models) {
+		t.Errorf("rerun reused %d of %d models", again.Reused, len(res.Models))
+	}
+	for i, m := range again.Models {
+		if a, b := m.TrainAccuracy, res.Models[i].TrainAccuracy; a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
+			t.Errorf("model %d: train accuracy %v after reuse, %v before", i, a, b)
 		}
 	}
 }

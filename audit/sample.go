@@ -35,6 +35,9 @@ func runSampleGame(ctx context.Context, c *Config, d *Data, opt Options) ([]Samp
 	}
 	k := max(c.NumRefModels(), 2)
 	n := d.Pool.Len()
+	if err := c.checkRecords(n); err != nil {
+		return nil, err
+	}
 	specs, err := c.modelSpecs(d)
 	if err != nil {
 		return nil, err
@@ -43,9 +46,6 @@ func runSampleGame(ctx context.Context, c *Config, d *Data, opt Options) ([]Samp
 	defer bar.Finish()
 	var out []SampleResult
 	for ri, z := range c.Audit.Records {
-		if z < 0 || z >= n {
-			return nil, c.fieldError("audit", "records", "record %d is outside the training pool 0..%d", z, n-1)
-		}
 		seed := derive(uint64(c.Run.RandomSeed), "sample-game-"+strconv.Itoa(z))
 		others := make([]int, 0, n-1)
 		for i := 0; i < n; i++ {
@@ -102,6 +102,16 @@ func runSampleGame(ctx context.Context, c *Config, d *Data, opt Options) ([]Samp
 		out = append(out, res)
 	}
 	return out, writeJSON(filepath.Join(c.Run.LogDir, "report", "sample_game.json"), out)
+}
+
+// checkRecords checks audit.records against a training pool of n records, before anything is trained.
+func (c *Config) checkRecords(n int) error {
+	for i, z := range c.Audit.Records {
+		if z < 0 || z >= n {
+			return c.fieldError("audit", "records", "element %d is record %d, outside the training pool 0..%d", i, z, n-1)
+		}
+	}
+	return nil
 }
 
 // trainAndLoss trains one model on the pool records train and returns its loss on the record (x, y).

@@ -1,14 +1,20 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,8 +38,54 @@ type ModelInfo struct {
 	FinalLoss float64 `json:"final_loss"`
 	// TrainAccuracy is the accuracy on the audited records the model trained on; TestAccuracy on the
 	// population records (which no model trains on).
+	// Either is NaN when the model has no such record among those audited.
 	TrainAccuracy float64 `json:"train_accuracy"`
 	TestAccuracy  float64 `json:"test_accuracy"`
+}
+
+// modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
+// loss of a diverged training) is null: JSON has no NaN, and encoding/json refuses to write one.
+type modelInfoJSON struct {
+	Model         int      `json:"model"`
+	Key           string   `json:"key"`
+	Seed          uint64   `json:"seed"`
+	TrainSize     int      `json:"train_size"`
+	External      bool     `json:"external,omitempty"`
+	Seconds       float64  `json:"train_seconds"`
+	FinalLoss     *float64 `json:"final_loss"`
+	TrainAccuracy *float64 `json:"train_accuracy"`
+	TestAccuracy  *float64 `json:"test_accuracy"`
+}
+
+// MarshalJSON writes m with its non-finite numbers as null.
+func (m ModelInfo) MarshalJSON() ([]byte, error) {
+	finite := func(x float64) *float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return &x
+	}
+	return json.Marshal(modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
+		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (m *ModelInfo) UnmarshalJSON(b []byte) error {
+	var j modelInfoJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	num := func(x *float64) float64 {
+		if x == nil {
+			return math.NaN()
+		}
+		return *x
+	}
+	*m = ModelInfo{Model: j.Model, Key: j.Key, Seed: j.Seed, TrainSize: j.TrainSize, External: j.External, Seconds: j.Seconds,
+		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
+	return nil
 }
 
 // modelOutputs are one model's logits on the audited and population records: records × queries ×
@@ -318,39 +370,147 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: x.auditX.Rows(), PopRows: x.popX.Rows()}
 	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	classes := ao.Logits.RowLen()
-	if err := npy.WriteFile(auditPath, npy.NewFloat32(o.Audit, o.AuditRows, classes)); err != nil {
+	sc := signalSidecar{Format: signalFormat, Model: info}
+	if sc.Audit, err = writeSignalFile(auditPath, npy.NewFloat32(o.Audit, o.AuditRows, classes)); err != nil {
 		return nil, err
 	}
-	if err := npy.WriteFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
+	if sc.Population, err = writeSignalFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(metaPath, info); err != nil {
+	if err := sc.write(metaPath); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
+// signalFormat identifies the schema of a signal sidecar.
+const signalFormat = "pmeter.audit.signals/v1"
+
+// signalSidecar is the JSON file that completes a model's two signal files. It is written after them,
+// so that it marks them complete, and it records their SHA-256 and its own, so that a damaged, partly
+// written or swapped file is recomputed from the model, never reused (as nn.Save's sidecar does for
+// model weights).
+type signalSidecar struct {
+	Format     string     `json:"format"`
+	Model      ModelInfo  `json:"model"`
+	Audit      signalFile `json:"audit"`
+	Population signalFile `json:"population"`
+	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
+	SHA256 string `json:"sha256"`
+}
+
+// signalFile is one signal file as its sidecar records it.
+type signalFile struct {
+	File   string `json:"file"`
+	Shape  []int  `json:"shape"`
+	SHA256 string `json:"sha256"`
+}
+
+// selfHash returns the SHA-256 that sc records of itself.
+func (sc signalSidecar) selfHash() (string, error) {
+	sc.SHA256 = ""
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (sc signalSidecar) write(path string) error {
+	var err error
+	if sc.SHA256, err = sc.selfHash(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return writeJSON(path, sc)
+}
+
+// readSignalSidecar reads and verifies a signal sidecar. A missing file gives an error satisfying
+// errors.Is(err, os.ErrNotExist).
+func readSignalSidecar(path string) (*signalSidecar, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("%s: damaged: %w", path, err)
+	}
+	if head.Format != signalFormat {
+		return nil, fmt.Errorf("%s: format %q, want %q (written by another version of pmeter, or damaged)", path, head.Format, signalFormat)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var sc signalSidecar
+	if err := dec.Decode(&sc); err != nil {
+		return nil, fmt.Errorf("%s: damaged: %w", path, err)
+	}
+	sum, err := sc.selfHash()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sum != sc.SHA256 {
+		return nil, fmt.Errorf("%s: damaged: its contents do not match the SHA-256 it records", path)
+	}
+	return &sc, nil
+}
+
+// writeSignalFile writes a atomically to path and describes the file for its sidecar.
+func writeSignalFile(path string, a *npy.Array) (signalFile, error) {
+	h := sha256.New()
+	err := npy.WriteAtomic(path, func(w io.Writer) error { return npy.Encode(io.MultiWriter(w, h), a) })
+	return signalFile{File: filepath.Base(path), Shape: a.Shape, SHA256: hex.EncodeToString(h.Sum(nil))}, err
+}
+
+// readSignalFile reads a float32 matrix from path and checks it against what its sidecar records.
+func readSignalFile(path string, want signalFile) (*npy.Array, error) {
+	if want.File != filepath.Base(path) {
+		return nil, fmt.Errorf("%s: the sidecar describes %s instead", path, want.File)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
+	a, err := npy.Decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != want.SHA256 {
+		return nil, fmt.Errorf("%s: damaged: SHA-256 %s…, but its sidecar records %s…", path, sum[:12], want.SHA256[:min(12, len(want.SHA256))])
+	}
+	if a.Kind != npy.Float32 || !slices.Equal(a.Shape, want.Shape) {
+		return nil, fmt.Errorf("%s: %v of shape %v, but its sidecar records float32 of shape %v", path, a.Kind, a.Shape, want.Shape)
+	}
+	return a, nil
+}
+
+// loadJob reads a model's saved signals, verified against their sidecar, and checks that they cover
+// auditRows and popRows records.
 func loadJob(metaPath, auditPath, popPath string, auditRows, popRows int) (*modelOutputs, error) {
-	b, err := os.ReadFile(metaPath)
+	sc, err := readSignalSidecar(metaPath)
 	if err != nil {
 		return nil, err
 	}
-	var info ModelInfo
-	if err := json.Unmarshal(b, &info); err != nil {
-		return nil, fmt.Errorf("%s: %w", metaPath, err)
-	}
-	a, err := npy.ReadFile(auditPath)
+	a, err := readSignalFile(auditPath, sc.Audit)
 	if err != nil {
 		return nil, err
 	}
-	pa, err := npy.ReadFile(popPath)
+	pa, err := readSignalFile(popPath, sc.Population)
 	if err != nil {
 		return nil, err
 	}
-	if a.Kind != npy.Float32 || pa.Kind != npy.Float32 || len(a.Shape) != 2 || len(pa.Shape) != 2 ||
-		a.Shape[0] != auditRows || pa.Shape[0] != popRows || a.Shape[1] != pa.Shape[1] {
-		return nil, fmt.Errorf("%s: stale or damaged signals (shape %v, want %d rows)", auditPath, a.Shape, auditRows)
+	if len(a.Shape) != 2 || len(pa.Shape) != 2 || a.Shape[0] != auditRows || pa.Shape[0] != popRows || a.Shape[1] != pa.Shape[1] {
+		return nil, fmt.Errorf("%s: stale signals (shapes %v and %v, want %d and %d rows)", metaPath, a.Shape, pa.Shape, auditRows, popRows)
 	}
+	info := sc.Model
 	info.Cached = true
 	return &modelOutputs{Info: info, Audit: a.F32, Pop: pa.F32, AuditRows: auditRows, PopRows: popRows}, nil
 }

@@ -11,7 +11,7 @@
 //	labels         N                    optional: class indices
 //	probs | logits N × M × C            optional: full prediction vectors (logits go through a softmax)
 //	population_labels, population_probs | population_logits   optional, likewise for the population
-//	bundle.json    optional: {"signal": "prob_true", "layout": "privacy-meter"}
+//	bundle.json    optional: {"signal": "prob_true", "layout": "privacy-meter", "design": "bernoulli"}
 //
 // signals may be left out when probs (or logits) and labels are given; it is then p(true label).
 //
@@ -25,7 +25,8 @@
 //
 // bundle.json's "signal" names what the signals measure (a signal.Kind: prob_true, loss, rescaled_logit,
 // …; default prob_true, rescaled_logit in the LiRA layout) and "layout" chooses the layout when the
-// files would allow both. A .npz bundle has no bundle.json and uses the defaults. CSV files hold 2-D
+// files would allow both. "design" says how the memberships were drawn (bernoulli, pairs, lira or other;
+// inferred when absent). A .npz bundle has no bundle.json and uses the defaults. CSV files hold 2-D
 // arrays only (one row per record, an optional header row), so they serve signals, memberships,
 // population and labels.
 //
@@ -62,6 +63,10 @@ type Manifest struct {
 	Signal string `json:"signal,omitempty"`
 	// Layout is LayoutPrivacyMeter or LayoutLiRA; empty means detect it from the files present.
 	Layout string `json:"layout,omitempty"`
+	// Design says how the memberships were drawn (attack.ParseDesign: bernoulli, pairs, lira, other);
+	// empty means infer it (attack.InferDesign). Only declared bernoulli or lira memberships allow an ε
+	// bound on differential privacy (attack.CheckDPDesign).
+	Design string `json:"design,omitempty"`
 }
 
 // Load reads the bundle at path, a directory or a .npz file, and returns its validated data.
@@ -109,7 +114,11 @@ func load(src *source) (*attack.Data, error) {
 		}
 		kind = k
 	}
-	d := &attack.Data{Kind: kind}
+	design, err := attack.ParseDesign(m.Design)
+	if err != nil {
+		return nil, fmt.Errorf("%s: \"design\": %w", ManifestFile, err)
+	}
+	d := &attack.Data{Kind: kind, Design: design}
 	if layout == LayoutLiRA {
 		sh, err := liraShapes(src)
 		if err != nil {

@@ -376,6 +376,19 @@ func TestLoadManifest(t *testing.T) {
 	if d.N != 2 || d.M != 1 || d.Kind != signal.RescaledLogit {
 		t.Errorf("got N %d, M %d, kind %s; want the LiRA arrays", d.N, d.M, d.Kind)
 	}
+	// "design" declares how the memberships were drawn; without it the design is inferred.
+	for manifest, want := range map[string]attack.Design{`{"signal": "loss", "design": "bernoulli"}`: attack.DesignBernoulli, `{"signal": "loss", "design": "pairs"}`: attack.DesignPairs, `{"signal": "loss"}`: attack.DesignAuto} {
+		d, err = Load(writeDir(t,
+			file{"signals.npy", rawNPY(t, "<f8", false, []int{2, 3}, loss)},
+			file{"memberships.npy", rawNPY(t, "|b1", false, []int{2, 3}, []float64{1, 0, 1, 0, 1, 0})},
+			file{ManifestFile, []byte(manifest)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Design != want {
+			t.Errorf("%s: design %s, want %s", manifest, d.Design, want)
+		}
+	}
 }
 
 func TestWriteRoundTrip(t *testing.T) {
@@ -383,7 +396,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	d2.PopLabels = []int{1, 0}
 	d2.PopProbs = []float64{0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.6, 0.4, 0.5, 0.5, 0.4, 0.6}
 	q2 := &attack.Data{N: 2, M: 2, Q: 3, Kind: signal.RescaledLogit, Signals: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
-		Members: []bool{true, false, false, true}, Z: 1, Population: []float64{-1, -2, -3, -4, -5, -6}}
+		Members: []bool{true, false, false, true}, Z: 1, Population: []float64{-1, -2, -3, -4, -5, -6}, Design: attack.DesignBernoulli}
 	for i, d := range []*attack.Data{fxData(), d2, q2} {
 		dir := filepath.Join(t.TempDir(), "out")
 		if err := Write(dir, d); err != nil {
@@ -490,6 +503,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"bundle.json: \"signal\"", "unknown signal kind \"logit\""}},
 		{"manifest layout", writeDir(t, sig, mem, file{ManifestFile, []byte(`{"layout": "pm"}`)}),
 			[]string{"bundle.json: unknown layout \"pm\""}},
+		{"manifest design", writeDir(t, sig, mem, file{ManifestFile, []byte(`{"design": "iid"}`)}),
+			[]string{"bundle.json: \"design\"", "unknown membership design \"iid\"", "bernoulli"}},
 		{"logits NaN", writeDir(t, sig, mem, labels, file{"logits.npy", rawNPY(t, "<f8", false, []int{4, 3, 2}, bad(fxProbs, 9, math.NaN()))}),
 			[]string{"logits.npy: record 1, model 1, class 1 is NaN"}},
 		{"population classes", writeDir(t, sig, mem, probs, file{"population_probs.npy", rawNPY(t, "<f8", false, []int{2, 1, 3}, thirds[:6])}),

@@ -14,7 +14,7 @@ import (
 // Write saves d in the Privacy Meter layout into dir, creating it if needed: signals.npy (N × M, or
 // N × M × Q when Q > 1), memberships.npy, and population.npy, labels.npy, probs.npy,
 // population_labels.npy and population_probs.npy when d has them, plus bundle.json naming the signal
-// kind. Each file is written atomically. d must be valid (attack.Data.Validate).
+// kind (and the membership design, when d declares one). Each file is written atomically. d must be valid (attack.Data.Validate).
 func Write(dir string, d *attack.Data) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("bundle %s: %w", dir, err)
@@ -58,6 +58,9 @@ func Write(dir string, d *attack.Data) error {
 		}
 	}
 	m := Manifest{Signal: string(d.Kind), Layout: LayoutPrivacyMeter}
+	if d.Design != attack.DesignAuto {
+		m.Design = d.Design.String()
+	}
 	return npy.WriteAtomic(filepath.Join(dir, ManifestFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

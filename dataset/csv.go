@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -13,71 +14,150 @@ import (
 	"strings"
 )
 
-// MissingPolicy says what LoadCSV does with a missing feature value.
+// MissingPolicy says what LoadCSV and LoadParquet do with a missing value.
 type MissingPolicy int
 
 const (
-	// MissingError rejects the file at the first missing feature value, naming its line and column.
+	// MissingError rejects the file at the first missing value, naming its line (or record) and column.
 	MissingError MissingPolicy = iota
-	// MissingDrop drops every record that has a missing feature value.
+	// MissingDrop drops every record that has a missing value in a kept column, label included;
+	// TableStats.Dropped counts them.
 	MissingDrop
-	// MissingImpute replaces a missing numeric value by the mean of the column's present values over
-	// the whole file, and encodes a missing categorical value as all zeros (no category). The mean
-	// uses every record of the file, test records included; to keep test statistics out of training,
-	// use MissingDrop or impute before splitting.
-	MissingImpute
+	// MissingMean keeps records whose features have missing values, for imputation with statistics
+	// of the training rows only: a missing numeric value is loaded as NaN, to be replaced by the
+	// training rows' mean with FitMeanImputer and MeanImputer.Apply before any other use (Validate
+	// rejects NaN); a missing categorical value is encoded as all zeros (no category). A missing
+	// label is still an error.
+	MissingMean
 )
 
-// CSVOptions configure LoadCSV. The zero value reads a comma-separated file whose last column is the
-// label, rejecting missing values.
-type CSVOptions struct {
+var missingPolicyNames = [...]string{MissingError: "error", MissingDrop: "drop", MissingMean: "mean"}
+
+// String returns the policy's name: error, drop or mean.
+func (m MissingPolicy) String() string {
+	if m >= 0 && int(m) < len(missingPolicyNames) {
+		return missingPolicyNames[m]
+	}
+	return fmt.Sprintf("MissingPolicy(%d)", int(m))
+}
+
+// ParseMissingPolicy returns the policy named error, drop or mean.
+func ParseMissingPolicy(s string) (MissingPolicy, error) {
+	for m, name := range missingPolicyNames {
+		if s == name {
+			return MissingPolicy(m), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown missing-value policy %q (want error, drop or mean)", s)
+}
+
+const (
+	// DefaultMaxCategories is the bound on the distinct values of a categorical column when
+	// TabularOptions.MaxCategories is 0. A column with more is more likely an identifier, a
+	// free-text field or a mistyped numeric column than a category, and would add that many
+	// features.
+	DefaultMaxCategories = 100
+	// countCap bounds the distinct values counted per column for the error message, unless twice
+	// MaxCategories is larger, so that an identifier or free-text column costs bounded memory; beyond
+	// it the error says "more than".
+	countCap = 10000
+	// labelCap bounds the distinct labels, unless MaxCategories is larger.
+	labelCap = 1 << 16
+)
+
+// TabularOptions configure LoadCSV and LoadParquet. The zero value reads a comma-separated file whose
+// last column is the label, rejecting missing values and allowing DefaultMaxCategories values per
+// categorical column.
+type TabularOptions struct {
 	// Label is the name of the label column; "" means the last column.
 	Label string
 	// Classes, if set, is the label vocabulary in class order: a label equal to Classes[k] is class k,
 	// and any other label is an error. Use it to give several files the same label mapping.
 	Classes []string
-	// Comma is the field separator; 0 means ','.
+	// Comma is the CSV field separator; 0 means ','.
 	Comma rune
 	// Categorical lists columns to one-hot encode even when all their values are numbers.
 	Categorical []string
 	// Drop lists columns to ignore (identifiers, leaky columns).
 	Drop []string
-	// Missing is the missing-value policy for feature columns. A missing label is always an error,
-	// except under MissingDrop, which drops the record.
+	// Missing is the missing-value policy (MissingError by default).
 	Missing MissingPolicy
 	// MissingValues are the field values (after trimming spaces) that mean "missing". nil means "",
 	// "?", "NA", "N/A", "NaN", "nan", "null" and "NULL".
 	MissingValues []string
-	// MaxCategories bounds the number of distinct values of a categorical column (and of labels when
-	// Classes is nil); 0 means 1,000. A column over the bound is an error, which usually means a
-	// free-text or identifier column that belongs in Drop.
+	// MaxCategories bounds the number of distinct values of a categorical column; 0 means
+	// DefaultMaxCategories. A column over the bound is an error that names it and its count (counted up
+	// to 10,000, or twice MaxCategories). Labels have their own bound, max(MaxCategories, 65,536), when
+	// Classes is nil.
 	MaxCategories int
+	// Names is how error messages refer to these options, so that their advice names what the
+	// caller's user can change (keys of a config file, flags); an empty name is the Go field's.
+	Names OptionNames
+}
+
+// OptionNames are the names of TabularOptions' fields in error messages.
+type OptionNames struct {
+	Label, Categorical, Drop, Missing, MaxCategories string
+}
+
+// withDefaults fills the empty names with the Go field names.
+func (n OptionNames) withDefaults() OptionNames {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = "TabularOptions." + v
+		}
+	}
+	def(&n.Label, "Label")
+	def(&n.Categorical, "Categorical")
+	def(&n.Drop, "Drop")
+	def(&n.Missing, "Missing")
+	def(&n.MaxCategories, "MaxCategories")
+	return n
+}
+
+// TableStats says what LoadCSV or LoadParquet did with the file's records.
+type TableStats struct {
+	Records int // data records in the file (blank CSV lines are not records)
+	Dropped int // records dropped for a missing value (MissingDrop)
+	Missing int // missing feature values kept for imputation (MissingMean): NaN numbers, all-zero categories
 }
 
 var defaultMissing = []string{"", "?", "NA", "N/A", "NaN", "nan", "null", "NULL"}
 
-// LoadCSV reads a delimited text file with a header line (gzipped or not) into a dataset.
+// utf8BOM is the byte order mark that some spreadsheet programs write at the start of a UTF-8 file.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// LoadCSV reads a delimited text file with a header line (gzipped or not) into a dataset. A UTF-8
+// byte order mark before the header is ignored.
 //
 // Every column other than the label and the dropped ones becomes features. A column whose present
-// values all parse as finite numbers is numeric and gives one feature; any other column (or one
-// listed in Categorical) is categorical and gives one 0/1 feature per distinct value, in sorted order
-// (numeric order when every value is a number), named "column=value". Missing values follow
+// values all parse as finite numbers is numeric and gives one feature; a column whose present values
+// are all text, or one listed in opts.Categorical, is categorical and gives one 0/1 feature per
+// distinct value, in sorted order (numeric order when every value is a number), named
+// "column=value". A column that mixes numbers and text is an error naming the first cell of the
+// minority kind (usually a typo in a numeric column) and saying how to declare the column
+// categorical or drop it: a numeric column is never silently one-hot encoded. Missing values follow
 // opts.Missing. Labels map to classes through opts.Classes when given; otherwise the distinct label
 // values, sorted (numerically when they are all numbers), are classes 0, 1, …, and ClassNames holds
 // them. Fields are trimmed of surrounding spaces; quoting follows RFC 4180.
 //
-// The file is read twice: once to find column kinds, categories and means, once to fill the features.
-// Errors name the file, line and column: a row with the wrong number of fields, a missing label, an
-// unknown label, a missing value under MissingError.
-func LoadCSV(name string, opts CSVOptions) (*Dataset, error) {
+// The file is read twice: once to find column kinds, categories and classes, once to fill the
+// features. Errors name the file, line and column: a row with the wrong number of fields, a missing
+// label, an unknown label, a missing value under MissingError, a mixed column, a categorical column
+// with more than opts.MaxCategories values.
+func LoadCSV(name string, opts TabularOptions) (*Dataset, TableStats, error) {
 	if opts.Comma == 0 {
 		opts.Comma = ','
 	}
 	p, err := scanCSV(name, &opts)
 	if err != nil {
-		return nil, err
+		return nil, TableStats{}, err
 	}
-	return fillCSV(p, name, &opts)
+	d, err := fillCSV(p, name, &opts)
+	if err != nil {
+		return nil, TableStats{}, err
+	}
+	return d, p.stats, nil
 }
 
 func newCSVReader(r io.Reader, comma rune) *csv.Reader {
@@ -123,11 +203,14 @@ func (r *csvRecords) next() ([]tableField, int, error) {
 	}
 }
 
-// openCSV opens name and reads its header.
-func openCSV(name string, opts *CSVOptions) (*source, []string, *csvRecords, error) {
+// openCSV opens name, skips a UTF-8 byte order mark and reads the header.
+func openCSV(name string, opts *TabularOptions) (*source, []string, *csvRecords, error) {
 	s, err := openSource(name)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if b, _ := s.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
+		s.Discard(len(utf8BOM))
 	}
 	cr := newCSVReader(s, opts.Comma)
 	header, err := cr.Read()
@@ -151,8 +234,8 @@ func csvAt(name string, cols []*tableColumn) func(pos int64, col int, err error)
 	}
 }
 
-// scanCSV is the first pass: it finds column kinds, categories, means and classes.
-func scanCSV(name string, opts *CSVOptions) (*tablePlan, error) {
+// scanCSV is the first pass: it finds column kinds, categories and classes.
+func scanCSV(name string, opts *TabularOptions) (*tablePlan, error) {
 	s, header, recs, err := openCSV(name, opts)
 	if err != nil {
 		return nil, err
@@ -182,7 +265,7 @@ func scanCSV(name string, opts *CSVOptions) (*tablePlan, error) {
 }
 
 // fillCSV is the second pass: it encodes every kept record.
-func fillCSV(p *tablePlan, name string, opts *CSVOptions) (*Dataset, error) {
+func fillCSV(p *tablePlan, name string, opts *TabularOptions) (*Dataset, error) {
 	s, _, recs, err := openCSV(name, opts)
 	if err != nil {
 		return nil, err
@@ -269,20 +352,28 @@ func (f *tableField) describe() string {
 	return strconv.Quote(f.text)
 }
 
+// cell is the place and text of a field, kept for an error message after the first pass.
+type cell struct {
+	pos  int64
+	text string // quoted as tableField.describe quotes it
+	inf  bool   // a number, but infinite
+}
+
 // tableColumn is what the first pass learned about one column.
 type tableColumn struct {
 	name        string
 	drop        bool
-	categorical bool
-	numeric     bool           // every present text value is a number so far
-	distinct    map[string]int // value → count, while under the category bound
-	overflow    bool           // more than MaxCategories distinct values
-	sum         float64        // of numeric values
-	present     int
-	missing     int
-	categories  []string // final one-hot vocabulary
+	categorical bool           // listed in Categorical, or a Parquet string column
+	numbers     int            // present values that are finite numbers (typed, or text that parses)
+	texts       int            // present text values that are not
+	firstNumber cell           // the first number given as text
+	firstText   cell           // the first text value that is not a number
+	distinct    map[string]int // value → count, while the column may be categorical and under countLimit
+	overflow    bool           // more than countLimit distinct values
+	overMax     cell           // the first value beyond MaxCategories distinct ones
+	missing     int            // missing values in kept records
+	categories  []string       // final one-hot vocabulary
 	catIndex    map[string]int
-	mean        float64
 	offset      int // first feature of this column
 }
 
@@ -296,18 +387,27 @@ type tablePlan struct {
 	classes []string
 	classIx map[string]int
 	missing map[string]bool
-	opts    *CSVOptions
+	opts    *TabularOptions
+	names   OptionNames // opts.Names with defaults
+	stats   TableStats
 	// at names the record at pos (a line, a row) and column col (0-based) in an error.
 	at func(pos int64, col int, err error) error
 }
 
 // newTablePlan checks the header (column names) and the options. A duplicate column name is a
 // *ParseError at line headerLine.
-func newTablePlan(name string, header []string, opts *CSVOptions, headerLine int) (*tablePlan, error) {
-	if opts.MaxCategories == 0 {
-		opts.MaxCategories = 1000
+func newTablePlan(name string, header []string, opts *TabularOptions, headerLine int) (*tablePlan, error) {
+	n := opts.Names.withDefaults()
+	if opts.MaxCategories < 0 {
+		return nil, fmt.Errorf("%s: %s is %d, must not be negative", name, n.MaxCategories, opts.MaxCategories)
 	}
-	p := &tablePlan{label: -1, missing: map[string]bool{}, labels: map[string]int{}, opts: opts}
+	if opts.MaxCategories == 0 {
+		opts.MaxCategories = DefaultMaxCategories
+	}
+	if opts.Missing < MissingError || opts.Missing > MissingMean {
+		return nil, fmt.Errorf("%s: %s is %v, want error, drop or mean", name, n.Missing, opts.Missing)
+	}
+	p := &tablePlan{label: -1, missing: map[string]bool{}, labels: map[string]int{}, opts: opts, names: n}
 	mv := opts.MissingValues
 	if mv == nil {
 		mv = defaultMissing
@@ -321,8 +421,9 @@ func newTablePlan(name string, header []string, opts *CSVOptions, headerLine int
 			return nil, &ParseError{File: name, Line: headerLine, Field: i + 1, Column: h, Err: errors.New("duplicate column name")}
 		}
 		seen[h] = true
-		p.cols = append(p.cols, &tableColumn{name: h, numeric: true, distinct: map[string]int{}})
+		p.cols = append(p.cols, &tableColumn{name: h, distinct: map[string]int{}})
 	}
+	columns := strings.Join(header, ", ")
 	if opts.Label == "" {
 		p.label = len(p.cols) - 1
 	}
@@ -334,16 +435,24 @@ func newTablePlan(name string, header []string, opts *CSVOptions, headerLine int
 		c.categorical = slices.Contains(opts.Categorical, c.name)
 	}
 	if p.label < 0 {
-		return nil, fmt.Errorf("%s: no label column %q (columns: %s)", name, opts.Label, strings.Join(header, ", "))
+		return nil, fmt.Errorf("%s: no label column %q, which %s names (the file's columns: %s)", name, opts.Label, n.Label, columns)
 	}
 	if p.cols[p.label].drop {
-		return nil, fmt.Errorf("%s: the label column %q is also listed in Drop", name, p.cols[p.label].name)
+		return nil, fmt.Errorf("%s: the label column %q is also listed in %s", name, p.cols[p.label].name, n.Drop)
 	}
-	for _, list := range [][]string{opts.Drop, opts.Categorical} {
-		for _, n := range list {
-			if !seen[n] {
-				return nil, fmt.Errorf("%s: option names column %q, which the header lacks", name, n)
+	for _, o := range []struct {
+		option string
+		list   []string
+	}{{n.Drop, opts.Drop}, {n.Categorical, opts.Categorical}} {
+		for _, c := range o.list {
+			if !seen[c] {
+				return nil, fmt.Errorf("%s: %s names column %q, which the file lacks (its columns: %s)", name, o.option, c, columns)
 			}
+		}
+	}
+	for _, c := range p.cols {
+		if c.drop && c.categorical {
+			return nil, fmt.Errorf("%s: column %q is listed in both %s and %s", name, c.name, n.Drop, n.Categorical)
 		}
 	}
 	return p, nil
@@ -372,29 +481,32 @@ func (p *tablePlan) rowHasMissing(rec []tableField) bool {
 // scan is the first pass over one record.
 func (p *tablePlan) scan(rec []tableField, pos int64) error {
 	opts := p.opts
+	p.stats.Records++
+	if opts.Missing == MissingDrop && p.rowHasMissing(rec) {
+		p.stats.Dropped++
+		return nil
+	}
 	lf := &rec[p.label]
 	if p.isMissing(lf) {
-		if opts.Missing == MissingDrop {
-			return nil
-		}
-		return p.at(pos, p.label, errors.New("missing label"))
+		return p.at(pos, p.label, fmt.Errorf("missing label %s (set %s to drop to drop the records without a label)", lf.describe(), p.names.Missing))
 	}
-	if opts.Missing != MissingImpute && p.rowHasMissing(rec) {
-		if opts.Missing == MissingDrop {
-			return nil
-		}
+	if opts.Missing == MissingError {
 		for i, c := range p.cols {
 			if !c.drop && p.isMissing(&rec[i]) {
-				return p.at(pos, i, fmt.Errorf("missing value %s (set CSVOptions.Missing to drop or impute)", rec[i].describe()))
+				return p.at(pos, i, fmt.Errorf("missing value %s; set %s to drop (to drop such records) or to mean (to impute the training rows' mean), or list %s in %s to ignore the column",
+					rec[i].describe(), p.names.Missing, c.name, p.names.Drop))
 			}
 		}
 	}
 	p.rows++
 	if opts.Classes == nil {
-		if _, ok := p.labels[lf.text]; !ok && len(p.labels) >= max(opts.MaxCategories, 65536) {
+		if n, ok := p.labels[lf.text]; ok {
+			p.labels[lf.text] = n + 1
+		} else if len(p.labels) >= max(opts.MaxCategories, labelCap) {
 			return p.at(pos, p.label, fmt.Errorf("more than %d distinct labels; is this a class label?", len(p.labels)))
+		} else {
+			p.labels[strings.Clone(lf.text)] = 1 // a copy: the field may share its memory with the whole line
 		}
-		p.labels[lf.text]++
 	}
 	for i, c := range p.cols {
 		if c.drop || i == p.label {
@@ -405,49 +517,124 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 			c.missing++
 			continue
 		}
-		c.present++
-		if f.kind == fieldNumber && !c.categorical {
+		if f.kind == fieldNumber {
 			if math.IsInf(f.num, 0) {
 				return p.at(pos, i, fmt.Errorf("value %v is infinite", f.num))
 			}
-			c.sum += f.num
-			continue // a typed number column stays numeric: no categories to track
-		}
-		if c.numeric && !c.categorical {
-			v, err := strconv.ParseFloat(f.text, 64)
-			if err != nil || math.IsInf(v, 0) || v != v {
-				c.numeric = false
-			} else {
-				c.sum += v
+			c.numbers++
+			if c.categorical {
+				p.count(c, f.text, pos)
 			}
+			continue
 		}
-		if !c.overflow {
-			if _, ok := c.distinct[f.text]; !ok && len(c.distinct) >= opts.MaxCategories {
-				c.overflow = true
+		if c.categorical {
+			p.count(c, f.text, pos)
+			continue
+		}
+		// An undeclared text column: numeric if every value is a finite number, categorical if none
+		// is, and an error (in finish) if it mixes the two. Its distinct values are counted only while
+		// it holds no number.
+		v, err := strconv.ParseFloat(f.text, 64)
+		if err == nil && !math.IsInf(v, 0) && v == v {
+			if c.numbers == 0 {
+				c.firstNumber = cell{pos: pos, text: f.describe()}
 				c.distinct = nil
-			} else {
-				c.distinct[f.text]++
 			}
+			c.numbers++
+			continue
 		}
-		if (c.categorical || !c.numeric) && c.overflow {
-			return p.at(pos, i, fmt.Errorf("categorical column has more than %d distinct values (list it in CSVOptions.Drop, or raise MaxCategories)", opts.MaxCategories))
+		if c.texts == 0 {
+			c.firstText = cell{pos: pos, text: f.describe(), inf: err == nil && math.IsInf(v, 0)}
+		}
+		c.texts++
+		if c.numbers == 0 {
+			p.count(c, f.text, pos)
 		}
 	}
 	return nil
 }
 
-// finish ends the first pass: it fixes the categories, the feature offsets, the means and the classes.
+// count adds a value of a categorical column to its distinct values.
+func (p *tablePlan) count(c *tableColumn, v string, pos int64) {
+	if c.overflow {
+		return
+	}
+	if n, ok := c.distinct[v]; ok {
+		c.distinct[v] = n + 1
+		return
+	}
+	if len(c.distinct) == p.opts.MaxCategories {
+		c.overMax = cell{pos: pos, text: strconv.Quote(v)}
+	}
+	if len(c.distinct) >= p.countLimit() {
+		c.overflow, c.distinct = true, nil
+		return
+	}
+	c.distinct[strings.Clone(v)] = 1 // a copy: the field may share its memory with the whole line
+}
+
+// countLimit is the number of distinct values counted per column for the error message.
+func (p *tablePlan) countLimit() int { return max(2*p.opts.MaxCategories, countCap) }
+
+// mixedError reports a column that holds numbers and text, at the first cell of the minority kind.
+func (p *tablePlan) mixedError(i int) error {
+	c := p.cols[i]
+	advice := fmt.Sprintf("list %s in %s to one-hot encode the column, or in %s to ignore it", c.name, p.names.Categorical, p.names.Drop)
+	total := c.numbers + c.texts
+	if c.numbers >= c.texts {
+		what := "is not a number"
+		if c.firstText.inf {
+			what = "is not a finite number"
+		}
+		if c.texts > 1 {
+			what += fmt.Sprintf(" (the first of %d such values)", c.texts)
+		}
+		return p.at(c.firstText.pos, i, fmt.Errorf("%s %s, but %d of the column's %d values are numbers; correct the cell, or %s",
+			c.firstText.text, what, c.numbers, total, advice))
+	}
+	what := "is a number"
+	if c.numbers > 1 {
+		what += fmt.Sprintf(" (the first of %d)", c.numbers)
+	}
+	return p.at(c.firstNumber.pos, i, fmt.Errorf("%s %s, but %d of the column's %d values are text; %s", c.firstNumber.text, what, c.texts, total, advice))
+}
+
+// tooManyError reports a categorical column with more than MaxCategories distinct values, at the
+// first value beyond the bound.
+func (p *tablePlan) tooManyError(i int) error {
+	c := p.cols[i]
+	count := strconv.Itoa(len(c.distinct))
+	if c.overflow {
+		count = fmt.Sprintf("more than %d", p.countLimit())
+	}
+	return p.at(c.overMax.pos, i, fmt.Errorf("categorical column with %s distinct values, more than the %d that %s allows (value %s here is the first too many); list %s in %s if it is an identifier or free text, or raise %s",
+		count, p.opts.MaxCategories, p.names.MaxCategories, c.overMax.text, c.name, p.names.Drop, p.names.MaxCategories))
+}
+
+// finish ends the first pass: it fixes the column kinds, categories, feature offsets and classes.
 func (p *tablePlan) finish(name string) error {
 	if p.rows == 0 {
+		if p.stats.Dropped > 0 {
+			return fmt.Errorf("%s: no records left: each of the %d has a missing value, and %s is drop", name, p.stats.Dropped, p.names.Missing)
+		}
 		return fmt.Errorf("%s: no records", name)
 	}
 	for i, c := range p.cols {
 		if c.drop || i == p.label {
 			continue
 		}
+		if !c.categorical && c.numbers > 0 && c.texts > 0 {
+			return p.mixedError(i)
+		}
+		if p.opts.Missing == MissingMean {
+			p.stats.Missing += c.missing
+		}
 		c.offset = p.dim
-		if c.categorical || !c.numeric {
+		if c.categorical || c.texts > 0 {
 			c.categorical = true
+			if c.overflow || len(c.distinct) > p.opts.MaxCategories {
+				return p.tooManyError(i)
+			}
 			c.categories = sortedValues(c.distinct)
 			c.catIndex = make(map[string]int, len(c.categories))
 			for k, v := range c.categories {
@@ -457,9 +644,6 @@ func (p *tablePlan) finish(name string) error {
 			continue
 		}
 		c.distinct = nil
-		if c.present > 0 {
-			c.mean = c.sum / float64(c.present)
-		}
 		p.dim++
 	}
 	if p.dim == 0 {
@@ -505,7 +689,8 @@ func (p *tablePlan) newDataset(name string) *Dataset {
 }
 
 // fill is the second pass over one record: it appends the record to d unless the missing-value
-// policy drops it. The first pass must have accepted the same records.
+// policy drops it. The first pass must have accepted the same records. A missing numeric value (kept
+// only under MissingMean) becomes NaN.
 func (p *tablePlan) fill(d *Dataset, rec []tableField, pos int64) error {
 	if p.opts.Missing == MissingDrop && p.rowHasMissing(rec) {
 		return nil
@@ -535,13 +720,13 @@ func (p *tablePlan) fill(d *Dataset, rec []tableField, pos int64) error {
 			}
 			row[c.offset+k] = 1
 		case miss:
-			row[c.offset] = float32(c.mean)
+			row[c.offset] = float32(math.NaN())
 		case f.kind == fieldNumber:
 			row[c.offset] = float32(f.num)
 		default:
 			v, err := strconv.ParseFloat(f.text, 64)
-			if err != nil {
-				return p.at(pos, i, fmt.Errorf("%s is not a number", f.describe()))
+			if err != nil || math.IsInf(v, 0) || v != v {
+				return p.at(pos, i, fmt.Errorf("%s is not a finite number (did the file change?)", f.describe()))
 			}
 			row[c.offset] = float32(v)
 		}

@@ -19,9 +19,9 @@ import (
 
 // LoadParquet reads a Parquet file into a dataset with the rules of LoadCSV: the label column is
 // opts.Label (the last column when empty), every other column not in opts.Drop becomes features,
-// opts.Missing says what to do with missing values, and labels map to classes exactly as LoadCSV
-// maps them (opts.Classes, or the distinct labels sorted, numerically when they are all numbers).
-// opts.Comma is ignored.
+// opts.Missing says what to do with missing values, opts.MaxCategories bounds the categories of a
+// column, and labels map to classes exactly as LoadCSV maps them (opts.Classes, or the distinct
+// labels sorted, numerically when they are all numbers). opts.Comma is ignored.
 //
 // The schema is read from the file. A column of a nested group is named by its path joined with
 // dots ("a.b"). Column kinds follow the physical and logical types rather than the values:
@@ -48,46 +48,46 @@ import (
 // The file is read twice, as a CSV file is. Errors name the file, the record (numbered from 0 across
 // the file), its row group and row within the group (both from 0), and the column. A file that is
 // truncated, corrupt or not Parquet gives an error, not a panic.
-func LoadParquet(name string, opts CSVOptions) (d *Dataset, err error) {
+func LoadParquet(name string, opts TabularOptions) (d *Dataset, st TableStats, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	defer f.Close()
 	defer func() {
 		if r := recover(); r != nil {
-			d, err = nil, fmt.Errorf("%s: corrupt Parquet file: %v", name, r)
+			d, st, err = nil, TableStats{}, fmt.Errorf("%s: corrupt Parquet file: %v", name, r)
 		}
 	}()
 	pf, err := openParquet(f, name)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	r, err := newParquetReader(pf, name)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	p, err := newTablePlan(name, r.header(), &opts, 0)
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if err := r.bind(p); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if err := r.each(p.scan); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if err := p.finish(name); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	d = p.newDataset("parquet:" + filepath.Base(name))
 	if err := r.each(func(rec []tableField, pos int64) error { return p.fill(d, rec, pos) }); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if d.Len() != p.rows {
-		return nil, fmt.Errorf("%s: %d records on the second reading, want %d (did the file change?)", name, d.Len(), p.rows)
+		return nil, st, fmt.Errorf("%s: %d records on the second reading, want %d (did the file change?)", name, d.Len(), p.rows)
 	}
-	return d, nil
+	return d, p.stats, nil
 }
 
 var parquetMagic = []byte("PAR1")
@@ -264,7 +264,7 @@ func (r *parquetReader) bind(p *tablePlan) error {
 			continue
 		}
 		if c.conv == convUnsupported {
-			return fmt.Errorf("%s: column %q: type %s is not supported (list the column in CSVOptions.Drop)", r.name, c.name, c.why)
+			return fmt.Errorf("%s: column %q: type %s is not supported (list the column in %s)", r.name, c.name, c.why, p.names.Drop)
 		}
 		if c.conv == convText {
 			pc.categorical = i != p.label

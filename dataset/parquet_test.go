@@ -3,6 +3,7 @@ package dataset
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -129,6 +130,24 @@ func testTable() []pqCol {
 	}
 }
 
+// imputeAll replaces the NaN that MissingMean leaves in d by the means over all of d's records.
+func imputeAll(d *Dataset) error {
+	m, err := FitMeanImputer(d, allRows(d.Len()))
+	if err != nil {
+		return err
+	}
+	_, err = m.Apply(d)
+	return err
+}
+
+func allRows(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
+}
+
 // sameDataset checks that got equals want, everything but the name.
 func sameDataset(t *testing.T, what string, got, want *Dataset) {
 	t.Helper()
@@ -165,12 +184,12 @@ func TestLoadParquetMatchesCSV(t *testing.T) {
 	}
 	options := []struct {
 		name string
-		opts CSVOptions
+		opts TabularOptions
 	}{
-		{"drop", CSVOptions{Label: "zlabel", Drop: []string{"id"}, Missing: MissingDrop}},
-		{"impute", CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, Categorical: []string{"size", "flag"}}},
-		{"classes", CSVOptions{Missing: MissingImpute, Classes: []string{"dog", "cat", "bird", "fish"}}},
-		{"missing values", CSVOptions{Missing: MissingImpute, MissingValues: []string{"blue", "", "NaN"}}},
+		{"drop", TabularOptions{Label: "zlabel", Drop: []string{"id"}, Missing: MissingDrop}},
+		{"impute", TabularOptions{Drop: []string{"id"}, Missing: MissingMean, Categorical: []string{"size", "flag"}}},
+		{"classes", TabularOptions{Missing: MissingMean, Classes: []string{"dog", "cat", "bird", "fish"}}},
+		{"missing values", TabularOptions{Missing: MissingMean, MissingValues: []string{"blue", "", "NaN"}}},
 	}
 	for wname, wopts := range writers {
 		table := cols
@@ -183,13 +202,18 @@ func TestLoadParquetMatchesCSV(t *testing.T) {
 		}
 		for _, o := range options {
 			what := wname + "/" + o.name
-			want, err := LoadCSV(cs, o.opts)
+			want, _, err := LoadCSV(cs, o.opts)
 			if err != nil {
 				t.Fatalf("%s: CSV: %v", what, err)
 			}
-			got, err := LoadParquet(pq, o.opts)
+			got, _, err := LoadParquet(pq, o.opts)
 			if err != nil {
 				t.Fatalf("%s: %v", what, err)
+			}
+			if o.opts.Missing == MissingMean {
+				if err := errors.Join(imputeAll(want), imputeAll(got)); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
 			}
 			sameDataset(t, what, got, want)
 			if got.Name != "parquet:"+wname+".parquet" {
@@ -202,8 +226,15 @@ func TestLoadParquetMatchesCSV(t *testing.T) {
 	// trimmed, "?" and null are missing, NaN is missing, the decimal is scaled, the uint32 keeps its
 	// value, and the categorical int64 column is ordered numerically.
 	pq, _ := writeParquet(t, dir, "spot", cols)
-	d, err := LoadParquet(pq, CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, Categorical: []string{"size"}})
+	d, st, err := LoadParquet(pq, TabularOptions{Drop: []string{"id"}, Missing: MissingMean, Categorical: []string{"size"}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Missing: colour null and "?", ratio NaN and null, height twice null.
+	if st != (TableStats{Records: 10, Missing: 6}) {
+		t.Errorf("stats %+v, want 10 records, 6 missing values", st)
+	}
+	if err := imputeAll(d); err != nil {
 		t.Fatal(err)
 	}
 	wantNames := []string{"colour=blue", "colour=green", "colour=red", "count", "flag", "height", "price", "ratio",
@@ -263,11 +294,11 @@ func TestLoadParquetLabels(t *testing.T) {
 		{"f", parquet.Leaf(parquet.FloatType), []any{float32(0.5), float32(1.5), float32(0.5), float32(0.5)}},
 	}
 	pq, cs := writeParquet(t, dir, "labels", cols, parquet.MaxRowsPerRowGroup(2))
-	_, err := LoadParquet(pq, CSVOptions{Label: "y"})
+	_, _, err := LoadParquet(pq, TabularOptions{Label: "y"})
 	wantErr(t, "null label", err, "labels.parquet: record 2 (row group 1, row 0)", `column "y"`, "missing label")
 
-	opts := CSVOptions{Label: "y", Missing: MissingDrop}
-	d, err := LoadParquet(pq, opts)
+	opts := TabularOptions{Label: "y", Missing: MissingDrop}
+	d, _, err := LoadParquet(pq, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,13 +306,13 @@ func TestLoadParquetLabels(t *testing.T) {
 	if !slices.Equal(d.ClassNames, []string{"2", "10"}) {
 		t.Errorf("int classes %q", d.ClassNames)
 	}
-	want, err := LoadCSV(cs, opts)
+	want, _, err := LoadCSV(cs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameDataset(t, "int labels vs CSV", d, want)
 
-	d, err = LoadParquet(pq, CSVOptions{Label: "b", Drop: []string{"y"}})
+	d, _, err = LoadParquet(pq, TabularOptions{Label: "b", Drop: []string{"y"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,12 +321,12 @@ func TestLoadParquetLabels(t *testing.T) {
 		t.Errorf("bool classes %q", d.ClassNames)
 	}
 
-	d, err = LoadParquet(pq, CSVOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"1.5", "0.5"}})
+	d, _, err = LoadParquet(pq, TabularOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"1.5", "0.5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameInts(t, "float labels", d.Y, []int{1, 0, 1, 1})
-	_, err = LoadParquet(pq, CSVOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"0.5"}})
+	_, _, err = LoadParquet(pq, TabularOptions{Label: "f", Drop: []string{"y"}, Classes: []string{"0.5"}})
 	wantErr(t, "unknown label", err, "record 1 (row group 0, row 1)", `column "f"`, `label 1.5 is not one of the classes ["0.5"]`)
 }
 
@@ -307,11 +338,11 @@ func TestLoadParquetStringNumbers(t *testing.T) {
 		{"zip", parquet.String(), []any{"10", "9", "10", "100"}},
 		{"y", parquet.Int(32), []any{int32(0), int32(1), int32(0), int32(1)}},
 	})
-	d, err := LoadParquet(pq, CSVOptions{Label: "y"})
+	d, _, err := LoadParquet(pq, TabularOptions{Label: "y"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := LoadCSV(cs, CSVOptions{Label: "y", Categorical: []string{"zip"}})
+	want, _, err := LoadCSV(cs, TabularOptions{Label: "y", Categorical: []string{"zip"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,23 +361,23 @@ func TestLoadParquetErrors(t *testing.T) {
 	}
 	// A missing value under MissingError names the record, row group, row and column: record 2 has a
 	// null colour.
-	_, err = LoadParquet(pq, CSVOptions{Drop: []string{"id"}})
+	_, _, err = LoadParquet(pq, TabularOptions{Drop: []string{"id"}})
 	wantErr(t, "missing value", err, "t.parquet: record 2 (row group 0, row 2)", `column "colour"`, "missing value null")
-	_, err = LoadParquet(pq, CSVOptions{Drop: []string{"id", "colour"}})
+	_, _, err = LoadParquet(pq, TabularOptions{Drop: []string{"id", "colour"}})
 	wantErr(t, "NaN", err, "record 2 (row group 0, row 2)", `column "ratio"`, "missing value NaN")
 
 	for _, tt := range []struct {
 		name string
-		opts CSVOptions
+		opts TabularOptions
 		want string
 	}{
-		{"no label column", CSVOptions{Label: "class"}, `no label column "class" (columns: colour, count, flag`},
-		{"unknown drop", CSVOptions{Drop: []string{"nope"}}, `names column "nope"`},
-		{"label dropped", CSVOptions{Drop: []string{"zlabel"}}, "also listed in Drop"},
-		{"too many categories", CSVOptions{Missing: MissingImpute, MaxCategories: 2}, `record 3 (row group 1, row 0): column "colour": categorical column has more than 2`},
-		{"no features", CSVOptions{Drop: []string{"colour", "count", "flag", "height", "id", "price", "ratio", "size", "units"}}, "no feature columns"},
+		{"no label column", TabularOptions{Label: "class"}, `no label column "class", which TabularOptions.Label names (the file's columns: colour, count, flag`},
+		{"unknown drop", TabularOptions{Drop: []string{"nope"}}, `names column "nope"`},
+		{"label dropped", TabularOptions{Drop: []string{"zlabel"}}, "also listed in TabularOptions.Drop"},
+		{"too many categories", TabularOptions{Missing: MissingMean, MaxCategories: 2}, `record 3 (row group 1, row 0): column "colour": categorical column with 3 distinct values, more than the 2 that TabularOptions.MaxCategories allows (value "green" here is the first too many); list colour in TabularOptions.Drop`},
+		{"no features", TabularOptions{Drop: []string{"colour", "count", "flag", "height", "id", "price", "ratio", "size", "units"}}, "no feature columns"},
 	} {
-		_, err := LoadParquet(pq, tt.opts)
+		_, _, err := LoadParquet(pq, tt.opts)
 		wantErr(t, tt.name, err, "t.parquet", tt.want)
 	}
 
@@ -365,10 +396,10 @@ func TestLoadParquetErrors(t *testing.T) {
 		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "reading the Parquet footer"},
 	} {
 		p := write(t, dir, "bad.parquet", tt.data)
-		_, err := LoadParquet(p, CSVOptions{})
+		_, _, err := LoadParquet(p, TabularOptions{})
 		wantErr(t, tt.name, err, "bad.parquet", tt.want)
 	}
-	_, err = LoadParquet(filepath.Join(dir, "absent.parquet"), CSVOptions{})
+	_, _, err = LoadParquet(filepath.Join(dir, "absent.parquet"), TabularOptions{})
 	wantErr(t, "absent", err, "absent.parquet")
 
 	// Corrupting any byte of the pages must give an error or a valid dataset, never a panic or NaN
@@ -380,7 +411,11 @@ func TestLoadParquetErrors(t *testing.T) {
 		copy(bad, good)
 		bad[k] ^= 0xa5
 		p := write(t, dir, "corrupt.parquet", bad)
-		d, err := LoadParquet(p, CSVOptions{Drop: []string{"id"}, Missing: MissingImpute, MaxCategories: 100})
+		d, _, err := LoadParquet(p, TabularOptions{Drop: []string{"id"}, Missing: MissingMean, MaxCategories: 100})
+		if err == nil {
+			// MissingMean leaves NaN for the imputer, which a run applies before any other use.
+			err = imputeAll(d)
+		}
 		if err != nil {
 			errs++
 			continue
@@ -420,11 +455,11 @@ func TestLoadParquetColumnTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := write(t, dir, "types.parquet", b.Bytes())
-	_, err := LoadParquet(p, CSVOptions{Drop: []string{"tags"}})
+	_, _, err := LoadParquet(p, TabularOptions{Drop: []string{"tags"}})
 	wantErr(t, "int96", err, `column "old"`, "not supported", "Drop")
-	_, err = LoadParquet(p, CSVOptions{Drop: []string{"old"}})
+	_, _, err = LoadParquet(p, TabularOptions{Drop: []string{"old"}})
 	wantErr(t, "repeated", err, `column "tags"`, "repeated")
-	d, err := LoadParquet(p, CSVOptions{Drop: []string{"old", "tags"}})
+	d, _, err := LoadParquet(p, TabularOptions{Drop: []string{"old", "tags"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +473,7 @@ func TestLoadParquetColumnTypes(t *testing.T) {
 		{"x", parquet.Leaf(parquet.DoubleType), []any{1.0, math.Inf(-1)}},
 		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
 	})
-	_, err = LoadParquet(filepath.Join(dir, "inf.parquet"), CSVOptions{})
+	_, _, err = LoadParquet(filepath.Join(dir, "inf.parquet"), TabularOptions{})
 	wantErr(t, "infinite", err, "record 1 (row group 0, row 1)", `column "x"`, "infinite")
 }
 
@@ -451,23 +486,28 @@ func TestLoadParquetOtherWriter(t *testing.T) {
 	pq := filepath.Join("testdata", "parquet_hyparquet.parquet")
 	cs := filepath.Join("testdata", "parquet_hyparquet.csv")
 	wantRowGroups(t, pq, 3)
-	for _, opts := range []CSVOptions{
-		{Label: "label", Missing: MissingImpute, Categorical: []string{"big"}},
+	for _, opts := range []TabularOptions{
+		{Label: "label", Missing: MissingMean, Categorical: []string{"big"}},
 		{Label: "label", Missing: MissingDrop, Drop: []string{"u"}},
-		{Label: "big", Missing: MissingImpute},
+		{Label: "big", Missing: MissingMean},
 	} {
-		want, err := LoadCSV(cs, opts)
+		want, _, err := LoadCSV(cs, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := LoadParquet(pq, opts)
+		got, _, err := LoadParquet(pq, opts)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if opts.Missing == MissingMean {
+			if err := errors.Join(imputeAll(want), imputeAll(got)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		sameDataset(t, "hyparquet "+opts.Label, got, want)
 	}
 	// Independently of LoadCSV: the first record and the decimal and unsigned columns.
-	d, err := LoadParquet(pq, CSVOptions{Label: "label", Missing: MissingDrop})
+	d, _, err := LoadParquet(pq, TabularOptions{Label: "label", Missing: MissingDrop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,4 +521,72 @@ func TestLoadParquetOtherWriter(t *testing.T) {
 	sameFloats(t, "record 0", d.Row(0), []float32{0, 0, 1, 3, 10, 1.5, 0.1, 1, 4e9, 12.34})
 	sameFloats(t, "record 6", d.Row(6), []float32{0, 0, 1, 12, 9, 0.125, 3, 1, 11, 1})
 	sameInts(t, "labels", d.Y, []int{1, 2, 1, 0, 1, 2, 1}) // rows 0, 1, 5, 6, 8, 9, 11: bird 0, cat 1, dog 2
+}
+
+// TestLoadParquetOptions checks the options that pmeter's data section exposes on a Parquet file:
+// errors name the file, record, row group, row and column with the caller's option names, and the
+// happy paths give the expected numbers.
+func TestLoadParquetOptions(t *testing.T) {
+	dir := t.TempDir()
+	pq, _ := writeParquet(t, dir, "opts", []pqCol{
+		{"x", parquet.Optional(parquet.Leaf(parquet.DoubleType)), []any{1.0, nil, 3.0, 5.0, 7.0}},
+		{"n", parquet.Int(32), []any{int32(10), int32(2), int32(10), int32(2), int32(30)}},
+		{"code", parquet.Optional(parquet.String()), []any{"p", "q", "r", nil, "p"}},
+		{"y", parquet.String(), []any{"a", "b", "a", "b", "a"}},
+	}, parquet.MaxRowsPerRowGroup(2))
+	for _, tt := range []struct {
+		name string
+		opts TabularOptions
+		want string
+	}{
+		{"missing", TabularOptions{}, `: record 1 (row group 0, row 1): column "x": missing value null; set data.missing to drop (to drop such records) or to mean (to impute the training rows' mean), or list x in data.drop_columns to ignore the column`},
+		{"max categories", TabularOptions{Missing: MissingMean, MaxCategories: 2}, `: record 2 (row group 1, row 0): column "code": categorical column with 3 distinct values, more than the 2 that data.max_categories allows (value "r" here is the first too many); list code in data.drop_columns if it is an identifier or free text, or raise data.max_categories`},
+		{"forced categories", TabularOptions{Missing: MissingMean, Categorical: []string{"n"}, Drop: []string{"code"}, MaxCategories: 2}, `: record 4 (row group 2, row 0): column "n": categorical column with 3 distinct values, more than the 2 that data.max_categories allows (value "30" here is the first too many); list n in data.drop_columns if it is an identifier or free text, or raise data.max_categories`},
+		{"unknown column", TabularOptions{Drop: []string{"code", "z"}}, `: data.drop_columns names column "z", which the file lacks (its columns: code, n, x, y)`},
+		{"no label", TabularOptions{Label: "label"}, `: no label column "label", which data.label_column names (the file's columns: code, n, x, y)`},
+	} {
+		tt.opts.Names = yamlNames
+		_, _, err := LoadParquet(pq, tt.opts)
+		if err == nil || err.Error() != pq+tt.want {
+			t.Errorf("%s: error\n  %v\nwant\n  %s%s", tt.name, err, pq, tt.want)
+		}
+	}
+
+	// Drop: records 1 (x null) and 3 (code null) go; n forced categorical, in numeric order 2 < 10 < 30.
+	d, st, err := LoadParquet(pq, TabularOptions{Missing: MissingDrop, Categorical: []string{"n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (TableStats{Records: 5, Dropped: 2}) {
+		t.Errorf("drop: stats %+v", st)
+	}
+	if want := []string{"code=p", "code=r", "n=10", "n=30", "x"}; !slices.Equal(d.FeatureNames, want) {
+		t.Fatalf("drop: features %q, want %q", d.FeatureNames, want)
+	}
+	sameFloats(t, "drop", d.X, []float32{1, 0, 1, 0, 1, 0, 1, 1, 0, 3, 1, 0, 0, 1, 7})
+	sameInts(t, "drop labels", d.Y, []int{0, 0, 0})
+
+	// Mean: x of record 1 is NaN until imputed with the mean of the training rows 0, 2 and 3 (3, not
+	// the 4 of all present values); code of record 3 is all zeros.
+	d, st, err = LoadParquet(pq, TabularOptions{Missing: MissingMean, Drop: []string{"n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (TableStats{Records: 5, Missing: 2}) {
+		t.Errorf("mean: stats %+v", st)
+	}
+	m, err := FitMeanImputer(d, []int{0, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(d); err != nil {
+		t.Fatal(err)
+	}
+	sameFloats(t, "mean", d.X, []float32{
+		1, 0, 0, 1,
+		0, 1, 0, 3,
+		0, 0, 1, 3,
+		0, 0, 0, 5,
+		1, 0, 0, 7,
+	})
 }

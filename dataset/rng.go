@@ -20,6 +20,7 @@ const (
 	streamHoldOut
 	streamAudit
 	streamSynthetic
+	streamBernoulli
 )
 
 func newRNG(seed, stream uint64) *rng { return &rng{src: rand.NewPCG(seed, stream)} }

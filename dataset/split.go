@@ -64,6 +64,28 @@ func LiRAMemberships(n, models int, pkeep float64, seed uint64) (*Memberships, e
 	return ms, nil
 }
 
+// BernoulliMemberships builds the design in which every record joins every model's training set
+// independently with probability ½ (each membership one fair coin of the seed's stream): the design of
+// one-run DP audits (Steinke, Nasr & Jagielski, "Privacy Auditing with One (1) Training Run", NeurIPS
+// 2023), where a record's membership in one model says nothing about the others. Training-set sizes and a
+// record's IN count vary. The result is n records × models models.
+func BernoulliMemberships(n, models int, seed uint64) (*Memberships, error) {
+	if n < 1 || models < 1 {
+		return nil, fmt.Errorf("bernoulli memberships: %d records × %d models; both must be positive", n, models)
+	}
+	r := newRNG(seed, streamBernoulli)
+	ms := NewMemberships(n, models)
+	var bits uint64
+	for k := range ms.Members {
+		if k%64 == 0 {
+			bits = r.src.Uint64()
+		}
+		ms.Members[k] = bits&1 == 1
+		bits >>= 1
+	}
+	return ms, nil
+}
+
 // SplitByFraction splits records 0..n-1 in file order: the first int(frac·n) (truncated) and the rest.
 // Privacy Meter v2 uses frac = 0.75 for Purchase100 and Texas100 (training pool, then population).
 func SplitByFraction(n int, frac float64) (head, tail []int, err error) {

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -92,6 +93,68 @@ func TestStandardizerTrainingRowsOnly(t *testing.T) {
 		t.Error("fit on an out-of-range row succeeded")
 	}
 	if err := s.Apply(tiny()); err == nil {
+		t.Error("apply to a dataset of another width succeeded")
+	}
+}
+
+// TestMeanImputer: the means come from the fitted rows' present values only, every NaN is replaced,
+// and the errors name the record and feature.
+func TestMeanImputer(t *testing.T) {
+	nan := float32(math.NaN())
+	d := &Dataset{Name: "t", Shape: []int{3}, Classes: 2, Y: []int{0, 1, 0, 1, 0}, FeatureNames: []string{"a", "b", "c"},
+		X: []float32{
+			1, nan, 5,
+			2, 4, 5,
+			nan, 8, 5,
+			100, nan, nan, // not fitted: its 100 must not reach the mean of a
+			3, 0.5, 5,
+		}}
+	m, err := FitMeanImputer(d, []int{0, 1, 2, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a: (1+2+3)/3; b: (4+8+0.5)/3; c: 5.
+	want := []float64{2, 12.5 / 3, 5}
+	for j := range want {
+		if math.Abs(m.Mean[j]-want[j]) > 1e-15 {
+			t.Errorf("mean %d: %v, want %v", j, m.Mean[j], want[j])
+		}
+	}
+	// Standardising before imputing is an error that names the place.
+	if _, err := FitStandardizer(d, []int{0}); err == nil || !strings.Contains(err.Error(), "dataset t: record 0, feature 1 (b): missing (NaN); impute it first") {
+		t.Errorf("standardizer on NaN: %v", err)
+	}
+	if err := (&Standardizer{Mean: make([]float64, 3), Scale: []float64{1, 1, 1}}).Apply(d); err == nil || !strings.Contains(err.Error(), "record 0, feature 1 (b): missing (NaN)") {
+		t.Errorf("standardizer apply on NaN: %v", err)
+	}
+	n, err := m.Apply(d)
+	if err != nil || n != 4 {
+		t.Fatalf("apply: %d replaced, %v; want 4", n, err)
+	}
+	b := float32(12.5 / 3)
+	sameFloats(t, "imputed", d.X, []float32{1, b, 5, 2, 4, 5, 2, 8, 5, 100, b, 5, 3, 0.5, 5})
+	if err := d.Validate(); err != nil {
+		t.Error(err)
+	}
+
+	// A feature with no present value in the fitted rows cannot be imputed; d is left unchanged.
+	e := &Dataset{Name: "e", Shape: []int{2}, Classes: 1, Y: []int{0, 0}, X: []float32{1, nan, 2, 3}}
+	m, err = FitMeanImputer(e, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(e); err == nil || !strings.Contains(err.Error(), "dataset e: record 0, feature 1: missing, and no fitted (training) row has a value") {
+		t.Errorf("unimputable: %v", err)
+	}
+	if !math.IsNaN(float64(e.X[1])) || e.X[3] != 3 {
+		t.Errorf("failed Apply changed the data: %v", e.X)
+	}
+	for _, rows := range [][]int{nil, {2}, {-1}} {
+		if _, err := FitMeanImputer(e, rows); err == nil {
+			t.Errorf("fit on rows %v succeeded", rows)
+		}
+	}
+	if _, err := m.Apply(tiny()); err == nil {
 		t.Error("apply to a dataset of another width succeeded")
 	}
 }

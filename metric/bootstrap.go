@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+
+	"github.com/pmeter/pmeter/internal/parallel"
 )
 
 // BootstrapOptions configures Bootstrap.
@@ -75,35 +74,18 @@ func Bootstrap(ctx context.Context, scores []float64, members []bool, opt Bootst
 		stats[s] = make([]float64, B)
 	}
 
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		canceled atomic.Bool
-	)
-	for range min(runtime.GOMAXPROCS(0), B) {
-		wg.Go(func() {
-			w := newResampler(len(pos), len(neg))
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= B {
-					return
-				}
-				if ctx.Err() != nil {
-					canceled.Store(true)
-					return
-				}
-				c := w.curve(pos, neg, rand.New(rand.NewPCG(opt.Seed, uint64(b))))
-				stats[0][b] = AUC(c)
-				stats[1][b] = BalancedAccuracy(c)
-				for i, f := range fprs {
-					stats[2+i][b] = TPRAtFPR(c, f)
-				}
+	err := parallel.ForEach(ctx, B, 0, func() *resampler { return newResampler(len(pos), len(neg)) },
+		func(_ context.Context, w *resampler, b int) error {
+			c := w.curve(pos, neg, rand.New(rand.NewPCG(opt.Seed, uint64(b))))
+			stats[0][b] = AUC(c)
+			stats[1][b] = BalancedAccuracy(c)
+			for i, f := range fprs {
+				stats[2+i][b] = TPRAtFPR(c, f)
 			}
+			return nil
 		})
-	}
-	wg.Wait()
-	if canceled.Load() {
-		return BootstrapResult{}, fmt.Errorf("bootstrap: %w", ctx.Err())
+	if err != nil {
+		return BootstrapResult{}, fmt.Errorf("bootstrap: %w", err)
 	}
 
 	lo, hi := (1-opt.Level)/2, (1+opt.Level)/2

@@ -9,7 +9,13 @@
 // Meter's "TPR at x% FPR" (last point with FPR <= x) and TPRAtFPRStrict is LiRA's (FPR < x).
 // BalancedAccuracy is the best balanced accuracy over thresholds. Evaluate summarises one attack in a
 // Result; Pool and EvaluateTargets handle several target models; Bootstrap adds percentile confidence
-// intervals.
+// intervals; AUCLowerBound is a one-sided (DeLong) confidence bound. A TPR at an FPR below 1/(number of
+// non-members) is marked BelowResolution: it is not a measurement.
+//
+// HoldoutEpsilon is the ε lower bound pmeter reports (EpsilonBound): the threshold is chosen on half of
+// the records and the Clopper–Pearson bounds computed on the other half, so that it holds at its stated
+// confidence. The maximum over thresholds on the same records (EpsilonLowerBoundMax, as TF Privacy and
+// Jagielski et al. report it) does not.
 //
 // The auditing functions bound epsilon from below:
 //   - ClopperPearson, EpsilonFromCounts and EpsilonSweep follow Jagielski, Ullman and Oprea, "Auditing

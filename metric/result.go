@@ -13,30 +13,49 @@ type Result struct {
 	AUC              float64 `json:"auc"`
 	BalancedAccuracy float64 `json:"balanced_accuracy"`
 	// TPRAtFPR holds the TPR at FPR <= each of StandardFPRs, in that order (Privacy Meter's convention:
-	// TPR of the last curve point with FPR at most the bound).
+	// TPR of the last curve point with FPR at most the bound), each marked when its FPR is below the
+	// resolution of the non-members.
 	TPRAtFPR   []TPRAt `json:"tpr_at_fpr"`
 	Members    int     `json:"members"`
 	NonMembers int     `json:"non_members"`
 }
 
 // TPRAt is the true positive rate at a false positive rate of at most FPR.
+//
+// BelowResolution is set when FPR is positive but below 1/(number of non-members): no threshold has a
+// false positive rate in (0, FPR], so TPR is that of 0 % FPR and not a measurement at FPR. Reports show
+// "below resolution" instead of TPR. (TPR at FPR 0 is always measurable.)
 type TPRAt struct {
-	FPR float64 `json:"fpr"`
-	TPR float64 `json:"tpr"`
+	FPR             float64 `json:"fpr"`
+	TPR             float64 `json:"tpr"`
+	BelowResolution bool    `json:"below_resolution,omitempty"`
+}
+
+// BelowResolution reports whether a false positive rate of fpr cannot be resolved with nonMembers
+// non-members: fpr > 0 and fpr < 1/nonMembers.
+func BelowResolution(fpr float64, nonMembers int) bool {
+	return fpr > 0 && fpr*float64(nonMembers) < 1
 }
 
 // StandardFPRs returns the false positive rates at which Result reports TPR: 10%, 1%, 0.1%, 0.01%,
 // 0.001% and 0% (Privacy Meter v1 research metrics; v2 reports 1%, 0.1% and 0%).
 func StandardFPRs() []float64 { return []float64{0.1, 0.01, 0.001, 0.0001, 0.00001, 0} }
 
-// TPR returns the TPR reported at fpr, and false when the result has no entry for fpr.
+// TPR returns the TPR reported at fpr, and false when the result has no entry for fpr. Check Entry's
+// BelowResolution before quoting it.
 func (r Result) TPR(fpr float64) (float64, bool) {
+	t, ok := r.Entry(fpr)
+	return t.TPR, ok
+}
+
+// Entry returns the entry of TPRAtFPR at fpr, and false when the result has none.
+func (r Result) Entry(fpr float64) (TPRAt, bool) {
 	for _, t := range r.TPRAtFPR {
 		if t.FPR == fpr {
-			return t.TPR, true
+			return t, true
 		}
 	}
-	return 0, false
+	return TPRAt{}, false
 }
 
 // Evaluate computes the Result of scores (one per record, higher = more likely a member) against members
@@ -47,7 +66,7 @@ func Evaluate(scores []float64, members []bool) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := summarize(ROC(scores, members, true))
+	r := summarize(ROC(scores, members, true), len(scores)-np)
 	r.Members, r.NonMembers = np, len(scores)-np
 	return r, nil
 }
@@ -75,8 +94,8 @@ func validate(scores []float64, members []bool) (int, error) {
 	return np, nil
 }
 
-// summarize computes a Result from a curve with intermediate points dropped.
-func summarize(c Curve) Result {
+// summarize computes a Result from a curve with intermediate points dropped, on nonMembers non-members.
+func summarize(c Curve, nonMembers int) Result {
 	fprs := StandardFPRs()
 	r := Result{
 		AUC:              AUC(c),
@@ -84,7 +103,7 @@ func summarize(c Curve) Result {
 		TPRAtFPR:         make([]TPRAt, len(fprs)),
 	}
 	for i, f := range fprs {
-		r.TPRAtFPR[i] = TPRAt{FPR: f, TPR: TPRAtFPR(c, f)}
+		r.TPRAtFPR[i] = TPRAt{FPR: f, TPR: TPRAtFPR(c, f), BelowResolution: BelowResolution(f, nonMembers)}
 	}
 	return r
 }

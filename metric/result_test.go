@@ -2,6 +2,7 @@ package metric
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +119,44 @@ func TestPool(t *testing.T) {
 	} {
 		if _, err := EvaluateTargets(tt.scores, tt.members); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestBelowResolution checks which FPR levels Evaluate marks: those above 0 and below 1/N for N
+// non-members. TPR at 0 % FPR is always a measurement.
+func TestBelowResolution(t *testing.T) {
+	for _, tc := range []struct {
+		nonMembers int
+		below      []float64 // the standard FPRs marked
+	}{
+		{1, []float64{0.1, 0.01, 0.001, 0.0001, 0.00001}},
+		{9, []float64{0.1, 0.01, 0.001, 0.0001, 0.00001}},
+		{10, []float64{0.01, 0.001, 0.0001, 0.00001}},
+		{999, []float64{0.001, 0.0001, 0.00001}},
+		{1000, []float64{0.0001, 0.00001}},
+		{1500, []float64{0.0001, 0.00001}},
+		{100000, nil},
+	} {
+		n := tc.nonMembers + 3
+		scores := make([]float64, n)
+		members := make([]bool, n)
+		for i := range scores {
+			scores[i] = float64(i % 7)
+			members[i] = i < 3
+		}
+		r, err := Evaluate(scores, members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range r.TPRAtFPR {
+			want := slices.Contains(tc.below, e.FPR)
+			if e.BelowResolution != want || BelowResolution(e.FPR, tc.nonMembers) != want {
+				t.Errorf("%d non-members, FPR %g: below resolution %v, want %v", tc.nonMembers, e.FPR, e.BelowResolution, want)
+			}
+			if got, ok := r.Entry(e.FPR); !ok || got != e {
+				t.Errorf("Entry(%g) = %+v, %v; want %+v", e.FPR, got, ok, e)
+			}
 		}
 	}
 }

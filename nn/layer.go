@@ -77,7 +77,9 @@ const (
 )
 
 // LayerSpec describes a layer as data, so that models can be written in JSON or YAML and rebuilt.
-// Fields not used by a kind are zero.
+// Fields not used by a kind are zero. In is the size of the layer's input (dense: features; conv2d and
+// batchnorm: channels); Summarize fills in an In left 0 from the shape the previous layers produce, as
+// pmeter's train.model does, and refuses one that contradicts it.
 //
 //	dense:         In, Out (features), NoBias
 //	conv2d:        In, Out (channels), Kernel, Stride (default 1), Padding, NoBias

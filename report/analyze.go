@@ -5,11 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
+	"strings"
 
+	"github.com/pmeter/pmeter/internal/parallel"
 	"github.com/pmeter/pmeter/metric"
 )
 
@@ -20,9 +20,14 @@ type Options struct {
 	TopK int
 	// Bootstrap configures the confidence intervals (1000 resamples at 95 % and seed 0 by default).
 	Bootstrap metric.BootstrapOptions
-	// Alpha is the significance of the ε lower bounds, in (0, 0.5): they hold with confidence 1 - Alpha.
-	// 0.05 when 0.
+	// Alpha is the significance of the ε lower bounds, in (0, 0.5): each holds with confidence 1 - Alpha.
+	// It is also the significance of the risk level (see level). 0.05 when 0.
 	Alpha float64
+	// Delta is the δ of the ε lower bounds, in [0, 1); metric.DefaultEpsilonDelta when 0.
+	Delta float64
+	// EpsilonSeed draws the split of the audited records into the half that chooses each attack's
+	// threshold and the half that bounds ε (metric.HoldoutEpsilon).
+	EpsilonSeed uint64
 	// RankBy names the attack whose scores rank the records (records.csv risk_rank, the most vulnerable
 	// records); the strongest attack (Verdict.StrongestAttack) when empty.
 	RankBy string
@@ -38,6 +43,9 @@ func (o Options) withDefaults() Options {
 	if o.Alpha == 0 {
 		o.Alpha = 0.05
 	}
+	if o.Delta == 0 {
+		o.Delta = metric.DefaultEpsilonDelta
+	}
 	return o
 }
 
@@ -51,6 +59,12 @@ type analysis struct {
 	// strongest is the attack with the highest risk level (then member-side ε bound, then AUC), -1 when
 	// nothing could be evaluated.
 	strongest int
+	// riskAlpha is each attack's share of Options.Alpha in the risk level and in the verdict's ε bound:
+	// Alpha / number of attacks (Bonferroni), so that the level and the verdict's bound hold over all
+	// attacks together.
+	riskAlpha float64
+	// epsCaveat says why the pooled records allow no DP bound ("" when they allow one).
+	epsCaveat string
 	ranker    int       // the attack ranking the records
 	rank      []int     // risk rank per row, 1 = highest ranker score (ties share the smallest rank)
 	fpr       []float64 // per row: fraction of non-members scoring >= its ranker score (NaN if none known)
@@ -64,8 +78,23 @@ type attackAnalysis struct {
 	curve     metric.Curve // on the known rows, intermediate points dropped
 	result    metric.Result
 	boot      metric.BootstrapResult
-	eps       float64 // TF Privacy's ε lower bound (TPR/FPR and TNR/FNR)
-	memberEps float64 // the same restricted to flagging members (TPR/FPR): the evidence of the risk level
+	// eps is the ε lower bound at Options.Alpha (metric.HoldoutEpsilon), nil with fewer than 2 members
+	// or 2 non-members. family holds, per target, the bound at riskAlpha/targets on that target's
+	// records (on all records with one target), of which the verdict quotes the largest; nil where a
+	// target lacks 2 members or 2 non-members.
+	eps    *metric.EpsilonBound
+	family []*metric.EpsilonBound
+	// optimistic is TF Privacy's number: the largest Clopper–Pearson bound over every threshold of the
+	// same records (metric.EpsilonLowerBoundMax), which is no valid bound.
+	optimistic float64
+	risk       riskEvidence
+}
+
+// riskEvidence holds the statistics behind an attack's risk level (level), each at significance
+// riskAlpha/2.
+type riskEvidence struct {
+	memberEps float64 // member-side holdout ε lower bound at δ = 0
+	aucLo     float64 // lower confidence bound of the AUC (metric.AUCLowerBound), NaN when not computable
 }
 
 // analyze validates in and computes the analysis.
@@ -76,6 +105,9 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	opts = opts.withDefaults()
 	if !(opts.Alpha > 0 && opts.Alpha < 0.5) {
 		return nil, fmt.Errorf("report: alpha %v is not in (0, 0.5)", opts.Alpha)
+	}
+	if !(opts.Delta > 0 && opts.Delta < 1) {
+		return nil, fmt.Errorf("report: delta %v is not in [0, 1)", opts.Delta)
 	}
 	a := &analysis{in: in, opts: opts, strongest: -1}
 	nMem, nNon := 0, 0
@@ -91,26 +123,17 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 		}
 	}
 	evaluable := nMem > 0 && nNon > 0
+	a.riskAlpha = opts.Alpha / float64(len(in.Attacks))
+	a.epsCaveat = in.DPCaveat
+	if t := max(in.Targets, 1); t > 1 {
+		a.epsCaveat = joinCaveats(fmt.Sprintf("the records of %d target models are pooled, and records shared between "+
+			"targets are not independent trials", t), in.DPCaveat)
+	}
 	a.attacks = make([]attackAnalysis, len(in.Attacks))
 	if evaluable {
 		// The attacks are evaluated concurrently, one per core: the ε bound is single-threaded.
-		errs := make([]error, len(in.Attacks))
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		var wg sync.WaitGroup
-		for k := range in.Attacks {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				if errs[k] = ctx.Err(); errs[k] == nil {
-					errs[k] = a.evaluate(ctx, k)
-				}
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return nil, err
-			}
+		if err := parallel.For(ctx, len(in.Attacks), 0, func(ctx context.Context, k int) error { return a.evaluate(ctx, k) }); err != nil {
+			return nil, err
 		}
 	}
 	if evaluable {
@@ -131,6 +154,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	}
 	a.rankRecords()
 	a.summary = a.summarize()
+	a.summary.ReferenceFit = in.ReferenceFit
 	return a, nil
 }
 
@@ -140,10 +164,21 @@ func stronger(x, y attackAnalysis) bool {
 	if lx, ly := levelRank(x.level()), levelRank(y.level()); lx != ly {
 		return lx > ly
 	}
-	if x.memberEps != y.memberEps {
-		return x.memberEps > y.memberEps
+	if x.risk.memberEps != y.risk.memberEps {
+		return x.risk.memberEps > y.risk.memberEps
 	}
 	return x.result.AUC > y.result.AUC
+}
+
+// joinCaveats joins the non-empty caveats with "; ".
+func joinCaveats(cs ...string) string {
+	var out []string
+	for _, c := range cs {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // evaluate computes attack k's ROC, metrics, bootstrap intervals and ε lower bound on the known rows.
@@ -171,43 +206,75 @@ func (a *analysis) evaluate(ctx context.Context, k int) error {
 	if err != nil {
 		return fmt.Errorf("report: attack %q: epsilon lower bound: %w", at.Name, err)
 	}
-	eps := 0.0
-	if ok {
-		eps = math.Max(bound, 0) // a bound below 1 on the ratio says nothing about ε
-	}
-	a.attacks[k] = attackAnalysis{
+	an := attackAnalysis{
 		evaluated: true,
 		curve:     metric.ROC(scores, a.members, true),
 		result:    res,
 		boot:      boot,
-		eps:       eps,
-		memberEps: memberEpsilon(metric.ROC(scores, a.members, false), res.Members, res.NonMembers, a.opts.Alpha),
 	}
+	if ok {
+		an.optimistic = math.Max(bound, 0) // a bound below 1 on the ratio says nothing about ε
+	}
+	if an.risk.aucLo, err = metric.AUCLowerBound(scores, a.members, a.riskAlpha/2); err != nil {
+		return fmt.Errorf("report: attack %q: %w", at.Name, err)
+	}
+	if res.Members >= 2 && res.NonMembers >= 2 { // the holdout split needs two of each
+		holdout := func(o metric.EpsilonOptions) (*metric.EpsilonBound, error) {
+			o.Seed = a.opts.EpsilonSeed
+			b, err := metric.HoldoutEpsilon(scores, a.members, o)
+			if err != nil {
+				return nil, fmt.Errorf("report: attack %q: epsilon lower bound: %w", at.Name, err)
+			}
+			return &b, nil
+		}
+		if an.eps, err = holdout(metric.EpsilonOptions{Alpha: a.opts.Alpha, Delta: a.opts.Delta, NotDP: a.epsCaveat}); err != nil {
+			return err
+		}
+		m, err := holdout(metric.EpsilonOptions{Alpha: a.riskAlpha / 2, NoDelta: true, MemberSide: true})
+		if err != nil {
+			return err
+		}
+		an.risk.memberEps = m.Value
+	}
+	ts, tm := a.byTarget(k)
+	an.family = make([]*metric.EpsilonBound, len(ts))
+	for t := range ts {
+		if p, n := count(tm[t]); p >= 2 && n >= 2 {
+			b, err := metric.HoldoutEpsilon(ts[t], tm[t], metric.EpsilonOptions{Alpha: a.riskAlpha / float64(len(ts)), Delta: a.opts.Delta,
+				Seed: a.opts.EpsilonSeed, NotDP: a.in.DPCaveat})
+			if err != nil {
+				return fmt.Errorf("report: attack %q, target %d: epsilon lower bound: %w", at.Name, t, err)
+			}
+			an.family[t] = &b
+		}
+	}
+	a.attacks[k] = an
 	return nil
 }
 
-// memberEpsilon returns the largest Clopper–Pearson lower bound on ε from flagging members: the maximum
-// over the thresholds of the full ROC curve c (P members, N non-members) of ln of the lower bound on
-// TPR/FPR (metric.RatioBound), or 0 when none exceeds 1. This is the TPR/FPR half of TF Privacy's
-// one-sided EpsilonLowerBound. For a fixed false-positive count the largest true-positive count gives
-// the largest bound, so only the last point of each run of equal FPR is evaluated.
-//
-// metric.MaxLogRatioBound finds the maximum, bit for bit, without computing most of the bounds; as the
-// logarithm of a bound of at most 1 is at most 0, the maximum with 0 is the same as over the bounds above 1.
-func memberEpsilon(c metric.Curve, P, N int, alpha float64) float64 {
-	var tps, fps []int
-	for k := range c.FPR {
-		if k+1 < len(c.FPR) && c.FPR[k+1] == c.FPR[k] {
-			continue
+// byTarget returns attack k's scores and the memberships of the known rows, per target.
+func (a *analysis) byTarget(k int) (scores [][]float64, members [][]bool) {
+	at := &a.in.Attacks[k]
+	scores = make([][]float64, max(a.in.Targets, 1))
+	members = make([][]bool, len(scores))
+	for j, i := range a.known {
+		t := a.in.Records[i].Target
+		scores[t] = append(scores[t], at.Scores[i])
+		members[t] = append(members[t], a.members[j])
+	}
+	return scores, members
+}
+
+// count returns the numbers of members and non-members.
+func count(members []bool) (p, n int) {
+	for _, m := range members {
+		if m {
+			p++
+		} else {
+			n++
 		}
-		tps = append(tps, int(math.Round(c.TPR[k]*float64(P))))
-		fps = append(fps, int(math.Round(c.FPR[k]*float64(N))))
 	}
-	eps, ok := metric.MaxLogRatioBound(tps, fps, P, N, alpha, metric.ClopperPearsonBound)
-	if !ok {
-		return 0
-	}
-	return math.Max(eps, 0)
+	return p, n
 }
 
 // rankRecords sets the risk ranks, each row's false positive rate and the most vulnerable rows.
@@ -301,8 +368,11 @@ func (a *analysis) summarize() *Summary {
 		ConfidenceLevel:    cmp.Or(a.opts.Bootstrap.Level, 0.95),
 		BootstrapResamples: cmp.Or(a.opts.Bootstrap.Resamples, 1000),
 		BootstrapSeed:      a.opts.Bootstrap.Seed,
-		EpsilonMethod:      metric.ClopperPearsonBound.String(),
+		EpsilonMethod:      metric.HoldoutMethod,
 		EpsilonAlpha:       a.opts.Alpha,
+		EpsilonDelta:       a.opts.Delta,
+		EpsilonSeed:        a.opts.EpsilonSeed,
+		RiskAlpha:          a.riskAlpha,
 		RankedBy:           in.Attacks[a.ranker].Name,
 		TopK:               a.opts.TopK,
 	}
@@ -320,27 +390,34 @@ func (a *analysis) summarize() *Summary {
 	if s.TopRecords == nil {
 		s.TopRecords = []TopRecord{}
 	}
+	a.epsilonVerdict(&s.Verdict)
 	s.Verdict = a.verdict(s)
 	return s
 }
 
 func (a *analysis) attackSummary(k int) AttackSummary {
 	at, an := &a.in.Attacks[k], &a.attacks[k]
-	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName()}
+	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName(), Risk: RiskEvidence{Level: an.level()}}
 	for _, f := range metric.StandardFPRs() {
 		out.TPRAtFPR = append(out.TPRAtFPR, TPREstimate{FPR: f})
 	}
 	if !an.evaluated {
 		return out
 	}
+	out.Risk.Alpha = a.riskAlpha
+	out.Risk.MemberEpsilon = num(an.risk.memberEps)
+	out.Risk.AUCLower = num(an.risk.aucLo)
 	res, boot := an.result, an.boot
 	out.Members, out.NonMembers = res.Members, res.NonMembers
 	out.AUC = Estimate{Value: num(res.AUC), Lo: num(boot.AUC.Lo), Hi: num(boot.AUC.Hi)}
 	out.BalancedAccuracy = Estimate{Value: num(res.BalancedAccuracy), Lo: num(boot.BalancedAccuracy.Lo), Hi: num(boot.BalancedAccuracy.Hi)}
 	for j := range out.TPRAtFPR {
 		f := out.TPRAtFPR[j].FPR
-		if t, ok := res.TPR(f); ok {
-			out.TPRAtFPR[j].TPR = num(t)
+		if t, ok := res.Entry(f); ok && t.BelowResolution { // not a measurement: no number, no interval
+			out.TPRAtFPR[j].BelowResolution = true
+			continue
+		} else if ok {
+			out.TPRAtFPR[j].TPR = num(t.TPR)
 		}
 		for _, iv := range boot.TPRAtFPR {
 			if iv.FPR == f {
@@ -348,8 +425,8 @@ func (a *analysis) attackSummary(k int) AttackSummary {
 			}
 		}
 	}
-	out.EpsilonLowerBound = num(an.eps)
-	out.MemberEpsilonLowerBound = num(an.memberEps)
+	out.EpsilonLowerBound = an.eps
+	out.EpsilonOptimistic = num(an.optimistic)
 	if max(a.in.Targets, 1) > 1 {
 		out.PerTarget = a.perTarget(k)
 	}
@@ -358,31 +435,27 @@ func (a *analysis) attackSummary(k int) AttackSummary {
 
 // perTarget evaluates attack k against each target model separately.
 func (a *analysis) perTarget(k int) []TargetSummary {
-	at := &a.in.Attacks[k]
-	out := make([]TargetSummary, max(a.in.Targets, 1))
-	scores := make([][]float64, len(out))
-	members := make([][]bool, len(out))
-	for j, i := range a.known {
-		t := a.in.Records[i].Target
-		scores[t] = append(scores[t], at.Scores[i])
-		members[t] = append(members[t], a.members[j])
-	}
+	scores, members := a.byTarget(k)
+	out := make([]TargetSummary, len(scores))
 	for t := range out {
 		out[t].Target = t
-		for _, m := range members[t] {
-			if m {
-				out[t].Members++
-			} else {
-				out[t].NonMembers++
-			}
-		}
+		out[t].Members, out[t].NonMembers = count(members[t])
 		res, err := metric.Evaluate(scores[t], members[t])
 		if err != nil { // no member or no non-member for this target: leave the metrics null
 			continue
 		}
 		out[t].AUC = num(res.AUC)
-		if v, ok := res.TPR(0.01); ok {
-			out[t].TPRAt1 = num(v)
+		if e, ok := res.Entry(0.01); ok && e.BelowResolution {
+			out[t].TPRAt1BelowResolution = true
+		} else if ok {
+			out[t].TPRAt1 = num(e.TPR)
+		}
+		if res.Members >= 2 && res.NonMembers >= 2 {
+			b, err := metric.HoldoutEpsilon(scores[t], members[t], metric.EpsilonOptions{Alpha: a.opts.Alpha, Delta: a.opts.Delta,
+				Seed: a.opts.EpsilonSeed, NotDP: a.in.DPCaveat})
+			if err == nil {
+				out[t].EpsilonLowerBound = &b
+			}
 		}
 	}
 	return out

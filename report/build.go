@@ -30,8 +30,8 @@ const pngDPI = 150
 
 // Build computes the report of in and writes it into dir (created if needed): index.html, summary.json,
 // records.csv, and plots/NAME.png and plots/NAME.svg for every plot (roc, roc_log, hist_ATTACK per
-// attack, per_class). Every file is written atomically. It returns the summary (the content of
-// summary.json).
+// attack, per_class, and reference_fit when the input compares the target with its references). Every
+// file is written atomically. It returns the summary (the content of summary.json).
 //
 // Build overwrites and removes only files that it wrote itself, as listed in dir's
 // .pmeter-report-manifest.json: files of an earlier build that this one does not produce (the plots of
@@ -152,6 +152,19 @@ func (a *analysis) figures(ctx context.Context) (figs map[string]*figure, histNa
 			return nil, nil, err
 		}
 		histNames = append(histNames, name)
+	}
+	if f := a.in.ReferenceFit; f != nil {
+		for k, c := range f.Targets {
+			p, err := fitFigure(f, c)
+			if err != nil {
+				return nil, nil, fmt.Errorf("report: reference fit plot: %w", err)
+			}
+			if p != nil {
+				if err := render(fitFigureName(k), p.Title.Text, "", p, 4.2*vg.Inch, 3*vg.Inch); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 	}
 	p, err := a.classFigure(a.summary)
 	if err != nil {

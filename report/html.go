@@ -33,6 +33,12 @@ type page struct {
 	FPRHeads   []string
 	AttackRows []attackRow
 	Evaluated  bool
+	Delta      string // δ of the ε bounds, "1e-5"
+	// EpsCaveat says why the ε column holds no DP bound ("" when it does): the caveat of the pooled bounds.
+	EpsCaveat string
+	// BelowRes is set when some TPR is below resolution; NonMembers is then the number of non-members.
+	BelowRes   bool
+	NonMembers string
 
 	ROC, ROCLog *pageFigure
 	Hists       []*pageFigure
@@ -59,9 +65,13 @@ type page struct {
 	Setup  []kv
 	Params []kv
 
+	Fit *fitView // the target against its reference models; nil when the input has no comparison
+
 	Notes      []noteView
 	Alpha      string
 	Confidence string
+	RiskConf   string // confidence of each risk statistic, "99.6%"
+	Attacks    int
 	LevelRules []string
 	References []reference
 	Ref        map[string]int
@@ -149,6 +159,9 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		Targets:    s.Targets,
 		Alpha:      fixed(a.opts.Alpha, 2),
 		Confidence: rate(1 - a.opts.Alpha),
+		RiskConf:   rate(1 - a.riskAlpha/2),
+		Attacks:    len(in.Attacks),
+		Delta:      metric.FormatDelta(a.opts.Delta),
 		References: references,
 		Ref:        map[string]int{},
 		Files:      files,
@@ -174,12 +187,16 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		as := s.Attacks[a.strongest]
 		p.Figures = append(p.Figures, keyFigure{"Strongest attack", as.Name, levelLabel(a.attacks[a.strongest].level())})
 		p.Figures = append(p.Figures, keyFigure{"AUC", f3(val(as.AUC.Value)), "0.5 = guessing"})
-		for _, t := range as.TPRAtFPR {
-			if t.FPR == verdictFPR {
-				p.Figures = append(p.Figures, keyFigure{"Members identified", pct(val(t.TPR)), "at 0.1% false positives"})
-			}
+		if f, _, ok := quotedFPRs(as.NonMembers); ok { // the smallest FPR the verdict quotes, never one below resolution
+			p.Figures = append(p.Figures, keyFigure{"Members identified", pct(tprOf(as, f)), "at " + rate(f) + " false positives"})
 		}
-		p.Figures = append(p.Figures, keyFigure{"Empirical ε", "≥ " + f2(val(as.EpsilonLowerBound)), p.Confidence + " confidence"})
+		switch v := s.Verdict; {
+		case v.Epsilon == nil:
+		case !v.EpsilonDPBound:
+			p.Figures = append(p.Figures, keyFigure{"ε lower bound", "n/a", "not a DP bound (see below)"})
+		default:
+			p.Figures = append(p.Figures, keyFigure{"ε lower bound", "≥ " + sig3(*v.Epsilon), "δ = " + p.Delta + ", " + p.Confidence + " confidence"})
+		}
 	}
 	if tm := s.TargetModel; tm.TrainAccuracy != nil && tm.TestAccuracy != nil {
 		p.Figures = append(p.Figures, keyFigure{"Train / test accuracy", pct(*tm.TrainAccuracy) + " / " + pct(*tm.TestAccuracy),
@@ -219,11 +236,15 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 			}
 			cl := estimateCell(Estimate{Value: t.TPR, Lo: t.Lo, Hi: t.Hi}, pct)
 			cl.Best = t.TPR != nil && *t.TPR == best[c] && best[c] > 0
+			if t.BelowResolution {
+				cl = cell{Value: belowRes}
+				p.BelowRes, p.NonMembers = true, thousands(as.NonMembers)
+			}
 			row.TPR = append(row.TPR, cl)
 		}
-		row.Eps = "–"
-		if as.EpsilonLowerBound != nil {
-			row.Eps = f2(*as.EpsilonLowerBound)
+		row.Eps = epsCell(as.EpsilonLowerBound)
+		if e := as.EpsilonLowerBound; e != nil && !e.DPBound {
+			p.EpsCaveat = e.Caveat
 		}
 		p.AttackRows = append(p.AttackRows, row)
 	}
@@ -307,7 +328,12 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 			row := targetRow{Target: fmt.Sprint(t)}
 			for _, as := range s.Attacks {
 				if t < len(as.PerTarget) {
-					row.Cells = append(row.Cells, f3(val(as.PerTarget[t].AUC))+" / "+pct(val(as.PerTarget[t].TPRAt1)))
+					pt := as.PerTarget[t]
+					tpr := pct(val(pt.TPRAt1))
+					if pt.TPRAt1BelowResolution {
+						tpr = belowRes
+					}
+					row.Cells = append(row.Cells, f3(val(pt.AUC))+" / "+tpr+" / "+epsCell(pt.EpsilonLowerBound))
 				} else {
 					row.Cells = append(row.Cells, "–")
 				}
@@ -319,6 +345,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	// Audit setup and parameters.
 	p.Setup = a.setup()
 	p.Params = flattenParams(in.Params)
+	p.Fit = a.fitView(figs)
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}
@@ -344,11 +371,11 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		}
 	}
 	p.LevelRules = []string{
-		fmt.Sprintf("High: at some threshold the attack flags members at least %d times as often as non-members (member-side ε ≥ ln %d = %s), or the AUC is at least %s.",
+		fmt.Sprintf("High: the attack flags held-out members at least %d times as often as non-members (member-side ε ≥ ln %d = %s), or the AUC's lower bound is at least %s.",
 			highRatio, highRatio, f2(math.Log(highRatio)), f2(highAUC)),
-		fmt.Sprintf("Moderate: at least %d times as often (member-side ε ≥ ln %d = %s), or the AUC is at least %s.",
+		fmt.Sprintf("Moderate: at least %d times as often (member-side ε ≥ ln %d = %s), or the AUC's lower bound is at least %s.",
 			moderateRatio, moderateRatio, f2(math.Log(moderateRatio)), f2(moderateAUC)),
-		fmt.Sprintf("Low: more often than non-members (member-side ε > 0), or the AUC is above %s.", f1(lowAUC)),
+		fmt.Sprintf("Low: more often than non-members (member-side ε > 0), or the AUC's lower bound is above %s.", f1(lowAUC)),
 		"Not detected: none of these.",
 	}
 	return p, nil
@@ -387,10 +414,29 @@ func (a *analysis) setup() []kv {
 		add("Generalisation gap", f1(100*(*tm.GeneralizationGap))+" percentage points")
 	}
 	add("Bootstrap", fmt.Sprintf("%s resamples, %s intervals, seed %d", thousands(s.Settings.BootstrapResamples), rate(s.Settings.ConfidenceLevel), s.Settings.BootstrapSeed))
-	add("ε lower bound", fmt.Sprintf("%s, α = %s", s.Settings.EpsilonMethod, fixed(s.Settings.EpsilonAlpha, 2)))
+	add("ε lower bound", fmt.Sprintf("%s, α = %s, δ = %s, split seed %d", s.Settings.EpsilonMethod, fixed(s.Settings.EpsilonAlpha, 2),
+		metric.FormatDelta(s.Settings.EpsilonDelta), s.Settings.EpsilonSeed))
+	if a.in.DPCaveat != "" {
+		add("Not a DP audit", a.in.DPCaveat)
+	}
 	add("Records ranked by", s.Settings.RankedBy)
 	add("Created", s.Created)
 	return out
+}
+
+// belowRes is what the tables show for a TPR at an FPR the audit cannot resolve.
+const belowRes = "below res."
+
+// epsCell formats an ε lower bound for a table: the value when it is a DP bound, "n/a" when not, "–"
+// when there is none.
+func epsCell(e *metric.EpsilonBound) string {
+	switch {
+	case e == nil:
+		return "–"
+	case !e.DPBound:
+		return "n/a"
+	}
+	return sig3(e.Value)
 }
 
 // classMargin is how far above an attack's overall AUC a class's AUC must be to be highlighted.

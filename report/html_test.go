@@ -233,3 +233,67 @@ func TestCheckSelfContained(t *testing.T) {
 		t.Errorf("problems in a self-contained page: %v", problems)
 	}
 }
+
+// TestHTMLEpsilonAndResolution: the page says what the ε bound guarantees, marks it "not a DP bound"
+// with the reason where the memberships allow none, and shows "below res." instead of a TPR at an FPR
+// the audit cannot resolve.
+func TestHTMLEpsilonAndResolution(t *testing.T) {
+	const caveat = "in the pairs design every model trains on exactly half of the records"
+	for _, tc := range []struct {
+		name          string
+		n             int
+		edit          func(in *Input)
+		want, notWant []string
+	}{
+		{"dp bound, 400 non-members", 800, func(in *Input) {},
+			[]string{"ε ≥ (δ = 1e-5)", "With 95% confidence, the training algorithm is not (ε, δ=1e-5)-differentially private for any ε below",
+				"the largest of the 4 attacks' holdout bounds", "below res.", "with 400 non-members the audit cannot measure",
+				"wrongly flagging at most 1% of other records", "not a DP bound” and why", "at 1% false positives"},
+			[]string{"ε: not a DP bound", "n/a", "0.1% of other records", "at 0.1% false positives"}},
+		{"pairs design, 2500 non-members", 5000, func(in *Input) { in.DPCaveat = caveat },
+			[]string{"ε: not a DP bound", caveat, "n/a", "The ε lower bounds of this audit are not DP bounds: " + caveat,
+				"wrongly flagging at most 0.1% of other records", "Not a DP audit", "at 0.1% false positives"},
+			[]string{"the rates at 0.1% are reported as below resolution", "differentially private for any ε below"}},
+		{"two targets pooled", 800, func(in *Input) {
+			in.Targets = 2
+			for i := range in.Records {
+				in.Records[i].Target = i % 2
+			}
+		},
+			[]string{"not a DP bound", "2 target models are pooled", "Per target model", "ε lower bound (δ = 1e-5)",
+				"holdout bounds on each of the 2 target models"},
+			nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fakeInput(33, tc.n, fakeNone)
+			tc.edit(in)
+			dir := t.TempDir()
+			s, err := Build(context.Background(), in, dir, testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, problems := checkSelfContained(page)
+			for _, p := range problems {
+				t.Error(p)
+			}
+			text := c.text.String()
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(text, w) {
+					t.Errorf("page contains %q", w)
+				}
+			}
+			if !strings.Contains(s.Verdict.Text, s.Verdict.EpsilonGuarantee) || s.Verdict.EpsilonGuarantee == "" {
+				t.Errorf("verdict text %q lacks the ε guarantee %q", s.Verdict.Text, s.Verdict.EpsilonGuarantee)
+			}
+		})
+	}
+}

@@ -24,6 +24,14 @@ type Input struct {
 	// them from 0); 0 means 1.
 	Targets int
 
+	// DPCaveat says why the memberships of the audited records allow no ε lower bound on the training
+	// algorithm's differential privacy (the reason attack.NotDPReason gives, or that the audited records
+	// were chosen by their membership); empty when they allow one: every record's membership in each
+	// target drawn independently of the others', and no reference model's membership dependent on the
+	// target's. The ε bounds then carry it as their caveat, marked "not a DP bound". With several targets
+	// the pooled bounds are never DP bounds; the per-target bounds follow DPCaveat.
+	DPCaveat string
+
 	// TrainAccuracy and TestAccuracy are the target model's accuracy, in [0, 1], on its training (member)
 	// and held-out data, averaged over the targets; nil when unknown.
 	TrainAccuracy, TestAccuracy *float64
@@ -44,6 +52,10 @@ type Input struct {
 
 	// Attacks are the attacks' results on Records, in the order the report lists them.
 	Attacks []AttackResult
+
+	// ReferenceFit compares the target models with the reference models (accuracy and signal
+	// distributions). Optional.
+	ReferenceFit *ReferenceFit
 }
 
 // Record is one audited record.
@@ -140,6 +152,9 @@ func (in *Input) Validate() error {
 			}
 			features = len(r.Features)
 		}
+	}
+	if err := in.ReferenceFit.validate(in.Targets); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(in.Attacks))
 	for a, at := range in.Attacks {

@@ -64,7 +64,7 @@ func TestValidate(t *testing.T) {
 
 func TestOptionsErrors(t *testing.T) {
 	in := fakeInput(1, 50, fakeNone)
-	for _, opts := range []Options{{RankBy: "nope"}, {Alpha: 0.7}, {Bootstrap: testOptions.Bootstrap, Alpha: -1}} {
+	for _, opts := range []Options{{RankBy: "nope"}, {Alpha: 0.7}, {Bootstrap: testOptions.Bootstrap, Alpha: -1}, {Delta: 1.5}, {Delta: -1e-5}} {
 		if _, err := Build(context.Background(), in, t.TempDir(), opts); err == nil {
 			t.Errorf("options %+v accepted", opts)
 		}

@@ -30,6 +30,10 @@ const (
 	inputFormatMajor = 1
 )
 
+// NoDesignCaveat is the DPCaveat of saved results that do not record whether their memberships allow
+// a DP bound (saved by an earlier pmeter).
+const NoDesignCaveat = "the saved results do not record how the memberships were drawn (saved by an earlier pmeter)"
+
 // storedInput is the JSON part of a saved Input.
 type storedInput struct {
 	Format        string         `json:"format"`
@@ -41,6 +45,7 @@ type storedInput struct {
 	Created       *time.Time     `json:"created,omitempty"`
 	Params        map[string]any `json:"params,omitempty"`
 	Targets       int            `json:"targets"`
+	DPCaveat      *string        `json:"dp_caveat,omitempty"` // nil in results saved before it was recorded
 	TrainAccuracy *float64       `json:"train_accuracy,omitempty"`
 	TestAccuracy  *float64       `json:"test_accuracy,omitempty"`
 	ClassNames    []string       `json:"class_names,omitempty"`
@@ -48,6 +53,7 @@ type storedInput struct {
 	ImageShape    []int          `json:"image_shape,omitempty"`
 	Records       storedRecords  `json:"records"`
 	Attacks       []storedAttack `json:"attacks"`
+	ReferenceFit  *ReferenceFit  `json:"reference_fit,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -84,8 +90,8 @@ func WriteInput(dir string, in *Input) error {
 	st := storedInput{
 		Format: inputFormat, Version: inputFormatMajor,
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
-		Params: in.Params, Targets: in.Targets, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
-		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape,
+		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
+		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -209,11 +215,15 @@ func ReadInput(dir string) (*Input, error) {
 	in := &Input{
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
-		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape,
+		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {
 		in.Created = *st.Created
+	}
+	in.DPCaveat = NoDesignCaveat
+	if st.DPCaveat != nil {
+		in.DPCaveat = *st.DPCaveat
 	}
 	for i := range n {
 		in.Records[i] = Record{ID: rec.ID[i], Target: rec.Target[i], Label: rec.Label[i], Member: rec.Member[i]}
@@ -375,9 +385,11 @@ func ReadSummary(path string) (*Summary, error) {
 // the ranking attack.
 func OptionsOf(s *Summary) Options {
 	o := Options{
-		TopK:      s.Settings.TopK,
-		Bootstrap: metric.BootstrapOptions{Resamples: s.Settings.BootstrapResamples, Level: s.Settings.ConfidenceLevel, Seed: s.Settings.BootstrapSeed},
-		Alpha:     s.Settings.EpsilonAlpha,
+		TopK:        s.Settings.TopK,
+		Bootstrap:   metric.BootstrapOptions{Resamples: s.Settings.BootstrapResamples, Level: s.Settings.ConfidenceLevel, Seed: s.Settings.BootstrapSeed},
+		Alpha:       s.Settings.EpsilonAlpha,
+		Delta:       s.Settings.EpsilonDelta,
+		EpsilonSeed: s.Settings.EpsilonSeed,
 	}
 	if o.TopK == 0 {
 		o.TopK = -1 // no top records were asked for

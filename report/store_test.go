@@ -34,6 +34,9 @@ func buildFiles(t *testing.T, in *Input, opts Options) map[string][]byte {
 func TestInputRoundTrip(t *testing.T) {
 	for _, kind := range []fakeKind{fakeImages, fakeTabular} {
 		in := fakeInput(21, 300, kind)
+		if kind == fakeTabular {
+			in.DPCaveat = "the pairs design"
+		}
 		in.Records[2].Member = nil
 		in.Attacks[2].Signal = make([]float64, len(in.Records)) // a signal with a missing value
 		for i := range in.Attacks[2].Signal {
@@ -49,8 +52,8 @@ func TestInputRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !back.Created.Equal(in.Created) || back.Title != in.Title || len(back.Records) != len(in.Records) {
-			t.Fatalf("read back %q created %v with %d records", back.Title, back.Created, len(back.Records))
+		if !back.Created.Equal(in.Created) || back.Title != in.Title || len(back.Records) != len(in.Records) || back.DPCaveat != in.DPCaveat {
+			t.Fatalf("read back %q created %v with %d records, DP caveat %q", back.Title, back.Created, len(back.Records), back.DPCaveat)
 		}
 		want, got := buildFiles(t, in, testOptions), buildFiles(t, back, testOptions)
 		for f := range want {
@@ -58,6 +61,29 @@ func TestInputRoundTrip(t *testing.T) {
 				t.Errorf("kind %d: %s differs after WriteInput/ReadInput", kind, f)
 			}
 		}
+	}
+}
+
+// TestReadInputWithoutCaveat: results saved before the DP caveat was recorded read back with a caveat
+// that allows no DP bound.
+func TestReadInputWithoutCaveat(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteInput(dir, fakeInput(1, 30, fakeNone)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, InputFile)
+	b, _ := os.ReadFile(p)
+	old := strings.Replace(string(b), `"dp_caveat": "",`, "", 1)
+	if old == string(b) {
+		t.Fatalf("%s does not record the caveat:\n%s", InputFile, b)
+	}
+	os.WriteFile(p, []byte(old), 0o644)
+	in, err := ReadInput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.DPCaveat != NoDesignCaveat {
+		t.Errorf("caveat %q, want %q", in.DPCaveat, NoDesignCaveat)
 	}
 }
 
@@ -173,7 +199,7 @@ func TestOptionsOf(t *testing.T) {
 	in := fakeInput(23, 300, fakeNone)
 	for _, opts := range []Options{
 		testOptions,
-		{TopK: -1, Alpha: 0.1, RankBy: "entropy", Bootstrap: metricOpts(150, 0.9, 7)},
+		{TopK: -1, Alpha: 0.1, Delta: 1e-3, EpsilonSeed: 11, RankBy: "entropy", Bootstrap: metricOpts(150, 0.9, 7)},
 	} {
 		dir := t.TempDir()
 		if _, err := Build(context.Background(), in, dir, opts); err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/pmeter/pmeter/metric"
 )
 
 // SchemaName and SchemaVersion identify the schema of summary.json (Summary). SchemaVersion grows by one
@@ -11,7 +13,7 @@ import (
 // so readers should ignore fields they do not know.
 const (
 	SchemaName    = "pmeter.report.summary"
-	SchemaVersion = 1
+	SchemaVersion = 2
 )
 
 // Summary is the content of summary.json: the numbers the report shows. Rates and accuracies are
@@ -38,6 +40,10 @@ type Summary struct {
 	TopRecords []TopRecord     `json:"top_records"`       // the most vulnerable records, by risk rank
 
 	Params map[string]any `json:"params,omitempty"` // the run's configuration and seeds (Input.Params)
+
+	// ReferenceFit compares the target models with the reference models (Input.ReferenceFit); absent
+	// when the input has none.
+	ReferenceFit *ReferenceFit `json:"reference_fit,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
@@ -63,10 +69,15 @@ type Settings struct {
 	ConfidenceLevel    float64   `json:"confidence_level"`    // of the bootstrap intervals, e.g. 0.95
 	BootstrapResamples int       `json:"bootstrap_resamples"` // resamples behind each interval
 	BootstrapSeed      uint64    `json:"bootstrap_seed"`
-	EpsilonMethod      string    `json:"epsilon_method"` // "clopper-pearson"
-	EpsilonAlpha       float64   `json:"epsilon_alpha"`  // the ε bounds hold with confidence 1 - alpha
-	RankedBy           string    `json:"ranked_by"`      // the attack whose scores give the risk rank
-	TopK               int       `json:"top_k"`          // the number of top_records asked for
+	EpsilonMethod      string    `json:"epsilon_method"` // metric.HoldoutMethod
+	EpsilonAlpha       float64   `json:"epsilon_alpha"`  // each attack's ε bound holds with confidence 1 - alpha
+	EpsilonDelta       float64   `json:"epsilon_delta"`  // the δ of the ε bounds
+	EpsilonSeed        uint64    `json:"epsilon_seed"`   // seed of the split into selection and evaluation halves
+	// RiskAlpha is each attack's significance in the risk level and the verdict's ε bound: EpsilonAlpha /
+	// number of attacks, so that both hold over all attacks together at 1 - EpsilonAlpha.
+	RiskAlpha float64 `json:"risk_alpha"`
+	RankedBy  string  `json:"ranked_by"` // the attack whose scores give the risk rank
+	TopK      int     `json:"top_k"`     // the number of top_records asked for
 }
 
 // Verdict is the plain-language conclusion. Level is one of "high", "moderate", "low", "not-detected"
@@ -76,6 +87,17 @@ type Verdict struct {
 	StrongestAttack string `json:"strongest_attack,omitempty"` // highest level, then member ε bound, then AUC
 	Headline        string `json:"headline"`
 	Text            string `json:"text"`
+	// Epsilon is the ε lower bound the verdict states: the largest of the attacks' holdout bounds at
+	// significance Settings.RiskAlpha each (with several targets: on each target's records, at RiskAlpha
+	// / Targets each), so that it holds for all of them together with confidence 1 -
+	// Settings.EpsilonAlpha (union bound). EpsilonAttack (and EpsilonTarget, with several targets) say
+	// which gives it; EpsilonDPBound false means it bounds no differential privacy (EpsilonGuarantee says
+	// why). null when no attack has 2 members and 2 non-members.
+	Epsilon          *float64 `json:"epsilon_lower_bound"`
+	EpsilonAttack    string   `json:"epsilon_attack,omitempty"`
+	EpsilonTarget    *int     `json:"epsilon_target,omitempty"`
+	EpsilonDPBound   bool     `json:"epsilon_dp_bound"`
+	EpsilonGuarantee string   `json:"epsilon_guarantee,omitempty"`
 }
 
 // Estimate is a value with its bootstrap confidence interval [Lo, Hi] at Settings.ConfidenceLevel.
@@ -86,12 +108,15 @@ type Estimate struct {
 }
 
 // TPREstimate is the TPR at a false positive rate of at most FPR (Privacy Meter's convention: the last
-// ROC point with FPR <= the bound), with its bootstrap interval.
+// ROC point with FPR <= the bound), with its bootstrap interval. Where FPR is positive but below
+// 1/NonMembers, BelowResolution is true and TPR, Lo and Hi are null: the audit cannot measure a rate
+// that small.
 type TPREstimate struct {
-	FPR float64  `json:"fpr"`
-	TPR *float64 `json:"tpr"`
-	Lo  *float64 `json:"lo"`
-	Hi  *float64 `json:"hi"`
+	FPR             float64  `json:"fpr"`
+	TPR             *float64 `json:"tpr"`
+	Lo              *float64 `json:"lo"`
+	Hi              *float64 `json:"hi"`
+	BelowResolution bool     `json:"below_resolution,omitempty"`
 }
 
 // AttackSummary is one attack's performance on the records of known membership (pooled over targets).
@@ -105,15 +130,33 @@ type AttackSummary struct {
 	AUC              Estimate      `json:"auc"`
 	BalancedAccuracy Estimate      `json:"balanced_accuracy"` // best over thresholds
 	TPRAtFPR         []TPREstimate `json:"tpr_at_fpr"`        // at Settings.FPRs
-	// EpsilonLowerBound is the largest Clopper–Pearson lower bound on ε over all score thresholds (TF
-	// Privacy's EpsilonLowerBound, one-sided): with confidence 1 - Settings.EpsilonAlpha the training is
-	// not ε'-differentially private for any ε' below it. 0 when no threshold gives a positive bound.
-	EpsilonLowerBound *float64 `json:"epsilon_lower_bound"`
-	// MemberEpsilonLowerBound is the same bound from flagging members only (the TPR/FPR ratios): at its
-	// best threshold the attack flags members at least e^ε times as often as non-members. The risk level
-	// rests on it, since identifying members is the risk the report is about.
-	MemberEpsilonLowerBound *float64        `json:"member_epsilon_lower_bound"`
-	PerTarget               []TargetSummary `json:"per_target,omitempty"` // when Targets > 1
+	// EpsilonLowerBound is the attack's ε lower bound at Settings.EpsilonAlpha and EpsilonDelta
+	// (metric.HoldoutEpsilon: threshold chosen on half of the records, Clopper–Pearson bounds on the
+	// other half); its guarantee says what it means. It bounds the training algorithm's differential
+	// privacy only where dp_bound is true: never when several targets are pooled (the per-target bounds
+	// may be). null with fewer than 2 members or 2 non-members.
+	EpsilonLowerBound *metric.EpsilonBound `json:"epsilon_lower_bound"`
+	// EpsilonOptimistic is TF Privacy's number: the largest per-threshold Clopper–Pearson bound over every
+	// threshold, on the same records. It is NOT a valid lower bound: choosing the threshold on the records
+	// it is evaluated on voids the confidence level, and a target that leaks nothing often gets a
+	// positive value. Kept for comparison with TF Privacy only.
+	EpsilonOptimistic *float64 `json:"epsilon_optimistic"`
+	// Risk is the attack's risk level and the statistics it rests on.
+	Risk      RiskEvidence    `json:"risk"`
+	PerTarget []TargetSummary `json:"per_target,omitempty"` // when Targets > 1
+}
+
+// RiskEvidence is an attack's risk level (Verdict.Level's scale) and the statistics behind it, each at
+// significance Alpha/2 (Alpha = Settings.RiskAlpha): MemberEpsilon, the member-side holdout ε lower
+// bound at δ = 0 (at its threshold the attack flags held-out members at least e^MemberEpsilon times as
+// often as non-members), and AUCLower, the AUC's lower confidence bound (metric.AUCLowerBound: DeLong's
+// standard error, at least the Mann–Whitney null one). null when the attack was not evaluated, or with
+// fewer than 2 members or 2 non-members.
+type RiskEvidence struct {
+	Level         string   `json:"level"`
+	Alpha         float64  `json:"alpha"`
+	MemberEpsilon *float64 `json:"member_epsilon"`
+	AUCLower      *float64 `json:"auc_lower"`
 }
 
 // TargetSummary is one attack's performance against one target model.
@@ -122,7 +165,12 @@ type TargetSummary struct {
 	Members    int      `json:"members"`
 	NonMembers int      `json:"non_members"`
 	AUC        *float64 `json:"auc"`
-	TPRAt1     *float64 `json:"tpr_at_1pct_fpr"`
+	TPRAt1     *float64 `json:"tpr_at_1pct_fpr"` // null when below resolution (fewer than 100 non-members)
+	// TPRAt1BelowResolution is true when the target has fewer than 100 non-members.
+	TPRAt1BelowResolution bool `json:"tpr_at_1pct_fpr_below_resolution,omitempty"`
+	// EpsilonLowerBound is the ε lower bound on this target's records alone (as AttackSummary's, with
+	// Input.DPCaveat); null with fewer than 2 members or 2 non-members.
+	EpsilonLowerBound *metric.EpsilonBound `json:"epsilon_lower_bound"`
 }
 
 // ClassSummary is the attacks' performance on the records of one class label. AUC maps every attack's

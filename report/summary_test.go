@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pmeter/pmeter/metric"
@@ -133,7 +135,7 @@ func jsonDiff(path string, got, want any, tol float64) []string {
 //	auc(fpr, tpr); max(1 - (fpr + 1 - tpr) / 2); tpr[np.where(fpr <= f)[0][-1]]
 //	eps = max over distinct scores t (score >= t flagged) of log(p1 / p0) for (TP/P, FP/N) and (TN/N, FN/P),
 //	      p1 = beta.ppf(0.025, k, n - k + 1) (0 if k == 0), p0 = beta.ppf(0.975, k + 1, n - k) (1 if k == n),
-//	      ratio 0 when p1 <= 0 or p0 >= 1; clamped at 0; member_eps the same over (TP/P, FP/N) only
+//	      ratio 0 when p1 <= 0 or p0 >= 1; clamped at 0 (epsilon_optimistic)
 //	per class c: auc(roc_curve(member[label == c], score[label == c]))
 func crossCheckInput() *Input {
 	n := 300
@@ -170,18 +172,27 @@ func TestSummaryCrossCheck(t *testing.T) {
 	}
 	check("AUC", a.AUC.Value, 0.88927500000000004)
 	check("balanced accuracy", a.BalancedAccuracy.Value, 0.76749999999999996)
-	wantTPR := map[float64]float64{0.1: 0.61, 0.01: 0.525, 0.001: 0.525, 0.0001: 0.525, 1e-5: 0.525, 0: 0.525}
-	if len(a.TPRAtFPR) != len(wantTPR) {
-		t.Fatalf("%d TPR entries, want %d", len(a.TPRAtFPR), len(wantTPR))
+	// With 100 non-members, FPRs below 1 % are below resolution: no TPR, no interval (roc_curve gives
+	// 0.525 there, the TPR at 0 % FPR).
+	wantTPR := map[float64]float64{0.1: 0.61, 0.01: 0.525, 0: 0.525}
+	if len(a.TPRAtFPR) != 6 {
+		t.Fatalf("%d TPR entries, want 6", len(a.TPRAtFPR))
 	}
 	for _, e := range a.TPRAtFPR {
-		check(fmt.Sprintf("TPR at FPR %g", e.FPR), e.TPR, wantTPR[e.FPR])
-		if e.Lo == nil || e.Hi == nil || *e.Lo > *e.Hi {
-			t.Errorf("TPR at FPR %g: interval [%v, %v]", e.FPR, deref(e.Lo), deref(e.Hi))
+		want, measured := wantTPR[e.FPR]
+		if !measured {
+			if !e.BelowResolution || e.TPR != nil || e.Lo != nil || e.Hi != nil {
+				t.Errorf("TPR at FPR %g = %+v, want below resolution with no values", e.FPR, e)
+			}
+			continue
+		}
+		check(fmt.Sprintf("TPR at FPR %g", e.FPR), e.TPR, want)
+		if e.BelowResolution || e.Lo == nil || e.Hi == nil || *e.Lo > *e.Hi {
+			t.Errorf("TPR at FPR %g: below resolution %v, interval [%v, %v]", e.FPR, e.BelowResolution, deref(e.Lo), deref(e.Hi))
 		}
 	}
-	check("epsilon lower bound", a.EpsilonLowerBound, 3.1525922485968838)
-	check("member epsilon lower bound", a.MemberEpsilonLowerBound, 2.5271840609188185)
+	// TF Privacy's maximum over thresholds on the same records, kept as epsilon_optimistic.
+	check("optimistic epsilon", a.EpsilonOptimistic, 3.1525922485968838)
 	wantClass := []float64{0.89270000000000005, 0.88580000000000003}
 	if len(s.Classes) != 2 {
 		t.Fatalf("%d classes, want 2", len(s.Classes))
@@ -203,6 +214,33 @@ func TestSummaryCrossCheck(t *testing.T) {
 	}
 	check("AUC lo", a.AUC.Lo, boot.AUC.Lo)
 	check("AUC hi", a.AUC.Hi, boot.AUC.Hi)
+	// The ε bound is metric.HoldoutEpsilon's with the report's α, δ and seed, a DP bound for one target.
+	want, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{Alpha: 0.05, Delta: metric.DefaultEpsilonDelta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := a.EpsilonLowerBound; e == nil || !reflect.DeepEqual(*e, want) || !e.DPBound || !(e.Value > 1) {
+		t.Errorf("epsilon lower bound %+v, want %+v, a DP bound above 1", e, want)
+	}
+	// The risk evidence: the member-side bound at δ = 0 and the AUC's lower bound, at α/2 each (one attack).
+	member, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{Alpha: 0.025, NoDelta: true, MemberSide: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aucLo, err := metric.AUCLowerBound(scores, members, 0.025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Risk.Alpha != 0.05 || a.Risk.Level != "high" {
+		t.Errorf("risk %+v, want level high at α 0.05", a.Risk)
+	}
+	check("risk member epsilon", a.Risk.MemberEpsilon, member.Value)
+	check("risk AUC lower bound", a.Risk.AUCLower, aucLo)
+	if v := s.Verdict; v.Epsilon == nil || *v.Epsilon != want.Value || v.EpsilonAttack != "x" || !v.EpsilonDPBound ||
+		!strings.Contains(v.EpsilonGuarantee, "not (ε, δ=1e-5)-differentially private for any ε below "+sig3(want.Value)) ||
+		!strings.Contains(v.Text, v.EpsilonGuarantee) {
+		t.Errorf("verdict %+v: want the bound %v of attack x with its guarantee in the text", v, want.Value)
+	}
 	if s.Settings.BootstrapResamples != 200 || s.Settings.ConfidenceLevel != 0.95 || s.Settings.BootstrapSeed != 42 {
 		t.Errorf("settings = %+v", s.Settings)
 	}
@@ -336,10 +374,24 @@ func TestPerTarget(t *testing.T) {
 			t.Fatalf("attack %s: %d targets, want 3", at.Name, len(got))
 		}
 		for tg := range 3 {
-			w1, _ := want.Targets[tg].TPR(0.01)
-			if *got[tg].AUC != want.Targets[tg].AUC || *got[tg].TPRAt1 != w1 || got[tg].Members != want.Targets[tg].Members {
-				t.Errorf("attack %s target %d: %+v, want AUC %v TPR@1%% %v", at.Name, tg, got[tg], want.Targets[tg].AUC, w1)
+			w1, _ := want.Targets[tg].Entry(0.01)
+			tprOK := got[tg].TPRAt1BelowResolution == w1.BelowResolution && (w1.BelowResolution && got[tg].TPRAt1 == nil ||
+				!w1.BelowResolution && got[tg].TPRAt1 != nil && *got[tg].TPRAt1 == w1.TPR)
+			if *got[tg].AUC != want.Targets[tg].AUC || !tprOK || got[tg].Members != want.Targets[tg].Members {
+				t.Errorf("attack %s target %d: %+v, want AUC %v TPR@1%% %+v", at.Name, tg, got[tg], want.Targets[tg].AUC, w1)
 			}
+			// Each target's ε bound is its own records' holdout bound, a DP bound (the input has no caveat).
+			b, err := metric.HoldoutEpsilon(scores[tg], members[tg], metric.EpsilonOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := got[tg].EpsilonLowerBound; e == nil || !reflect.DeepEqual(*e, b) || !e.DPBound {
+				t.Errorf("attack %s target %d: ε bound %+v, want %+v", at.Name, tg, e, b)
+			}
+		}
+		// The pooled bound is never a DP bound.
+		if e := s.Attacks[k].EpsilonLowerBound; e == nil || e.DPBound || !strings.Contains(e.Caveat, "3 target models are pooled") {
+			t.Errorf("attack %s: pooled ε bound %+v, want one marked as no DP bound", at.Name, e)
 		}
 		if *s.Attacks[k].AUC.Value != want.Pooled.AUC {
 			t.Errorf("attack %s: pooled AUC %v, want %v", at.Name, *s.Attacks[k].AUC.Value, want.Pooled.AUC)

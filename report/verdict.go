@@ -9,20 +9,30 @@ import (
 	"github.com/pmeter/pmeter/metric"
 )
 
-// Risk levels of the verdict, weakest first. An attack's level is decided on statistics that account for
-// the size of the audit, so that a lucky handful of records in a small audit does not raise it: the
-// member-side Clopper–Pearson ε lower bound (at its best threshold the attack flags members at least e^ε
-// times as often as non-members, with confidence 1-α: memberEpsilon) and the lower end of the AUC's
-// bootstrap interval:
+// Risk levels of the verdict, weakest first. An attack's level rests on two statistics that hold at a
+// stated confidence, so that neither a lucky handful of records in a small audit nor the choice of the
+// best of many thresholds raises it. With α = Options.Alpha and K attacks, each attack gets significance
+// α/K (Bonferroni, riskAlpha), split evenly between
 //
-//	high:          ε >= ln 10 (10× better than chance at some threshold), or AUC >= 0.75
-//	moderate:      ε >= ln 2 (2× better than chance), or AUC >= 0.60
-//	low:           ε > 0, or AUC > 0.5
+//   - ε_m, the member-side holdout ε lower bound at δ = 0 (metric.HoldoutEpsilon with MemberSide): the
+//     attack's threshold is chosen on half of the audited records, and with confidence 1 − α/(2K) it
+//     flags the other half's members at least e^ε_m times as often as their non-members;
+//   - AUC_lo, the AUC's lower confidence bound at 1 − α/(2K) (metric.AUCLowerBound: DeLong's standard
+//     error, never below the Mann–Whitney null standard error).
+//
+// The levels:
+//
+//	high:          ε_m ≥ ln 10 (10× more often than non-members), or AUC_lo ≥ 0.75
+//	moderate:      ε_m ≥ ln 2 (2× more often), or AUC_lo ≥ 0.60
+//	low:           ε_m > 0, or AUC_lo > 0.5
 //	not-detected:  none of these
 //
 // The report's level is the highest level any attack reaches; "unknown" when no membership is known.
-// (A rate such as the TPR at 0.1 % FPR is not used: with few non-members it is biased upwards, since it
-// is the best of many thresholds.)
+// On a target that leaks nothing (scores independent of membership) the level is above not-detected with
+// probability at most about α over all attacks together: at most α/2 from the ε_m (Clopper–Pearson on
+// held-out records) and about α/2 from the AUC_lo (a normal approximation); TestRiskLevelNull checks it
+// over many seeds. The bootstrap intervals the report shows do not enter the level. (Rates such as the TPR at 0.1 % FPR are not used: the
+// best of many thresholds on the same records, they are biased upwards.)
 const (
 	levelUnknown     = "unknown"
 	levelNone        = "not-detected"
@@ -58,16 +68,35 @@ func (an *attackAnalysis) level() string {
 	if !an.evaluated {
 		return levelUnknown
 	}
-	auc := an.boot.AUC.Lo
+	eps, auc := an.risk.memberEps, an.risk.aucLo
 	switch {
-	case an.memberEps >= math.Log(highRatio) || auc >= highAUC:
+	case eps >= math.Log(highRatio) || auc >= highAUC:
 		return levelHigh
-	case an.memberEps >= math.Log(moderateRatio) || auc >= moderateAUC:
+	case eps >= math.Log(moderateRatio) || auc >= moderateAUC:
 		return levelModerate
-	case an.memberEps > 0 || auc > lowAUC:
+	case eps > 0 || auc > lowAUC:
 		return levelLow
 	}
 	return levelNone
+}
+
+// quotedFPRs returns the false positive rates the verdict quotes for a result on nonMembers non-members:
+// verdictFPR and verdictSecondFPR, or the smallest standard rates that the audit resolves (none with
+// fewer than 10 non-members).
+func quotedFPRs(nonMembers int) (first, second float64, ok bool) {
+	var fprs []float64
+	for _, f := range []float64{verdictFPR, verdictSecondFPR, 0.1} {
+		if !metric.BelowResolution(f, nonMembers) {
+			fprs = append(fprs, f)
+		}
+	}
+	switch len(fprs) {
+	case 0:
+		return 0, 0, false
+	case 1:
+		return fprs[0], math.NaN(), true
+	}
+	return fprs[0], fprs[1], true
 }
 
 // verdict writes the plain-language conclusion of s.
@@ -97,9 +126,6 @@ func (a *analysis) verdict(s *Summary) Verdict {
 	}
 	an, as := &a.attacks[a.strongest], &s.Attacks[a.strongest]
 	level := an.level()
-	tpr01, _ := an.result.TPR(verdictFPR)
-	tpr1, _ := an.result.TPR(verdictSecondFPR)
-	lo01, hi01 := interval(an.boot, verdictFPR)
 	conf := rate(s.Settings.ConfidenceLevel)
 
 	var head string
@@ -113,24 +139,38 @@ func (a *analysis) verdict(s *Summary) Verdict {
 	default:
 		head = "No membership leakage detected"
 	}
-	headline := fmt.Sprintf("%s: the strongest attack (%s) identifies %s of training records while wrongly flagging at most %s of other records.",
-		head, as.Name, pct(tpr01), rate(verdictFPR))
+	f1st, f2nd, resolved := quotedFPRs(an.result.NonMembers)
+	tpr1st, _ := an.result.TPR(f1st)
+	headline := fmt.Sprintf("%s: the strongest attack (%s) separates members from non-members with an AUC of %s (0.5 is guessing).",
+		head, as.Name, f3(an.result.AUC))
+	if resolved {
+		headline = fmt.Sprintf("%s: the strongest attack (%s) identifies %s of training records while wrongly flagging at most %s of other records.",
+			head, as.Name, pct(tpr1st), rate(f1st))
+	}
 
 	var b strings.Builder
 	b.WriteString(audited)
-	fmt.Fprintf(&b, "\n\nThe strongest attack, %s, separates members from non-members with an AUC of %s (%s CI %s–%s; 0.5 is guessing). "+
-		"When it may wrongly accuse only 1 in %s non-members (%s false-positive rate), it correctly identifies %s of the members (%s CI %s–%s)",
-		as.Name, f3(an.result.AUC), conf, f3(an.boot.AUC.Lo), f3(an.boot.AUC.Hi),
-		thousands(int(math.Round(1/verdictFPR))), rate(verdictFPR), pct(tpr01), conf, pct(lo01), pct(hi01))
-	if tpr01 > verdictFPR {
-		fmt.Fprintf(&b, ", %s more than chance", times(tpr01/verdictFPR))
+	fmt.Fprintf(&b, "\n\nThe strongest attack, %s, separates members from non-members with an AUC of %s (%s CI %s–%s; 0.5 is guessing).",
+		as.Name, f3(an.result.AUC), conf, f3(an.boot.AUC.Lo), f3(an.boot.AUC.Hi))
+	if resolved {
+		lo, hi := interval(an.boot, f1st)
+		fmt.Fprintf(&b, " When it may wrongly accuse only 1 in %s non-members (%s false-positive rate), it correctly identifies %s of the members (%s CI %s–%s)",
+			thousands(int(math.Round(1/f1st))), rate(f1st), pct(tpr1st), conf, pct(lo), pct(hi))
+		if tpr1st > f1st {
+			fmt.Fprintf(&b, ", %s more than chance", times(tpr1st/f1st))
+		}
+		if !math.IsNaN(f2nd) {
+			tpr2nd, _ := an.result.TPR(f2nd)
+			fmt.Fprintf(&b, "; at a %s false-positive rate it identifies %s", rate(f2nd), pct(tpr2nd))
+		}
+		b.WriteString(".")
 	}
-	fmt.Fprintf(&b, "; at a %s false-positive rate it identifies %s.", rate(verdictSecondFPR), pct(tpr1))
-	if an.eps > 0 {
-		fmt.Fprintf(&b, " These outcomes imply that training was not ε-differentially private for any ε below %s "+
-			"(Clopper–Pearson lower bound, %s confidence).", f2(an.eps), rate(1-a.opts.Alpha))
-	} else {
-		fmt.Fprintf(&b, " The outcomes imply no positive lower bound on ε at %s confidence.", rate(1-a.opts.Alpha))
+	if f1st != verdictFPR {
+		fmt.Fprintf(&b, " With %s non-members the audit cannot measure false-positive rates below 1/%s; the rates at %s are reported as below resolution.",
+			thousands(an.result.NonMembers), thousands(an.result.NonMembers), rate(verdictFPR))
+	}
+	if v := s.Verdict; v.EpsilonGuarantee != "" {
+		b.WriteString(" " + v.EpsilonGuarantee)
 	}
 	b.WriteString("\n\n")
 	switch level {
@@ -160,7 +200,54 @@ func (a *analysis) verdict(s *Summary) Verdict {
 			b.WriteString(".")
 		}
 	}
-	return Verdict{Level: level, StrongestAttack: as.Name, Headline: headline, Text: b.String()}
+	v := s.Verdict
+	v.Level, v.StrongestAttack, v.Headline, v.Text = level, as.Name, headline, b.String()
+	return v
+}
+
+// epsilonVerdict fills the verdict's ε lower bound: the largest of the attacks' bounds on each target at
+// riskAlpha/targets (union bound over the attacks and targets), and what it guarantees.
+func (a *analysis) epsilonVerdict(v *Verdict) {
+	var e *metric.EpsilonBound
+	bk, bt := -1, -1
+	for k := range a.attacks {
+		for t, b := range a.attacks[k].family {
+			if b != nil && (e == nil || b.Value > e.Value) {
+				e, bk, bt = b, k, t
+			}
+		}
+	}
+	if e == nil {
+		return
+	}
+	name := a.in.Attacks[bk].Name
+	conf := rate(1 - a.opts.Alpha)
+	v.Epsilon, v.EpsilonAttack, v.EpsilonDPBound = num(e.Value), name, e.DPBound
+	n, targets := len(a.in.Attacks), len(a.attacks[bk].family)
+	var which string
+	switch {
+	case targets > 1:
+		v.EpsilonTarget = &bt
+		which = fmt.Sprintf("the largest of the %d attacks' holdout bounds on each of the %d target models, from %s on target %d, "+
+			"each at %s confidence so that all hold together at %s", n, targets, name, bt, rate(1-e.Alpha), conf)
+	case n > 1:
+		which = fmt.Sprintf("the largest of the %d attacks' holdout bounds, from %s, each at %s confidence so that all hold together at %s",
+			n, name, rate(1-e.Alpha), conf)
+	default:
+		which = fmt.Sprintf("%s's holdout bound", name)
+	}
+	dp := "(ε, δ=" + metric.FormatDelta(e.Delta) + ")-differentially private"
+	switch {
+	case !e.DPBound:
+		v.EpsilonGuarantee = fmt.Sprintf("The ε lower bounds of this audit are not DP bounds: %s. They describe how well the attacks "+
+			"separate the audited records, not the training algorithm's privacy.", e.Caveat)
+	case e.Value == 0:
+		v.EpsilonGuarantee = fmt.Sprintf("No attack gives evidence against %s training at %s confidence: the audit rules out no ε ≥ 0 "+
+			"(%s). This is not evidence of privacy; a stronger attack may find some.", dp, conf, which)
+	default:
+		v.EpsilonGuarantee = fmt.Sprintf("With %s confidence, the training algorithm is not %s for any ε below %s (%s; threshold "+
+			"chosen on half of the audited records, Clopper–Pearson bounds on the other half).", conf, dp, sig3(e.Value), which)
+	}
 }
 
 // interval returns the bootstrap interval of the TPR at fpr.
@@ -231,6 +318,14 @@ func times(r float64) string {
 		return fmt.Sprintf("%.0f×", r)
 	}
 	return fmt.Sprintf("%.1f×", r)
+}
+
+// sig3 formats x with three significant digits: 0.004123 → "0.00412", 1.2345 → "1.23".
+func sig3(x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
 }
 
 func f1(x float64) string { return fixed(x, 1) }

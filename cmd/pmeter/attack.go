@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pmeter/pmeter/attack"
@@ -23,7 +24,14 @@ const attackUsage = `Usage:
 
 Runs one membership-inference attack on a signal bundle against target model I and writes
 DIR/scores.npy (float64, one score per record, higher = more likely a member) and DIR/metrics.json
-(AUC, balanced accuracy, TPR at standard FPRs, counts, attack, parameters and target).
+(AUC, balanced accuracy, TPR at standard FPRs, counts, attack, parameters, target, and the ε lower
+bound as "epsilon_lower_bound"). A TPR at an FPR below 1/(number of non-members) is marked
+"below_resolution": it is not a measurement.
+
+The ε lower bound holds with confidence 1 − alpha: a threshold chosen on a seeded half of the records,
+Clopper–Pearson bounds on the other half (method clopper-pearson-holdout). It bounds the training
+algorithm's (ε, δ)-differential privacy only when the bundle's memberships were drawn independently per
+record: declare "design": "bernoulli" or "lira" in bundle.json; otherwise it is marked "not a DP bound".
 
 BUNDLE is a directory of .npy/.csv files or a .npz archive: signals (records × models [× queries]) and
 memberships (records × models), with optional population, labels, probs or logits and bundle.json;
@@ -36,6 +44,9 @@ Flags:
   --out DIR         output directory (created if needed); not the bundle's own directory, and
                     scores.npy and metrics.json there are overwritten only when an earlier
                     'pmeter attack' wrote them
+  --alpha X         significance of the ε lower bound, in (0, 1) (default 0.05)
+  --delta X         δ of the ε lower bound, in [0, 1) (default 1e-5)
+  --seed N          seed of the split of the records for the ε lower bound (default 0)
 `
 
 // runAttack implements 'pmeter attack'.
@@ -45,6 +56,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	name := fs.String("attack", "", "")
 	target := fs.Int("target", 0, "")
 	out := fs.String("out", "", "")
+	alpha := fs.Float64("alpha", 0.05, "")
+	delta := fs.Float64("delta", metric.DefaultEpsilonDelta, "")
+	seed := fs.Uint64("seed", 0, "")
 	sets := attackSets{}
 	fs.Var(sets, "set", "")
 	pos, err := parseInterspersed(fs, args)
@@ -63,6 +77,10 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--attack is required (one of: %s)", strings.Join(attack.Names(), ", "))
 	case *out == "":
 		return usagef("--out is required")
+	case !(*alpha > 0 && *alpha < 1):
+		return usagef("--alpha %v: want a significance in (0, 1)", *alpha)
+	case !(*delta >= 0 && *delta < 1):
+		return usagef("--delta %v: want a δ in [0, 1)", *delta)
 	}
 	spec, err := attack.Lookup(*name)
 	if err != nil {
@@ -90,9 +108,18 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("attack %s on target model %d: %w", spec.Name, *target, err)
 	}
-	res, err := metric.Evaluate(scores, d.TargetMembers(*target))
+	members := d.TargetMembers(*target)
+	res, err := metric.Evaluate(scores, members)
 	if err != nil {
 		return fmt.Errorf("metrics of attack %s on target model %d: %w", spec.Name, *target, err)
+	}
+	var eps *metric.EpsilonBound
+	b, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{Alpha: *alpha, Delta: *delta, NoDelta: *delta == 0,
+		Seed: *seed, NotDP: attack.NotDPReason(d, *target)})
+	if err == nil {
+		eps = &b
+	} else { // too few members or non-members to split: the other metrics still stand
+		fmt.Fprintf(stderr, "pmeter attack: no ε lower bound: %v\n", err)
 	}
 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -101,7 +128,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := npy.WriteFile(filepath.Join(*out, "scores.npy"), npy.NewFloat64(scores, len(scores))); err != nil {
 		return err
 	}
-	report := attackReport{Attack: spec.Name, Target: *target, Bundle: pos[0], Params: params, Result: res}
+	report := attackReport{Attack: spec.Name, Target: *target, Bundle: pos[0], Params: params, Result: res, Epsilon: eps}
 	if err := npy.WriteAtomic(filepath.Join(*out, "metrics.json"), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -111,12 +138,18 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%s on target model %d: AUC %.4f, balanced accuracy %.4f", spec.Name, *target, res.AUC, res.BalancedAccuracy)
 	for _, f := range []float64{0.01, 0.001} {
-		if tpr, ok := res.TPR(f); ok {
-			fmt.Fprintf(stdout, ", TPR@%g%%FPR %.4f", 100*f, tpr)
+		if e, ok := res.Entry(f); ok {
+			fmt.Fprintf(stdout, ", TPR@%g%%FPR %s", 100*f, tprText(e))
 		}
 	}
-	fmt.Fprintf(stdout, " (%d members, %d non-members)\nwrote %s and %s\n", res.Members, res.NonMembers,
-		filepath.Join(*out, "scores.npy"), filepath.Join(*out, "metrics.json"))
+	if eps != nil {
+		fmt.Fprintf(stdout, ", %s", epsilonText(*eps))
+	}
+	fmt.Fprintf(stdout, " (%d members, %d non-members)\n", res.Members, res.NonMembers)
+	if eps != nil && !eps.DPBound {
+		fmt.Fprintf(stdout, "the ε bound is not a DP bound: %s\n", eps.Caveat)
+	}
+	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(*out, "scores.npy"), filepath.Join(*out, "metrics.json"))
 	return nil
 }
 
@@ -186,6 +219,23 @@ func isAttackReport(path string) bool {
 	return true
 }
 
+// tprText formats a TPR for the command's output: "below res." where its FPR is below the resolution.
+func tprText(e metric.TPRAt) string {
+	if e.BelowResolution {
+		return "below res."
+	}
+	return fmt.Sprintf("%.4f", e.TPR)
+}
+
+// epsilonText formats an ε lower bound for the command's output.
+func epsilonText(b metric.EpsilonBound) string {
+	conf := strconv.FormatFloat(100*(1-b.Alpha), 'g', 4, 64)
+	if !b.DPBound {
+		return fmt.Sprintf("ε bound %.4f (not a DP bound)", b.Value)
+	}
+	return fmt.Sprintf("ε ≥ %.4f at δ=%s (%s%% confidence)", b.Value, metric.FormatDelta(b.Delta), conf)
+}
+
 // attackReport is the content of metrics.json.
 type attackReport struct {
 	Attack string            `json:"attack"`
@@ -193,6 +243,9 @@ type attackReport struct {
 	Bundle string            `json:"bundle"`
 	Params map[string]string `json:"params"`
 	metric.Result
+	// Epsilon is the holdout ε lower bound (metric.HoldoutEpsilon); null when the records are too few to
+	// split.
+	Epsilon *metric.EpsilonBound `json:"epsilon_lower_bound"`
 }
 
 // attackSets collects repeated --set key=value flags.

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/internal/vectortest"
+	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
 )
 
@@ -298,8 +300,12 @@ func TestAttackOutputs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "entropy on target model 1: AUC") {
-		t.Errorf("stdout %q", stdout)
+	// 3 non-members resolve no positive FPR of 1 % or below; the memberships are not declared independent.
+	for _, w := range []string{"entropy on target model 1: AUC", "TPR@1%FPR below res., TPR@0.1%FPR below res.", "(not a DP bound)",
+		"the ε bound is not a DP bound: the memberships were not declared as drawn independently"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout %q does not contain %q", stdout, w)
+		}
 	}
 	got, m := attackOutput(t, out)
 	if len(got) != 6 {
@@ -315,8 +321,74 @@ func TestAttackOutputs(t *testing.T) {
 	if _, ok := m["auc"].(float64); !ok {
 		t.Errorf("metrics.json has no auc: %v", m)
 	}
+	for _, e := range m["tpr_at_fpr"].([]any) {
+		e := e.(map[string]any)
+		below, _ := e["below_resolution"].(bool)
+		if want := e["fpr"].(float64) > 0; below != want {
+			t.Errorf("metrics.json: TPR entry %v: below_resolution %v, want %v with 3 non-members", e, below, want)
+		}
+	}
+	eps, _ := m["epsilon_lower_bound"].(map[string]any)
+	if eps["dp_bound"] != false || eps["alpha"] != 0.05 || eps["delta"] != 1e-5 || eps["method"] != "clopper-pearson-holdout" ||
+		!strings.Contains(fmt.Sprint(eps["caveat"]), "not declared") || !strings.HasPrefix(fmt.Sprint(eps["guarantee"]), "Not a DP bound") {
+		t.Errorf("metrics.json epsilon_lower_bound = %v, want a bound at α 0.05, δ 1e-5 marked as no DP bound", eps)
+	}
 	if ents, _ := os.ReadDir(out); len(ents) != 2 {
 		t.Errorf("output directory holds %d entries, want scores.npy and metrics.json only", len(ents))
+	}
+}
+
+// TestAttackEpsilon checks metrics.json's epsilon_lower_bound against metric.HoldoutEpsilon with the
+// flags' alpha, delta and seed, on a bundle whose bundle.json declares independent memberships.
+func TestAttackEpsilon(t *testing.T) {
+	const n = 400
+	loss := make([]float64, 2*n)
+	mem := make([]bool, 2*n)
+	for i := range n {
+		mem[2*i], mem[2*i+1] = (i*7)%3 == 0, (i*5)%2 == 0
+		loss[2*i], loss[2*i+1] = float64((i*37)%101)/20, float64((i*13)%53)/20
+		if mem[2*i] {
+			loss[2*i] /= 3 // the target leaks: members have lower losses
+		}
+	}
+	dir := attackBundle(t, map[string]*npy.Array{"signals": npy.NewFloat64(loss, n, 2), "memberships": npy.NewBool(mem, n, 2)})
+	if err := os.WriteFile(filepath.Join(dir, "bundle.json"), []byte(`{"signal": "loss", "design": "bernoulli"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		opt   metric.EpsilonOptions
+		text  string
+	}{
+		{nil, metric.EpsilonOptions{Alpha: 0.05, Delta: 1e-5}, "at δ=1e-5 (95% confidence)"},
+		{[]string{"--alpha", "0.1", "--delta", "0", "--seed", "3"}, metric.EpsilonOptions{Alpha: 0.1, NoDelta: true, Seed: 3}, "at δ=0 (90% confidence)"},
+	} {
+		out := t.TempDir()
+		code, stdout, stderr := attackCLI(t, append([]string{"attack", dir, "--attack", "loss", "--out", out}, tc.flags...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.flags, code, stderr)
+		}
+		scores, m := attackOutput(t, out)
+		members := make([]bool, n)
+		for i := range members {
+			members[i] = mem[2*i]
+		}
+		want, err := metric.HoldoutEpsilon(scores, members, tc.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantJSON, _ := json.Marshal(want)
+		var w map[string]any
+		json.Unmarshal(wantJSON, &w)
+		if got := m["epsilon_lower_bound"]; !reflect.DeepEqual(got, w) {
+			t.Errorf("%v: epsilon_lower_bound = %v\nwant %v", tc.flags, got, w)
+		}
+		if !want.DPBound || !(want.Value > 0) {
+			t.Errorf("%v: bound %+v, want a positive DP bound on a leaking target with declared bernoulli memberships", tc.flags, want)
+		}
+		if w := fmt.Sprintf("ε ≥ %.4f %s", want.Value, tc.text); !strings.Contains(stdout, w) || strings.Contains(stdout, "not a DP bound") {
+			t.Errorf("%v: stdout %q does not contain %q, or says not a DP bound", tc.flags, stdout, w)
+		}
 	}
 }
 
@@ -407,6 +479,8 @@ func TestAttackErrors(t *testing.T) {
 		{"malformed set", []string{dir, "--attack", "loss", "--set", "compat", "--out", out}, 2, []string{"\"compat\" is not key=value"}},
 		{"duplicate set", []string{dir, "--attack", "loss", "--set", "compat=none", "--set", "compat=none", "--out", out}, 2, []string{"compat is set twice"}},
 		{"target", []string{dir, "--attack", "loss", "--target", "3", "--out", out}, 2, []string{"--target 3", "3 models"}},
+		{"alpha", []string{dir, "--attack", "loss", "--alpha", "1.5", "--out", out}, 2, []string{"--alpha 1.5", "(0, 1)"}},
+		{"delta", []string{dir, "--attack", "loss", "--delta", "-1e-5", "--out", out}, 2, []string{"--delta -1e-05", "[0, 1)"}},
 		{"missing bundle", []string{filepath.Join(out, "nope"), "--attack", "loss", "--out", out}, 1, []string{"bundle", "nope"}},
 		{"attack error", []string{dir, "--attack", "rmia", "--out", out}, 1, []string{"attack rmia on target model 0"}},
 	} {

@@ -22,11 +22,13 @@ Usage:
 
 Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
+  plan      print the models, records, memory and disk a run of a config needs
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
   report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
+  validate  check that every attack under every design is calibrated (null and leak harnesses)
   help      show help for a command
 
 Run 'pmeter <command> -h' for a command's flags.
@@ -41,11 +43,13 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", runRun},
+		{"plan", runPlan},
 		{"init", runInit},
 		{"attack", runAttack},
 		{"predict", runPredict},
 		{"report", runReport},
 		{"bench", runBench},
+		{"validate", runValidate},
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/pmeter/pmeter/audit"
 	"github.com/pmeter/pmeter/npy"
@@ -54,6 +56,7 @@ Flags:
 	if *workers >= 0 {
 		cfg.Run.Workers = *workers
 	}
+	setMemoryLimit(cfg.Run.LogDir)
 	res, err := audit.Run(ctx, cfg, audit.Options{Log: stderr})
 	if err != nil {
 		return err
@@ -97,4 +100,17 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "wrote %s; run it with: pmeter run %s\n", path, path)
 	return nil
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of 90 % of the machine's memory, unless
+// GOMEMLIMIT sets one. By default the collector lets the heap grow to twice the live data; near the
+// limit it collects more often instead, so that a run whose live data fits (what audit.Run's estimate
+// checks) is not killed for the garbage it has not yet collected.
+func setMemoryLimit(dir string) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if l := audit.MachineLimits(dir); l.Memory > 0 {
+		debug.SetMemoryLimit(l.Memory / 10 * 9)
+	}
 }

@@ -62,7 +62,7 @@ func RMIA(ctx context.Context, w io.Writer, o RMIAOptions) (*RMIAResult, error) 
 
 	d := SyntheticRMIA(o.N, o.Z, o.M, o.Seed)
 	res := &RMIAResult{InputBytes: uint64(len(d.Signals)*8 + len(d.Members) + len(d.Population)*8)}
-	cfg := attack.RMIAConfig{NumRef: o.R, OfflineA: o.OfflineA, Compat: true}
+	cfg := attack.RMIAConfig{NumRef: o.R, OfflineA: o.OfflineA, Compat: attack.CompatPrivacyMeter}
 	var scores []float64
 	m, err := measure(o.Repeats, func() error {
 		s, err := attack.RMIA(d, 0, cfg)

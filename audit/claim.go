@@ -1,0 +1,246 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A run directory belongs to one configuration at a time. Every process that writes into it (pmeter
+// run, and later pmeter task) first claims it: it writes a holder file claims/<host>-<pid>-<time>.json
+// (pid, host, start time, config hash) and holds an exclusive flock(2) on that file until it ends.
+// Processes with the same configuration hash may hold the directory together, since everything they
+// write is content-addressed and written atomically; a process with another configuration is refused
+// with the holders' details, since the two would leave a directory of mixed metadata and results.
+//
+// flock was chosen over an O_EXCL lock file with a pid liveness check because the kernel releases it
+// when its process dies, however it dies, so a claim is live exactly while its lock is held: a kill -9
+// leaves a holder file whose lock anyone can take, and pid reuse cannot keep a dead claim alive. The
+// holder files are examined under a second flock (claims/.lock), so two processes never decide at the
+// same time. Where a holder on another host wrote the file, a free lock is not trusted (file systems
+// shared between hosts do not all carry locks across), and the message says which file to delete if
+// that process is gone.
+
+// ClaimsDir is the folder of a run directory that holds its claims.
+const ClaimsDir = "claims"
+
+// Holder describes a process that claims a run directory.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	Started time.Time `json:"started"`
+	// Config is the configuration's hash (Config.Hash); ConfigFile the file it came from, if any.
+	Config     string `json:"config"`
+	ConfigFile string `json:"config_file,omitempty"`
+}
+
+func (h Holder) String() string {
+	s := fmt.Sprintf("pid %d on host %s, started %s, config %s", h.PID, h.Host, h.Started.Format(time.RFC3339), shortHash(h.Config))
+	if h.ConfigFile != "" {
+		s += " (" + h.ConfigFile + ")"
+	}
+	return s
+}
+
+func shortHash(h string) string { return h[:min(12, len(h))] }
+
+// Hash identifies what a configuration writes into its run directory: the SHA-256 of its YAML without
+// the settings that change no file there (run.workers, run.log_dir, run.time_log).
+func (c *Config) Hash() string {
+	cc := *c
+	cc.Run.Workers, cc.Run.LogDir, cc.Run.TimeLog = 0, "", nil
+	b, err := yaml.Marshal(&cc)
+	if err != nil {
+		// Cannot happen for a config that was parsed from YAML; fall back on Go's rendering.
+		b = fmt.Appendf(nil, "%#v", cc)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Claim is a process's claim on a run directory; Release gives it up.
+type Claim struct {
+	dir, path string
+	f         *os.File
+}
+
+// ClaimDir claims run directory dir (creating it) for configuration c, as the comment above describes:
+// it refuses, naming the holder, when a live process of another configuration holds the directory;
+// shares it with processes of the same configuration; and takes over, saying so on logf, the claims
+// of processes that are gone. When no other process holds the directory, it removes the temporary
+// files that killed processes left behind (npy.WriteAtomic's .<name>.tmp* files).
+func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim, error) {
+	cdir := filepath.Join(dir, ClaimsDir)
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return nil, err
+	}
+	mu, err := os.OpenFile(filepath.Join(cdir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer mu.Close() // releases the lock
+	if err := lockFile(mu, true); err != nil {
+		if errors.Is(err, errNoLocks) {
+			logf("warning: run directory %s: the file system does not support file locks, so pmeter cannot tell whether another process uses the directory", dir)
+			return &Claim{dir: dir}, nil
+		}
+		return nil, fmt.Errorf("run directory %s: locking %s: %w", dir, mu.Name(), err)
+	}
+
+	host, _ := os.Hostname()
+	me := Holder{PID: os.Getpid(), Host: host, Started: time.Now().UTC().Truncate(time.Second), Config: c.Hash(), ConfigFile: c.file}
+	entries, err := os.ReadDir(cdir)
+	if err != nil {
+		return nil, err
+	}
+	var conflicts []string
+	others := 0
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(cdir, name)
+		h, live, err := inspectHolder(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("run directory %s: %w", dir, err)
+		}
+		switch {
+		case live && h.Config == me.Config:
+			logf("run directory %s: shared with %s (the same configuration)", dir, h)
+			others++
+		case live:
+			conflicts = append(conflicts, fmt.Sprintf("%s (claim file %s)", h, path))
+		case h.Host == me.Host || h.Host == "":
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("run directory %s: removing the stale claim %s: %w", dir, path, err)
+			}
+			logf("run directory %s: taking over the stale claim of %s: that process is gone", dir, h)
+		case h.Config == me.Config:
+			others++ // on another host, perhaps still running, with the same configuration
+		default:
+			conflicts = append(conflicts, fmt.Sprintf("%s (claim file %s; pmeter cannot tell from host %s whether that process still runs: if it does not, delete the file)", h, path, me.Host))
+		}
+	}
+	if len(conflicts) > 0 {
+		return nil, fmt.Errorf("run directory %s is in use by another configuration (this one is %s): %s; wait for it to finish, or give this run another run.log_dir (--out)",
+			dir, shortHash(me.Config), strings.Join(conflicts, "; "))
+	}
+
+	path := filepath.Join(cdir, fmt.Sprintf("%s-%d-%d.json", safeName(host), me.PID, time.Now().UnixNano()))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("run directory %s: %w", dir, err)
+	}
+	if err := lockFile(f, false); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("run directory %s: locking %s: %w", dir, path, err)
+	}
+	b, _ := json.MarshalIndent(me, "", "  ")
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("run directory %s: writing %s: %w", dir, path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("run directory %s: writing %s: %w", dir, path, err)
+	}
+	if others == 0 {
+		removeOrphanTemps(dir, logf)
+	}
+	return &Claim{dir: dir, path: path, f: f}, nil
+}
+
+// Release gives up the claim: the holder file is removed and its lock released.
+func (c *Claim) Release() {
+	if c == nil || c.f == nil {
+		return
+	}
+	if mu, err := os.OpenFile(filepath.Join(c.dir, ClaimsDir, ".lock"), os.O_RDWR, 0); err == nil {
+		if lockFile(mu, true) == nil {
+			os.Remove(c.path)
+		}
+		mu.Close()
+	}
+	c.f.Close()
+	c.f = nil
+}
+
+// inspectHolder reads a holder file and reports whether its process still holds its lock.
+func inspectHolder(path string) (h Holder, live bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return h, false, err
+	}
+	defer f.Close()
+	switch err := lockFile(f, false); {
+	case errors.Is(err, errLocked):
+		live = true
+	case err != nil:
+		return h, false, fmt.Errorf("locking %s: %w", path, err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return h, false, err
+	}
+	if json.Unmarshal(b, &h) != nil {
+		// A holder that died while writing its file (under the directory lock, so it is not
+		// being written now): what its name says.
+		h = Holder{}
+		if m := holderName.FindStringSubmatch(filepath.Base(path)); m != nil {
+			h.Host = m[1]
+			fmt.Sscan(m[2], &h.PID)
+		}
+	}
+	return h, live, nil
+}
+
+// atomicTemp matches the names of npy.WriteAtomic's temporary files (os.CreateTemp with the pattern
+// ".<name>.tmp*", which puts digits in place of the star).
+var atomicTemp = regexp.MustCompile(`^\..+\.tmp\d+$`)
+
+var holderName = regexp.MustCompile(`^(.*)-(\d+)-\d+\.json$`)
+
+// safeName keeps a host name usable in a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// removeOrphanTemps removes the temporary files that npy.WriteAtomic leaves when its process is
+// killed before the rename, in the folders a run writes: pmeter created them, and no process that
+// could finish them is left.
+func removeOrphanTemps(dir string, logf func(string, ...any)) {
+	n := 0
+	for _, sub := range []string{".", "models", "signals", "results", "report", filepath.Join("report", "plots")} {
+		files, _ := filepath.Glob(filepath.Join(dir, sub, ".*.tmp*"))
+		for _, f := range files {
+			if atomicTemp.MatchString(filepath.Base(f)) && os.Remove(f) == nil {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		logf("run directory %s: removed %d temporary file%s left by an interrupted run", dir, n, plural(n))
+	}
+}

@@ -1,0 +1,164 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigHash(t *testing.T) {
+	a := tinyConfig(t, "a", 0)
+	b := tinyConfig(t, "b", 3) // another run directory and worker count: the same files
+	if a.Hash() != b.Hash() {
+		t.Error("run.log_dir and run.workers change the configuration hash")
+	}
+	c := tinyConfig(t, "a", 0)
+	c.Train.Epochs++
+	if a.Hash() == c.Hash() {
+		t.Error("train.epochs does not change the configuration hash")
+	}
+}
+
+// TestClaimRefusesAnotherConfiguration holds a run directory for one configuration (as a running pmeter
+// would, with its own open file and lock) and checks that a run of another configuration is refused
+// before it writes anything, with the holder's pid, host, start time and config hash, that a run of the
+// same configuration shares the directory, and that the other configuration runs once it is free.
+func TestClaimRefusesAnotherConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	a := tinyConfig(t, dir, 0)
+	b := tinyConfig(t, dir, 0)
+	b.Train.Epochs = 3
+	held, err := ClaimDir(dir, a, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	_, err = Run(context.Background(), b, Options{})
+	if err == nil {
+		t.Fatal("a run of another configuration was not refused")
+	}
+	for _, want := range []string{"in use by another configuration", fmt.Sprintf("pid %d", os.Getpid()), "host " + host, "started 20",
+		"config " + a.Hash()[:12], "run.log_dir"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	for _, f := range []string{"metadata.json", "memberships.npy", "models"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the refused run wrote %s", f)
+		}
+	}
+
+	// The same configuration (another worker count) shares the directory.
+	var log strings.Builder
+	if _, err := Run(context.Background(), tinyConfig(t, dir, 1), Options{Log: &log}); err != nil {
+		t.Fatalf("a run of the same configuration: %v", err)
+	}
+	if !strings.Contains(log.String(), fmt.Sprintf("shared with pid %d", os.Getpid())) {
+		t.Errorf("the log does not say the directory is shared:\n%s", log.String())
+	}
+
+	held.Release()
+	res, err := Run(context.Background(), b, Options{})
+	if err != nil {
+		t.Fatalf("after the claim is released: %v", err)
+	}
+	if res.Trained == 0 || res.Trained != len(res.Models) {
+		t.Errorf("the second configuration trained %d of its %d models, want all", res.Trained, len(res.Models))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ClaimsDir, "*.json")); len(left) != 0 {
+		t.Errorf("claim files left after the runs: %v", left)
+	}
+}
+
+// deadPID returns the pid of a process that has ended.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// writeHolder writes a claim file as a process that has been killed leaves it: no lock held.
+func writeHolder(t *testing.T, dir string, h Holder) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, ClaimsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ClaimsDir, fmt.Sprintf("%s-%d-1.json", h.Host, h.PID))
+	b, _ := json.Marshal(h)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestClaimTakesOverStaleClaim leaves the claim of a killed process of another configuration on this
+// host, and the temporary files of its interrupted writes: the next run takes the directory over, says
+// so, and removes those temporary files (and no other file).
+func TestClaimTakesOverStaleClaim(t *testing.T) {
+	dir := t.TempDir()
+	host, _ := os.Hostname()
+	pid := deadPID(t)
+	stale := writeHolder(t, dir, Holder{PID: pid, Host: host, Started: time.Now().Add(-time.Hour), Config: "0123456789abcdef"})
+	if err := os.MkdirAll(filepath.Join(dir, "signals"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	temp := filepath.Join(dir, "signals", ".abc-audit.npy.tmp123456")
+	keep := filepath.Join(dir, "signals", ".keep")
+	for _, f := range []string{temp, keep} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	if _, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{fmt.Sprintf("taking over the stale claim of pid %d on host %s", pid, host), "config 0123456789ab",
+		"removed 1 temporary file left by an interrupted run"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the stale claim file is still there")
+	}
+	if _, err := os.Stat(temp); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the temporary file of the killed run is still there")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("a file pmeter did not write was removed: %v", err)
+	}
+}
+
+// TestClaimOnAnotherHost: an unlocked claim written on another host may belong to a live process
+// (file locks do not reach across every shared file system), so another configuration is refused with
+// the file to delete, and the same configuration goes ahead.
+func TestClaimOnAnotherHost(t *testing.T) {
+	dir := t.TempDir()
+	a := tinyConfig(t, dir, 0)
+	a.Audit.Attacks = []AttackConfig{{Name: "loss"}}
+	path := writeHolder(t, dir, Holder{PID: 4242, Host: "elsewhere.example", Started: time.Now(), Config: "fedcba9876543210"})
+	_, err := Run(context.Background(), a, Options{})
+	if err == nil || !strings.Contains(err.Error(), "pid 4242 on host elsewhere.example") || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), "delete the file") {
+		t.Errorf("error %v, want one naming the holder on the other host and the file to delete", err)
+	}
+	writeHolder(t, dir, Holder{PID: 4242, Host: "elsewhere.example", Started: time.Now(), Config: a.Hash()})
+	if _, err := Run(context.Background(), a, Options{}); err != nil {
+		t.Errorf("the same configuration, claimed on another host: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the other host's claim was removed: %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pmeter/pmeter/audit"
+)
+
+// runPlan implements 'pmeter plan [config.yaml]': it prints what a run of the config will need
+// (audit.Estimate) and whether that fits this machine.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ds := fs.String("dataset", "", "override data.dataset")
+	out := fs.String("out", "", "override run.log_dir (its file system's free space is checked)")
+	workers := fs.Int("workers", -1, "override run.workers (models trained at once; 0 = one per CPU)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: pmeter plan [flags] [config.yaml]
+
+Prints what 'pmeter run' of the config will need, without training anything: models (targets and
+references), audited and population records, parameters per model, memory (the peak, while run.workers
+models train at once, with every model's signals and the attacks' inputs) and disk (models, signals,
+report), against this machine's memory and the free space of the run directory's file system. It exits
+with status 1 when the plan does not fit, as 'pmeter run' would refuse it. It loads the data to know
+its size.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var cfg *audit.Config
+	switch len(args) {
+	case 0:
+		cfg, err = audit.DefaultConfig()
+	case 1:
+		cfg, err = audit.LoadConfig(args[0])
+	default:
+		return usagef("want at most one config file, got %d arguments", len(args))
+	}
+	if err != nil {
+		return err
+	}
+	if *ds != "" {
+		cfg.Data.Dataset = *ds
+	}
+	if *out != "" {
+		cfg.Run.LogDir = *out
+	}
+	if *workers >= 0 {
+		cfg.Run.Workers = *workers
+	}
+	d, err := audit.LoadData(cfg)
+	if err != nil {
+		return err
+	}
+	est, err := audit.EstimateRun(cfg, d)
+	if err != nil {
+		return err
+	}
+	if _, err := est.WriteTo(stdout); err != nil {
+		return err
+	}
+	limits := audit.MachineLimits(cfg.Run.LogDir)
+	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "machine", limits)
+	if err := est.Check(limits); err != nil {
+		if errors.Is(err, audit.ErrDoesNotFit) {
+			fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "verdict", "does not fit: pmeter run refuses it")
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "verdict", "fits")
+	return nil
+}

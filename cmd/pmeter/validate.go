@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pmeter/pmeter/internal/progress"
+	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/validity"
+)
+
+const validateUsage = `Usage:
+  pmeter validate [flags]
+
+Runs the validity harnesses on synthetic signals (no model is trained) and prints a table per harness:
+
+  null  the target leaks nothing, the reference models leak: for every attack variant under every
+        membership design, the mean AUC over the seeds must lie within a 99.9 % Student-t interval of 0.5
+        (Bonferroni over the cells), the TPR at 0.1 % FPR must equal its value under permuted memberships,
+        and the holdout ε lower bound must be positive on no more seeds than its α allows (binomial tail
+        probability ≥ 0.001);
+  leak  the target leaks as the references do: each variant's mean AUC under a design must equal its mean
+        AUC with independent memberships and the same reference counts (Welch t interval).
+
+Without flags it runs the full version: 50 seeds of 3,000 records, every variant (the slow ones too),
+every design; about 20 minutes on 2 cores, most of it the MLP shadow attack (--no-slow: under 5).
+'go test ./validity' runs a reduced version (20 seeds of 2,500 records; --reduced here). The exit
+status is 1 when any cell fails.
+
+Flags:
+  --seeds N          data sets per design (default 50)
+  --records N        audited records per data set (default 3000)
+  --population N     population records per data set (default: --records)
+  --harness H        null, leak or all (default all)
+  --attacks LIST     comma-separated attack names or variant names (default: all)
+  --designs LIST     comma-separated designs: pairs, lira-10, lira-9, bernoulli (default: all)
+  --no-slow          leave out the slow variants (the MLP shadow attack)
+  --reduced          the reduced version that 'go test ./validity' runs (other flags override it)
+  --alpha X          significance of the ε lower bounds (default 0.05)
+  --level X          significance of the harnesses (default 0.001)
+  --permutations N   permutations per seed for the null TPR (default 20)
+  --seed N           base seed (default 0)
+  --workers N        data sets processed at once (default: one per core)
+  --json FILE        write every number, per seed included, to FILE
+  --force            overwrite FILE if it exists
+`
+
+// runValidate implements 'pmeter validate'.
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	seeds := fs.Int("seeds", 0, "")
+	records := fs.Int("records", 0, "")
+	population := fs.Int("population", 0, "")
+	harness := fs.String("harness", "all", "")
+	attacks := fs.String("attacks", "", "")
+	designs := fs.String("designs", "", "")
+	noSlow := fs.Bool("no-slow", false, "")
+	reduced := fs.Bool("reduced", false, "")
+	alpha := fs.Float64("alpha", 0.05, "")
+	level := fs.Float64("level", 0.001, "")
+	perms := fs.Int("permutations", 20, "")
+	seed := fs.Uint64("seed", 0, "")
+	workers := fs.Int("workers", 0, "")
+	jsonPath := fs.String("json", "", "")
+	force := fs.Bool("force", false, "")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, validateUsage)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected arguments %q; run 'pmeter validate -h'", pos)
+	}
+
+	cfg := validity.FullConfig()
+	if *reduced {
+		cfg = validity.ReducedConfig()
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["seeds"] {
+		cfg.Seeds = *seeds
+	}
+	if set["records"] {
+		cfg.Records = *records
+		cfg.Population = *records
+	}
+	if set["population"] {
+		cfg.Population = *population
+	}
+	switch *harness {
+	case "null":
+		cfg.Null, cfg.Leak = true, false
+	case "leak":
+		cfg.Null, cfg.Leak = false, true
+	case "all":
+		cfg.Null, cfg.Leak = true, true
+	default:
+		return usagef("--harness %q: want null, leak or all", *harness)
+	}
+	if *noSlow {
+		cfg.Variants = validity.Variants(false)
+	}
+	if cfg.Variants, err = validity.SelectVariants(cfg.Variants, splitList(*attacks)); err != nil {
+		return usagef("--attacks: %v", err)
+	}
+	if cfg.Designs, err = validity.LookupDesigns(splitList(*designs)); err != nil {
+		return usagef("--designs: %v", err)
+	}
+	cfg.Alpha, cfg.Level, cfg.Permutations, cfg.Seed, cfg.Workers = *alpha, *level, *perms, *seed, *workers
+	switch {
+	case cfg.Seeds < 3:
+		return usagef("--seeds %d: want at least 3", cfg.Seeds)
+	case cfg.Records < 20:
+		return usagef("--records %d: want at least 20", cfg.Records)
+	case cfg.Population < 1:
+		return usagef("--population %d: want at least 1", cfg.Population)
+	case !(cfg.Alpha > 0 && cfg.Alpha < 1):
+		return usagef("--alpha %v: want a value in (0, 1)", cfg.Alpha)
+	case !(cfg.Level > 0 && cfg.Level < 1):
+		return usagef("--level %v: want a value in (0, 1)", cfg.Level)
+	case cfg.Permutations < 1:
+		return usagef("--permutations %d: want at least 1", cfg.Permutations)
+	case cfg.Workers < 0:
+		return usagef("--workers %d: want 0 (one per core) or more", cfg.Workers)
+	}
+	if *jsonPath != "" && !*force {
+		if _, err := os.Stat(*jsonPath); err == nil {
+			return fmt.Errorf("%s exists; use --force to overwrite it", *jsonPath)
+		}
+	}
+
+	var bar *progress.Bar
+	cfg.Progress = func(done, total int) {
+		if bar == nil {
+			bar = progress.New(stderr, "validate: data sets", total)
+		}
+		bar.Set(done)
+	}
+	rep, err := validity.Run(ctx, cfg)
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteTables(stdout); err != nil {
+		return err
+	}
+	if *jsonPath != "" {
+		if err := npy.WriteAtomic(*jsonPath, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *jsonPath)
+	}
+	fmt.Fprintf(stdout, "elapsed %s\n", rep.Elapsed.Round(time.Second))
+	if f := rep.Failures(); len(f) > 0 {
+		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "v.json")
+	// A small run: the loss attack cannot see reference models, so it is null under every design.
+	code, stdout, stderr := attackCLI(t, "validate", "--seeds", "4", "--records", "200", "--attacks", "loss", "--designs", "pairs,lira-9", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"null harness: 0 of 2 cells fail", "leak harness: 0 of 2 cells fail", "pairs", "lira-9", "wrote " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "validate: data sets") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Seeds int `json:"seeds"`
+		Null  []struct {
+			Design  string    `json:"design"`
+			SeedAUC []float64 `json:"seed_auc"`
+			Pass    bool      `json:"pass"`
+		} `json:"null"`
+		Leak []struct {
+			SeedIndAUC []float64 `json:"seed_independent_auc"`
+		} `json:"leak"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seeds != 4 || len(rep.Null) != 2 || len(rep.Null[0].SeedAUC) != 4 || !rep.Null[0].Pass || len(rep.Leak) != 2 || len(rep.Leak[1].SeedIndAUC) != 4 {
+		t.Errorf("JSON report: %s", b)
+	}
+
+	// The file exists now: no overwrite without --force.
+	code, _, stderr = attackCLI(t, "validate", "--seeds", "3", "--records", "50", "--attacks", "loss", "--designs", "pairs", "--harness", "null", "--json", out)
+	if code != 1 || !strings.Contains(stderr, "exists; use --force") {
+		t.Errorf("existing JSON file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestValidateUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--harness", "both"}, "--harness"},
+		{[]string{"--attacks", "nope"}, "--attacks"},
+		{[]string{"--designs", "lira-11"}, "--designs"},
+		{[]string{"--seeds", "2"}, "--seeds"},
+		{[]string{"--alpha", "0"}, "--alpha"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		code, _, stderr := attackCLI(t, append([]string{"validate"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if code, stdout, _ := attackCLI(t, "validate", "-h"); code != 0 || !strings.Contains(stdout, "--harness") {
+		t.Errorf("-h: exit %d, %q", code, stdout)
+	}
+}

@@ -1,0 +1,153 @@
+package validity
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/pmeter/pmeter/attack"
+)
+
+// Scorer scores every record of d against model target: one score per record, higher = more likely a
+// member.
+type Scorer func(d *attack.Data, target int) ([]float64, error)
+
+// Variant is one attack with one setting of its parameters: a row of the harnesses' tables.
+type Variant struct {
+	// Name identifies the variant: the attack's name and the parameters that differ from the defaults,
+	// as "lira online=false fix_variance=true", and "q=2" with two queries.
+	Name string
+	// Attack is the registry name (attack.Lookup) and Params its parameters as `pmeter attack --set`
+	// takes them.
+	Attack string
+	Params map[string]string
+	// Queries is the number of queries per record of the data (1 or 2).
+	Queries int
+	// Slow marks variants that only the full run includes.
+	Slow bool
+	// Score, when set, replaces the registry attack (to test the harness itself with a scorer of known
+	// behaviour).
+	Score Scorer
+}
+
+// scorer returns the function that scores a record set for v.
+func (v Variant) scorer() (Scorer, error) {
+	if v.Score != nil {
+		return v.Score, nil
+	}
+	spec, err := attack.Lookup(v.Attack)
+	if err != nil {
+		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+	}
+	if _, err := spec.Resolve(v.Params); err != nil {
+		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+	}
+	return func(d *attack.Data, target int) ([]float64, error) { return spec.Run(d, target, v.Params) }, nil
+}
+
+// variantTable is the one table of the attack settings the harnesses check: every attack of the
+// registry and each of its variants that changes which reference models a record is compared with, or
+// how it is compared with them. Each row is an attack name, a query count (1 or 2), whether only the
+// full run includes it, and its parameters as k=v pairs.
+var variantTable = []struct {
+	attack  string
+	queries int
+	slow    bool
+	params  string
+	// optional rows are left out when the registered attack lacks one of their parameters.
+	optional bool
+}{
+	{"loss", 1, false, "", false},
+	{"entropy", 1, false, "class_thresholds=true", false},
+	{"entropy", 1, false, "class_thresholds=false", false},
+	{"modified-entropy", 1, false, "class_thresholds=true", false},
+	{"modified-entropy", 1, false, "class_thresholds=false", false},
+	{"confidence", 1, false, "class_thresholds=true", false},
+	{"confidence", 1, false, "class_thresholds=false", false},
+	{"correctness", 1, false, "", false},
+	{"population", 1, false, "threshold_fn=linear_itp", false},
+	{"population", 1, false, "threshold_fn=threshold_func", false},
+	{"population", 1, false, "threshold_fn=gaussian", false},
+	{"population", 1, false, "threshold_fn=logit_rescale", false},
+	{"population", 1, false, "threshold_fn=min_linear_logit", false},
+	{"reference", 1, false, "dummies=false", false},
+	{"reference", 1, false, "dummies=true", false},
+	{"reference", 1, false, "threshold_fn=gaussian", false},
+	{"reference", 1, false, "threshold_fn=logit_rescale", false},
+	{"shadow", 1, false, "model=logistic features=sorted_probs", false},
+	{"shadow", 1, false, "model=logistic features=signal", false},
+	{"shadow", 1, true, "model=mlp features=sorted_probs", false},
+	{"lira", 1, false, "online=true fix_variance=false", false},
+	{"lira", 1, false, "online=true fix_variance=true", false},
+	{"lira", 1, false, "online=false fix_variance=false offline_test=one-sided", false},
+	{"lira", 1, false, "online=false fix_variance=false offline_test=two-sided", false},
+	{"lira", 1, false, "online=false fix_variance=true offline_test=one-sided", false},
+	{"lira", 1, false, "online=false fix_variance=true offline_test=two-sided", false},
+	{"lira", 2, false, "online=true fix_variance=false", false},
+	{"lira", 2, false, "online=false fix_variance=false offline_test=one-sided", false},
+	{"rmia", 1, false, "offline_a=0.3", false},
+	{"rmia", 1, false, "tune_offline_a=true", false},
+	{"rmia", 1, false, "online=true", false},
+	{"rmia", 1, false, "offline_a=0.3 gamma=2", false},
+	{"rmia", 2, false, "offline_a=0.3", false},
+	{"rmia", 2, false, "offline_a=0.3 aggregate=majority", true}, // the paper's per-query majority vote
+}
+
+// Variants returns the rows of the harnesses' table, in order, without the slow ones unless slow is
+// true. An optional row whose parameter the registered attack lacks (rmia's aggregate, before it exists)
+// is left out; any other row with an unknown parameter stays, and fails in the harness.
+func Variants(slow bool) []Variant {
+	var out []Variant
+	for _, row := range variantTable {
+		if row.slow && !slow {
+			continue
+		}
+		params := map[string]string{}
+		for _, kv := range strings.Fields(row.params) {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = v
+		}
+		if spec, err := attack.Lookup(row.attack); row.optional && err == nil && !hasParams(spec, params) {
+			continue
+		}
+		name := row.attack
+		if row.params != "" {
+			name += " " + row.params
+		}
+		if row.queries > 1 {
+			name += fmt.Sprintf(" q=%d", row.queries)
+		}
+		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: row.queries, Slow: row.slow})
+	}
+	return out
+}
+
+func hasParams(spec attack.Spec, params map[string]string) bool {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !slices.ContainsFunc(spec.Params, func(p attack.Param) bool { return p.Name == k }) {
+			return false
+		}
+	}
+	return true
+}
+
+// SelectVariants returns the variants whose attack or whole name is in names (nil or empty: all).
+// A name that matches no variant is an error that lists the attacks.
+func SelectVariants(all []Variant, names []string) ([]Variant, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Variant
+	for _, v := range all {
+		if slices.Contains(names, v.Attack) || slices.Contains(names, v.Name) {
+			out = append(out, v)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(all, func(v Variant) bool { return v.Attack == n || v.Name == n }) {
+			return nil, fmt.Errorf("no variant of attack %q (want attack names among: %s)", n, strings.Join(attack.Names(), ", "))
+		}
+	}
+	return out, nil
+}
