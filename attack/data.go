@@ -80,14 +80,14 @@ func (d *Data) Validate() error {
 	if len(d.Members) != d.N*d.M {
 		return fmt.Errorf("memberships: %d values, want %d (%d records × %d models)", len(d.Members), d.N*d.M, d.N, d.M)
 	}
-	if err := checkValues("signals", d.Signals, d.Kind, d.M*d.Q); err != nil {
+	if err := checkValuesBy("signals", d.Signals, d.Kind, d.M, d.Q, "query"); err != nil {
 		return err
 	}
 	if d.Population != nil || d.Z != 0 {
 		if len(d.Population) != d.Z*d.M*d.Q {
 			return fmt.Errorf("population signals: %d values, want %d (%d records × %d models × %d queries)", len(d.Population), d.Z*d.M*d.Q, d.Z, d.M, d.Q)
 		}
-		if err := checkValues("population signals", d.Population, d.Kind, d.M*d.Q); err != nil {
+		if err := checkValuesBy("population signals", d.Population, d.Kind, d.M, d.Q, "query"); err != nil {
 			return err
 		}
 	}
@@ -101,7 +101,7 @@ func (d *Data) Validate() error {
 		if d.C <= 0 || len(d.Probs) != d.N*d.M*d.C {
 			return fmt.Errorf("probabilities: %d values, want %d records × %d models × %d classes", len(d.Probs), d.N, d.M, d.C)
 		}
-		if err := checkValues("probabilities", d.Probs, signal.ProbTrue, d.M*d.C); err != nil {
+		if err := checkValuesBy("probabilities", d.Probs, signal.ProbTrue, d.M, d.C, "class"); err != nil {
 			return err
 		}
 	}
@@ -109,7 +109,7 @@ func (d *Data) Validate() error {
 		if d.C <= 0 || len(d.PopProbs) != d.Z*d.M*d.C {
 			return fmt.Errorf("population probabilities: %d values, want %d records × %d models × %d classes", len(d.PopProbs), d.Z, d.M, d.C)
 		}
-		if err := checkValues("population probabilities", d.PopProbs, signal.ProbTrue, d.M*d.C); err != nil {
+		if err := checkValuesBy("population probabilities", d.PopProbs, signal.ProbTrue, d.M, d.C, "class"); err != nil {
 			return err
 		}
 	}
@@ -141,18 +141,31 @@ func (d *Data) CheckTarget(t int) error {
 	return nil
 }
 
-// checkValues rejects NaN, ±Inf and out-of-range probabilities; stride converts a flat index into
-// (record, rest) for the message.
-func checkValues(name string, v []float64, k signal.Kind, stride int) error {
+// checkValues rejects NaN, ±Inf and out-of-range probabilities in v, records × m models; the message
+// names the position: "record i, model m".
+func checkValues(name string, v []float64, k signal.Kind, m int) error {
+	return checkValuesBy(name, v, k, m, 1, "")
+}
+
+// checkValuesBy is checkValues for records × m models × inner (queries or classes): "record i,
+// model m, query q" when inner > 1.
+func checkValuesBy(name string, v []float64, k signal.Kind, m, inner int, innerName string) error {
+	pos := func(i int) string {
+		p := fmt.Sprintf("record %d, model %d", i/(m*inner), i/inner%m)
+		if inner > 1 {
+			p += fmt.Sprintf(", %s %d", innerName, i%inner)
+		}
+		return p
+	}
 	for i, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("%s: record %d (flat index %d) is %v", name, i/stride, i, x)
+			return fmt.Errorf("%s: %s is %v", name, pos(i), x)
 		}
 		if k == signal.ProbTrue && (x < 0 || x > 1) {
-			return fmt.Errorf("%s: record %d (flat index %d) is %v, but probabilities lie in [0, 1]", name, i/stride, i, x)
+			return fmt.Errorf("%s: %s is %v, but probabilities lie in [0, 1]", name, pos(i), x)
 		}
 		if k == signal.Loss && x < 0 {
-			return fmt.Errorf("%s: record %d (flat index %d) is %v, but a loss is never negative", name, i/stride, i, x)
+			return fmt.Errorf("%s: %s is %v, but a loss is never negative", name, pos(i), x)
 		}
 	}
 	return nil

@@ -680,8 +680,8 @@ func TestRMIAErrors(t *testing.T) {
 	}{
 		{"nil data", nil, 0, RMIAConfig{}, "no data"},
 		{"bad shape", with(func(d *Data) { d.Signals = d.Signals[1:] }), 0, RMIAConfig{}, "signals"},
-		{"NaN signal", with(func(d *Data) { d.Signals[17] = math.NaN() }), 0, RMIAConfig{}, "signals: record 4 (flat index 17) is NaN"},
-		{"population above 1", with(func(d *Data) { d.Population[9] = 1.5 }), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "population signals: record 2 (flat index 9) is 1.5"},
+		{"NaN signal", with(func(d *Data) { d.Signals[17] = math.NaN() }), 0, RMIAConfig{}, "signals: record 4, model 1 is NaN"},
+		{"population above 1", with(func(d *Data) { d.Population[9] = 1.5 }), 0, RMIAConfig{Compat: CompatPrivacyMeter}, "population signals: record 2, model 1 is 1.5"},
 		{"population length", with(func(d *Data) { d.Population = d.Population[1:] }), 0, RMIAConfig{}, "population signals: 79 values"},
 		{"members length", with(func(d *Data) { d.Members = d.Members[1:] }), 0, RMIAConfig{}, "memberships"},
 		{"target low", good, -1, RMIAConfig{}, "target model -1 does not exist"},
@@ -840,7 +840,7 @@ func TestRMIAParallelError(t *testing.T) {
 	prev := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(prev)
 	_, err := RMIA(d, 0, RMIAConfig{})
-	if err == nil || !strings.Contains(err.Error(), "record 9000 (flat index 36003) is -0.5") {
+	if err == nil || !strings.Contains(err.Error(), "record 9000, model 3 is -0.5") {
 		t.Errorf("error %v, want one about record 9000", err)
 	}
 	for _, i := range []int{15000, 9000} {
@@ -849,7 +849,7 @@ func TestRMIAParallelError(t *testing.T) {
 	d.Signals[18001*d.M+2] = 2
 	d.Signals[17000*d.M+1] = math.Inf(1)
 	_, err = RMIA(d, 0, RMIAConfig{Compat: CompatPrivacyMeter})
-	if err == nil || !strings.Contains(err.Error(), "record 17000 (flat index 68001) is +Inf") {
+	if err == nil || !strings.Contains(err.Error(), "record 17000, model 1 is +Inf") {
 		t.Errorf("error %v, want one about record 17000", err)
 	}
 }

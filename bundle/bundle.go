@@ -41,6 +41,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/npy"
@@ -69,11 +70,16 @@ type Manifest struct {
 }
 
 // Load reads the bundle at path, a directory or a .npz file, and returns its validated data.
+//
+// The shapes that the files' headers declare are checked against each other before any data are read,
+// and each array is read into buffers of exactly its size (LiRA's arrays are transposed as they are
+// read), so that loading takes little more memory than the arrays themselves.
 func Load(path string) (*attack.Data, error) {
 	src, err := open(path)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
+	defer src.Close()
 	d, err := load(src)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
@@ -114,12 +120,24 @@ func load(src *source) (*attack.Data, error) {
 	}
 	d := &attack.Data{Kind: kind, Design: design}
 	if layout == LayoutLiRA {
-		err = loadLiRA(src, d)
+		sh, err := liraShapes(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := loadLiRA(src, d, sh); err != nil {
+			return nil, err
+		}
 	} else {
-		err = loadPrivacyMeter(src, d, m.Signal != "")
-	}
-	if err != nil {
-		return nil, err
+		if m.Signal != "" && kind != signal.ProbTrue && !src.has("signals") && (src.has("probs") || src.has("logits")) && src.has("labels") {
+			return nil, fmt.Errorf("%s declares a %s signal, but there is no signals file (signals are derived from probabilities as prob_true)", ManifestFile, kind)
+		}
+		sh, err := pmShapes(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := loadPrivacyMeter(src, d, sh); err != nil {
+			return nil, err
+		}
 	}
 	if err := d.Validate(); err != nil {
 		return nil, err
@@ -127,280 +145,396 @@ func load(src *source) (*attack.Data, error) {
 	return d, nil
 }
 
-// loadPrivacyMeter reads the records × models layout.
-func loadPrivacyMeter(src *source, d *attack.Data, declared bool) error {
-	if err := loadPredictions(src, d); err != nil {
-		return err
-	}
-	sig, sigFile, err := src.get("signals")
+// shapes are the dimensions a bundle's headers declare, checked against each other before any data
+// are read.
+type shapes struct {
+	n, m, q    int
+	z          int    // population records; 0 without population signals
+	c          int    // classes of the kept probabilities; 0 without
+	sigFile    string // what the signals come from, for messages
+	popFile    string
+	derived    bool // signals are p(true label) of probs (or logits) and labels
+	derivedPop bool // population signals likewise
+	popPreds   bool // population labels and probabilities are kept
+	sigDims    int  // dimensions of the LiRA layout's scores and population arrays
+	popDims    int
+}
+
+// pmShapes checks the shapes of the records × models layout.
+func pmShapes(src *source) (*shapes, error) {
+	s := &shapes{}
+	labels, err := labelRows(src, "labels")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	mem, memFile, err := src.get("memberships")
+	popLabels, err := labelRows(src, "population_labels")
 	if err != nil {
-		return err
+		return nil, err
+	}
+	probs, popProbs, err := predShapes(src)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := src.shape("signals")
+	if err != nil {
+		return nil, err
+	}
+	mem, err := src.shape("memberships")
+	if err != nil {
+		return nil, err
 	}
 	if mem == nil {
-		return fmt.Errorf("no memberships file: want %s", src.want("memberships", "N records × M models"))
+		return nil, fmt.Errorf("no memberships file: want %s", src.want("memberships", "N records × M models"))
 	}
 	switch {
 	case sig != nil:
-		if len(sig.Shape) != 2 && len(sig.Shape) != 3 {
-			return fmt.Errorf("%s: shape %s; want N records × M models (× Q queries)", sigFile, npy.ShapeString(sig.Shape))
+		s.sigFile = src.name("signals")
+		if len(sig) != 2 && len(sig) != 3 {
+			return nil, fmt.Errorf("%s: shape %s; want N records × M models (× Q queries)", s.sigFile, npy.ShapeString(sig))
 		}
-		d.N, d.M, d.Q = sig.Shape[0], sig.Shape[1], 1
-		if len(sig.Shape) == 3 {
-			d.Q = sig.Shape[2]
+		s.n, s.m, s.q = sig[0], sig[1], 1
+		if len(sig) == 3 {
+			s.q = sig[2]
 		}
-		d.Signals = sig.Float64s()
-	case d.Probs != nil && d.Labels != nil:
-		if declared && d.Kind != signal.ProbTrue {
-			return fmt.Errorf("%s declares a %s signal, but there is no signals file (signals are derived from probabilities as prob_true)", ManifestFile, d.Kind)
+	case probs != nil && labels >= 0:
+		if labels != probs[0] {
+			return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, src.predName(""), probs[0])
 		}
-		shape := src.predShape("")
-		if shape[0] != len(d.Labels) {
-			return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), len(d.Labels), src.predName(""), shape[0])
-		}
-		d.N, d.M, d.Q, d.Kind = shape[0], shape[1], 1, signal.ProbTrue
-		d.Signals = probTrue(d.Probs, d.Labels, d.M, d.C)
-		sigFile = src.name("probs") + " and " + src.name("labels")
+		s.n, s.m, s.q, s.derived = probs[0], probs[1], 1, true
+		s.sigFile = src.predName("") + " and " + src.name("labels")
 	default:
-		return fmt.Errorf("no signals file: want %s, or probs (or logits) and labels to derive p(true label)", src.want("signals", "N records × M models"))
+		return nil, fmt.Errorf("no signals file: want %s, or probs (or logits) and labels to derive p(true label)", src.want("signals", "N records × M models"))
 	}
-	if err := checkMembers(mem, memFile, sigFile, d.N, d.M, false); err != nil {
-		return err
+	if err := checkMembers(mem, src.name("memberships"), s.sigFile, s.n, s.m, false); err != nil {
+		return nil, err
 	}
-	if d.Members, err = mem.Bools(); err != nil {
-		return fmt.Errorf("%s: %w", memFile, err)
-	}
-	if err := checkSignals(sigFile, d.Signals, d.Kind, positions("record", "model", d.M, d.Q)); err != nil {
-		return err
-	}
-	if d.Probs != nil {
-		if err := checkPredShape(src, "", d.N, d.M, d.C); err != nil {
-			return err
+	if probs != nil {
+		s.c = probs[2]
+		if err := checkPredShape(src, "", probs, s.n, s.m, s.c); err != nil {
+			return nil, err
 		}
 	}
-	if d.Labels != nil && len(d.Labels) != d.N {
-		return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), len(d.Labels), sigFile, d.N)
+	if labels >= 0 && labels != s.n {
+		return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, s.sigFile, s.n)
 	}
-	return loadPopulation(src, d, sigFile, sig == nil)
-}
 
-// loadPopulation reads the optional population arrays. When the signals were derived from
-// probabilities, population signals may be derived likewise.
-func loadPopulation(src *source, d *attack.Data, sigFile string, derived bool) error {
-	pop, popFile, err := src.get("population")
+	pop, err := src.shape("population")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if d.PopProbs != nil {
-		if err := checkPredShape(src, "population_", -1, d.M, d.C); err != nil {
-			return err
+	if popProbs != nil {
+		if err := checkPredShape(src, "population_", popProbs, -1, s.m, popProbs[2]); err != nil {
+			return nil, err
 		}
 	}
 	switch {
 	case pop != nil:
-		want := []int{-1, d.M}
-		if d.Q > 1 {
-			want = append(want, d.Q)
+		s.popFile = src.name("population")
+		if err := popShape(pop, s.popFile, s, false); err != nil {
+			return nil, err
 		}
-		shape := pop.Shape
-		if len(shape) == 3 && d.Q == 1 && shape[2] == 1 {
-			shape = shape[:2]
+		s.z = pop[0]
+	case s.derived && popProbs != nil && popLabels >= 0:
+		if popLabels != popProbs[0] {
+			return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("population_labels"), popLabels, src.predName("population_"), popProbs[0])
 		}
-		if !shapeMatches(shape, want) {
-			return fmt.Errorf("%s: shape %s; want Z population records × %d models%s, to match %s", popFile, npy.ShapeString(pop.Shape), d.M, queriesText(d.Q), sigFile)
-		}
-		d.Z = pop.Shape[0]
-		d.Population = pop.Float64s()
-		if err := checkSignals(popFile, d.Population, d.Kind, positions("record", "model", d.M, d.Q)); err != nil {
-			return err
-		}
-	case derived && d.PopProbs != nil && d.PopLabels != nil:
-		if rows := src.predShape("population_")[0]; rows != len(d.PopLabels) {
-			return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("population_labels"), len(d.PopLabels), src.predName("population_"), rows)
-		}
-		d.Z = len(d.PopLabels)
-		d.Population = probTrue(d.PopProbs, d.PopLabels, d.M, d.C)
-		popFile = src.predName("population_") + " and " + src.name("population_labels")
-	}
-	if d.PopLabels != nil && d.Population != nil && len(d.PopLabels) != d.Z {
-		return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("population_labels"), len(d.PopLabels), popFile, d.Z)
-	}
-	if d.PopProbs != nil && d.Population != nil && len(d.PopProbs) != d.Z*d.M*d.C {
-		return fmt.Errorf("%s: %d population records, but %s has %d", src.predName("population_"), len(d.PopProbs)/(d.M*d.C), popFile, d.Z)
-	}
-	if d.Population == nil {
+		s.z, s.derivedPop = popLabels, true
+		s.popFile = src.predName("population_") + " and " + src.name("population_labels")
+	default:
 		// Population labels or probabilities without population signals serve no attack.
-		dropPopulation(d)
+		return s, nil
 	}
-	return nil
+	if popLabels >= 0 && popLabels != s.z {
+		return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("population_labels"), popLabels, s.popFile, s.z)
+	}
+	if popProbs != nil && popProbs[0] != s.z {
+		return nil, fmt.Errorf("%s: %d population records, but %s has %d", src.predName("population_"), popProbs[0], s.popFile, s.z)
+	}
+	s.popPreds = true
+	if s.c == 0 && popProbs != nil {
+		s.c = popProbs[2]
+	}
+	return s, nil
 }
 
-// loadLiRA reads keep (M × N) and scores (M × N × Q) and transposes them into records × models.
-func loadLiRA(src *source, d *attack.Data) error {
-	sc, scFile, err := src.get("scores")
+// liraShapes checks the shapes of the models × records layout.
+func liraShapes(src *source) (*shapes, error) {
+	sc, err := src.shape("scores")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	keep, keepFile, err := src.get("keep")
+	keep, err := src.shape("keep")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if sc == nil || keep == nil {
-		return fmt.Errorf("the LiRA layout needs both %s (M models × N records) and %s (M models × N records × Q queries)", src.want("keep", ""), src.want("scores", ""))
+		return nil, fmt.Errorf("the LiRA layout needs both %s (M models × N records) and %s (M models × N records × Q queries)", src.want("keep", ""), src.want("scores", ""))
 	}
-	if len(sc.Shape) != 2 && len(sc.Shape) != 3 {
-		return fmt.Errorf("%s: shape %s; want M models × N records × Q queries", scFile, npy.ShapeString(sc.Shape))
+	s := &shapes{sigFile: src.name("scores")}
+	if len(sc) != 2 && len(sc) != 3 {
+		return nil, fmt.Errorf("%s: shape %s; want M models × N records × Q queries", s.sigFile, npy.ShapeString(sc))
 	}
-	m, n, q := sc.Shape[0], sc.Shape[1], 1
-	if len(sc.Shape) == 3 {
-		q = sc.Shape[2]
+	s.m, s.n, s.q, s.sigDims = sc[0], sc[1], 1, len(sc)
+	if len(sc) == 3 {
+		s.q = sc[2]
 	}
-	if err := checkMembers(keep, keepFile, scFile, m, n, true); err != nil {
-		return err
+	if err := checkMembers(keep, src.name("keep"), s.sigFile, s.m, s.n, true); err != nil {
+		return nil, err
 	}
-	kb, err := keep.Bools()
+	pop, err := src.shape("population")
 	if err != nil {
-		return fmt.Errorf("%s: %w", keepFile, err)
+		return nil, err
 	}
-	s := sc.Float64s()
-	if err := checkSignals(scFile, s, d.Kind, positions("model", "record", n, q)); err != nil {
-		return err
+	if pop != nil {
+		s.popFile = src.name("population")
+		if err := popShape(pop, s.popFile, s, true); err != nil {
+			return nil, err
+		}
+		s.z, s.popDims = pop[1], len(pop)
 	}
-	d.N, d.M, d.Q = n, m, q
-	d.Signals = make([]float64, n*m*q)
-	d.Members = make([]bool, n*m)
-	for k := 0; k < m; k++ {
-		for i := 0; i < n; i++ {
-			copy(d.Signals[(i*m+k)*q:(i*m+k+1)*q], s[(k*n+i)*q:(k*n+i+1)*q])
-			d.Members[i*m+k] = kb[k*n+i]
+	labels, err := labelRows(src, "labels")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := labelRows(src, "population_labels"); err != nil {
+		return nil, err
+	}
+	probs, _, err := predShapes(src)
+	if err != nil {
+		return nil, err
+	}
+	if probs != nil {
+		s.c = probs[2]
+		if err := checkPredShape(src, "", probs, s.n, s.m, s.c); err != nil {
+			return nil, err
 		}
 	}
-	if err := loadLiRAPopulation(src, d, scFile); err != nil {
+	if labels >= 0 && labels != s.n {
+		return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, s.sigFile, s.n)
+	}
+	return s, nil
+}
+
+// popShape checks the population signals' shape against s: Z × M (× Q), or M × Z (× Q) in the LiRA
+// layout. A trailing query dimension of 1 is accepted when Q is 1.
+func popShape(shape []int, file string, s *shapes, lira bool) error {
+	want := []int{-1, s.m}
+	if lira {
+		want = []int{s.m, -1}
+	}
+	if s.q > 1 {
+		want = append(want, s.q)
+	}
+	got := shape
+	if len(got) == 3 && s.q == 1 && got[2] == 1 {
+		got = got[:2]
+	}
+	if shapeMatches(got, want) {
+		return nil
+	}
+	if lira {
+		return fmt.Errorf("%s: shape %s; want %d models × Z population records%s, to match %s", file, npy.ShapeString(shape), s.m, queriesText(s.q), s.sigFile)
+	}
+	return fmt.Errorf("%s: shape %s; want Z population records × %d models%s, to match %s", file, npy.ShapeString(shape), s.m, queriesText(s.q), s.sigFile)
+}
+
+// labelRows returns the number of records of the label vector called name (N or N × 1), or −1 when
+// the bundle has none.
+func labelRows(src *source, name string) (int, error) {
+	shape, err := src.shape(name)
+	if shape == nil || err != nil {
+		return -1, err
+	}
+	if !(len(shape) == 1 || (len(shape) == 2 && shape[1] == 1)) {
+		return -1, fmt.Errorf("%s: shape %s; want one class index per record", src.name(name), npy.ShapeString(shape))
+	}
+	return shape[0], nil
+}
+
+// predShapes returns the shapes of probs (or logits) and of population_probs (or population_logits),
+// nil when absent, checking that each is records × M models × C ≥ 2 classes and that both have the
+// same classes.
+func predShapes(src *source) (probs, popProbs []int, err error) {
+	if probs, err = predShape(src, ""); err != nil {
+		return nil, nil, err
+	}
+	if popProbs, err = predShape(src, "population_"); err != nil {
+		return nil, nil, err
+	}
+	if probs != nil && popProbs != nil && probs[2] != popProbs[2] {
+		return nil, nil, fmt.Errorf("%s has %d classes but %s has %d", src.predName(""), probs[2], src.predName("population_"), popProbs[2])
+	}
+	return probs, popProbs, nil
+}
+
+func predShape(src *source, prefix string) ([]int, error) {
+	probs, err := src.shape(prefix + "probs")
+	if err != nil {
+		return nil, err
+	}
+	logits, err := src.shape(prefix + "logits")
+	if err != nil {
+		return nil, err
+	}
+	shape, file := probs, src.name(prefix+"probs")
+	switch {
+	case probs != nil && logits != nil:
+		return nil, fmt.Errorf("both %s and %s are present; give one", file, src.name(prefix+"logits"))
+	case logits != nil:
+		shape, file = logits, src.name(prefix+"logits")
+	case probs == nil:
+		return nil, nil
+	}
+	if len(shape) != 3 || shape[2] < 2 {
+		return nil, fmt.Errorf("%s: shape %s; want records × M models × C ≥ 2 classes", file, npy.ShapeString(shape))
+	}
+	return shape, nil
+}
+
+// loadPrivacyMeter reads the records × models layout, whose shapes s has checked.
+func loadPrivacyMeter(src *source, d *attack.Data, s *shapes) error {
+	d.N, d.M, d.Q, d.C = s.n, s.m, s.q, s.c
+	var err error
+	if d.Labels, err = readLabels(src, "labels", d.C); err != nil {
 		return err
 	}
-	if err := loadPredictions(src, d); err != nil {
+	if d.Probs, err = readPredictions(src, "", d.C); err != nil {
 		return err
 	}
-	if d.Probs != nil {
-		if err := checkPredShape(src, "", d.N, d.M, d.C); err != nil {
+	if s.derived {
+		d.Kind = signal.ProbTrue
+		d.Signals = probTrue(d.Probs, d.Labels, d.M, d.C)
+	} else {
+		sig, sigFile, err := src.getFloat64("signals")
+		if err != nil {
+			return err
+		}
+		d.Signals = sig.F64
+		if err := checkSignals(sigFile, d.Signals, d.Kind, positions("record", "model", d.M, d.Q)); err != nil {
 			return err
 		}
 	}
-	if d.Labels != nil && len(d.Labels) != d.N {
-		return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), len(d.Labels), scFile, d.N)
+	if d.Members, err = readMembers(src, "memberships", positions("record", "model", d.M, 1)); err != nil {
+		return err
 	}
-	dropPopulation(d)
-	return nil
+	if !s.popPreds {
+		return nil
+	}
+	if d.PopLabels, err = readLabels(src, "population_labels", d.C); err != nil {
+		return err
+	}
+	if d.PopProbs, err = readPredictions(src, "population_", d.C); err != nil {
+		return err
+	}
+	d.Z = s.z
+	if s.derivedPop {
+		d.Population = probTrue(d.PopProbs, d.PopLabels, d.M, d.C)
+		return nil
+	}
+	pop, popFile, err := src.getFloat64("population")
+	if err != nil {
+		return err
+	}
+	d.Population = pop.F64
+	return checkSignals(popFile, d.Population, d.Kind, positions("record", "model", d.M, d.Q))
 }
 
-// loadLiRAPopulation reads the optional population signals of the LiRA layout, M models × Z records
-// (× Q queries), into Z × M × Q.
-func loadLiRAPopulation(src *source, d *attack.Data, scFile string) error {
-	pop, popFile, err := src.get("population")
-	if pop == nil || err != nil {
+// loadLiRA reads keep (M × N) and scores (M × N × Q), whose shapes s has checked, transposed into
+// records × models (× queries) as they are read.
+func loadLiRA(src *source, d *attack.Data, s *shapes) error {
+	d.N, d.M, d.Q, d.Z, d.C = s.n, s.m, s.q, s.z, s.c
+	sc, scFile, err := src.read("scores", npy.ReadOptions{Float64: true, Axes: swapFirst(s.sigDims)})
+	if err != nil {
 		return err
 	}
-	want := []int{d.M, -1}
-	if d.Q > 1 {
-		want = append(want, d.Q)
-	}
-	shape := pop.Shape
-	if len(shape) == 3 && d.Q == 1 && shape[2] == 1 {
-		shape = shape[:2]
-	}
-	if !shapeMatches(shape, want) {
-		return fmt.Errorf("%s: shape %s; want %d models × Z population records%s, to match %s", popFile, npy.ShapeString(pop.Shape), d.M, queriesText(d.Q), scFile)
-	}
-	m, z, q := d.M, pop.Shape[1], d.Q
-	s := pop.Float64s()
-	if err := checkSignals(popFile, s, d.Kind, positions("model", "record", z, q)); err != nil {
+	d.Signals = sc.F64
+	if err := checkSignals(scFile, d.Signals, d.Kind, liraPositions(d.M, d.Q)); err != nil {
 		return err
 	}
-	d.Z = z
-	d.Population = make([]float64, z*m*q)
-	for k := 0; k < m; k++ {
-		for i := 0; i < z; i++ {
-			copy(d.Population[(i*m+k)*q:(i*m+k+1)*q], s[(k*z+i)*q:(k*z+i+1)*q])
+	keep, keepFile, err := src.read("keep", npy.ReadOptions{Axes: []int{1, 0}})
+	if err != nil {
+		return err
+	}
+	if d.Members, err = members(keep, keepFile, liraPositions(d.M, 1)); err != nil {
+		return err
+	}
+	if src.has("population") {
+		pop, popFile, err := src.read("population", npy.ReadOptions{Float64: true, Axes: swapFirst(s.popDims)})
+		if err != nil {
+			return err
+		}
+		d.Population = pop.F64
+		if err := checkSignals(popFile, d.Population, d.Kind, liraPositions(d.M, d.Q)); err != nil {
+			return err
 		}
 	}
-	return nil
+	if d.Labels, err = readLabels(src, "labels", d.C); err != nil {
+		return err
+	}
+	d.Probs, err = readPredictions(src, "", d.C)
+	return err
 }
 
-// dropPopulation forgets population labels and probabilities (and the number of classes they alone
-// gave).
-func dropPopulation(d *attack.Data) {
-	d.PopLabels, d.PopProbs = nil, nil
-	if d.Probs == nil {
-		d.C = 0
+// swapFirst returns the axes that swap the first two of nd.
+func swapFirst(nd int) []int {
+	axes := []int{1, 0, 2}
+	return axes[:nd]
+}
+
+// liraPositions names flat index i of a records × models (× queries) array read from the LiRA layout
+// by the position in its file: "model m, record r[, query k]".
+func liraPositions(m, q int) func(int) string {
+	return func(i int) string {
+		if q == 1 {
+			return fmt.Sprintf("model %d, record %d", i%m, i/m)
+		}
+		return fmt.Sprintf("model %d, record %d, query %d", i/q%m, i/(m*q), i%q)
 	}
 }
 
-// checkMembers checks that the membership array mem has shape rows × cols, and recognises the
+// readMembers reads a membership array; pos names the position of a flat index in messages.
+func readMembers(src *source, name string, pos func(int) string) ([]bool, error) {
+	a, file, err := src.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return members(a, file, pos)
+}
+
+// members converts a membership array to bool.
+func members(a *npy.Array, file string, pos func(int) string) ([]bool, error) {
+	b, err := a.Bools()
+	if ee := (*npy.ElementError)(nil); errors.As(err, &ee) {
+		return nil, fmt.Errorf("%s: %s is %s; %s", file, pos(ee.Index), ee.Value, ee.Want)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return b, nil
+}
+
+// checkMembers checks that the membership array of shape mem has shape rows × cols, and recognises the
 // transposed shape. lira says which orientation is expected.
-func checkMembers(mem *npy.Array, memFile, sigFile string, rows, cols int, lira bool) error {
-	if shapeMatches(mem.Shape, []int{rows, cols}) {
+func checkMembers(mem []int, memFile, sigFile string, rows, cols int, lira bool) error {
+	if shapeMatches(mem, []int{rows, cols}) {
 		return nil
 	}
 	want, other := "N records × M models", "models × records"
 	if lira {
 		want, other = "M models × N records", "records × models"
 	}
-	if shapeMatches(mem.Shape, []int{cols, rows}) {
-		return fmt.Errorf("%s: shape %s, but %s implies (%d, %d): memberships must be %s; this one looks transposed (%s)", memFile, npy.ShapeString(mem.Shape), sigFile, rows, cols, want, other)
+	if shapeMatches(mem, []int{cols, rows}) {
+		return fmt.Errorf("%s: shape %s, but %s implies (%d, %d): memberships must be %s; this one looks transposed (%s)", memFile, npy.ShapeString(mem), sigFile, rows, cols, want, other)
 	}
-	return fmt.Errorf("%s: shape %s, want (%d, %d) (%s) to match %s", memFile, npy.ShapeString(mem.Shape), rows, cols, want, sigFile)
+	return fmt.Errorf("%s: shape %s, want (%d, %d) (%s) to match %s", memFile, npy.ShapeString(mem), rows, cols, want, sigFile)
 }
 
-// loadPredictions reads labels, probs/logits and their population counterparts. Shapes are checked
-// against N and M later, once those are known.
-func loadPredictions(src *source, d *attack.Data) error {
-	var err error
-	if d.Labels, err = readLabels(src, "labels"); err != nil {
-		return err
-	}
-	if d.PopLabels, err = readLabels(src, "population_labels"); err != nil {
-		return err
-	}
-	var pc int
-	if d.Probs, d.C, err = readPredictions(src, ""); err != nil {
-		return err
-	}
-	if d.PopProbs, pc, err = readPredictions(src, "population_"); err != nil {
-		return err
-	}
-	switch {
-	case d.Probs != nil && d.PopProbs != nil && pc != d.C:
-		return fmt.Errorf("%s has %d classes but %s has %d", src.predName(""), d.C, src.predName("population_"), pc)
-	case d.Probs == nil:
-		d.C = pc
-	}
-	if err := checkLabels(src, "", d.Labels, d.C); err != nil {
-		return err
-	}
-	return checkLabels(src, "population_", d.PopLabels, d.C)
-}
-
-// checkLabels checks that labels lie below the number of classes c, when known.
-func checkLabels(src *source, prefix string, labels []int, c int) error {
-	for i, y := range labels {
-		if c > 0 && y >= c {
-			return fmt.Errorf("%s: label %d of record %d is not below the %d classes of %s", src.name(prefix+"labels"), y, i, c, src.predName(prefix))
-		}
-	}
-	return nil
-}
-
-// readLabels reads a label vector (N or N × 1) of non-negative integers.
-func readLabels(src *source, name string) ([]int, error) {
+// readLabels reads a label vector (N or N × 1) of non-negative integers, below c when c > 0, or
+// returns nil when the bundle has none.
+func readLabels(src *source, name string, c int) ([]int, error) {
 	a, file, err := src.get(name)
 	if a == nil || err != nil {
 		return nil, err
-	}
-	if !(len(a.Shape) == 1 || (len(a.Shape) == 2 && a.Shape[1] == 1)) {
-		return nil, fmt.Errorf("%s: shape %s; want one class index per record", file, npy.ShapeString(a.Shape))
 	}
 	v, err := a.Int64s()
 	if err != nil {
@@ -411,65 +545,57 @@ func readLabels(src *source, name string) ([]int, error) {
 		if y < 0 || y > math.MaxInt32 {
 			return nil, fmt.Errorf("%s: label %d of record %d is not a class index", file, y, i)
 		}
+		if c > 0 && int(y) >= c {
+			return nil, fmt.Errorf("%s: label %d of record %d is not below the %d classes of %s", file, y, i, c, src.predName(strings.TrimSuffix(name, "labels")))
+		}
 		out[i] = int(y)
 	}
 	return out, nil
 }
 
-// readPredictions reads prefix+"probs" or prefix+"logits" (rows × M × C), applying a softmax to logits,
-// checks the probabilities and returns them with C.
-func readPredictions(src *source, prefix string) (p []float64, c int, err error) {
-	probs, pf, err := src.get(prefix + "probs")
-	if err != nil {
-		return nil, 0, err
+// readPredictions reads prefix+"probs" or prefix+"logits" (rows × M × c, checked), applying a softmax
+// to logits, and checks the probabilities. It returns nil when the bundle has neither.
+func readPredictions(src *source, prefix string, c int) ([]float64, error) {
+	name := prefix + "probs"
+	logits := src.has(prefix + "logits")
+	if logits {
+		name = prefix + "logits"
 	}
-	logits, lf, err := src.get(prefix + "logits")
-	if err != nil {
-		return nil, 0, err
+	a, file, err := src.getFloat64(name)
+	if a == nil || err != nil {
+		return nil, err
 	}
-	a, file := probs, pf
-	switch {
-	case probs != nil && logits != nil:
-		return nil, 0, fmt.Errorf("both %s and %s are present; give one", pf, lf)
-	case logits != nil:
-		a, file = logits, lf
-	case probs == nil:
-		return nil, 0, nil
-	}
-	if len(a.Shape) != 3 || a.Shape[2] < 2 {
-		return nil, 0, fmt.Errorf("%s: shape %s; want records × M models × C ≥ 2 classes", file, npy.ShapeString(a.Shape))
-	}
-	m, c := a.Shape[1], a.Shape[2]
-	p = a.Float64s()
-	if logits != nil {
+	m := a.Shape[1]
+	p := a.F64
+	if logits {
 		for k, v := range p {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, 0, fmt.Errorf("%s: record %d, model %d, class %d is %v; logits must be finite", file, k/c/m, k/c%m, k%c, v)
+				return nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; logits must be finite", file, k/c/m, k/c%m, k%c, v)
 			}
 		}
 		if p, err = signal.Softmax(p, c, 1); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", file, err)
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		return p, c, nil
+		return p, nil
 	}
 	for r := 0; r < len(p); r += c {
 		sum := 0.0
 		for k, v := range p[r : r+c] {
 			if !(v >= 0 && v <= 1) {
-				return nil, 0, fmt.Errorf("%s: record %d, model %d, class %d is %v; probabilities lie in [0, 1] (logits belong in %slogits)", file, r/c/m, r/c%m, k, v, prefix)
+				return nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; probabilities lie in [0, 1] (logits belong in %slogits)", file, r/c/m, r/c%m, k, v, prefix)
 			}
 			sum += v
 		}
 		if math.Abs(sum-1) > 1e-3 {
-			return nil, 0, fmt.Errorf("%s: record %d, model %d: probabilities sum to %v, not 1", file, r/c/m, r/c%m, sum)
+			return nil, fmt.Errorf("%s: record %d, model %d: probabilities sum to %v, not 1", file, r/c/m, r/c%m, sum)
 		}
 	}
-	return p, c, nil
+	return p, nil
 }
 
-// checkPredShape checks that prefix+probs (or logits) has rows (−1: any) × m × c.
-func checkPredShape(src *source, prefix string, rows, m, c int) error {
-	if shape := src.predShape(prefix); !shapeMatches(shape, []int{rows, m, c}) {
+// checkPredShape checks that the shape of prefix+probs (or logits) is rows (−1: any) × m × c.
+func checkPredShape(src *source, prefix string, shape []int, rows, m, c int) error {
+	if !shapeMatches(shape, []int{rows, m, c}) {
 		file := src.predName(prefix)
 		r := "records"
 		if rows >= 0 {

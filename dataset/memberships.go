@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pmeter/pmeter/npy"
@@ -110,9 +111,9 @@ func ReadMemberships(path string) (*Memberships, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := a.Bools()
+	b, err := memberBools(path, a, "record", "model")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return &Memberships{N: n, M: m, Members: b}, nil
 }
@@ -124,11 +125,25 @@ func ReadModelMajorMemberships(path string) (*Memberships, error) {
 	if err != nil {
 		return nil, err
 	}
+	b, err := memberBools(path, a, "model", "record")
+	if err != nil {
+		return nil, err
+	}
+	return FromModelMajor(b, m, n)
+}
+
+// memberBools converts the 2-D membership array a of the file path to bool, naming a value other than
+// 0 and 1 by its position in the file (rowName r, colName c) rather than by its flat index.
+func memberBools(path string, a *npy.Array, rowName, colName string) ([]bool, error) {
 	b, err := a.Bools()
+	if ee := (*npy.ElementError)(nil); errors.As(err, &ee) {
+		cols := a.Shape[1]
+		return nil, fmt.Errorf("%s: %s %d, %s %d is %s; %s", path, rowName, ee.Index/cols, colName, ee.Index%cols, ee.Value, ee.Want)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return FromModelMajor(b, m, n)
+	return b, nil
 }
 
 func read2D(path string) (*npy.Array, int, int, error) {

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/pmeter/pmeter/npy"
 )
 
 func TestPairedMemberships(t *testing.T) {
@@ -300,6 +302,15 @@ func TestMembershipsFiles(t *testing.T) {
 	}
 	_, err = ReadMemberships(filepath.Join(dir, "flat.npy"))
 	wantErr(t, "1-D", err, "flat.npy", "want 2 dimensions")
+	// A value other than 0 and 1 is named by its (record, model) position in the file's orientation.
+	twos := npy.NewInt64([]int64{0, 1, 1, 0, 1, 2}, 3, 2)
+	if err := npy.WriteFile(filepath.Join(dir, "twos.npy"), twos); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadMemberships(filepath.Join(dir, "twos.npy"))
+	wantErr(t, "value 2", err, "twos.npy: record 2, model 1 is 2; a membership array must hold only 0 and 1")
+	_, err = ReadModelMajorMemberships(filepath.Join(dir, "twos.npy"))
+	wantErr(t, "value 2, model-major", err, "twos.npy: model 2, record 1 is 2")
 	bad := &Memberships{N: 3, M: 2, Members: make([]bool, 5)}
 	wantErr(t, "bad shape", WriteMemberships(filepath.Join(dir, "bad.npy"), bad), "5 values for 3 records × 2 models")
 	if _, err := FromModelMajor(make([]bool, 5), 2, 3); err == nil {

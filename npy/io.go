@@ -1,7 +1,6 @@
 package npy
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -11,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,46 +23,115 @@ const maxHeader = 1 << 20
 // maxElements bounds the number of elements a header may declare (2^40), for the same reason.
 const maxElements = 1 << 40
 
-// ReadFile reads one .npy file. Errors name the file.
-func ReadFile(path string) (*Array, error) {
+// chunkBytes is the size of the buffer data are read through.
+const chunkBytes = 1 << 20
+
+// Header is what a .npy header declares about its array, known before any data is read.
+type Header struct {
+	Shape   []int
+	Kind    Kind
+	Fortran bool   // the data are stored in Fortran (column-major) order
+	Descr   string // the dtype as written, e.g. "<f8"
+	// Size is the number of bytes before the data: magic string, version, length and header text.
+	Size int64
+
+	elemSize int
+	order    binary.ByteOrder
+}
+
+// Len returns the number of elements, the product of Shape.
+func (h *Header) Len() int {
+	n := 1
+	for _, d := range h.Shape {
+		n *= d
+	}
+	return n
+}
+
+// DataSize returns the number of bytes of data that follow the header.
+func (h *Header) DataSize() int64 { return int64(h.Len()) * int64(h.elemSize) }
+
+// ReadOptions change how an array is read. The zero value reads it as it is stored.
+type ReadOptions struct {
+	// Float64 converts every element to float64 (true is 1) as it is read, so that a float32 or integer
+	// array needs no second copy; the result's Kind is Float64.
+	Float64 bool
+	// Axes, when not nil, permutes the array's axes as numpy.transpose(a, Axes) does: axis i of the
+	// result is axis Axes[i] of the stored array. Each element is placed as it is read, so the
+	// permutation needs no second copy.
+	Axes []int
+}
+
+// ReadFile reads one .npy file into buffers of exactly the array's size. Errors name the file.
+func ReadFile(path string) (*Array, error) { return ReadFileWith(path, ReadOptions{}) }
+
+// ReadFileWith is ReadFile with options.
+func ReadFileWith(path string, opt ReadOptions) (*Array, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := Decode(bufio.NewReaderSize(f, 1<<20))
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, chunkBytes)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	avail := int64(-1) // unknown for a pipe or device: the buffers grow as the data arrive
+	if st.Mode().IsRegular() {
+		avail = st.Size() - h.Size
+	}
+	a, err := h.readData(br, avail, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
 }
 
-// ReadNPZ reads every array of a .npz archive (np.savez or np.savez_compressed). Keys are the member
-// names without the ".npy" suffix.
-func ReadNPZ(path string) (map[string]*Array, error) {
-	zr, err := zip.OpenReader(path)
+// ReadFileHeader reads the header of a .npy file, and checks that the file is long enough for the data
+// it declares, without reading them.
+func ReadFileHeader(path string) (*Header, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a .npz (zip) archive: %w", path, err)
+		return nil, err
 	}
-	defer zr.Close()
-	out := make(map[string]*Array, len(zr.File))
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		if err != nil {
-			return nil, fmt.Errorf("%s: member %s: %w", path, zf.Name, err)
-		}
-		a, err := Decode(bufio.NewReaderSize(rc, 1<<20))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: member %s: %w", path, zf.Name, err)
-		}
-		out[strings.TrimSuffix(zf.Name, ".npy")] = a
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	h, err := ReadHeader(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if avail := st.Size() - h.Size; st.Mode().IsRegular() && h.DataSize() > avail {
+		return nil, fmt.Errorf("%s: data of shape %s dtype %s: %w", path, ShapeString(h.Shape), h.Descr, h.truncated(avail))
+	}
+	return h, nil
 }
 
-// Decode reads one array in .npy format from r.
+// Decode reads one array in .npy format from r. When r reports how many bytes it holds (a Len method,
+// as bytes.Reader has), the data are checked against that before anything is allocated and read into
+// buffers of exactly the array's size; otherwise the buffers grow as the data arrive, so that a header
+// that declares more data than r holds fails on the short read instead of allocating the declared size.
 func Decode(r io.Reader) (*Array, error) {
+	h, err := ReadHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	avail := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok {
+		avail = int64(l.Len())
+	}
+	return h.readData(r, avail, ReadOptions{})
+}
+
+// ReadHeader reads the header of a .npy array from r, leaving r at the first byte of the data.
+func ReadHeader(r io.Reader) (*Header, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, fmt.Errorf("not a .npy file: too short for the magic string: %w", err)
@@ -71,6 +140,7 @@ func Decode(r io.Reader) (*Array, error) {
 		return nil, errors.New("not a .npy file: missing the \\x93NUMPY magic string")
 	}
 	var hlen int
+	size := int64(len(pre))
 	switch pre[6] {
 	case 1:
 		var b [2]byte
@@ -78,12 +148,14 @@ func Decode(r io.Reader) (*Array, error) {
 			return nil, fmt.Errorf("truncated header length: %w", err)
 		}
 		hlen = int(binary.LittleEndian.Uint16(b[:]))
+		size += 2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, fmt.Errorf("truncated header length: %w", err)
 		}
 		hlen = int(binary.LittleEndian.Uint32(b[:]))
+		size += 4
 	default:
 		return nil, fmt.Errorf("unsupported .npy format version %d.%d", pre[6], pre[7])
 	}
@@ -98,7 +170,7 @@ func Decode(r io.Reader) (*Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, size, order, err := parseDescr(descr)
+	kind, elemSize, order, err := parseDescr(descr)
 	if err != nil {
 		return nil, err
 	}
@@ -112,14 +184,7 @@ func Decode(r io.Reader) (*Array, error) {
 		}
 		n *= d
 	}
-	a := &Array{Shape: shape, Kind: kind}
-	if err := readData(r, a, n, size, order); err != nil {
-		return nil, fmt.Errorf("data of shape %s dtype %s: %w", ShapeString(shape), descr, err)
-	}
-	if fortran && len(shape) > 1 {
-		toCOrder(a)
-	}
-	return a, nil
+	return &Header{Shape: shape, Kind: kind, Fortran: fortran, Descr: descr, Size: size + int64(hlen), elemSize: elemSize, order: order}, nil
 }
 
 // parseHeader reads the Python dict literal of a .npy header.
@@ -217,101 +282,277 @@ func parseDescr(d string) (Kind, int, binary.ByteOrder, error) {
 	return 0, 0, nil, fmt.Errorf("unsupported dtype %q (want float64, float32, bool, uint8 or a signed integer)", d)
 }
 
-func readData(r io.Reader, a *Array, n, size int, order binary.ByteOrder) error {
-	// Read in chunks so that a header that declares more data than the file holds fails on the
-	// short read instead of allocating the declared size up front.
-	const chunk = 1 << 20
-	buf := make([]byte, 0, min(n*size, chunk))
-	switch a.Kind {
-	case Float64:
-		a.F64 = make([]float64, 0, min(n, chunk))
-	case Float32:
-		a.F32 = make([]float32, 0, min(n, chunk))
-	case Bool:
-		a.B = make([]bool, 0, min(n, chunk))
-	default:
-		a.I64 = make([]int64, 0, min(n, chunk))
+func (h *Header) truncated(avail int64) error {
+	return fmt.Errorf("truncated: expected %d elements (%d bytes of data), but only %d bytes follow the header", h.Len(), h.DataSize(), max(avail, 0))
+}
+
+// readData reads the data that follow h from r. avail is the number of bytes r holds, or -1 when
+// unknown: when known, the data are checked against it first and read into buffers of exactly the
+// array's size, each element placed where opt and the storage order put it; otherwise the buffers grow
+// as the data arrive, and a Fortran-order or permuted array is rearranged once it is complete.
+func (h *Header) readData(r io.Reader, avail int64, opt ReadOptions) (*Array, error) {
+	a, err := h.readElems(r, avail, opt)
+	if err != nil {
+		return nil, fmt.Errorf("data of shape %s dtype %s: %w", ShapeString(h.Shape), h.Descr, err)
 	}
+	return a, nil
+}
+
+func (h *Header) readElems(r io.Reader, avail int64, opt ReadOptions) (*Array, error) {
+	n, size := h.Len(), h.elemSize
+	lay, err := h.layout(opt.Axes)
+	if err != nil {
+		return nil, err
+	}
+	if avail >= 0 && h.DataSize() > avail {
+		return nil, h.truncated(avail)
+	}
+	kind := h.Kind
+	if opt.Float64 {
+		kind = Float64
+	}
+	a := &Array{Shape: lay.shape, Kind: kind}
+	var tmp *Array // one chunk of decoded elements, scattered into a
+	chunk := chunkBytes / size
+	switch {
+	case avail < 0:
+		a.alloc(0)
+	case lay.identity:
+		a.alloc(n)
+	default:
+		a.alloc(n)
+		chunk = chunkBytes / 8
+		tmp = &Array{Kind: kind}
+		tmp.alloc(min(n, chunk))
+	}
+	buf := make([]byte, min(n, chunk)*size)
+	od := lay.odometer()
 	for done := 0; done < n; {
-		m := min(n-done, chunk/size)
-		buf = buf[:m*size]
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return fmt.Errorf("truncated: expected %d elements, got fewer than %d: %w", n, done+m, err)
+		m := min(n-done, chunk)
+		b := buf[:m*size]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, fmt.Errorf("truncated: expected %d elements, got fewer than %d: %w", n, done+m, err)
 		}
-		for i := 0; i < m; i++ {
-			b := buf[i*size : (i+1)*size]
-			switch a.Kind {
-			case Float64:
-				a.F64 = append(a.F64, math.Float64frombits(order.Uint64(b)))
-			case Float32:
-				a.F32 = append(a.F32, math.Float32frombits(order.Uint32(b)))
-			case Bool:
-				if b[0] > 1 {
-					return fmt.Errorf("element %d: bool byte is %d, not 0 or 1", done+i, b[0])
-				}
-				a.B = append(a.B, b[0] == 1)
-			case Uint8:
-				a.I64 = append(a.I64, int64(b[0]))
-			case Int8:
-				a.I64 = append(a.I64, int64(int8(b[0])))
-			case Int16:
-				a.I64 = append(a.I64, int64(int16(order.Uint16(b))))
-			case Int32:
-				a.I64 = append(a.I64, int64(int32(order.Uint32(b))))
-			case Int64:
-				a.I64 = append(a.I64, int64(order.Uint64(b)))
+		var err error
+		switch {
+		case avail < 0:
+			a.resize(done + m)
+			err = h.decodeChunk(a, done, b, done)
+		case tmp == nil:
+			err = h.decodeChunk(a, done, b, done)
+		default:
+			if err = h.decodeChunk(tmp, 0, b, done); err == nil {
+				a.scatter(tmp, m, od)
 			}
+		}
+		if err != nil {
+			return nil, err
 		}
 		done += m
 	}
-	return nil
+	if avail < 0 && !lay.identity {
+		// Read in storage order into a growing buffer: rearrange it now that it is complete.
+		out := &Array{Shape: lay.shape, Kind: kind}
+		out.alloc(n)
+		out.scatter(a, n, lay.odometer())
+		a = out
+	}
+	return a, nil
 }
 
-// toCOrder rearranges an array read in Fortran (column-major) order into C order.
-func toCOrder(a *Array) {
-	n := a.Len()
-	nd := len(a.Shape)
-	// perm[c] = index in Fortran storage of the element at C-order position c.
-	perm := make([]int, n)
-	idx := make([]int, nd)
-	fstride := make([]int, nd)
-	s := 1
-	for d := 0; d < nd; d++ {
-		fstride[d] = s
-		s *= a.Shape[d]
-	}
-	for c := 0; c < n; c++ {
-		f := 0
-		for d := 0; d < nd; d++ {
-			f += idx[d] * fstride[d]
-		}
-		perm[c] = f
-		for d := nd - 1; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < a.Shape[d] {
-				break
-			}
-			idx[d] = 0
+// layout says where each element of an array goes as it is read in storage order: the result's
+// shape, and the odometer that turns storage order into the result's C-order offsets.
+type layout struct {
+	shape    []int
+	identity bool  // storage order is the result's C order
+	dims     []int // the stored axes' sizes, in storage order (innermost last)
+	strides  []int // the result's offset stride of each of those axes
+}
+
+func (h *Header) layout(axes []int) (*layout, error) {
+	nd := len(h.Shape)
+	if axes == nil {
+		axes = make([]int, nd)
+		for i := range axes {
+			axes[i] = i
 		}
 	}
+	if len(axes) != nd {
+		return nil, fmt.Errorf("axes %v for an array of %d dimensions", axes, nd)
+	}
+	seen := make([]bool, nd)
+	for _, ax := range axes {
+		if ax < 0 || ax >= nd || seen[ax] {
+			return nil, fmt.Errorf("axes %v are not a permutation of the %d dimensions", axes, nd)
+		}
+		seen[ax] = true
+	}
+	l := &layout{shape: make([]int, nd), identity: true, dims: make([]int, nd), strides: make([]int, nd)}
+	// dst[ax]: the result's stride of stored axis ax.
+	dst := make([]int, nd)
+	stride := 1
+	for i := nd - 1; i >= 0; i-- {
+		l.shape[i] = h.Shape[axes[i]]
+		dst[axes[i]] = stride
+		stride *= l.shape[i]
+	}
+	// Storage order: the last axis varies fastest in C order, the first in Fortran order.
+	stride = 1
+	for k := nd - 1; k >= 0; k-- {
+		ax := k
+		if h.Fortran {
+			ax = nd - 1 - k
+		}
+		l.dims[k], l.strides[k] = h.Shape[ax], dst[ax]
+		if h.Shape[ax] > 1 && dst[ax] != stride {
+			l.identity = false
+		}
+		stride *= h.Shape[ax]
+	}
+	return l, nil
+}
+
+// odometer counts through the stored elements, tracking each one's offset in the result.
+type odometer struct {
+	*layout
+	idx []int
+	off int
+}
+
+func (l *layout) odometer() *odometer { return &odometer{layout: l, idx: make([]int, len(l.dims))} }
+
+func (o *odometer) next() {
+	for k := len(o.dims) - 1; k >= 0; k-- {
+		o.idx[k]++
+		o.off += o.strides[k]
+		if o.idx[k] < o.dims[k] {
+			return
+		}
+		o.off -= o.strides[k] * o.dims[k]
+		o.idx[k] = 0
+	}
+}
+
+// scatter places the first m elements of src, the next ones in storage order, where od says.
+func (a *Array) scatter(src *Array, m int, od *odometer) {
 	switch a.Kind {
 	case Float64:
-		a.F64 = permute(a.F64, perm)
+		scatter(a.F64, src.F64[:m], od)
 	case Float32:
-		a.F32 = permute(a.F32, perm)
+		scatter(a.F32, src.F32[:m], od)
 	case Bool:
-		a.B = permute(a.B, perm)
+		scatter(a.B, src.B[:m], od)
 	default:
-		a.I64 = permute(a.I64, perm)
+		scatter(a.I64, src.I64[:m], od)
 	}
 }
 
-func permute[T any](src []T, perm []int) []T {
-	out := make([]T, len(src))
-	for c, f := range perm {
-		out[c] = src[f]
+func scatter[T any](dst, src []T, od *odometer) {
+	for _, v := range src {
+		dst[od.off] = v
+		od.next()
 	}
-	return out
+}
+
+// alloc gives a storage of exactly n elements of its kind.
+func (a *Array) alloc(n int) {
+	switch a.Kind {
+	case Float64:
+		a.F64 = make([]float64, n)
+	case Float32:
+		a.F32 = make([]float32, n)
+	case Bool:
+		a.B = make([]bool, n)
+	default:
+		a.I64 = make([]int64, n)
+	}
+}
+
+// resize sets the length of a's storage to n, growing it (with append's amortisation) when needed.
+func (a *Array) resize(n int) {
+	switch a.Kind {
+	case Float64:
+		a.F64 = grow(a.F64, n)
+	case Float32:
+		a.F32 = grow(a.F32, n)
+	case Bool:
+		a.B = grow(a.B, n)
+	default:
+		a.I64 = grow(a.I64, n)
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	return slices.Grow(s[:len(s):len(s)], n-len(s))[:n]
+}
+
+// decodeChunk decodes the elements in b (stored as h declares) into a's storage from index at on;
+// first is the storage index of b's first element, for messages.
+func (h *Header) decodeChunk(a *Array, at int, b []byte, first int) error {
+	size, order, widen := h.elemSize, h.order, a.Kind == Float64 && h.Kind != Float64
+	m := len(b) / size
+	switch h.Kind {
+	case Float64:
+		dst := a.F64[at : at+m]
+		for i := range dst {
+			dst[i] = math.Float64frombits(order.Uint64(b[i*8:]))
+		}
+	case Float32:
+		if widen {
+			dst := a.F64[at : at+m]
+			for i := range dst {
+				dst[i] = float64(math.Float32frombits(order.Uint32(b[i*4:])))
+			}
+			return nil
+		}
+		dst := a.F32[at : at+m]
+		for i := range dst {
+			dst[i] = math.Float32frombits(order.Uint32(b[i*4:]))
+		}
+	case Bool:
+		for i, c := range b {
+			if c > 1 {
+				return fmt.Errorf("element %d: bool byte is %d, not 0 or 1", first+i, c)
+			}
+		}
+		if widen {
+			dst := a.F64[at : at+m]
+			for i := range dst {
+				dst[i] = float64(b[i])
+			}
+			return nil
+		}
+		dst := a.B[at : at+m]
+		for i := range dst {
+			dst[i] = b[i] == 1
+		}
+	default:
+		for i := 0; i < m; i++ {
+			e := b[i*size : (i+1)*size]
+			var v int64
+			switch h.Kind {
+			case Uint8:
+				v = int64(e[0])
+			case Int8:
+				v = int64(int8(e[0]))
+			case Int16:
+				v = int64(int16(order.Uint16(e)))
+			case Int32:
+				v = int64(int32(order.Uint32(e)))
+			case Int64:
+				v = int64(order.Uint64(e))
+			}
+			if widen {
+				a.F64[at+i] = float64(v)
+			} else {
+				a.I64[at+i] = v
+			}
+		}
+	}
+	return nil
 }
 
 // Encode writes a in .npy format 1.0 (2.0 if the header needs it), little endian, C order.

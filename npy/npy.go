@@ -4,6 +4,11 @@
 // int16, int32 and int64, little or big endian, in C or Fortran order. Arrays are always returned in C
 // (row-major) order. Writes are atomic: a file is written to a temporary name beside the destination and
 // renamed into place, so an interrupted run never leaves a truncated array behind.
+//
+// Reads are bounded by what the input holds: a header is checked against the file's size (or a .npz
+// member's declared size) before anything is allocated, and the data go into buffers of exactly the
+// array's size, converted (ReadOptions.Float64) and rearranged (Fortran order, ReadOptions.Axes) as they
+// are read, so that reading an array takes little more memory than the array.
 package npy
 
 import (
@@ -104,8 +109,21 @@ func (a *Array) Float64s() []float64 {
 	}
 }
 
+// An ElementError reports an element that a conversion cannot take, by its flat (C-order) index.
+type ElementError struct {
+	Index int    // flat index of the element
+	Value string // the element's value, as Go formats it
+	Want  string // what the conversion expects
+}
+
+func (e *ElementError) Error() string {
+	return fmt.Sprintf("element %d is %s; %s", e.Index, e.Value, e.Want)
+}
+
+const wantMembership = "a membership array must hold only 0 and 1 (or be bool)"
+
 // Bools returns the elements as booleans. Bool arrays are returned as they are; integer and float arrays
-// are accepted when every element is 0 or 1. Any other value is an error naming its flat index.
+// are accepted when every element is 0 or 1. Any other value is an *ElementError.
 func (a *Array) Bools() ([]bool, error) {
 	switch a.Kind {
 	case Bool:
@@ -119,7 +137,7 @@ func (a *Array) Bools() ([]bool, error) {
 			case 1:
 				out[i] = true
 			default:
-				return nil, fmt.Errorf("element %d is %v; a membership array must hold only 0 and 1 (or be bool)", i, v)
+				return nil, &ElementError{Index: i, Value: fmt.Sprint(v), Want: wantMembership}
 			}
 		}
 		return out, nil
@@ -131,7 +149,7 @@ func (a *Array) Bools() ([]bool, error) {
 			case 1:
 				out[i] = true
 			default:
-				return nil, fmt.Errorf("element %d is %d; a membership array must hold only 0 and 1 (or be bool)", i, v)
+				return nil, &ElementError{Index: i, Value: fmt.Sprint(v), Want: wantMembership}
 			}
 		}
 		return out, nil
@@ -139,7 +157,7 @@ func (a *Array) Bools() ([]bool, error) {
 }
 
 // Int64s returns the elements as int64. Integer and bool arrays convert exactly; float arrays are accepted
-// only when every element is a whole number within int64 range.
+// only when every element is a whole number within int64 range; any other value is an *ElementError.
 func (a *Array) Int64s() ([]int64, error) {
 	switch a.Kind {
 	case Bool:
@@ -155,7 +173,7 @@ func (a *Array) Int64s() ([]int64, error) {
 		out := make([]int64, len(f))
 		for i, v := range f {
 			if v != math.Trunc(v) || math.Abs(v) > 1<<62 {
-				return nil, fmt.Errorf("element %d is %v; expected an integer", i, v)
+				return nil, &ElementError{Index: i, Value: fmt.Sprint(v), Want: "expected an integer"}
 			}
 			out[i] = int64(v)
 		}

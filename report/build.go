@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,9 +30,15 @@ const pngDPI = 150
 
 // Build computes the report of in and writes it into dir (created if needed): index.html, summary.json,
 // records.csv, and plots/NAME.png and plots/NAME.svg for every plot (roc, roc_log, hist_ATTACK per
-// attack, per_class, and reference_fit when the input compares the target with its references). Plots
-// of an earlier build that this one does not produce are removed. Every file is written atomically. It
-// returns the summary (the content of summary.json).
+// attack, per_class, and reference_fit when the input compares the target with its references). Every
+// file is written atomically. It returns the summary (the content of summary.json).
+//
+// Build overwrites and removes only files that it wrote itself, as listed in dir's
+// .pmeter-report-manifest.json: files of an earlier build that this one does not produce (the plots of
+// an attack no longer run) are removed, and a file that would be overwritten but was not written by an
+// earlier build is an error, before anything is written. A report written before manifests existed
+// (no manifest, a readable summary.json) is taken as pmeter's for the files this build writes; its
+// other files are left alone.
 //
 // Metrics are computed on the records of known membership; with none (or no member, or no non-member)
 // the report still lists the records and scores, and its verdict is "unknown". Build stops with ctx's
@@ -44,55 +48,54 @@ func Build(ctx context.Context, in *Input, dir string, opts Options) (*Summary, 
 	if err != nil {
 		return nil, err
 	}
-	plotsDir := filepath.Join(dir, PlotsDir)
-	if err := os.MkdirAll(plotsDir, 0o755); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
 	figs, histNames, err := a.figures(ctx)
 	if err != nil {
 		return nil, err
 	}
-	written := map[string]bool{}
-	var files []string
+	out := map[string][]byte{} // every file, by slash-separated path relative to dir
+	var plots []string
 	for _, name := range sortedKeys(figs) {
 		f := figs[name]
-		for _, out := range []struct {
-			ext  string
-			data []byte
-		}{{".png", f.PNG}, {".svg", f.SVG}} {
-			rel := PlotsDir + "/" + name + out.ext
-			if err := writeFile(filepath.Join(dir, filepath.FromSlash(rel)), out.data); err != nil {
-				return nil, err
-			}
-			written[name+out.ext] = true
-			files = append(files, rel)
-		}
+		out[PlotsDir+"/"+name+".png"], out[PlotsDir+"/"+name+".svg"] = f.PNG, f.SVG
+		plots = append(plots, PlotsDir+"/"+name+".png", PlotsDir+"/"+name+".svg")
 	}
-	if err := removeStalePlots(plotsDir, written); err != nil {
-		return nil, err
-	}
-	files = append([]string{HTMLFile, SummaryFile, RecordsFile}, files...)
+	files := append([]string{HTMLFile, SummaryFile, RecordsFile}, plots...)
 
 	js, err := json.MarshalIndent(a.summary, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("report: encode %s: %w", SummaryFile, err)
 	}
-	if err := writeFile(filepath.Join(dir, SummaryFile), append(js, '\n')); err != nil {
-		return nil, err
-	}
+	out[SummaryFile] = append(js, '\n')
 	var csv bytes.Buffer
 	if err := writeRecordsCSV(&csv, a); err != nil {
 		return nil, fmt.Errorf("report: %s: %w", RecordsFile, err)
 	}
-	if err := writeFile(filepath.Join(dir, RecordsFile), csv.Bytes()); err != nil {
-		return nil, err
-	}
+	out[RecordsFile] = csv.Bytes()
 	var page bytes.Buffer
 	if err := writeHTML(&page, a, figs, histNames, files); err != nil {
 		return nil, fmt.Errorf("report: %s: %w", HTMLFile, err)
 	}
-	if err := writeFile(filepath.Join(dir, HTMLFile), page.Bytes()); err != nil {
-		return nil, err
+	out[HTMLFile] = page.Bytes()
+
+	if err := os.MkdirAll(filepath.Join(dir, PlotsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	legacy := func() bool { // a report written before manifests existed: its files are the ones written now
+		_, err := ReadSummary(filepath.Join(dir, SummaryFile))
+		return err == nil
+	}
+	commit, err := claim(dir, reportManifest, files, legacy, files)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	// The plots first and the page last, so that the page never refers to a plot not yet written.
+	for _, f := range append(plots, SummaryFile, RecordsFile, HTMLFile) {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(f)), out[f]); err != nil {
+			return nil, err
+		}
+	}
+	if err := commit(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
 	}
 	return a.summary, nil
 }
@@ -209,24 +212,6 @@ func writeFile(path string, data []byte) error {
 	}
 	if err != nil {
 		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	return nil
-}
-
-// removeStalePlots removes the .png and .svg files of plotsDir that this build did not write.
-func removeStalePlots(plotsDir string, keep map[string]bool) error {
-	entries, err := os.ReadDir(plotsDir)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || keep[name] || !(strings.HasSuffix(name, ".png") || strings.HasSuffix(name, ".svg")) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(plotsDir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("report: remove stale plot: %w", err)
-		}
 	}
 	return nil
 }

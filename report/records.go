@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // writeRecordsCSV writes records.csv: a header, then one row per input record in input order, with the
@@ -21,6 +22,9 @@ import (
 //	            1 = most likely a member; ties share the smallest rank
 //	risk_fpr    the fraction of non-members scoring at least as high under that attack (the false positive
 //	            rate of a threshold that flags this record); empty when no non-member is known
+//
+// Text taken from the user's data (class names, attack names in the header) is escaped against formula
+// injection with textCell; the numeric columns hold plain numbers.
 func writeRecordsCSV(w io.Writer, a *analysis) error {
 	cw := csv.NewWriter(w)
 	header := []string{"id", "target", "label", "class", "member"}
@@ -28,6 +32,9 @@ func writeRecordsCSV(w io.Writer, a *analysis) error {
 		header = append(header, "score_"+at.Name)
 	}
 	header = append(header, "risk_rank", "risk_fpr")
+	for i, h := range header {
+		header[i] = textCell(h)
+	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -36,7 +43,7 @@ func writeRecordsCSV(w io.Writer, a *analysis) error {
 		row = row[:0]
 		label, class := "", ""
 		if r.Label >= 0 {
-			label, class = strconv.Itoa(r.Label), a.in.className(r.Label)
+			label, class = strconv.Itoa(r.Label), textCell(a.in.className(r.Label))
 		}
 		member := ""
 		if r.Member != nil {
@@ -69,4 +76,15 @@ func formatScore(x float64) string {
 		return "-inf"
 	}
 	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// textCell escapes a text cell against formula injection (OWASP, "CSV Injection"): a cell that starts
+// with '=', '+', '-', '@', a tab or a carriage return is prefixed with a single quote, so that a
+// spreadsheet shows it as text instead of evaluating it. Only text columns go through it; a number,
+// such as a negative score, is written as it is.
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

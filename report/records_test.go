@@ -92,3 +92,43 @@ func TestRecordsCSV(t *testing.T) {
 		t.Errorf("ranked by %q", s.Settings.RankedBy)
 	}
 }
+
+// TestRecordsCSVFormulaInjection: class names that a spreadsheet would evaluate are escaped with a
+// leading quote; negative scores stay numbers.
+func TestRecordsCSVFormulaInjection(t *testing.T) {
+	in := fakeInput(12, 60, fakeNone)
+	in.ClassNames = []string{"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "cat", "a=b", "ship", "-"}
+	want := []string{"'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'-2", "'@SUM(A1)", "'\tcmd", "'\rcmd", "cat", "a=b", "ship", "'-"}
+	in.Attacks[0].Scores[0] = -1.5
+	dir := t.TempDir()
+	if _, err := Build(context.Background(), in, dir, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, RecordsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	negative := 0
+	for i, r := range in.Records {
+		row := rows[i+1]
+		if row[3] != want[r.Label] {
+			t.Errorf("row %d: class %q, want %q", i, row[3], want[r.Label])
+		}
+		for k, at := range in.Attacks {
+			if at.Scores[i] < 0 {
+				negative++
+				if got, err := strconv.ParseFloat(row[5+k], 64); err != nil || got != at.Scores[i] {
+					t.Errorf("row %d: negative score_%s written as %q, want %v", i, at.Name, row[5+k], at.Scores[i])
+				}
+			}
+		}
+	}
+	if negative == 0 {
+		t.Fatal("no negative score was checked")
+	}
+}

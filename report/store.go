@@ -76,7 +76,9 @@ type storedAttack struct {
 // (float64, attacks × records) the scores; signals.npy the signals, when an attack has one; images.npy
 // with image_rows.npy, and features.npy with feature_rows.npy, the records' images and feature values,
 // for the records that have them. Every file is written atomically; files of an earlier save that this
-// input does not need are removed. Call PruneMedia first to keep only the images the report can show.
+// input does not need are removed. As Build does, WriteInput overwrites and removes only files it wrote
+// itself, listed in dir's .pmeter-results-manifest.json. Call PruneMedia first to keep only the images
+// the report can show.
 func WriteInput(dir string, in *Input) error {
 	if err := in.Validate(); err != nil {
 		return err
@@ -145,17 +147,11 @@ func WriteInput(dir string, in *Input) error {
 		files[featuresFile] = npy.NewFloat64(features, len(featureRows), nFeatures)
 		files[featureRowsFile] = npy.NewInt64(featureRows, len(featureRows))
 	}
-	for _, name := range []string{scoresFile, signalsFile, imagesFile, imageRowsFile, featuresFile, featureRowsFile} {
-		path := filepath.Join(dir, name)
-		a, ok := files[name]
-		if !ok {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("report: save input: %w", err)
-			}
-			continue
-		}
-		if err := npy.WriteFile(path, a); err != nil {
-			return fmt.Errorf("report: save input: %w", err)
+	all := []string{scoresFile, signalsFile, imagesFile, imageRowsFile, featuresFile, featureRowsFile}
+	names := []string{InputFile}
+	for _, name := range all {
+		if files[name] != nil {
+			names = append(names, name)
 		}
 	}
 	js, err := json.MarshalIndent(st, "", "  ")
@@ -163,10 +159,30 @@ func WriteInput(dir string, in *Input) error {
 		return fmt.Errorf("report: save input: %s: %w", InputFile, err)
 	}
 	js = append(js, '\n')
-	return npy.WriteAtomic(filepath.Join(dir, InputFile), func(w io.Writer) error {
+	legacy := func() bool { // an input saved before manifests existed
+		var prev storedInput
+		b, err := os.ReadFile(filepath.Join(dir, InputFile))
+		return err == nil && json.Unmarshal(b, &prev) == nil && prev.Format == inputFormat
+	}
+	commit, err := claim(dir, inputManifest, names, legacy, append(all, InputFile))
+	if err != nil {
+		return fmt.Errorf("report: save input: %w", err)
+	}
+	for _, name := range names[1:] {
+		if err := npy.WriteFile(filepath.Join(dir, name), files[name]); err != nil {
+			return fmt.Errorf("report: save input: %w", err)
+		}
+	}
+	if err := npy.WriteAtomic(filepath.Join(dir, InputFile), func(w io.Writer) error {
 		_, err := w.Write(js)
 		return err
-	})
+	}); err != nil {
+		return err
+	}
+	if err := commit(); err != nil {
+		return fmt.Errorf("report: save input: %w", err)
+	}
+	return nil
 }
 
 // ReadInput loads an Input saved by WriteInput from dir and validates it. Numbers in Params come back as

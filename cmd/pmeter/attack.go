@@ -41,7 +41,9 @@ Flags:
   --attack NAME     the attack (see below)
   --target I        index of the target model (default 0)
   --set key=value   an attack parameter; repeat for several
-  --out DIR         output directory (created if needed)
+  --out DIR         output directory (created if needed); not the bundle's own directory, and
+                    scores.npy and metrics.json there are overwritten only when an earlier
+                    'pmeter attack' wrote them
   --alpha X         significance of the ε lower bound, in (0, 1) (default 0.05)
   --delta X         δ of the ε lower bound, in [0, 1) (default 1e-5)
   --seed N          seed of the split of the records for the ε lower bound (default 0)
@@ -89,6 +91,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--set: %v", err)
 	}
 
+	if err := checkAttackOut(pos[0], *out); err != nil {
+		return err
+	}
 	d, err := bundle.Load(pos[0])
 	if err != nil {
 		return err
@@ -146,6 +151,72 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(*out, "scores.npy"), filepath.Join(*out, "metrics.json"))
 	return nil
+}
+
+// attackOutputs are the files 'pmeter attack' writes into its --out directory.
+var attackOutputs = []string{"scores.npy", "metrics.json"}
+
+// checkAttackOut refuses (as a usage error) an output directory where writing would overwrite a file of the bundle, or a
+// file that an earlier 'pmeter attack' did not write, or would add scores.npy to the bundle's own
+// directory (where it would become one of its arrays). Symbolic links are followed.
+func checkAttackOut(bundlePath, out string) error {
+	inputs, err := bundle.Files(bundlePath)
+	if err != nil {
+		return nil // bundle.Load reports it
+	}
+	if st, err := os.Stat(bundlePath); err == nil && st.IsDir() && samePath(bundlePath, out) {
+		return usagef("--out %s is the bundle's own directory: its scores.npy would overwrite or join the bundle's arrays; choose another directory (a subdirectory of the bundle is fine)", out)
+	}
+	for _, name := range attackOutputs {
+		for _, in := range inputs {
+			if p := filepath.Join(out, name); samePath(p, in) {
+				return usagef("--out %s: %s is the bundle's %s; writing there would overwrite it; choose another directory", out, p, in)
+			}
+		}
+	}
+	if isAttackReport(filepath.Join(out, "metrics.json")) {
+		return nil // an earlier 'pmeter attack' wrote this directory's outputs
+	}
+	for _, name := range attackOutputs {
+		if p := filepath.Join(out, name); lexists(p) {
+			return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory, or move the file away", out, p)
+		}
+	}
+	return nil
+}
+
+// samePath reports whether the paths a and b name the same existing file or directory.
+func samePath(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// lexists reports whether path exists (a symbolic link, even a dangling one, does).
+func lexists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// isAttackReport reports whether path holds a metrics.json that 'pmeter attack' wrote.
+func isAttackReport(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return false
+	}
+	for _, k := range []string{"attack", "target", "bundle", "params", "auc"} {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // tprText formats a TPR for the command's output: "below res." where its FPR is below the resolution.

@@ -16,7 +16,7 @@ import (
 )
 
 const predictUsage = `Usage:
-  pmeter predict MODEL --input X.npy --out LOGITS.npy [--batch N]
+  pmeter predict MODEL --input X.npy --out LOGITS.npy [--batch N] [--force]
 
 Runs a model on the records of X.npy, in evaluation mode, and writes its outputs to LOGITS.npy
 (float32, records × the model's output shape: logits for a classifier).
@@ -30,8 +30,9 @@ per-record input shape, for example N × C × H × W for images.
 
 Flags:
   --input X.npy     the records
-  --out FILE.npy    where to write the outputs (written atomically)
+  --out FILE.npy    where to write the outputs (written atomically); never the input or the model
   --batch N         records per forward pass (default 256)
+  --force           overwrite FILE.npy if it exists
 `
 
 // runPredict implements 'pmeter predict'.
@@ -41,6 +42,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.String("input", "", "")
 	out := fs.String("out", "", "")
 	batch := fs.Int("batch", 256, "")
+	force := fs.Bool("force", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, predictUsage)
@@ -58,6 +60,10 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("--out is required")
 	case *batch <= 0:
 		return usagef("--batch %d: must be positive", *batch)
+	case samePath(*out, *input) || samePath(*out, pos[0]) || samePath(*out, nn.SidecarPath(pos[0])):
+		return usagef("--out %s is an input of the command (the records or the model); choose another file", *out)
+	case lexists(*out) && !*force:
+		return usagef("--out %s exists; use --force to overwrite it", *out)
 	}
 
 	xa, err := npy.ReadFile(*input)

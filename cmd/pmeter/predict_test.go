@@ -106,6 +106,28 @@ func TestPredictSaved(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClose(t, readF32(t, out), npy.NewFloat32(y.Data, y.Shape...), 0)
+
+	// The output exists now: it is overwritten only with --force, and never onto an input.
+	if code, _, stderr := predictCLI(t, weights, "--input", xpath, "--out", out); code != 2 || !strings.Contains(stderr, "exists; use --force") {
+		t.Errorf("existing --out: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := predictCLI(t, weights, "--input", xpath, "--out", out, "--force"); code != 0 {
+		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+	x0, _ := os.ReadFile(xpath)
+	w0, _ := os.ReadFile(weights)
+	for _, in := range []string{xpath, weights, nn.SidecarPath(weights)} {
+		code, _, stderr := predictCLI(t, weights, "--input", xpath, "--out", in, "--force")
+		if code != 2 || !strings.Contains(stderr, "is an input of the command") {
+			t.Errorf("--out %s: exit %d, stderr %q", in, code, stderr)
+		}
+	}
+	if x1, _ := os.ReadFile(xpath); !bytes.Equal(x0, x1) {
+		t.Error("the input was changed")
+	}
+	if w1, _ := os.ReadFile(weights); !bytes.Equal(w0, w1) {
+		t.Error("the model was changed")
+	}
 }
 
 func TestPredictErrors(t *testing.T) {

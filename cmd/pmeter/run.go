@@ -92,7 +92,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, err := stdout.Write(text)
 		return err
 	}
-	if _, err := os.Stat(path); err == nil && !*force {
+	if lexists(path) && !*force { // a symbolic link counts, even a dangling one
 		return fmt.Errorf("%s exists; use -force to overwrite it", path)
 	}
 	if err := npy.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(text); return err }); err != nil {

@@ -125,4 +125,12 @@ func TestInit(t *testing.T) {
 	if code, _, _ := cli(t, "init", "-force", path); code != 0 {
 		t.Errorf("init -force: exit %d", code)
 	}
+	// A symbolic link is the user's file too, even when it points nowhere.
+	link := filepath.Join(t.TempDir(), "link.yaml")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "missing.yaml"), link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := cli(t, "init", link); code != 1 || !strings.Contains(errs, "exists") {
+		t.Errorf("init over a dangling link: exit %d, %q", code, errs)
+	}
 }
