@@ -13,7 +13,9 @@
 //	population_labels, population_probs | population_logits   optional, likewise for the population
 //	bundle.json    optional: {"signal": "prob_true", "layout": "privacy-meter", "design": "bernoulli"}
 //
-// signals may be left out when probs (or logits) and labels are given; it is then p(true label).
+// signals may be left out when probs (or logits) and labels are given; it is then p(true label), or with
+// logits the rescaled logit ℓ_y − log Σ_{j≠y} e^{ℓ_j} computed from them exactly (finite where a float32
+// softmax saturates to 1).
 //
 // LiRA layout (models × records, as the LiRA reference code saves them):
 //
@@ -135,6 +137,7 @@ func load(src *source) (*attack.Data, error) {
 		if err != nil {
 			return nil, err
 		}
+		sh.declared = m.Signal != ""
 		if err := loadPrivacyMeter(src, d, sh); err != nil {
 			return nil, err
 		}
@@ -153,7 +156,8 @@ type shapes struct {
 	c          int    // classes of the kept probabilities; 0 without
 	sigFile    string // what the signals come from, for messages
 	popFile    string
-	derived    bool // signals are p(true label) of probs (or logits) and labels
+	derived    bool // signals are derived from probs (or logits) and labels
+	declared   bool // bundle.json names the signal kind
 	derivedPop bool // population signals likewise
 	popPreds   bool // population labels and probabilities are kept
 	sigDims    int  // dimensions of the LiRA layout's scores and population arrays
@@ -398,12 +402,17 @@ func loadPrivacyMeter(src *source, d *attack.Data, s *shapes) error {
 	if d.Labels, err = readLabels(src, "labels", d.C); err != nil {
 		return err
 	}
-	if d.Probs, err = readPredictions(src, "", d.C); err != nil {
+	var logits []float64
+	if d.Probs, logits, err = readPredictions(src, "", d.C); err != nil {
 		return err
 	}
+	if s.derivedPop && !src.has("population_logits") {
+		logits = nil // the population's signals come from probabilities: the records' must be of the same kind
+	}
 	if s.derived {
-		d.Kind = signal.ProbTrue
-		d.Signals = probTrue(d.Probs, d.Labels, d.M, d.C)
+		if d.Signals, d.Kind, err = derivedSignals(d.Probs, logits, d.Labels, d.M, d.C, s.declared); err != nil {
+			return fmt.Errorf("%s: %w", src.predName(""), err)
+		}
 	} else {
 		sig, sigFile, err := src.getFloat64("signals")
 		if err != nil {
@@ -423,12 +432,18 @@ func loadPrivacyMeter(src *source, d *attack.Data, s *shapes) error {
 	if d.PopLabels, err = readLabels(src, "population_labels", d.C); err != nil {
 		return err
 	}
-	if d.PopProbs, err = readPredictions(src, "population_", d.C); err != nil {
+	var popLogits []float64
+	if d.PopProbs, popLogits, err = readPredictions(src, "population_", d.C); err != nil {
 		return err
 	}
 	d.Z = s.z
 	if s.derivedPop {
-		d.Population = probTrue(d.PopProbs, d.PopLabels, d.M, d.C)
+		if d.Kind != signal.RescaledLogit {
+			popLogits = nil // the records' signals are p(true label): the population's must be too
+		}
+		if d.Population, _, err = derivedSignals(d.PopProbs, popLogits, d.PopLabels, d.M, d.C, s.declared); err != nil {
+			return fmt.Errorf("%s: %w", src.predName("population_"), err)
+		}
 		return nil
 	}
 	pop, popFile, err := src.getFloat64("population")
@@ -471,7 +486,7 @@ func loadLiRA(src *source, d *attack.Data, s *shapes) error {
 	if d.Labels, err = readLabels(src, "labels", d.C); err != nil {
 		return err
 	}
-	d.Probs, err = readPredictions(src, "", d.C)
+	d.Probs, _, err = readPredictions(src, "", d.C)
 	return err
 }
 
@@ -554,43 +569,44 @@ func readLabels(src *source, name string, c int) ([]int, error) {
 }
 
 // readPredictions reads prefix+"probs" or prefix+"logits" (rows × M × c, checked), applying a softmax
-// to logits, and checks the probabilities. It returns nil when the bundle has neither.
-func readPredictions(src *source, prefix string, c int) ([]float64, error) {
+// to logits, and checks the probabilities. It returns nil when the bundle has neither; logits are the raw
+// logits when the bundle gives them.
+func readPredictions(src *source, prefix string, c int) (probs, logits []float64, err error) {
 	name := prefix + "probs"
-	logits := src.has(prefix + "logits")
-	if logits {
+	isLogits := src.has(prefix + "logits")
+	if isLogits {
 		name = prefix + "logits"
 	}
 	a, file, err := src.getFloat64(name)
 	if a == nil || err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := a.Shape[1]
 	p := a.F64
-	if logits {
+	if isLogits {
 		for k, v := range p {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; logits must be finite", file, k/c/m, k/c%m, k%c, v)
+				return nil, nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; logits must be finite", file, k/c/m, k/c%m, k%c, v)
 			}
 		}
-		if p, err = signal.Softmax(p, c, 1); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+		if probs, err = signal.Softmax(p, c, 1); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", file, err)
 		}
-		return p, nil
+		return probs, p, nil
 	}
 	for r := 0; r < len(p); r += c {
 		sum := 0.0
 		for k, v := range p[r : r+c] {
 			if !(v >= 0 && v <= 1) {
-				return nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; probabilities lie in [0, 1] (logits belong in %slogits)", file, r/c/m, r/c%m, k, v, prefix)
+				return nil, nil, fmt.Errorf("%s: record %d, model %d, class %d is %v; probabilities lie in [0, 1] (logits belong in %slogits)", file, r/c/m, r/c%m, k, v, prefix)
 			}
 			sum += v
 		}
 		if math.Abs(sum-1) > 1e-3 {
-			return nil, fmt.Errorf("%s: record %d, model %d: probabilities sum to %v, not 1", file, r/c/m, r/c%m, sum)
+			return nil, nil, fmt.Errorf("%s: record %d, model %d: probabilities sum to %v, not 1", file, r/c/m, r/c%m, sum)
 		}
 	}
-	return p, nil
+	return p, nil, nil
 }
 
 // checkPredShape checks that the shape of prefix+probs (or logits) is rows (−1: any) × m × c.
@@ -655,6 +671,18 @@ func shapeMatches(got, want []int) bool {
 		}
 	}
 	return true
+}
+
+// derivedSignals returns the signals of a bundle without a signals file: the rescaled logit
+// φ = ℓ_y − log Σ_{j≠y} e^{ℓ_j}, computed exactly from the logits when the bundle gives them (a float32
+// softmax saturates at p = 1 for confident models, where φ stays finite), else p(true label). declared
+// (bundle.json names prob_true) keeps p(true label) in either case.
+func derivedSignals(probs, logits []float64, labels []int, m, c int, declared bool) ([]float64, signal.Kind, error) {
+	if logits == nil || declared {
+		return probTrue(probs, labels, m, c), signal.ProbTrue, nil
+	}
+	phi, err := signal.FromLogits(signal.RescaledLogit, logits, c, labels, signal.Options{Queries: m})
+	return phi, signal.RescaledLogit, err
 }
 
 // probTrue returns p[i, m, y_i] for every record and model (rows × M).

@@ -232,6 +232,43 @@ func TestLoadDerived(t *testing.T) {
 	}
 }
 
+// TestLoadDerivedFromLogits: with logits for records and population and no signals file, the signals are
+// rescaled logits computed from the logits exactly, finite even where the softmax saturates to 1.
+func TestLoadDerivedFromLogits(t *testing.T) {
+	logits := make([]float64, len(fxProbs))
+	for i, p := range fxProbs {
+		logits[i] = math.Log(p)
+	}
+	logits[0], logits[1] = 60, -60 // record 0, model 0: p(class 0) rounds to 1
+	popLogits := []float64{0, 1, 2, 0, 0, 3, 1, 1, -1, 2, 0, 0}
+	d, err := Load(writeDir(t,
+		file{"memberships.npy", rawNPY(t, "|b1", false, []int{4, 3}, fxMembers)},
+		file{"labels.npy", rawNPY(t, "<i8", false, []int{4}, fxLabels)},
+		file{"logits.npy", rawNPY(t, "<f8", false, []int{4, 3, 2}, logits)},
+		file{"population_labels.npy", rawNPY(t, "<i8", false, []int{2}, []float64{0, 1})},
+		file{"population_logits.npy", rawNPY(t, "<f8", false, []int{2, 3, 2}, popLogits)},
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Kind != signal.RescaledLogit {
+		t.Fatalf("kind %s, want rescaled_logit", d.Kind)
+	}
+	for i := range d.N {
+		for m := range d.M {
+			y := fxLabels[i]
+			z := logits[(i*d.M+m)*2 : (i*d.M+m)*2+2]
+			want := z[int(y)] - z[1-int(y)] // two classes: φ = ℓ_y − ℓ_other
+			if got := d.Signals[i*d.M+m]; math.Abs(got-want) > 1e-12 {
+				t.Errorf("record %d, model %d: φ = %v, want %v", i, m, got, want)
+			}
+		}
+	}
+	if got := d.Population[0]; got != popLogits[0]-popLogits[1] {
+		t.Errorf("population φ = %v, want %v", got, popLogits[0]-popLogits[1])
+	}
+}
+
 // TestLoadNoDerivedPopulation: with a signals file, population probabilities do not stand in for
 // population signals (they might not measure the same thing), and without population signals the
 // population labels and probabilities are dropped.
