@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmeter/pmeter/report"
 )
 
 // A run directory belongs to one configuration at a time. Every process that writes into it (pmeter
@@ -79,8 +81,14 @@ type Claim struct {
 // shares it with processes of the same configuration; and takes over, saying so on logf, the claims
 // of processes that are gone. When no other process holds the directory, it removes the temporary
 // files that killed processes left behind (npy.WriteAtomic's .<name>.tmp* files).
+//
+// A directory that pmeter did not make a run directory is taken only when none of the names a run writes
+// there exists already: pmeter never overwrites a file it did not write (foreignRunFiles).
 func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim, error) {
 	cdir := filepath.Join(dir, ClaimsDir)
+	if err := foreignRunFiles(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cdir, 0o755); err != nil {
 		return nil, err
 	}
@@ -243,4 +251,32 @@ func removeOrphanTemps(dir string, logf func(string, ...any)) {
 	if n > 0 {
 		logf("run directory %s: removed %d temporary file%s left by an interrupted run", dir, n, plural(n))
 	}
+}
+
+// runNames are the files and folders a run writes at the top of its directory.
+var runNames = []string{"metadata.json", "run.json", "memberships.npy", "models", "signals", report.ResultsDir, "report"}
+
+// foreignRunFiles returns an error naming the first file or folder of runNames in dir when dir is not a
+// pmeter run directory: it has no claims folder, and no metadata.json of a run (pmeter before claims).
+func foreignRunFiles(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, ClaimsDir)); err == nil {
+		return nil
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "metadata.json")); err == nil {
+		var meta struct {
+			Version *int            `json:"version"`
+			Config  json.RawMessage `json:"config"`
+			Models  *int            `json:"models"`
+		}
+		if json.Unmarshal(b, &meta) == nil && meta.Version != nil && meta.Config != nil && meta.Models != nil {
+			return nil
+		}
+	}
+	for _, n := range runNames {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			return fmt.Errorf("run.log_dir %s is not a pmeter run directory, and it already holds %s, which a run would write over; choose another log_dir or move %s away",
+				dir, filepath.Join(dir, n), n)
+		}
+	}
+	return nil
 }

@@ -162,3 +162,34 @@ func TestClaimOnAnotherHost(t *testing.T) {
 		t.Errorf("the other host's claim was removed: %v", err)
 	}
 }
+
+// TestClaimRefusesForeignDirectory: a run never writes over files in a directory that is not a pmeter run
+// directory, and leaves nothing behind there; an empty directory or one with other files is fine.
+func TestClaimRefusesForeignDirectory(t *testing.T) {
+	c := tinyConfig(t, t.TempDir(), 0)
+	for _, name := range []string{"metadata.json", "run.json", "models"} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ClaimDir(dir, c, t.Logf)
+		if err == nil || !strings.Contains(err.Error(), "not a pmeter run directory") || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v", name, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != "mine" {
+			t.Errorf("%s was changed", name)
+		}
+		if _, err := os.Stat(filepath.Join(dir, ClaimsDir)); err == nil {
+			t.Errorf("%s: a claims folder was made in a foreign directory", name)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ClaimDir(dir, c, t.Logf)
+	if err != nil {
+		t.Fatalf("a directory with unrelated files: %v", err)
+	}
+	cl.Release()
+}
