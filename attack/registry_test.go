@@ -2,6 +2,7 @@ package attack
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"regexp"
@@ -277,5 +278,20 @@ func TestRMIAQueries(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Error("RMIA on two queries differs from RMIA on the mean of their probabilities")
+	}
+}
+
+// TestParseAliases: a parameter given under a former name counts as the parameter itself; giving both is
+// an error.
+func TestParseAliases(t *testing.T) {
+	var got int
+	s := Spec{Name: "x", Params: []Param{{Name: "num_ref_models", Aliases: []string{"num_refs"}, Type: "int", Default: "0", Max: math.Inf(1), Help: "h"}},
+		build: func(p paramValues) (runFunc, error) { got = p.getInt("num_ref_models"); return nil, nil }}
+	a, err := s.Parse(map[string]string{"num_refs": "3"})
+	if err != nil || got != 3 || a.Params["num_ref_models"] != "3" {
+		t.Errorf("alias: %v, value %d, params %v", err, got, a.Params)
+	}
+	if _, err := s.Parse(map[string]string{"num_refs": "3", "num_ref_models": "2"}); err == nil || !strings.Contains(err.Error(), "also given") {
+		t.Errorf("both names: error %v", err)
 	}
 }
