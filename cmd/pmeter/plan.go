@@ -15,9 +15,7 @@ import (
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ds := fs.String("dataset", "", "override data.dataset")
-	out := fs.String("out", "", "override run.log_dir (its file system's free space is checked)")
-	workers := fs.Int("workers", -1, "override run.workers (models trained at once; 0 = one per CPU)")
+	cf := newConfigFlags(fs, "override data.dataset", "override run.log_dir (its file system's free space is checked)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: pmeter plan [flags] [config.yaml]
 
@@ -36,26 +34,9 @@ Flags:
 	if err != nil {
 		return err
 	}
-	var cfg *audit.Config
-	switch len(args) {
-	case 0:
-		cfg, err = audit.DefaultConfig()
-	case 1:
-		cfg, err = audit.LoadConfig(args[0])
-	default:
-		return usagef("want at most one config file, got %d arguments", len(args))
-	}
+	cfg, err := cf.load(args)
 	if err != nil {
 		return err
-	}
-	if *ds != "" {
-		cfg.Data.Dataset = *ds
-	}
-	if *out != "" {
-		cfg.Run.LogDir = *out
-	}
-	if *workers >= 0 {
-		cfg.Run.Workers = *workers
 	}
 	d, err := audit.LoadData(cfg)
 	if err != nil {

@@ -16,9 +16,7 @@ import (
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ds := fs.String("dataset", "", "override data.dataset (e.g. adult for the embedded UCI Adult data)")
-	out := fs.String("out", "", "override run.log_dir, the run directory")
-	workers := fs.Int("workers", -1, "override run.workers (models trained at once; 0 = one per CPU)")
+	cf := newConfigFlags(fs, "override data.dataset (e.g. adult for the embedded UCI Adult data)", "override run.log_dir, the run directory")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: pmeter run [flags] [config.yaml]
 
@@ -35,26 +33,9 @@ Flags:
 	if err != nil {
 		return err
 	}
-	var cfg *audit.Config
-	switch len(args) {
-	case 0:
-		cfg, err = audit.DefaultConfig()
-	case 1:
-		cfg, err = audit.LoadConfig(args[0])
-	default:
-		return usagef("want at most one config file, got %d arguments", len(args))
-	}
+	cfg, err := cf.load(args)
 	if err != nil {
 		return err
-	}
-	if *ds != "" {
-		cfg.Data.Dataset = *ds
-	}
-	if *out != "" {
-		cfg.Run.LogDir = *out
-	}
-	if *workers >= 0 {
-		cfg.Run.Workers = *workers
 	}
 	setMemoryLimit(cfg.Run.LogDir)
 	res, err := audit.Run(ctx, cfg, audit.Options{Log: stderr})
