@@ -212,14 +212,8 @@ func pmShapes(src *source) (*shapes, error) {
 	if err := checkMembers(mem, src.name("memberships"), s.sigFile, s.n, s.m, false); err != nil {
 		return nil, err
 	}
-	if probs != nil {
-		s.c = probs[2]
-		if err := checkPredShape(src, "", probs, s.n, s.m, s.c); err != nil {
-			return nil, err
-		}
-	}
-	if labels >= 0 && labels != s.n {
-		return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, s.sigFile, s.n)
+	if err := s.checkPredictions(src, probs, labels); err != nil {
+		return nil, err
 	}
 
 	pop, err := src.shape("population")
@@ -259,6 +253,21 @@ func pmShapes(src *source) (*shapes, error) {
 		s.c = popProbs[2]
 	}
 	return s, nil
+}
+
+// checkPredictions checks the shape of the records' probs (or logits) and the number of labels (−1: no
+// labels file) against the signals', and sets the number of classes.
+func (s *shapes) checkPredictions(src *source, probs []int, labels int) error {
+	if probs != nil {
+		s.c = probs[2]
+		if err := checkPredShape(src, "", probs, s.n, s.m, s.c); err != nil {
+			return err
+		}
+	}
+	if labels >= 0 && labels != s.n {
+		return fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, s.sigFile, s.n)
+	}
+	return nil
 }
 
 // liraShapes checks the shapes of the models × records layout.
@@ -307,14 +316,8 @@ func liraShapes(src *source) (*shapes, error) {
 	if err != nil {
 		return nil, err
 	}
-	if probs != nil {
-		s.c = probs[2]
-		if err := checkPredShape(src, "", probs, s.n, s.m, s.c); err != nil {
-			return nil, err
-		}
-	}
-	if labels >= 0 && labels != s.n {
-		return nil, fmt.Errorf("%s: %d labels, but %s has %d records", src.name("labels"), labels, s.sigFile, s.n)
+	if err := s.checkPredictions(src, probs, labels); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
