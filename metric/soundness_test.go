@@ -262,7 +262,7 @@ func TestAuditSoundness(t *testing.T) {
 	for _, c := range bcells {
 		if 2*c.flagged <= seeds {
 			t.Errorf("%s, m %d, %s: the bound exceeds the claimed ε %.3g on only %d of %d seeds (median bound %.3g)",
-				broken.name, bm, c.audit, broken.claimed, c.flagged, seeds, median(c.values))
+				broken.name, bm, c.audit, broken.claimed, c.flagged, seeds, simMedian(c.values))
 		}
 	}
 	all = append(all, bcells...)
@@ -276,7 +276,7 @@ func soundnessTable(cells []simCell, seeds int, delta float64) string {
 	b.WriteString("| mechanism | exact ε | m | audit | median bound | median / exact | seeds above promise | seeds above exact ε | seeds above claimed ε |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
-		med := median(c.values)
+		med := simMedian(c.values)
 		fmt.Fprintf(&b, "| %s | %.3f | %d | %s | %.3f | %.2f | %d | %d | %s |\n", c.mech.name, c.mech.eps, c.m, c.audit, med,
 			med/c.mech.eps, c.exceed, c.aboveTr, flaggedText(c))
 	}
@@ -290,7 +290,7 @@ func flaggedText(c simCell) string {
 	return fmt.Sprintf("%d (claimed %.3f)", c.flagged, c.mech.claimed)
 }
 
-func median(x []float64) float64 {
+func simMedian(x []float64) float64 {
 	s := slices.Clone(x)
 	slices.Sort(s)
 	if len(s) == 0 {
