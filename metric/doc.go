@@ -25,4 +25,16 @@
 //     EpsilonLowerBoundMax returns the largest of those bounds, the same value, by branch and bound;
 //   - OneRunPValue, OneRunEpsilon and AbstainAudit follow Steinke, Nasr and Jagielski, "Privacy Auditing
 //     with One (1) Training Run" (NeurIPS 2023), as Privacy Meter v2 runs it.
+//
+// The differential-privacy audits report in the EpsilonBound schema, each with its preconditions in
+// its doc comment and its Guarantee:
+//   - OneRunBound and OneRunAudit: the one-run audit, with the statistic of Steinke et al. (StatSteinke)
+//     or the f-DP audit of Mahloujifar, Melis & Chaudhuri, "Auditing f-Differential Privacy in One Run"
+//     (2024) with the Gaussian-DP family (StatFDP, FDPMu; its ε holds within that family only). The
+//     guess counts are fixed in advance or chosen on a separate part of the canaries; the maximum over
+//     guess counts on the same canaries (AbstainAudit, Privacy Meter's; PrivacyGuardAbstainFDP,
+//     PrivacyGuard's) is kept for compat only and labelled as no bound (AbstainResult.Bound).
+//   - MultiRunEpsilon: Clopper–Pearson over several training runs, the threshold chosen on half of them.
+//   - GaussianDPDelta and GaussianDPEpsilon: the exact privacy curve of μ-GDP (the Gaussian mechanism).
+//   - PrivacyGuardFDP reproduces PrivacyGuard's FDPAnalysisNode (compat=privacyguard).
 package metric

@@ -59,6 +59,12 @@ func TestAbstainVectors(t *testing.T) {
 			c.CheckInt(t, "k_pos_opt", []int64{int64(res.Best.KPos)})
 			c.CheckInt(t, "correct_num_opt", []int64{int64(res.Best.Correct)})
 			c.CheckInt(t, "total_num", []int64{int64(res.Total)})
+			// compat=privacy-meter: the same number, labelled as no bound.
+			b := res.Bound()
+			c.Check(t, "eps_opt", []float64{b.Value})
+			if b.DPBound || b.Method != AbstainMaxMethod || !strings.Contains(b.Caveat, "voids the p-value") {
+				t.Errorf("bound %+v: want Privacy Meter's maximum labelled as no DP bound", b)
+			}
 		})
 	}
 }

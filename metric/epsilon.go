@@ -29,14 +29,17 @@ type EpsilonBound struct {
 	Alpha float64 `json:"alpha"`
 	// Delta is the δ of the (ε, δ)-DP statement the bound refutes.
 	Delta float64 `json:"delta"`
-	// Method names how the bound was computed (HoldoutMethod).
+	// Method names how the bound was computed (HoldoutMethod, MultiRunMethod, OneRunMethod, FDPMethod, or a
+	// compat method: AbstainMaxMethod, PrivacyGuardFDPMethod).
 	Method string `json:"method"`
 	// DPBound reports whether Value bounds the ε of the training algorithm: it holds only when the
 	// memberships of the audited records were drawn independently of each other and the attack's reference
 	// models independently of the target (attack.CheckDPDesign). When false, Caveat says why, and Value is
 	// only a measure of how well the attack separates the audited records.
-	DPBound bool   `json:"dp_bound"`
-	Caveat  string `json:"caveat,omitempty"`
+	DPBound bool `json:"dp_bound"`
+	// Caveat says why DPBound is false, or, when it is true, what else the bound rests on (the f-DP
+	// audit's: the Gaussian-DP family).
+	Caveat string `json:"caveat,omitempty"`
 	// Guarantee says in words what Value guarantees.
 	Guarantee string `json:"guarantee"`
 
@@ -53,6 +56,11 @@ type EpsilonBound struct {
 	FP               int      `json:"fp"`
 	TPRLower         float64  `json:"tpr_lower"`
 	FPRUpper         float64  `json:"fpr_upper"`
+
+	// Guesses holds the counts of a one-run audit (OneRunBound, OneRunAudit, AbstainResult.Bound,
+	// PrivacyGuardFDP); nil for the other methods. There TP and FP count the guessed members that were and
+	// were not included, and TPRLower and FPRUpper are 0 and 1 (no rates are bounded).
+	Guesses *GuessCounts `json:"guesses,omitempty"`
 }
 
 // EpsilonOptions configures HoldoutEpsilon.

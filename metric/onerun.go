@@ -98,6 +98,11 @@ type AbstainResult struct {
 // non-members and the records of rank >= KPos members; OneRunEpsilon(n, KNeg + n - KPos, correct, delta, p)
 // scores each choice, and Best is the first maximum. Every record counts as a canary (m = n).
 //
+// This is Privacy Meter's behaviour, kept for compat=privacy-meter only: Best is the maximum over
+// guess counts tried on the same canaries after seeing their memberships, which voids the p-value, so
+// Best.Epsilon is no bound (Bound labels it so). OneRunAudit is the audit pmeter reports: its guess
+// counts are fixed in advance or chosen on other canaries.
+//
 // The guesses are evaluated on all cores. It returns an error when the lengths differ, a score is NaN,
 // there are fewer than 2 records, or delta or p is out of range.
 func AbstainAudit(scores []float64, members []bool, delta, p float64) (AbstainResult, error) {
@@ -154,6 +159,24 @@ func AbstainAudit(scores []float64, members []bool, delta, p float64) (AbstainRe
 		}
 	}
 	return AbstainResult{Guesses: guesses, Best: guesses[best], Total: n, Delta: delta, PValue: p}, nil
+}
+
+// AbstainMaxMethod names the method of AbstainResult.Bound: Privacy Meter's maximum over guess counts.
+const AbstainMaxMethod = "one-run-steinke-max"
+
+// Bound returns r.Best in the EpsilonBound schema, labelled as no DP bound (DPBound false, with the
+// reason in Caveat): Privacy Meter's number, reproduced for comparison (compat=privacy-meter).
+func (r AbstainResult) Bound() EpsilonBound {
+	caveat := fmt.Sprintf("compat=privacy-meter: the best of %d guess counts (k+, k−) tried on the same canaries "+
+		"after seeing their memberships (Privacy Meter v2 compute_abstain_attack_results), which voids the p-value", len(r.Guesses))
+	return EpsilonBound{
+		Value: r.Best.Epsilon, Alpha: r.PValue, Delta: r.Delta, Method: AbstainMaxMethod, Caveat: caveat,
+		Guarantee: "Not a DP bound: " + caveat + ". It is Privacy Meter's number; guess counts fixed in advance " +
+			"or chosen on other canaries (pmeter's default) give a bound.",
+		TPRLower: 0, FPRUpper: 1,
+		Guesses: &GuessCounts{Canaries: r.Total, Guesses: r.Best.KNeg + r.Total - r.Best.KPos, Correct: r.Best.Correct,
+			KPlus: r.Total - r.Best.KPos, KMinus: r.Best.KNeg},
+	}
 }
 
 // cmpScore orders scores ascending, -0 equal to +0.

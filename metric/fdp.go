@@ -1,0 +1,120 @@
+package metric
+
+import (
+	"errors"
+	"fmt"
+)
+
+// FDPRejects reports whether the one-run f-DP audit of Mahloujifar, Melis & Chaudhuri, "Auditing
+// f-Differential Privacy in One Run" (arXiv 2410.22235, 2024), rejects μ-Gaussian differential privacy
+// at significance alpha, after correct of guesses membership guesses on m canaries were right.
+//
+// The test is the paper's reconstruction bound with the guesses capped (binary guesses, alphabet size 2),
+// with the Gaussian-DP trade-off function and its inverse blow-up g(x) = Φ(Φ⁻¹(x) − μ): from
+// r_c = alpha·correct/m and h_c = alpha·(guesses − correct)/m, for i = correct−1 down to 0,
+//
+//	h_i = max(h_{i+1}, g(r_{i+1})),   r_i = r_{i+1} + i/(guesses − i)·(h_i − h_{i+1}),
+//
+// and μ-GDP is rejected when r_0 + h_0 > guesses/m: a μ-GDP mechanism then gets correct or more of the
+// guesses right with probability below alpha. r and h only grow as i falls, so the loop stops as soon
+// as their sum passes guesses/m, and once g(r) ≤ h nothing changes any more; a g below the smallest
+// float64 counts as 0, which can only keep the test from rejecting. μ = 0 is perfect privacy, g(x) = x.
+//
+// Preconditions (see FDPMu): 0 ≤ correct ≤ guesses ≤ m, guesses > 0, μ ≥ 0 and 0 < alpha < 1; otherwise
+// it returns false.
+func FDPRejects(mu float64, m, guesses, correct int, alpha float64) bool {
+	if correct < 0 || correct > guesses || guesses > m || guesses <= 0 || !(mu >= 0) || !(alpha > 0 && alpha < 1) {
+		return false
+	}
+	limit := float64(guesses) / float64(m)
+	r := alpha * float64(correct) / float64(m)
+	h := alpha * float64(guesses-correct) / float64(m)
+	for i := correct - 1; i >= 0; i-- {
+		if r+h > limit {
+			return true
+		}
+		g := r
+		if mu > 0 {
+			g = normCDF(normQuantile(r) - mu)
+		}
+		if !(g > h) {
+			break // h and r stay as they are, and so does g(r): a fixed point
+		}
+		r += float64(i) / float64(guesses-i) * (g - h)
+		h = g
+	}
+	return r+h > limit
+}
+
+// FDPMu returns the μ lower bound of the one-run f-DP audit (FDPRejects) with the Gaussian-DP family:
+// the largest μ, to a relative precision of 1e-10, that the audit rejects, found by bisection between a
+// rejected and an accepted μ (the upper end doubles from 1 until accepted, with no fixed cap); the
+// rejected end is returned. It is 0 when even perfect privacy (μ = 0) is not rejected: no correct
+// guess, guessing at chance, or too few guesses.
+//
+// Whatever μ is returned, the audit rejected it; a μ-GDP mechanism is μ'-GDP for every μ' ≥ μ, and the
+// audit rejects only when the correct count reaches a threshold, so P[FDPMu ≥ μ_true] ≤ alpha for a
+// μ_true-GDP mechanism.
+//
+// Preconditions, of the paper's theorem: the m canaries were each included in the training set
+// independently with probability ½ (attack.DesignBernoulli), the rest of the training set is fixed,
+// and the number of guesses was fixed before the guesses were made (not chosen by looking at how many
+// come out right). Errors: counts out of range (0 ≤ correct ≤ guesses ≤ m, m > 0) or alpha not in (0, 1).
+func FDPMu(m, guesses, correct int, alpha float64) (float64, error) {
+	if err := checkGuessCounts(m, guesses, correct); err != nil {
+		return 0, fmt.Errorf("f-DP audit: %w", err)
+	}
+	if !(alpha > 0 && alpha < 1) {
+		return 0, fmt.Errorf("f-DP audit: alpha %v is not in (0, 1)", alpha)
+	}
+	return fdpMu(m, guesses, correct, alpha, 1e-10), nil
+}
+
+// fdpMu is FDPMu on valid arguments, bisected to relative precision tol.
+func fdpMu(m, guesses, correct int, alpha, tol float64) float64 {
+	if guesses == 0 || !FDPRejects(0, m, guesses, correct, alpha) {
+		return 0
+	}
+	lo, hi := 0.0, 1.0
+	for FDPRejects(hi, m, guesses, correct, alpha) {
+		// Every test passes once g(r) is tiny for all r < 1 (h stays alpha·(guesses − correct)/m and
+		// r_0 + h_0 = alpha·guesses/m), so this ends at a μ of a few tens at most.
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > tol*hi {
+		mid := lo + (hi-lo)/2
+		if FDPRejects(mid, m, guesses, correct, alpha) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// checkGuessCounts checks the counts of a one-run audit.
+func checkGuessCounts(m, guesses, correct int) error {
+	switch {
+	case m <= 0:
+		return fmt.Errorf("%d canaries; want at least 1", m)
+	case guesses < 0 || guesses > m:
+		return fmt.Errorf("%d guesses on %d canaries; want 0 to %d", guesses, m, m)
+	case correct < 0 || correct > guesses:
+		return fmt.Errorf("%d correct guesses of %d; want 0 to %d", correct, guesses, guesses)
+	}
+	return nil
+}
+
+// fdpEpsilon converts the μ bound to ε at δ > 0 within the Gaussian-DP family.
+func fdpEpsilon(mu, delta float64) float64 {
+	if mu == 0 {
+		return 0
+	}
+	return GaussianDPEpsilon(mu, delta)
+}
+
+// gdpFamilyCaveat is the Caveat of every f-DP bound.
+const gdpFamilyCaveat = "the ε holds within the Gaussian-DP family only: the audit rejects μ-GDP, and ε is that of the rejected μ at δ; a mechanism whose privacy curve is not Gaussian can be (ε, δ)-DP with a smaller ε"
+
+// errFDPDeltaZero is returned for an f-DP bound at δ = 0.
+var errFDPDeltaZero = errors.New("statistic fdp: no finite ε at δ = 0: every μ-GDP mechanism with μ > 0 has ε = ∞ at δ = 0, so within the Gaussian-DP family any evidence means ε = ∞; give δ > 0, or use the steinke statistic, which bounds ε at δ = 0")
