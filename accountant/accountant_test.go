@@ -112,7 +112,7 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func second[T any](_ T, err error) error       { return err }
+func second[T any](_ T, err error) error        { return err }
 func third[T, U any](_ T, _ U, err error) error { return err }
 
 // TestRDPClosedForms checks the per-step RDP against closed forms: α/(2σ²) without subsampling and the
