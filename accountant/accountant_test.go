@@ -332,6 +332,12 @@ func TestCalibrateRoundTrip(t *testing.T) {
 		{Target{Epsilon: 1, Delta: 1e-5, SamplingRate: 0.01, Steps: 200, Bracket: [2]float64{0.1, 10}, Tol: 1e-8}, Options{Kind: KindRDP}},
 	} {
 		opts := tc.opts
+		calls := 0
+		tc.target.Progress = func(sigma, eps float64) {
+			if calls++; !(sigma > 0 && eps >= 0) {
+				t.Errorf("progress σ %v ε %v", sigma, eps)
+			}
+		}
 		cal, err := CalibrateNoise(ctx, tc.target, opts)
 		if err != nil {
 			t.Fatalf("%+v %s: %v", tc.target, opts.Kind, err)
@@ -349,8 +355,8 @@ func TestCalibrateRoundTrip(t *testing.T) {
 		if tc.target.Bracket != [2]float64{} && (cal.Bracket != tc.target.Bracket || cal.Tol != tc.target.Tol) {
 			t.Errorf("explicit bracket %v tol %v: used %v and %v", tc.target.Bracket, tc.target.Tol, cal.Bracket, cal.Tol)
 		}
-		if cal.Evaluations < 3 {
-			t.Errorf("%d evaluations", cal.Evaluations)
+		if cal.Evaluations < 3 || calls != cal.Evaluations {
+			t.Errorf("%d evaluations, %d progress calls", cal.Evaluations, calls)
 		}
 	}
 }

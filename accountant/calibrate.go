@@ -71,7 +71,7 @@ func (o Options) Epsilon(ctx context.Context, delta float64, phases ...Phase) (G
 	if err != nil {
 		return Guarantee{}, err
 	}
-	if err := validateDelta(delta); err != nil {
+	if err := ValidateDelta(delta); err != nil {
 		return Guarantee{}, err
 	}
 	if o.Kind == KindRDP {
@@ -96,7 +96,7 @@ func (o Options) Delta(ctx context.Context, eps float64, phases ...Phase) (Guara
 	if err != nil {
 		return Guarantee{}, err
 	}
-	if err := validateEpsilon(eps); err != nil {
+	if err := ValidateEpsilon(eps); err != nil {
 		return Guarantee{}, err
 	}
 	if o.Kind == KindRDP {
@@ -129,13 +129,18 @@ type Target struct {
 	Bracket [2]float64
 	// Tol is the tolerance on the noise multiplier; 0: 1e-6 × the bracket's width.
 	Tol float64
+
+	// Progress, when set, is called after each evaluation of the accountant with the noise multiplier
+	// tried and its ε (the PLD accountant takes up to seconds per evaluation).
+	Progress func(noiseMultiplier, epsilon float64)
 }
 
-func (t Target) validate() error {
+// Validate reports the first field of t that is out of range.
+func (t Target) Validate() error {
 	if math.IsNaN(t.Epsilon) || math.IsInf(t.Epsilon, 0) || t.Epsilon <= 0 {
 		return fmt.Errorf("target epsilon %v: want a finite number > 0", t.Epsilon)
 	}
-	if err := validateDelta(t.Delta); err != nil {
+	if err := ValidateDelta(t.Delta); err != nil {
 		return fmt.Errorf("target %w", err)
 	}
 	if err := (Phase{SamplingRate: t.SamplingRate, NoiseMultiplier: 1, Steps: t.Steps}).Validate(); err != nil {
@@ -174,7 +179,7 @@ func CalibrateNoise(ctx context.Context, t Target, o Options) (Calibration, erro
 	if err != nil {
 		return Calibration{}, err
 	}
-	if err := t.validate(); err != nil {
+	if err := t.Validate(); err != nil {
 		return Calibration{}, err
 	}
 	var cal Calibration
@@ -189,6 +194,9 @@ func CalibrateNoise(ctx context.Context, t Target, o Options) (Calibration, erro
 		g, err := o.Epsilon(ctx, t.Delta, Phase{SamplingRate: t.SamplingRate, NoiseMultiplier: sigma, Steps: t.Steps})
 		if err != nil {
 			return 0, err
+		}
+		if t.Progress != nil {
+			t.Progress(sigma, g.Epsilon)
 		}
 		return g.Epsilon - t.Epsilon, nil
 	}

@@ -49,16 +49,16 @@ func validatePhases(phases []Phase) error {
 	return nil
 }
 
-// validateDelta checks a target δ: a probability strictly between 0 and 1.
-func validateDelta(delta float64) error {
+// ValidateDelta checks a target δ: a probability strictly between 0 and 1.
+func ValidateDelta(delta float64) error {
 	if math.IsNaN(delta) || delta <= 0 || delta >= 1 {
 		return fmt.Errorf("delta %v: want a number in (0, 1)", delta)
 	}
 	return nil
 }
 
-// validateEpsilon checks a target ε: finite and not negative.
-func validateEpsilon(eps float64) error {
+// ValidateEpsilon checks an ε: finite and not negative.
+func ValidateEpsilon(eps float64) error {
 	if math.IsNaN(eps) || math.IsInf(eps, 0) || eps < 0 {
 		return fmt.Errorf("epsilon %v: want a finite number ≥ 0", eps)
 	}

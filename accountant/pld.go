@@ -108,7 +108,7 @@ func (a *PLD) Interval() float64 { return a.interval }
 // Epsilon returns the smallest ε ≥ 0 for which the composition is (ε, δ)-DP under the PLD (+Inf when the
 // mass at +∞ exceeds δ). δ must lie in (0, 1).
 func (a *PLD) Epsilon(delta float64) (float64, error) {
-	if err := validateDelta(delta); err != nil {
+	if err := ValidateDelta(delta); err != nil {
 		return 0, err
 	}
 	e := a.remove.epsilonForDelta(delta, a.interval)
@@ -123,7 +123,7 @@ func (a *PLD) Epsilon(delta float64) (float64, error) {
 // below 0 (or, in the bulk, its mass excess slightly above 1); Delta clips it to [0, 1]. ε must be finite
 // and ≥ 0.
 func (a *PLD) Delta(eps float64) (float64, error) {
-	if err := validateEpsilon(eps); err != nil {
+	if err := ValidateEpsilon(eps); err != nil {
 		return 0, err
 	}
 	return min(1, max(0, a.rawDelta(eps))), nil
@@ -154,7 +154,7 @@ func (a *PLD) Curve(epsilons []float64) ([]float64, error) {
 
 // CurveGrid returns n points (ε, δ(ε)) of the privacy curve with ε evenly spaced from 0 to max.
 func (a *PLD) CurveGrid(maxEps float64, n int) (eps, delta []float64, err error) {
-	if err := validateEpsilon(maxEps); err != nil {
+	if err := ValidateEpsilon(maxEps); err != nil {
 		return nil, nil, err
 	}
 	if n < 2 {

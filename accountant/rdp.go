@@ -70,7 +70,7 @@ func (r *RDP) Values() []float64 { return slices.Clone(r.rdp) }
 // Epsilon returns the smallest ε over the orders for which the composition is (ε, δ)-DP, and the order
 // that attains it. δ must lie in (0, 1).
 func (r *RDP) Epsilon(delta float64) (eps, order float64, err error) {
-	if err := validateDelta(delta); err != nil {
+	if err := ValidateDelta(delta); err != nil {
 		return 0, 0, err
 	}
 	// dp_accounting's "effective delta" with no (ε, δ) events composed: 1 - (1 - δ).
@@ -80,7 +80,7 @@ func (r *RDP) Epsilon(delta float64) (eps, order float64, err error) {
 // Delta returns the smallest δ over the orders for which the composition is (ε, δ)-DP, and the order
 // that attains it. ε must be finite and ≥ 0.
 func (r *RDP) Delta(eps float64) (delta, order float64, err error) {
-	if err := validateEpsilon(eps); err != nil {
+	if err := ValidateEpsilon(eps); err != nil {
 		return 0, 0, err
 	}
 	return DeltaFromRDP(r.orders, r.rdp, eps)

@@ -29,6 +29,7 @@ Commands:
   report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
   validate  check that every attack under every design is calibrated (null and leak harnesses)
+  dp        differential privacy: ε of DP-SGD (epsilon), noise for a target (noise), audits (audit)
   help      show help for a command
 
 Run 'pmeter <command> -h' for a command's flags.
@@ -50,6 +51,7 @@ func commands() []command {
 		{"report", runReport},
 		{"bench", runBench},
 		{"validate", runValidate},
+		{"dp", runDP},
 	}
 }
 
