@@ -64,3 +64,28 @@ func TestConvolve(t *testing.T) {
 		}
 	}
 }
+
+// TestLogMGF compares the incremental log-MGF with the direct sum of exponentials.
+func TestLogMGF(t *testing.T) {
+	p := make([]float64, 100_000)
+	for i := range p {
+		if i%7 != 3 {
+			p[i] = math.Exp(-math.Abs(float64(i)-40_000) / 5000)
+		}
+	}
+	for _, k := range []float64{-20, -3, -1, 1, 5, 20} {
+		tt := k / float64(len(p))
+		m := float64(len(p)-1) * tt
+		if tt < 0 {
+			m = 0
+		}
+		s := 0.0
+		for i, w := range p {
+			s += w * math.Exp(float64(i)*tt-m)
+		}
+		want := math.Log(s) + m
+		if got := logMGF(p, tt); math.Abs(got-want) > 1e-13*math.Max(1, math.Abs(want)) {
+			t.Errorf("logMGF(t=%v) = %.17g, want %.17g", tt, got, want)
+		}
+	}
+}

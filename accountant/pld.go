@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/pmeter/pmeter/internal/parallel"
 )
 
 // DefaultPLDInterval is dp_accounting's default value-discretization interval of the PLD accountant.
@@ -58,29 +60,30 @@ func NewPLD(ctx context.Context, d float64, phases ...Phase) (*PLD, error) {
 }
 
 func (a *PLD) composePhase(ctx context.Context, ph Phase) error {
-	build := func(add bool) (pmf, error) {
-		step, err := gaussianStepPMF(ph.NoiseMultiplier, ph.SamplingRate, add, a.interval)
+	// The removal and addition PMFs (one when q = 1) are built and self-composed side by side.
+	symmetric := ph.SamplingRate == 1
+	var built [2]pmf
+	n := 2
+	if symmetric {
+		n = 1
+	}
+	err := parallel.For(ctx, n, 0, func(ctx context.Context, i int) error {
+		step, err := gaussianStepPMF(ctx, ph.NoiseMultiplier, ph.SamplingRate, i == 1, a.interval)
 		if err != nil {
-			return pmf{}, err
+			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return pmf{}, err
+			return err
 		}
-		return selfCompose(step, ph.Steps, tailMassTruncation)
-	}
-	remove, err := build(false)
+		built[i], err = selfCompose(ctx, step, ph.Steps, tailMassTruncation)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	symmetric := ph.SamplingRate == 1
-	add := remove
-	if !symmetric {
-		if add, err = build(true); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
+	remove, add := built[0], built[1]
+	if symmetric {
+		add = remove
 	}
 	newRemove, err := compose(a.remove, remove, tailMassTruncation)
 	if err != nil {
@@ -173,7 +176,7 @@ func (a *PLD) CurveGrid(maxEps float64, n int) (eps, delta []float64, err error)
 // log_mass_truncation_bound=-50): the hockey-stick divergences δ_k at the grid losses k·d between the
 // losses at the truncation points are turned into masses by second differences (Doroshenko et al. 2022,
 // Algorithm 1, for a fixed gap), and the mass at +∞ is δ at the top of the grid.
-func gaussianStepPMF(sigma, q float64, add bool, d float64) (pmf, error) {
+func gaussianStepPMF(ctx context.Context, sigma, q float64, add bool, d float64) (pmf, error) {
 	g := gaussLoss{sigma: sigma, q: q, add: add}
 	xLo := ndtri(0.5*math.Exp(logMassTruncation)) * sigma
 	xHi := -xLo
@@ -196,10 +199,18 @@ func gaussianStepPMF(sigma, q float64, add bool, d float64) (pmf, error) {
 	}
 	lo, hi := int(loF), int(hiF)
 	deltas := make([]float64, hi-lo+1)
-	for i := range deltas {
-		if deltas[i], err = g.hockeyStick(float64(lo+i) * d); err != nil {
-			return pmf{}, err
+	const chunk = 1 << 14
+	err = parallel.For(ctx, (len(deltas)+chunk-1)/chunk, 0, func(_ context.Context, c int) error {
+		for i := c * chunk; i < min(len(deltas), (c+1)*chunk); i++ {
+			var err error
+			if deltas[i], err = g.hockeyStick(float64(lo+i) * d); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return pmf{}, err
 	}
 	probs, err := connectDots(deltas, d)
 	if err != nil {

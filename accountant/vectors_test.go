@@ -158,7 +158,7 @@ func TestPLDVectors(t *testing.T) {
 			for k, d := range intervals {
 				for i := range qs {
 					for _, add := range []bool{false, true} {
-						step, err := gaussianStepPMF(sigmas[i], qs[i], add && qs[i] < 1, d)
+						step, err := gaussianStepPMF(context.Background(), sigmas[i], qs[i], add && qs[i] < 1, d)
 						if err != nil {
 							t.Fatal(err)
 						}
