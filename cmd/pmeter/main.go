@@ -29,7 +29,7 @@ Commands:
   report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
   validate  check that every attack under every design is calibrated (null and leak harnesses)
-  dp        differential privacy: 'dp audit' lower-bounds ε from an audit's guesses or scores
+  dp        differential privacy: ε of DP-SGD (epsilon), noise for a target (noise), audits (audit)
   help      show help for a command
 
 Run 'pmeter <command> -h' for a command's flags.
