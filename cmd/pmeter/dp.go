@@ -207,14 +207,8 @@ func runDPEpsilon(ctx context.Context, args []string, stdout io.Writer) error {
 		Accountant: opts.Kind, Epsilon: finite(g.Epsilon), Delta: g.Delta,
 		NoiseMultiplier: phase.NoiseMultiplier, SamplingRate: phase.SamplingRate, Steps: phase.Steps,
 	}
-	detail := string(opts.Kind) + " accountant"
-	if opts.Kind == accountant.KindRDP {
-		res.Order = &g.Order
-		detail += ", order " + human(g.Order)
-	} else {
-		res.PLDInterval = &opts.PLDInterval
-		detail += ", interval " + human(opts.PLDInterval)
-	}
+	var detail string
+	res.Order, res.PLDInterval, detail = accountantDetail(opts, g.Order)
 	if *f.json {
 		return writeJSONLine(stdout, res)
 	}
@@ -270,20 +264,25 @@ func runDPNoise(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		TargetEpsilon: target.Epsilon, Delta: g.Delta, SamplingRate: target.SamplingRate, Steps: target.Steps,
 		Tolerance: cal.Tol,
 	}
-	detail := string(opts.Kind) + " accountant"
-	if opts.Kind == accountant.KindRDP {
-		res.Order = &g.Order
-		detail += ", order " + human(g.Order)
-	} else {
-		res.PLDInterval = &opts.PLDInterval
-		detail += ", interval " + human(opts.PLDInterval)
-	}
+	var detail string
+	res.Order, res.PLDInterval, detail = accountantDetail(opts, g.Order)
 	if *f.json {
 		return writeJSONLine(stdout, res)
 	}
 	_, err = fmt.Fprintf(stdout, "noise multiplier %s gives epsilon %s at delta %s (%s; target epsilon %s, sampling rate %s, %d steps)\n",
 		strconv.FormatFloat(cal.NoiseMultiplier, 'g', 8, 64), human(g.Epsilon), human(g.Delta), detail, human(target.Epsilon), human(target.SamplingRate), target.Steps)
 	return err
+}
+
+// accountantDetail returns what identifies the accountant's result: the RDP order, or the PLD
+// interval, and a phrase saying which.
+func accountantDetail(opts accountant.Options, order float64) (rdpOrder, pldInterval *float64, detail string) {
+	detail = string(opts.Kind) + " accountant"
+	if opts.Kind == accountant.KindRDP {
+		return &order, nil, detail + ", order " + human(order)
+	}
+	interval := opts.PLDInterval
+	return nil, &interval, detail + ", interval " + human(interval)
 }
 
 func writeJSONLine(w io.Writer, v any) error {
