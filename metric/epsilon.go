@@ -166,6 +166,16 @@ func HoldoutEpsilon(scores []float64, members []bool, opt EpsilonOptions) (Epsil
 	return b, nil
 }
 
+// RatesBound returns the ε lower bound that (ε, δ)-DP sets on a membership test whose TPR is at least
+// tprLower and whose FPR is at most fprUpper: max(0, ln((tprLower − δ)/fprUpper), ln((1 − fprUpper − δ)/(1 −
+// tprLower))), the Value of HoldoutEpsilon and MultiRunEpsilon from their Clopper–Pearson bounds. With
+// the counts of such a bound (TP of EvalMembers, FP of EvalNonMembers) it restates the bound at another
+// significance: the threshold was chosen without the evaluation records, so any Clopper–Pearson level
+// on them is valid.
+func RatesBound(tprLower, fprUpper, delta float64) float64 {
+	return max(0, dpBound(tprLower, fprUpper, delta))
+}
+
 // dpBound is max(ln((tpr − δ)/fpr), ln((1 − fpr − δ)/(1 − tpr))), −Inf when neither is defined.
 func dpBound(tpr, fpr, delta float64) float64 {
 	v := memberBound(tpr, fpr, delta)

@@ -186,3 +186,41 @@ func TestEpsilonBoundJSON(t *testing.T) {
 		t.Error("threshold \"high\" accepted")
 	}
 }
+
+// TestRatesBound: RatesBound is the value of a holdout bound from its own Clopper–Pearson bounds, and
+// restates it at another significance from the counts alone (smaller α, smaller bound).
+func TestRatesBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	scores, members := make([]float64, 3000), make([]bool, 3000)
+	for i := range scores {
+		members[i] = r.IntN(2) == 0
+		scores[i] = r.NormFloat64()
+		if members[i] {
+			scores[i] += 1.5
+		}
+	}
+	b, err := HoldoutEpsilon(scores, members, EpsilonOptions{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := RatesBound(b.TPRLower, b.FPRUpper, b.Delta); got != b.Value || !(got > 0) {
+		t.Errorf("RatesBound of the bound's own rates = %v, want its value %v > 0", got, b.Value)
+	}
+	lo, _ := ClopperPearson(b.TP, b.EvalMembers, 0.005)
+	_, hi := ClopperPearson(b.FP, b.EvalNonMembers, 0.005)
+	if got := RatesBound(lo, hi, b.Delta); !(got > 0 && got < b.Value) {
+		t.Errorf("restated at α = 0.005: %v, want in (0, %v)", got, b.Value)
+	}
+	for _, tc := range []struct{ tpr, fpr, delta, want float64 }{
+		{0.5, 0.5, 0, 0},                          // chance: no evidence
+		{0.2, 0.9, 0, 0},                          // worse than chance: clipped at 0
+		{0.5, 0.1, 0, math.Log(5)},                // member side
+		{0.9, 0.5, 0, math.Log(0.5 / 0.1)},        // non-member side
+		{0.5, 0.1, 0.1, math.Log(4)},              // δ subtracted
+		{1e-6, 1e-3, 1e-5, math.Log(0.999 - 1e-5)}, // δ above the TPR: only the non-member side, negative: 0
+	} {
+		if got := RatesBound(tc.tpr, tc.fpr, tc.delta); math.Abs(got-max(tc.want, 0)) > 1e-12 {
+			t.Errorf("RatesBound(%v, %v, %v) = %v, want %v", tc.tpr, tc.fpr, tc.delta, got, max(tc.want, 0))
+		}
+	}
+}
