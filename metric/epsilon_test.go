@@ -212,11 +212,11 @@ func TestRatesBound(t *testing.T) {
 		t.Errorf("restated at α = 0.005: %v, want in (0, %v)", got, b.Value)
 	}
 	for _, tc := range []struct{ tpr, fpr, delta, want float64 }{
-		{0.5, 0.5, 0, 0},                          // chance: no evidence
-		{0.2, 0.9, 0, 0},                          // worse than chance: clipped at 0
-		{0.5, 0.1, 0, math.Log(5)},                // member side
-		{0.9, 0.5, 0, math.Log(0.5 / 0.1)},        // non-member side
-		{0.5, 0.1, 0.1, math.Log(4)},              // δ subtracted
+		{0.5, 0.5, 0, 0},                           // chance: no evidence
+		{0.2, 0.9, 0, 0},                           // worse than chance: clipped at 0
+		{0.5, 0.1, 0, math.Log(5)},                 // member side
+		{0.9, 0.5, 0, math.Log(0.5 / 0.1)},         // non-member side
+		{0.5, 0.1, 0.1, math.Log(4)},               // δ subtracted
 		{1e-6, 1e-3, 1e-5, math.Log(0.999 - 1e-5)}, // δ above the TPR: only the non-member side, negative: 0
 	} {
 		if got := RatesBound(tc.tpr, tc.fpr, tc.delta); math.Abs(got-max(tc.want, 0)) > 1e-12 {
