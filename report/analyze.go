@@ -155,6 +155,13 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	a.rankRecords()
 	a.summary = a.summarize()
 	a.summary.ReferenceFit = in.ReferenceFit
+	a.summary.DPAudits = in.DPAudits
+	if in.DP != nil {
+		var err error
+		if a.summary.DP, err = checkDP(in.DP, a.dpBounds(a.summary), opts.Alpha); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 

@@ -30,7 +30,8 @@ const pngDPI = 150
 
 // Build computes the report of in and writes it into dir (created if needed): index.html, summary.json,
 // records.csv, and plots/NAME.png and plots/NAME.svg for every plot (roc, roc_log, hist_ATTACK per
-// attack, per_class, and reference_fit when the input compares the target with its references). Every
+// attack, per_class, reference_fit when the input compares the target with its references, and
+// dp_epsilon, dp_tradeoff and dp_tradeoff_log when it has a DP claim). Every
 // file is written atomically. It returns the summary (the content of summary.json).
 //
 // Build overwrites and removes only files that it wrote itself, as listed in dir's
@@ -164,6 +165,11 @@ func (a *analysis) figures(ctx context.Context) (figs map[string]*figure, histNa
 					return nil, nil, err
 				}
 			}
+		}
+	}
+	if chk := a.summary.DP; chk != nil {
+		if err := dpFigures(chk, render); err != nil {
+			return nil, nil, err
 		}
 	}
 	p, err := a.classFigure(a.summary)

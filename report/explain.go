@@ -86,6 +86,8 @@ var references = []reference{
 	{"abadi", "M. Abadi, A. Chu, I. Goodfellow, H. B. McMahan, I. Mironov, K. Talwar, L. Zhang. Deep Learning with Differential Privacy. ACM CCS 2016. arXiv:1607.00133."},
 	{"murakonda", "S. K. Murakonda, R. Shokri. ML Privacy Meter: Aiding Regulatory Compliance by Quantifying the Privacy Risks of Machine Learning. HotPETs 2020. arXiv:2007.09339."},
 	{"okabe", "M. Okabe, K. Ito. Color Universal Design (CUD): How to make figures and presentations that are friendly to colorblind people. J*Fly, 2008."},
+	{"steinke", "T. Steinke, M. Nasr, M. Jagielski. Privacy Auditing with One (1) Training Run. NeurIPS 2023. arXiv:2305.08846."},
+	{"mahloujifar", "S. Mahloujifar, L. Melis, K. Chaudhuri. Auditing f-Differential Privacy in One Run. arXiv:2410.22235, 2024."},
 }
 
 // refNumber returns the 1-based number of reference key.

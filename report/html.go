@@ -67,6 +67,9 @@ type page struct {
 
 	Fit *fitView // the target against its reference models; nil when the input has no comparison
 
+	DP       *dpView      // the audits against the training's DP claim; nil without one
+	DPAudits []dpAuditRow // the DP audit games' bounds
+
 	Notes      []noteView
 	Alpha      string
 	Confidence string
@@ -263,6 +266,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		p.Hists = append(p.Hists, inline(h, "fig-"+h, ""))
 	}
 	p.ClassFig = inline("per_class", "fig-per-class", "")
+	p.DP, p.DPAudits = a.dpPage(inline)
 
 	// Most vulnerable records.
 	p.TopMembers = s.Records.Members > 0

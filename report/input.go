@@ -56,6 +56,13 @@ type Input struct {
 	// ReferenceFit compares the target models with the reference models (accuracy and signal
 	// distributions). Optional.
 	ReferenceFit *ReferenceFit
+
+	// DP is the differential-privacy guarantee the training claims (DP-SGD's accountant), against which
+	// the report sets every audit (DPCheck); nil for training without one.
+	DP *DPClaim
+	// DPAudits are the bounds of DP audit games (one-run, multi-run) computed by the caller, listed and
+	// set against DP. Optional.
+	DPAudits []DPAudit
 }
 
 // Record is one audited record.
@@ -154,6 +161,14 @@ func (in *Input) Validate() error {
 		}
 	}
 	if err := in.ReferenceFit.validate(in.Targets); err != nil {
+		return err
+	}
+	if in.DP != nil {
+		if err := in.DP.validate(); err != nil {
+			return err
+		}
+	}
+	if err := validateDPAudits(in.DPAudits); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(in.Attacks))

@@ -54,6 +54,8 @@ type storedInput struct {
 	Records       storedRecords  `json:"records"`
 	Attacks       []storedAttack `json:"attacks"`
 	ReferenceFit  *ReferenceFit  `json:"reference_fit,omitempty"`
+	DP            *DPClaim       `json:"dp,omitempty"`
+	DPAudits      []DPAudit      `json:"dp_audits,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -92,6 +94,7 @@ func WriteInput(dir string, in *Input) error {
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
 		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
 		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
+		DP: in.DP, DPAudits: in.DPAudits,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -216,6 +219,7 @@ func ReadInput(dir string) (*Input, error) {
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
 		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
+		DP: st.DP, DPAudits: st.DPAudits,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {

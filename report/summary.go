@@ -44,6 +44,12 @@ type Summary struct {
 	// ReferenceFit compares the target models with the reference models (Input.ReferenceFit); absent
 	// when the input has none.
 	ReferenceFit *ReferenceFit `json:"reference_fit,omitempty"`
+
+	// DPAudits are the bounds of the DP audit games (Input.DPAudits); absent when none ran.
+	DPAudits []DPAudit `json:"dp_audits,omitempty"`
+	// DP sets every audit against the training's claimed DP guarantee (Input.DP), with the red flag;
+	// absent for training without one.
+	DP *DPCheck `json:"dp,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
