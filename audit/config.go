@@ -58,6 +58,9 @@ type AuditConfig struct {
 	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
+
+	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
+	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
 }
 
 // AttackConfig is one attack with its parameters (names as `pmeter attack --help` lists them).
@@ -81,6 +84,7 @@ type TrainConfig struct {
 	Peft              yaml.Node `yaml:"peft,omitempty"`
 	Schedule          string    `yaml:"schedule"`        // pmeter: constant, cosine, privacy-meter (default)
 	Model             yaml.Node `yaml:"model,omitempty"` // pmeter: a declarative model spec instead of model_name
+	DP                *DPConfig `yaml:"dp,omitempty"`    // pmeter: train with DP-SGD (dpconfig.go)
 }
 
 // DataConfig is the data section.
@@ -152,7 +156,8 @@ func cleanYAMLError(err error) error {
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 	for typ, section := range map[string]string{"audit.Config": "the top level", "audit.RunConfig": "section run",
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
-		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry"} {
+		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
+		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -194,6 +199,7 @@ func (c *Config) applyDefaults() {
 	if c.Train.Schedule == "" {
 		c.Train.Schedule = "privacy-meter"
 	}
+	c.applyDPDefaults()
 }
 
 // fieldError names the line of section.field (when the config has it) and the field.
@@ -252,9 +258,10 @@ func (c *Config) validate() error {
 		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
 	}
 	switch c.Audit.PrivacyGame {
-	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo":
+	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun:
 	default:
-		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo or privacy_loss_sample)", c.Audit.PrivacyGame)
+		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample, %s or %s)",
+			c.Audit.PrivacyGame, GameDPOneRun, GameDPMultiRun)
 	}
 	if r := c.Audit.NumRefModels; r != nil {
 		if *r < 0 || *r > maxModels {
@@ -332,6 +339,9 @@ func (c *Config) validate() error {
 	if c.Data.TrainSize < 0 {
 		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
 	}
+	if err := c.validateDP(); err != nil {
+		return err
+	}
 	return c.validateData()
 }
 
@@ -353,5 +363,5 @@ func (c *Config) Warnings() []string {
 	if c.Audit.ReportLog != "" {
 		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")
 	}
-	return w
+	return append(w, c.dpWarnings()...)
 }

@@ -129,6 +129,17 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	// record in half the models; Bernoulli: binomial, taken at half plus two standard deviations).
 	trainRecords := min(n, n/2+int(math.Sqrt(float64(n)))+1)
 	switch {
+	case c.isCanaryGame():
+		// Every run is a target, trained on the fixed records and up to all of its canaries; the game
+		// keeps its own copy of the training pool with the canaries.
+		k := c.Audit.Canaries
+		if k.Kind != CanaryOOD && k.Count >= n {
+			return nil, c.pathError([]string{"audit", "canaries", "count"}, "%d %s canaries drawn from a training pool of %d records leave no fixed training set; want fewer than %d",
+				k.Count, k.Kind, n, n)
+		}
+		e.Targets, e.References, e.Attacks = E, 0, 1
+		trainRecords = c.dpTrainRecords(n) + (k.Count+1)/2
+		e.DataMemory = add(e.DataMemory, mul(int64(trainRecords), 4*dim+8))
 	case c.Target.Model != "":
 		e.Targets, trainRecords = 1, n
 		if k := len(c.Target.References); k > 0 {
@@ -148,7 +159,9 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	e.Workers = min(workers, trained)
 
 	e.AuditRecords = c.Audit.DataSize
-	if e.AuditRecords > n {
+	if c.isCanaryGame() {
+		e.AuditRecords = c.Audit.Canaries.Count // the canaries
+	} else if e.AuditRecords > n {
 		return nil, c.fieldError("audit", "data_size", "%d is larger than the %d records of the training pool", e.AuditRecords, n)
 	}
 	if e.AuditRecords == 0 {

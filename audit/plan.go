@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -39,6 +40,8 @@ type Plan struct {
 	Jobs []Job
 	// Attacks are the attacks to run, with their parameters.
 	Attacks []AttackConfig
+	// DP is the DP-SGD recipe every model trains with (train.dp), nil for non-private training.
+	DP *DPRecipe
 
 	// build returns a freshly initialised model of the architecture.
 	build func(name string, seed uint64) (*nn.Sequential, error)
@@ -156,7 +159,13 @@ func (c *Config) modelCount() (int, attack.Design) {
 }
 
 // MakePlan fixes the membership design and the jobs of a run on data d.
-func MakePlan(c *Config, d *Data) (*Plan, error) {
+func MakePlan(c *Config, d *Data) (*Plan, error) { return makePlan(context.Background(), c, d) }
+
+// makePlan is MakePlan; ctx bounds the calibration of a DP recipe's noise.
+func makePlan(ctx context.Context, c *Config, d *Data) (*Plan, error) {
+	if c.isCanaryGame() {
+		return nil, c.fieldError("audit", "privacy_game", "%s plans its canaries and runs itself (Run), not with MakePlan", c.Audit.PrivacyGame)
+	}
 	n := d.Pool.Len()
 	seed := uint64(c.Run.RandomSeed)
 	E, R := c.Run.NumExperiments, c.NumRefModels()
@@ -192,18 +201,31 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 	if p.Audit, err = dataset.BalancedAudit(p.Memberships, 0, size, derive(seed, "audit")); err != nil {
 		return nil, fmt.Errorf("choosing the audited records: %w", err)
 	}
+	if p.DP, err = c.resolveDP(ctx, c.dpTrainRecords(n)); err != nil {
+		return nil, err
+	}
+	if err := p.addJobs(c, d, seed); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// addJobs chooses the population records, builds the architecture and adds one job per model, named by
+// the content hash of everything that determines it.
+func (p *Plan) addJobs(c *Config, d *Data, seed uint64) error {
+	var err error
 	z := c.Audit.PopulationSize
 	if z > d.Population.Len() {
-		return nil, c.fieldError("audit", "population_size", "%d is larger than the %d population records", z, d.Population.Len())
+		return c.fieldError("audit", "population_size", "%d is larger than the %d population records", z, d.Population.Len())
 	}
 	if z == 0 || z == d.Population.Len() {
 		p.PopulationIdx = seq(d.Population.Len())
 	} else if _, p.PopulationIdx, err = dataset.HoldOut(d.Population.Len(), z, derive(seed, "population")); err != nil {
-		return nil, err
+		return err
 	}
 	if p.build == nil {
 		if p.Specs, err = c.modelSpecs(d); err != nil {
-			return nil, err
+			return err
 		}
 		specs := p.Specs
 		p.build = func(name string, seed uint64) (*nn.Sequential, error) {
@@ -215,7 +237,7 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 		}
 	}
 	dataKey := fingerprint(d.Pool)
-	trainKey := c.trainKey()
+	trainKey := c.trainKey() + p.DP.keyPart()
 	auditKey := hashInts(p.Audit) + hashInts(p.PopulationIdx) + fingerprint(d.Population) + fmt.Sprint(c.Audit.NumQueries)
 	specJSON, _ := json.Marshal(p.Specs)
 	for m := 0; m < p.Models; m++ {
@@ -227,7 +249,7 @@ func MakePlan(c *Config, d *Data) (*Plan, error) {
 		j.SignalKey = hashStrings("signals/v1", j.ModelKey, auditKey)
 		p.Jobs = append(p.Jobs, j)
 	}
-	return p, nil
+	return nil
 }
 
 // modelSpecs returns the architecture: train.model (a list of layer specs) or the zoo's train.model_name.

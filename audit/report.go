@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
@@ -40,12 +41,17 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	} else {
 		in.FeatureNames = d.Pool.FeatureNames
 	}
-	train, test := 0.0, 0.0
+	// The targets' mean accuracies, over the targets where they are defined (a run of the multi-run DP
+	// game may include none of the audited canaries).
+	var train, test meanOf
 	for t := 0; t < p.Targets; t++ {
-		train += res.Models[t].TrainAccuracy
-		test += res.Models[t].TestAccuracy
+		train.add(res.Models[t].TrainAccuracy)
+		test.add(res.Models[t].TestAccuracy)
 		for i, r := range p.Audit {
 			rec := report.Record{ID: r, Target: t, Label: res.Labels[i], Member: report.Bool(res.Members[t][i])}
+			if res.Canaries != nil { // r is a row of the canary game's training data
+				rec.ID = res.Canaries.reportID(i)
+			}
 			row := d.Pool.Row(r)
 			if image {
 				rec.Image = row
@@ -58,9 +64,9 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 			in.Records = append(in.Records, rec)
 		}
 	}
-	in.TrainAccuracy = report.Float(train / float64(p.Targets))
-	in.TestAccuracy = report.Float(test / float64(p.Targets))
+	in.TrainAccuracy, in.TestAccuracy = train.value(), test.value()
 	in.ReferenceFit = res.ReferenceFit
+	in.DPAudits = res.DPAudits
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label}
 		if s, err := attack.Lookup(a.Name); err == nil {
@@ -72,6 +78,27 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 		in.Attacks = append(in.Attacks, ar)
 	}
 	return in, in.Validate()
+}
+
+// meanOf is the mean of the finite numbers added to it.
+type meanOf struct {
+	sum float64
+	n   int
+}
+
+func (m *meanOf) add(x float64) {
+	if !math.IsNaN(x) && !math.IsInf(x, 0) {
+		m.sum += x
+		m.n++
+	}
+}
+
+// value returns the mean, or nil when no finite number was added.
+func (m meanOf) value() *float64 {
+	if m.n == 0 {
+		return nil
+	}
+	return report.Float(m.sum / float64(m.n))
 }
 
 // configMap returns the configuration as nested maps, for the report's parameter table.
@@ -87,18 +114,31 @@ func configMap(c *Config) (map[string]any, error) {
 	return m, nil
 }
 
-// writeReport saves the report's input into <log_dir>/results and builds <log_dir>/report.
+// writeReport saves the report's input into <log_dir>/results and builds <log_dir>/report; with a DP
+// recipe it sets res.DPCheck, the report's check of the audits against the accountant's claim.
 func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) error {
+	claim, err := res.DP.claim(ctx)
+	if err != nil {
+		return fmt.Errorf("report: the accountant's privacy curve: %w", err)
+	}
 	in, err := reportInput(c, d, p, res)
 	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	in.DP = claim
+	if err := in.Validate(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	in.PruneMedia(reportTopK)
 	if err := report.WriteInput(filepath.Join(c.Run.LogDir, report.ResultsDir), in); err != nil {
 		return err
 	}
-	// The report's default options (bootstrap seed 0, ε split seed 0 as in run.json), so that 'pmeter
-	// report' rebuilds it identically from the saved results alone.
-	_, err = report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK})
-	return err
+	// The report's default options (bootstrap seed 0, ε split seed 0 and δ as in run.json), so that
+	// 'pmeter report' rebuilds it identically from the saved results alone.
+	s, err := report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK, Delta: res.DP.delta()})
+	if err != nil {
+		return err
+	}
+	res.DPCheck = s.DP
+	return nil
 }

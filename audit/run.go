@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,6 +31,9 @@ type Options struct {
 	// Limits, if set, replaces the machine's memory and disk (MachineLimits) in the check of the plan's
 	// estimate.
 	Limits *Limits
+
+	// dpTrain, if set, replaces withDP (tests: DP recipes without nn's DP-SGD).
+	dpTrain dpTrainer
 }
 
 func (o Options) logf(format string, a ...any) {
@@ -72,6 +76,14 @@ type Result struct {
 	// ReferenceFit compares each target with its reference models: accuracy, signal distributions, and
 	// warnings where they differ beyond the margins (resemblance.go).
 	ReferenceFit *report.ReferenceFit `json:"reference_fit,omitempty"`
+
+	// DP is the models' DP-SGD recipe and the accountant's guarantee for it (train.dp), nil for
+	// non-private training; DPCheck sets the audits against it (the report's, with the red flag).
+	DP      *DPRecipe       `json:"dp,omitempty"`
+	DPCheck *report.DPCheck `json:"dp_check,omitempty"`
+	// Canaries describes the canaries of a DP audit game and DPAudits holds its bounds (canary.go).
+	Canaries *CanaryResult    `json:"canaries,omitempty"`
+	DPAudits []report.DPAudit `json:"dp_audits,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -131,6 +143,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if c.Audit.PrivacyGame == "privacy_loss_sample" {
+		if res.DP, err = c.resolveDP(ctx, c.dpTrainRecords(d.Pool.Len())); err != nil {
+			return nil, err
+		}
+		if _, err := c.trainConfigFor(0, res.DP, opt); err != nil { // before anything is written
+			return nil, err
+		}
 		claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
 		if err != nil {
 			return nil, err
@@ -139,14 +157,21 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 		if err := os.MkdirAll(filepath.Join(c.Run.LogDir, "report"), 0o755); err != nil {
 			return nil, err
 		}
-		if res.Samples, err = runSampleGame(ctx, c, d, opt); err != nil {
+		if res.Samples, err = runSampleGame(ctx, c, d, res.DP, opt); err != nil {
 			return nil, err
 		}
 		stage("sample-level game")
 		return res, nil
 	}
-	p, err := MakePlan(c, d)
+	if c.isCanaryGame() {
+		return runCanaryGame(ctx, c, d, opt, res, stage)
+	}
+	p, err := makePlan(ctx, c, d)
 	if err != nil {
+		return nil, err
+	}
+	res.DP = p.DP
+	if _, err := c.trainConfigFor(0, p.DP, opt); err != nil { // before anything is written
 		return nil, err
 	}
 	attacks, err := p.parseAttacks()
@@ -164,6 +189,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	stage("data and plan")
 	opt.logf("plan: %d models (%d target%s), %d audited records, %d population records, model %s, %d epochs",
 		p.Models, p.Targets, plural(p.Targets), len(p.Audit), len(p.PopulationIdx), modelName(c), c.Train.Epochs)
+	if p.DP != nil {
+		opt.logf("dp: %s", p.DP)
+	}
 
 	outs, err := trainAll(ctx, c, d, p, c.Run.LogDir, opt)
 	if err != nil {
@@ -221,7 +249,7 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 			}
 			ar.Scores = append(ar.Scores, scores)
 			ar.Targets = append(ar.Targets, r)
-			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t]))
+			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t], res.DP.delta()))
 			bar.Add(1)
 		}
 		if p.Targets > 1 {
@@ -235,16 +263,16 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 				return nil, err
 			}
 			ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
-				"and records shared between targets are not independent trials", p.Targets))
+				"and records shared between targets are not independent trials", p.Targets), res.DP.delta())
 		}
 		res.Attacks = append(res.Attacks, ar)
 	}
 	bar.Finish()
 	stage("attacks and metrics")
-	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
+	if err := writeReport(ctx, c, d, p, res); err != nil { // first: it sets res.DPCheck
 		return nil, err
 	}
-	if err := writeReport(ctx, c, d, p, res); err != nil {
+	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
 		return nil, err
 	}
 	stage("report")
@@ -266,11 +294,11 @@ func dpCaveat(d *Data, p *Plan, data *attack.Data, t int) string {
 	return strings.Join(cs, "; ")
 }
 
-// epsilonBound returns the ε lower bound of scores at α = 0.05 and the default δ, with the DP caveat
-// notDP; nil when the records have fewer than 2 members or 2 non-members. The split's seed is 0, as in
-// the report (report.Options.EpsilonSeed), so that both state the same bound.
-func epsilonBound(scores []float64, members []bool, notDP string) *metric.EpsilonBound {
-	b, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{NotDP: notDP})
+// epsilonBound returns the ε lower bound of scores at α = 0.05 and δ = delta (0: the default), with the
+// DP caveat notDP; nil when the records have fewer than 2 members or 2 non-members. The split's seed is
+// 0, as in the report (report.Options.EpsilonSeed), so that both state the same bound.
+func epsilonBound(scores []float64, members []bool, notDP string, delta float64) *metric.EpsilonBound {
+	b, err := metric.HoldoutEpsilon(scores, members, metric.EpsilonOptions{NotDP: notDP, Delta: delta})
 	if err != nil { // too few members or non-members to split; Evaluate has checked everything else
 		return nil
 	}
@@ -423,7 +451,7 @@ func writeJSON(path string, v any) error {
 // WriteSummary prints the attack table and the per-stage timing table.
 func (r *Result) WriteSummary(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(metric.DefaultEpsilonDelta))
+	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(cmp.Or(r.DP.delta(), metric.DefaultEpsilonDelta)))
 	notDP := ""
 	for _, a := range r.Attacks {
 		row := func(name string, m metric.Result, eps *metric.EpsilonBound) {
@@ -464,6 +492,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if notDP != "" {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
 	}
+	r.writeDP(w)
 	if len(r.Samples) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "record\tmodels in/out\tmean loss in\tmean loss out\tAUC\tadvantage")

@@ -29,7 +29,7 @@ type SampleResult struct {
 
 // runSampleGame plays the leave-one-out game for every record of audit.records with K = num_ref_models
 // (at least 2) models per side. D is half of the pool minus the record, drawn once per record.
-func runSampleGame(ctx context.Context, c *Config, d *Data, opt Options) ([]SampleResult, error) {
+func runSampleGame(ctx context.Context, c *Config, d *Data, dp *DPRecipe, opt Options) ([]SampleResult, error) {
 	if len(c.Audit.Records) == 0 {
 		return nil, c.fieldError("audit", "records", "the sample-level game (privacy_loss_sample) needs the records to audit")
 	}
@@ -75,7 +75,11 @@ func runSampleGame(ctx context.Context, c *Config, d *Data, opt Options) ([]Samp
 				train = with
 			}
 			mseed := derive(seed, fmt.Sprint("model-", m/2))
-			loss, err := trainAndLoss(ctx, c, d, specs, fmt.Sprintf("record %d model %d", z, m), train, mseed, zx, zy)
+			cfg, err := c.trainConfigFor(mseed, dp, opt)
+			if err != nil {
+				return nil, err
+			}
+			loss, err := trainAndLoss(ctx, d, specs, fmt.Sprintf("record %d model %d", z, m), train, mseed, cfg, zx, zy)
 			if err != nil {
 				return nil, fmt.Errorf("audit.records[%d] (record %d): %w", ri, z, err)
 			}
@@ -116,7 +120,7 @@ func (c *Config) checkRecords(n int) error {
 
 // trainAndLoss trains one model on the pool records train and returns its loss on the record (x, y).
 // Models of the paired IN/OUT runs share the seed, so they differ only in the presence of the record.
-func trainAndLoss(ctx context.Context, c *Config, d *Data, specs []nn.LayerSpec, name string, train []int, seed uint64, x *nn.Tensor, y []int) (float64, error) {
+func trainAndLoss(ctx context.Context, d *Data, specs []nn.LayerSpec, name string, train []int, seed uint64, cfg nn.TrainConfig, x *nn.Tensor, y []int) (float64, error) {
 	m, err := nn.FromSpecs(name, specs)
 	if err != nil {
 		return 0, err
@@ -130,7 +134,7 @@ func trainAndLoss(ctx context.Context, c *Config, d *Data, specs []nn.LayerSpec,
 	if err != nil {
 		return 0, err
 	}
-	if _, err := nn.Train(ctx, m, nn.Data{X: tx, Labels: sub.Y}, c.trainConfig(seed)); err != nil {
+	if _, err := nn.Train(ctx, m, nn.Data{X: tx, Labels: sub.Y}, cfg); err != nil {
 		return 0, err
 	}
 	o, err := nn.Evaluate(ctx, m, nn.Data{X: x, Labels: y}, nn.EvalConfig{})

@@ -140,7 +140,8 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 			return nil, err
 		}
 	}
-	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY}
+	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
+		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) }}
 	out := make([]*modelOutputs, len(p.Jobs))
 	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
 	// its epochs at once.
@@ -173,6 +174,10 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 			continue
 		}
 		j := j
+		cfg, err := x.trainConfig(j.Seed)
+		if err != nil {
+			return nil, err
+		}
 		jobs = append(jobs, sched.Job{
 			Name: fmt.Sprintf("model %d", j.Model),
 			Build: func() (*nn.Sequential, nn.Data, error) {
@@ -187,7 +192,7 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 				tx, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
 				return m, nn.Data{X: tx, Labels: train.Y}, err
 			},
-			Config: c.trainConfig(j.Seed),
+			Config: cfg,
 			Done: func(ctx context.Context, m *nn.Sequential, r sched.Result) error {
 				info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Seconds: r.Elapsed.Seconds()}
 				if n := len(r.Train.EpochLoss); n > 0 {
@@ -300,6 +305,8 @@ type extractor struct {
 	dir          string
 	auditX, popX *nn.Tensor
 	auditY, popY []int
+	// trainConfig is a model's training configuration, with the run's DP recipe.
+	trainConfig func(seed uint64) (nn.TrainConfig, error)
 }
 
 // reuse returns model j's outputs when the run directory holds its signals, or when it holds the model
@@ -339,7 +346,11 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 
 // save writes a trained model's weights and sidecar.
 func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
-	spec, err := nn.TrainSpecOf(x.c.trainConfig(j.Seed))
+	cfg, err := x.trainConfig(j.Seed)
+	if err != nil {
+		return err
+	}
+	spec, err := nn.TrainSpecOf(cfg)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,13 @@ Flags:
 	if _, err := est.WriteTo(stdout); err != nil {
 		return err
 	}
+	dp, err := cfg.DPRecipe(ctx, d)
+	if err != nil {
+		return err
+	}
+	if dp != nil {
+		fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "dp", dp)
+	}
 	limits := audit.MachineLimits(cfg.Run.LogDir)
 	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "machine", limits)
 	if err := est.Check(limits); err != nil {

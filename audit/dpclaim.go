@@ -1,0 +1,120 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/pmeter/pmeter/accountant"
+	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/report"
+)
+
+// curvePoints is the number of intervals of the ε grid on which claim samples the privacy curve.
+const curvePoints = 200
+
+// claim returns the recipe's guarantee as the report sets audits against it (nil without a recipe): the
+// accountant's ε at δ, and its privacy curve δ(ε) at curvePoints+1 values of ε evenly spaced from 0 to
+// the ε at δ = 1e-12 (at least twice the claimed ε, at most 100), and at the claimed ε, each an upper bound
+// on the mechanism's δ from the same accountant.
+func (r *DPRecipe) claim(ctx context.Context) (*report.DPClaim, error) {
+	if r == nil {
+		return nil, nil
+	}
+	ph := accountant.Phase{SamplingRate: r.SamplingRate, NoiseMultiplier: r.NoiseMultiplier, Steps: r.Steps}
+	var deltaAt, epsAt func(float64) (float64, error)
+	switch accountant.Kind(r.Accountant) {
+	case accountant.KindPLD:
+		a, err := accountant.NewPLD(ctx, 0, ph)
+		if err != nil {
+			return nil, err
+		}
+		deltaAt, epsAt = a.Delta, a.Epsilon
+	default:
+		a, err := accountant.NewRDP(nil, ph)
+		if err != nil {
+			return nil, err
+		}
+		deltaAt = func(e float64) (float64, error) { d, _, err := a.Delta(e); return d, err }
+		epsAt = func(d float64) (float64, error) { e, _, err := a.Epsilon(d); return e, err }
+	}
+	hi, err := epsAt(1e-12)
+	if err != nil || math.IsInf(hi, 0) || math.IsNaN(hi) {
+		hi = 0
+	}
+	hi = min(max(hi, 2*r.Epsilon, 1), 100)
+	eps := make([]float64, 0, curvePoints+2)
+	for i := 0; i <= curvePoints; i++ {
+		eps = append(eps, hi*float64(i)/curvePoints)
+	}
+	if i, found := slices.BinarySearch(eps, r.Epsilon); !found {
+		eps = slices.Insert(eps, i, r.Epsilon)
+	}
+	c := &report.DPClaim{Epsilon: r.Epsilon, Delta: r.Delta, Accountant: r.Accountant, RDPOrder: r.RDPOrder,
+		NoiseMultiplier: r.NoiseMultiplier, TargetEpsilon: r.TargetEpsilon, MaxGradNorm: r.MaxGradNorm,
+		SamplingRate: r.SamplingRate, Steps: r.Steps, Sampling: r.Sampling, Caveat: r.Caveat,
+		CurveEpsilon: eps, CurveDelta: make([]float64, len(eps))}
+	for i, e := range eps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if c.CurveDelta[i], err = deltaAt(e); err != nil {
+			return nil, fmt.Errorf("δ at ε = %v: %w", e, err)
+		}
+		c.CurveDelta[i] = min(max(c.CurveDelta[i], 0), 1)
+	}
+	return c, nil
+}
+
+// writeDP prints the run's DP recipe, the DP audit games' bounds and the check of the audits against the
+// recipe's claim, when the run has them.
+func (r *Result) writeDP(w io.Writer) {
+	if r.DP != nil {
+		fmt.Fprintf(w, "\ntraining: %s\n", r.DP)
+	}
+	if k := r.Canaries; k != nil {
+		fmt.Fprintf(w, "\ncanaries: %d %s, each in a training set of %d fixed records ", k.Count, k.Kind, k.FixedRecords)
+		if k.Game == GameDPOneRun {
+			fmt.Fprintf(w, "with probability 1/2 (%d included); guesses fixed in advance: k+ %d, k− %d\n", k.Included[0], k.KPlus, k.KMinus)
+		} else {
+			fmt.Fprintf(w, "in a random half of the %d runs\n", len(k.Included))
+		}
+	}
+	if len(r.DPAudits) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DP audit\tε≥\tδ\tconfidence\tevidence")
+		for _, a := range r.DPAudits {
+			b := a.Bound
+			ev := ""
+			switch {
+			case b.Guesses != nil:
+				ev = fmt.Sprintf("%d of %d guesses right on %d canaries", b.Guesses.Correct, b.Guesses.Guesses, b.Guesses.Canaries)
+			default:
+				ev = fmt.Sprintf("TP %d of %d, FP %d of %d held-out runs", b.TP, b.EvalMembers, b.FP, b.EvalNonMembers)
+			}
+			if b.Method == metric.FDPMethod {
+				ev += " (Gaussian-DP family only)"
+			}
+			fmt.Fprintf(tw, "%s\t%.4g\t%s\t%s\t%s\n", a.Name, b.Value, metric.FormatDelta(b.Delta), formatConfidence(b.Alpha), ev)
+		}
+		tw.Flush()
+	}
+	if chk := r.DPCheck; chk != nil {
+		flag := "consistent"
+		switch {
+		case chk.Violation:
+			flag = "RED FLAG"
+		case chk.Outside:
+			flag = "outside the claim"
+		}
+		fmt.Fprintf(w, "DP check (%s): %s\n", flag, chk.Message)
+	}
+}
+
+// formatConfidence writes 1 − alpha as a percentage: 0.05 → "95%".
+func formatConfidence(alpha float64) string {
+	return fmt.Sprintf("%.4g%%", 100*(1-alpha))
+}
