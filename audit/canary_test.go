@@ -346,3 +346,30 @@ func binomialTail(k, n int, p float64) float64 {
 	}
 	return s
 }
+
+// TestDPExampleConfig: the README's example of the one-run game parses, with its canaries and guesses,
+// and its commented train.dp line parses too once uncommented.
+func TestDPExampleConfig(t *testing.T) {
+	c, err := LoadConfig("../examples/dp/one_run.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := c.Audit.Canaries; c.Audit.PrivacyGame != GameDPOneRun || k.Count != 1000 || k.Kind != CanaryMislabelled || *k.KPlus != 100 || *k.KMinus != 100 || c.Train.DP != nil {
+		t.Errorf("example: game %s, canaries %+v, dp %v", c.Audit.PrivacyGame, k, c.Train.DP)
+	}
+	b, err := os.ReadFile("../examples/dp/one_run.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withDP := strings.Replace(string(b), "  # dp: {", "  dp: {", 1)
+	if withDP == string(b) {
+		t.Fatal("the example has no commented train.dp line")
+	}
+	c, err = ParseConfig([]byte(withDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Train.DP == nil || *c.Train.DP.TargetEpsilon != 8 {
+		t.Errorf("example with DP: %+v", c.Train.DP)
+	}
+}
