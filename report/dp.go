@@ -302,7 +302,7 @@ func (c *DPClaim) tradeOffCurve() DPCurve {
 
 // message says in words what the check found.
 func (chk *DPCheck) message() string {
-	claim := fmt.Sprintf("ε = %s at δ = %s (%s accountant)", sig3(chk.Epsilon), metric.FormatDelta(chk.Delta), chk.Accountant)
+	claim := fmt.Sprintf("ε = %s at δ = %s by the %s accountant", sig3(chk.Epsilon), metric.FormatDelta(chk.Delta), chk.Accountant)
 	conf := rate(1-chk.Alpha) + " confidence, all checks together"
 	var names []string
 	for _, o := range chk.Offending {
@@ -310,16 +310,17 @@ func (chk *DPCheck) message() string {
 	}
 	switch {
 	case chk.Violation:
-		return fmt.Sprintf("Evidence of a bug in the DP training or in its accounting, not of privacy: %s lie%s outside the guarantee the "+
-			"accountant claims (%s) at %s. A correct DP-SGD with this accounting would show this with probability at most %s. "+
-			"Check the clipping, the noise, the sampling and the accountant's parameters before relying on the claimed ε.",
+		return fmt.Sprintf("%s lie%s outside the guarantee the training claims (%s) at %s. A correct DP-SGD with this accounting "+
+			"would show this with probability at most %s, so this is evidence of a bug in the DP training or in its accounting, not "+
+			"of privacy: check the clipping, the noise, the sampling and the accountant's parameters before relying on the claimed ε.",
 			strings.Join(names, ", "), map[bool]string{true: "s", false: ""}[len(names) == 1], claim, conf, rate(chk.Alpha))
 	case chk.Outside:
 		return fmt.Sprintf("%s lie%s outside the curve the accountant computes (%s) at %s, but %s. The training as it ran is not "+
 			"(ε, δ)-DP at the claimed ε; this is what shuffled batches can cost, not evidence of a bug.",
 			strings.Join(names, ", "), map[bool]string{true: "s", false: ""}[len(names) == 1], claim, conf, chk.Caveat)
 	case chk.Checks == 0:
-		return fmt.Sprintf("No audit of this report bounds the training's ε for every mechanism, so none could be set against the claim (%s).", claim)
+		return fmt.Sprintf("No audit of this report bounds the training's ε for every mechanism, so none could be set against the claim (%s): "+
+			"the audited memberships must be independent (the bernoulli or lira split, or a DP audit game).", claim)
 	}
 	msg := fmt.Sprintf("No audit contradicts the claimed guarantee (%s): all %d checked bounds lie within it at %s. Lower bounds can refute a "+
 		"guarantee, never confirm it: a stronger attack or more canaries may still find more.", claim, chk.Checks, conf)

@@ -66,7 +66,7 @@ func (a *analysis) dpPage(inline func(name, id, caption string) *pageFigure) (*d
 	if chk.Sampling != "poisson" {
 		sampling = "shuffled fixed-size batches"
 	}
-	sigma := fmt.Sprintf("noise multiplier σ = %s", sig3(chk.NoiseMultiplier))
+	sigma := fmt.Sprintf("noise multiplier σ = %.4g", chk.NoiseMultiplier)
 	if chk.TargetEpsilon != nil {
 		sigma += fmt.Sprintf(" (calibrated for ε = %s)", sig3(*chk.TargetEpsilon))
 	}

@@ -141,7 +141,7 @@ func TestDPCheckNull(t *testing.T) {
 		}
 		if chk.Violation {
 			flagged++
-			if len(chk.Offending) == 0 || !strings.Contains(chk.Message, "Evidence of a bug") {
+			if len(chk.Offending) == 0 || !strings.Contains(chk.Message, "so this is evidence of a bug") {
 				t.Fatalf("violation without offending audits or the message: %+v", chk)
 			}
 		}
