@@ -285,10 +285,11 @@ func TestMultiRunGame(t *testing.T) {
 
 // TestGameAuditsNull is the null calibration of the DP audit games' statistics: when the canaries'
 // scores say nothing about their inclusion, the one-run game's Steinke and f-DP bounds are positive in at
-// most α of the audits, and so is the multi-run game's largest per-canary bound (binomial tail below
+// most α of the audits, and so is the multi-run game's largest per-canary bound; on randomized response,
+// whose ε is known, they come close to ε and exceed it in at most α of the audits (binomial tail below
 // 0.001 fails). Run the full version with go test ./audit -run TestGameAuditsNull -game-null-seeds 2000.
 func TestGameAuditsNull(t *testing.T) {
-	const m, runs, multiCanaries = 400, 20, 3
+	const m, runs, multiCanaries = 400, 200, 3
 	seeds := *gameNullSeeds
 	r := rand.New(rand.NewPCG(21, 22))
 	var steinke, fdp, multi int
@@ -323,6 +324,63 @@ func TestGameAuditsNull(t *testing.T) {
 			multi++
 		}
 	}
+	// The same statistics on a mechanism whose ε is known exactly, randomized response at ε = 1 (each
+	// score the inclusion bit, reported truthfully with probability e/(1 + e)): Steinke's bound and the
+	// largest of 5 canaries' multi-run bounds (over 2,000 runs) come close to ε, and exceed it in at most
+	// α of the audits. (Without the division of α among the canaries, the largest would exceed it more
+	// often.)
+	const eps, rrCanaries, rrRuns = 1.0, 5, 2000
+	p := 1 / (1 + math.Exp(-eps))
+	exact := math.Log(math.Exp(eps) - metric.DefaultEpsilonDelta*(1+math.Exp(eps)))
+	rr := func(in bool) float64 {
+		if (r.Float64() < p) == in {
+			return 1
+		}
+		return 0
+	}
+	var steinkeOver, multiOver int
+	var steinkeSum, multiSum float64
+	for seed := range seeds / 2 {
+		scores, in := make([]float64, 4000), make([]bool, 4000)
+		for i := range scores {
+			in[i] = r.IntN(2) == 0
+			scores[i] = rr(in[i])
+		}
+		audits, err := oneRunAudits(scores, in, 1000, 1000, 0, uint64(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		steinkeSum += audits[0].Bound.Value
+		if audits[0].Bound.Value > exact {
+			steinkeOver++
+		}
+		ms, mi := make([][]float64, rrRuns), make([][]bool, rrRuns)
+		for t := range rrRuns {
+			ms[t], mi[t] = make([]float64, rrCanaries), make([]bool, rrCanaries)
+			for k := range rrCanaries {
+				mi[t][k] = (t+k)%2 == 0
+				ms[t][k] = rr(mi[t][k])
+			}
+		}
+		bounds, err := multiRunAudits(ms, mi, nil, 0, uint64(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		best := 0.0
+		for _, b := range bounds {
+			best = max(best, b.Bound.Value)
+		}
+		multiSum += best
+		if best > exact {
+			multiOver++
+		}
+	}
+	if m := steinkeSum / float64(seeds/2); !(m > 0.6*exact) {
+		t.Errorf("one-run Steinke on randomized response at ε = %v: mean bound %.3f, want close to ε", eps, m)
+	}
+	if m := multiSum / float64(seeds/2); !(m > 0.6*exact) {
+		t.Errorf("multi-run on randomized response at ε = %v: mean largest bound %.3f, want close to ε", eps, m)
+	}
 	for _, c := range []struct {
 		name     string
 		positive int
@@ -333,6 +391,17 @@ func TestGameAuditsNull(t *testing.T) {
 			t.Logf("%s: %d of %d null audits positive (at most %.0f expected)", c.name, c.positive, seeds, gameAlpha*float64(seeds))
 		}
 	}
+	for _, c := range []struct {
+		name string
+		over int
+	}{{"one-run Steinke", steinkeOver}, {"multi-run (largest of 5 canaries)", multiOver}} {
+		if p := binomialTail(c.over, seeds/2, gameAlpha); p < 0.001 {
+			t.Errorf("%s on randomized response: %d of %d audits exceed the exact ε %.4f (binomial tail %.2g)", c.name, c.over, seeds/2, exact, p)
+		} else {
+			t.Logf("%s on randomized response at ε = %v: %d of %d audits above the exact ε", c.name, eps, c.over, seeds/2)
+		}
+	}
+	t.Logf("mean bounds on randomized response at ε = %.4f: one-run Steinke %.3f, multi-run %.3f", exact, steinkeSum/float64(seeds/2), multiSum/float64(seeds/2))
 }
 
 // binomialTail returns P(X ≥ k) for X ~ Binomial(n, p).
