@@ -278,13 +278,15 @@ func runCanaryGame(ctx context.Context, c *Config, d *Data, opt Options, res *Re
 		res.Canaries.Included = append(res.Canaries.Included, in)
 	}
 	if p.Targets == 1 {
-		r, err := metric.Evaluate(ar.Scores[0], res.Members[0])
-		if err != nil {
-			return nil, fmt.Errorf("the canaries of the training run: %w", err)
+		// With few canaries all may be in, or all out: then the attack has no ROC, but the game's bounds
+		// stand.
+		if r, err := metric.Evaluate(ar.Scores[0], res.Members[0]); err == nil {
+			ar.Targets = []metric.Result{r}
+			// The canaries' inclusions are independent coins and LOSS uses no reference model: a DP bound.
+			ar.Epsilon = []*metric.EpsilonBound{epsilonBound(ar.Scores[0], res.Members[0], "", delta)}
+		} else {
+			opt.logf("warning: the LOSS attack's metrics need included and excluded canaries: %v", err)
 		}
-		ar.Targets = []metric.Result{r}
-		// The canaries' inclusions are independent coins and LOSS uses no reference model: a DP bound.
-		ar.Epsilon = []*metric.EpsilonBound{epsilonBound(ar.Scores[0], res.Members[0], "", delta)}
 	} else {
 		// A run holds too few canaries for metrics of its own; the runs' canaries are pooled (the game's
 		// bounds are per canary, over the runs).

@@ -442,3 +442,27 @@ func TestDPExampleConfig(t *testing.T) {
 		t.Errorf("example with DP: %+v", c.Train.DP)
 	}
 }
+
+// TestOneRunGameAllIncluded: with so few canaries that all are included, the game still ends with its
+// bounds (the LOSS attack has no ROC then) and a report.
+func TestOneRunGameAllIncluded(t *testing.T) {
+	for seed := int64(1); seed < 40; seed++ {
+		dir := t.TempDir()
+		c := canaryConfig(t, dir, "  privacy_game: dp_one_run\n  canaries: {count: 2, kind: ood, k_plus: 1, k_minus: 1}", "")
+		c.Run.RandomSeed, c.Train.Epochs = seed, 1
+		res, err := Run(context.Background(), c, Options{})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if in := res.Canaries.Included[0]; in != 1 {
+			if len(res.DPAudits) != 2 || len(res.Attacks[0].Targets) != 0 {
+				t.Errorf("seed %d, %d of 2 canaries included: %d DP audits, %d attack results", seed, in, len(res.DPAudits), len(res.Attacks[0].Targets))
+			}
+			if _, err := os.Stat(filepath.Join(dir, "report", "index.html")); err != nil {
+				t.Error(err)
+			}
+			return
+		}
+	}
+	t.Fatal("no seed in 1..39 includes both canaries or neither")
+}
