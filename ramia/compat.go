@@ -9,7 +9,7 @@ package ramia
 func compatTunedTrim(k, s int, dir Direction) Trim {
 	ratio := 1 - float64(k)/float64(s)
 	if dir == TrimTop {
-		ratio = 1 - float64(k)/float64(s)
+		ratio = float64(k) / float64(s)
 	}
 	return Trim{Direction: dir, Ratio: ratio, Keep: int((1 - ratio) * float64(s))}
 }
