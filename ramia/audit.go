@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Config configures Audit.
@@ -103,6 +104,15 @@ func Audit(ctx context.Context, r *Ranges, targets []int, cfg Config) (*Result, 
 		return nil, errors.New("ramia: no target model")
 	}
 	res := &Result{Ranges: r.N(), Size: r.Size, Compat: cfg.Compat}
+	if r.Samples.Kind != signal.ProbTrue {
+		// RMIA reads p(true label); convert once rather than in each of its runs (the same conversion,
+		// value for value).
+		d, err := r.Samples.MeanQueries(signal.ProbTrue)
+		if err != nil {
+			return nil, fmt.Errorf("ramia: %w", err)
+		}
+		r = &Ranges{Size: r.Size, Samples: d}
+	}
 	for _, t := range targets {
 		if err := ctx.Err(); err != nil {
 			return nil, err
