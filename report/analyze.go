@@ -155,6 +155,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	a.rankRecords()
 	a.summary = a.summarize()
 	a.summary.ReferenceFit = in.ReferenceFit
+	a.summary.Ranges = in.Ranges
 	return a, nil
 }
 

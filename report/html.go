@@ -67,6 +67,8 @@ type page struct {
 
 	Fit *fitView // the target against its reference models; nil when the input has no comparison
 
+	Ranges *rangesView // the range membership audit; nil without one
+
 	Notes      []noteView
 	Alpha      string
 	Confidence string
@@ -346,6 +348,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Setup = a.setup()
 	p.Params = flattenParams(in.Params)
 	p.Fit = a.fitView(figs)
+	p.Ranges = a.rangesView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -56,6 +56,9 @@ type Input struct {
 	// ReferenceFit compares the target models with the reference models (accuracy and signal
 	// distributions). Optional.
 	ReferenceFit *ReferenceFit
+
+	// Ranges is the outcome of a range membership audit (privacy game range_membership). Optional.
+	Ranges *Ranges
 }
 
 // Record is one audited record.
@@ -152,6 +155,9 @@ func (in *Input) Validate() error {
 			}
 			features = len(r.Features)
 		}
+	}
+	if err := in.Ranges.validate(in.Targets); err != nil {
+		return err
 	}
 	if err := in.ReferenceFit.validate(in.Targets); err != nil {
 		return err

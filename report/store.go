@@ -54,6 +54,7 @@ type storedInput struct {
 	Records       storedRecords  `json:"records"`
 	Attacks       []storedAttack `json:"attacks"`
 	ReferenceFit  *ReferenceFit  `json:"reference_fit,omitempty"`
+	Ranges        *Ranges        `json:"ranges,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -91,7 +92,7 @@ func WriteInput(dir string, in *Input) error {
 		Format: inputFormat, Version: inputFormatMajor,
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
 		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
-		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
+		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit, Ranges: in.Ranges,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -215,7 +216,7 @@ func ReadInput(dir string) (*Input, error) {
 	in := &Input{
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
-		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
+		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit, Ranges: st.Ranges,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {

@@ -44,6 +44,9 @@ type Summary struct {
 	// ReferenceFit compares the target models with the reference models (Input.ReferenceFit); absent
 	// when the input has none.
 	ReferenceFit *ReferenceFit `json:"reference_fit,omitempty"`
+
+	// Ranges is the range membership audit (Input.Ranges); absent for the other privacy games.
+	Ranges *Ranges `json:"ranges,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
