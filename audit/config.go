@@ -24,11 +24,15 @@ type Config struct {
 	Data  DataConfig  `yaml:"data"`
 	// Target (pmeter) audits a model trained elsewhere; see TargetConfig.
 	Target TargetConfig `yaml:"target,omitempty"`
+	// Range (pmeter) configures privacy_game range_membership; see RangeConfig.
+	Range RangeConfig `yaml:"range,omitempty"`
 
 	// root keeps the parsed YAML so that validation errors can name lines.
 	root *yaml.Node
 	// file is the config's path, or "" for the embedded default.
 	file string
+	// ranges is the range section, validated (privacy_game range_membership only).
+	ranges *rangeSpec
 }
 
 // RunConfig is the run section.
@@ -152,7 +156,7 @@ func cleanYAMLError(err error) error {
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 	for typ, section := range map[string]string{"audit.Config": "the top level", "audit.RunConfig": "section run",
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
-		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry"} {
+		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry", "audit.RangeConfig": "section range"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -252,9 +256,9 @@ func (c *Config) validate() error {
 		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
 	}
 	switch c.Audit.PrivacyGame {
-	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo":
+	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", rangeGame:
 	default:
-		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo or privacy_loss_sample)", c.Audit.PrivacyGame)
+		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample or range_membership)", c.Audit.PrivacyGame)
 	}
 	if r := c.Audit.NumRefModels; r != nil {
 		if *r < 0 || *r > maxModels {
@@ -332,6 +336,11 @@ func (c *Config) validate() error {
 	if c.Data.TrainSize < 0 {
 		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
 	}
+	if c.Audit.PrivacyGame == rangeGame {
+		if err := c.parseRange(); err != nil {
+			return err
+		}
+	}
 	return c.validateData()
 }
 
@@ -349,6 +358,12 @@ func (c *Config) Warnings() []string {
 	}
 	if len(c.Audit.Records) > 0 && c.Audit.PrivacyGame != "privacy_loss_sample" {
 		w = append(w, "audit.records is ignored: only privacy_game privacy_loss_sample audits single records")
+	}
+	if !reflect.DeepEqual(c.Range, RangeConfig{}) && c.Audit.PrivacyGame != rangeGame {
+		w = append(w, "the range section is ignored: only privacy_game range_membership samples ranges")
+	}
+	if c.Audit.PrivacyGame == rangeGame && (len(c.Audit.Attacks) > 0 || len(c.Audit.Algorithms) > 0) {
+		w = append(w, "audit.attacks and audit.algorithms are ignored: range_membership scores ranges with RMIA (audit.offline_a, or a tuned)")
 	}
 	if c.Audit.ReportLog != "" {
 		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")

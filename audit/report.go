@@ -61,6 +61,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	in.TrainAccuracy = report.Float(train / float64(p.Targets))
 	in.TestAccuracy = report.Float(test / float64(p.Targets))
 	in.ReferenceFit = res.ReferenceFit
+	in.Ranges = res.Ranges
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label}
 		if s, err := attack.Lookup(a.Name); err == nil {

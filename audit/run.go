@@ -72,6 +72,8 @@ type Result struct {
 	// ReferenceFit compares each target with its reference models: accuracy, signal distributions, and
 	// warnings where they differ beyond the margins (resemblance.go).
 	ReferenceFit *report.ReferenceFit `json:"reference_fit,omitempty"`
+	// Ranges holds the results of the range game (privacy_game: range_membership).
+	Ranges *report.Ranges `json:"ranges,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -152,6 +154,11 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	attacks, err := p.parseAttacks()
 	if err != nil {
 		return nil, err
+	}
+	if c.Audit.PrivacyGame == rangeGame {
+		if _, _, _, err := prepareRanges(c, d, p); err != nil {
+			return nil, err
+		}
 	}
 	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
 	if err != nil {
@@ -241,6 +248,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar.Finish()
 	stage("attacks and metrics")
+	if c.Audit.PrivacyGame == rangeGame {
+		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
+			return nil, err
+		}
+		stage("ranges")
+	}
 	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
 		return nil, err
 	}
@@ -463,6 +476,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	tw.Flush()
 	if notDP != "" {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
+	}
+	if r.Ranges != nil {
+		writeRanges(w, r.Ranges)
 	}
 	if len(r.Samples) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

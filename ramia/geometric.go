@@ -151,6 +151,22 @@ func (g *Geometric) Contains(centre, x []float32) bool {
 	return false
 }
 
+// tester implements tester: the transforms of the centre computed once.
+func (g *Geometric) tester(centre []float32) func(x []float32) bool {
+	imgs := [][]float32{centre}
+	for _, t := range g.Transforms {
+		imgs = append(imgs, g.Apply(t, centre))
+	}
+	return func(x []float32) bool {
+		for _, img := range imgs {
+			if equalRecords(img, x) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // Apply returns transform t of img (Shape), a new slice.
 func (g *Geometric) Apply(t Transform, img []float32) []float32 {
 	c, h, w := g.Shape[0], g.Shape[1], g.Shape[2]

@@ -61,17 +61,27 @@ func Contained(ctx context.Context, s Sampler, centres, records []float32, dim i
 	out := make([][]int, n)
 	err := parallel.For(ctx, n, 0, func(_ context.Context, i int) error {
 		c := centres[i*dim : (i+1)*dim]
+		contains := func(x []float32) bool { return s.Contains(c, x) }
+		if t, ok := s.(tester); ok {
+			contains = t.tester(c)
+		}
 		for j := range m {
 			if skip != nil && skip[i] == j {
 				continue
 			}
-			if s.Contains(c, records[j*dim:(j+1)*dim]) {
+			if contains(records[j*dim : (j+1)*dim]) {
 				out[i] = append(out[i], j)
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// tester is implemented by samplers whose membership test is faster with what the range around a centre
+// needs computed once (Contained tests many records against each range).
+type tester interface {
+	tester(centre []float32) func(x []float32) bool
 }
 
 // CheckNonMembers verifies that no range around a non-member contains a training record: members[i]
