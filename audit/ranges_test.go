@@ -305,3 +305,29 @@ func TestRangeGameErrorsBeforeTraining(t *testing.T) {
 		}
 	}
 }
+
+// TestRangeEstimate: the plan's estimate counts the sampled points and their signals.
+func TestRangeEstimate(t *testing.T) {
+	rec := rangeRunConfig(t, t.TempDir(), "range:\n  sampler: l2\n  radius: 1\n  size: 20\n")
+	d, err := LoadData(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRanges, err := EstimateRun(rec, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := *rec
+	plain.ranges, plain.Audit.PrivacyGame = nil, "privacy_loss_model"
+	without, err := EstimateRun(&plain, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 400 records × 20 points × 784 features × 4 bytes alone.
+	if got := withRanges.AttackMemory - without.AttackMemory; got < 400*20*784*4 {
+		t.Errorf("the ranges add %d bytes to the attack stage, want at least the points' %d", got, 400*20*784*4)
+	}
+	if withRanges.SignalDisk <= without.SignalDisk {
+		t.Errorf("the ranges' signal files are not counted: %d ≤ %d", withRanges.SignalDisk, without.SignalDisk)
+	}
+}
