@@ -92,7 +92,8 @@ func (r *Result) Reported(k int) *metric.Result {
 // The offline a (when Config.TuneOfflineA) and the trim are tuned on the model that attack.TuningModel
 // names for the target, with its references: a reference model attacked with the other references by
 // default, the target's paired model with one reference pair under RMIA's compat mode (Privacy Meter
-// tunes both there). The target's own memberships take no part in either choice.
+// tunes both there: the paired model's memberships are the complement of the target's, its R5). By
+// default the target's memberships take no part in either choice.
 //
 // Errors: ranges or configuration that attack.RMIA or TuneTrim rejects, a target out of range or whose
 // ranges are all members or all non-members, a tuning model without both.
