@@ -30,35 +30,9 @@ func TuneOfflineA(d *Data, target int, grid []float64, cfg RMIAConfig) (best flo
 	if len(grid) == 0 {
 		grid = OfflineAGrid(0.1)
 	}
-	tune := cfg
-	var pseudo int
-	if cfg.Compat == CompatPrivacyMeter {
-		pseudo = pairedModel(target)
-		if pseudo >= d.M {
-			return 0, nil, fmt.Errorf("rmia: tuning offline a: target model %d has no paired model (there are %d models)", target, d.M)
-		}
-		tune.NumRef = 1
-	} else {
-		refs, err := SelectReferences(d, target, RefConfig{Models: cfg.RefModels})
-		if err != nil {
-			return 0, nil, fmt.Errorf("rmia: %w", err)
-		}
-		if len(refs.Pool) < 2 {
-			return 0, nil, fmt.Errorf("rmia: tuning offline a needs at least 2 reference models (one to attack, one to attack it with); there are %d", len(refs.Pool))
-		}
-		pseudo = refs.Pool[0]
-		tune.RefModels = refs.Pool[1:]
-		// The attacked model has fewer references than the target (the target and the attacked model's
-		// own determined models are not among them): use up to R.
-		if tune.NumRef > 0 {
-			pr, err := SelectReferences(d, pseudo, RefConfig{Models: tune.RefModels})
-			if err != nil {
-				return 0, nil, fmt.Errorf("rmia: %w", err)
-			}
-			if pr.fixed {
-				tune.NumRef = max(1, min(tune.NumRef, pr.eqOut))
-			}
-		}
+	pseudo, tune, err := TuningModel(d, target, cfg)
+	if err != nil {
+		return 0, nil, err
 	}
 	if err := d.CheckTarget(pseudo); err != nil {
 		return 0, nil, fmt.Errorf("rmia: tuning offline a on model %d: %w", pseudo, err)
@@ -100,4 +74,44 @@ func OfflineAGrid(step float64) []float64 {
 		}
 	}
 	return grid
+}
+
+// TuningModel returns the model that TuneOfflineA attacks to tune a for target, and the configuration it
+// attacks that model with (cfg with the references and R that TuneOfflineA uses; cfg.OfflineA is kept).
+// Other tuning on a reference model (RaMIA's trimmed mean) uses the same model and configuration, so
+// that neither the target nor a model determined by it takes part.
+func TuningModel(d *Data, target int, cfg RMIAConfig) (model int, tune RMIAConfig, err error) {
+	if err := checkRMIAData(d, target); err != nil {
+		return 0, cfg, err
+	}
+	tune = cfg
+	if cfg.Compat == CompatPrivacyMeter {
+		model = pairedModel(target)
+		if model >= d.M {
+			return 0, cfg, fmt.Errorf("rmia: tuning offline a: target model %d has no paired model (there are %d models)", target, d.M)
+		}
+		tune.NumRef = 1
+		return model, tune, nil
+	}
+	refs, err := SelectReferences(d, target, RefConfig{Models: cfg.RefModels})
+	if err != nil {
+		return 0, cfg, fmt.Errorf("rmia: %w", err)
+	}
+	if len(refs.Pool) < 2 {
+		return 0, cfg, fmt.Errorf("rmia: tuning offline a needs at least 2 reference models (one to attack, one to attack it with); there are %d", len(refs.Pool))
+	}
+	model = refs.Pool[0]
+	tune.RefModels = refs.Pool[1:]
+	// The attacked model has fewer references than the target (the target and the attacked model's
+	// own determined models are not among them): use up to R.
+	if tune.NumRef > 0 {
+		pr, err := SelectReferences(d, model, RefConfig{Models: tune.RefModels})
+		if err != nil {
+			return 0, cfg, fmt.Errorf("rmia: %w", err)
+		}
+		if pr.fixed {
+			tune.NumRef = max(1, min(tune.NumRef, pr.eqOut))
+		}
+	}
+	return model, tune, nil
 }

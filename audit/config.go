@@ -24,11 +24,15 @@ type Config struct {
 	Data  DataConfig  `yaml:"data"`
 	// Target (pmeter) audits a model trained elsewhere; see TargetConfig.
 	Target TargetConfig `yaml:"target,omitempty"`
+	// Range (pmeter) configures privacy_game range_membership; see RangeConfig.
+	Range RangeConfig `yaml:"range,omitempty"`
 
 	// root keeps the parsed YAML so that validation errors can name lines.
 	root *yaml.Node
 	// file is the config's path, or "" for the embedded default.
 	file string
+	// ranges is the range section, validated (privacy_game range_membership only).
+	ranges *rangeSpec
 }
 
 // RunConfig is the run section.
@@ -157,7 +161,8 @@ func cleanYAMLError(err error) error {
 	for typ, section := range map[string]string{"audit.Config": "the top level", "audit.RunConfig": "section run",
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
 		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
-		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries"} {
+		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries",
+		"audit.RangeConfig": "section range"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -258,10 +263,10 @@ func (c *Config) validate() error {
 		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
 	}
 	switch c.Audit.PrivacyGame {
-	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun:
+	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun, rangeGame:
 	default:
-		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample, %s or %s)",
-			c.Audit.PrivacyGame, GameDPOneRun, GameDPMultiRun)
+		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample, %s, %s or %s)",
+			c.Audit.PrivacyGame, GameDPOneRun, GameDPMultiRun, rangeGame)
 	}
 	if r := c.Audit.NumRefModels; r != nil {
 		if *r < 0 || *r > maxModels {
@@ -342,6 +347,11 @@ func (c *Config) validate() error {
 	if err := c.validateDP(); err != nil {
 		return err
 	}
+	if c.Audit.PrivacyGame == rangeGame {
+		if err := c.parseRange(); err != nil {
+			return err
+		}
+	}
 	return c.validateData()
 }
 
@@ -359,6 +369,12 @@ func (c *Config) Warnings() []string {
 	}
 	if len(c.Audit.Records) > 0 && c.Audit.PrivacyGame != "privacy_loss_sample" {
 		w = append(w, "audit.records is ignored: only privacy_game privacy_loss_sample audits single records")
+	}
+	if !reflect.DeepEqual(c.Range, RangeConfig{}) && c.Audit.PrivacyGame != rangeGame {
+		w = append(w, "the range section is ignored: only privacy_game range_membership samples ranges")
+	}
+	if c.Audit.PrivacyGame == rangeGame && (len(c.Audit.Attacks) > 0 || len(c.Audit.Algorithms) > 0) {
+		w = append(w, "audit.attacks and audit.algorithms are ignored: range_membership scores ranges with RMIA (audit.offline_a, or a tuned)")
 	}
 	if c.Audit.ReportLog != "" {
 		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")

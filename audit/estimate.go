@@ -189,6 +189,12 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	work := mul(mul(N+Z, m), 8*q)
 	rows := mul(int64(e.Targets)*N, 128+8*int64(e.Attacks)+8*dim)
 	e.AttackMemory = add(add(in, work), add(mul(int64(e.Attacks*e.Targets), 8*N), rows))
+	if s := c.ranges; s != nil {
+		// range_membership: the sampled points, every model's logits on them, and RaMIA's input (float64
+		// signals, their p(true label) copy, memberships), S points per audited record.
+		ns := mul(N, int64(s.size))
+		e.AttackMemory = add(e.AttackMemory, add(add(mul(ns, 4*dim), mul(mul(ns, m), 4*cl)), mul(mul(ns, m), 17)))
+	}
 	e.PeakMemory = add(add(e.DataMemory, e.PlanMemory), max(add(e.TrainMemory, e.SignalMemory), add(e.SignalMemory, e.AttackMemory)))
 
 	// Disk: safetensors weights with a small header, a JSON sidecar with the layer specs; two .npy
@@ -196,6 +202,9 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	// records.csv and results.json (one row per record and target), the HTML page and plots.
 	e.ModelDisk = mul(int64(trained), add(mul(4, e.Params), 8192))
 	e.SignalDisk = mul(m, add(mul((N+Z)*q, 4*cl), 2048))
+	if s := c.ranges; s != nil {
+		e.SignalDisk = add(e.SignalDisk, mul(m, add(mul(mul(N, int64(s.size)), 4*cl), 2048))) // range signals
+	}
 	e.ReportDisk = add(add(mul(N+Z, 8)+mul(N, m), mul(int64(e.Attacks*e.Targets), 8*N)),
 		add(mul(int64(e.Targets)*N, 2*(96+24*int64(e.Attacks))), 2<<20+int64(e.Attacks)*(100<<10)))
 	e.Disk = add(add(e.ModelDisk, e.SignalDisk), e.ReportDisk)

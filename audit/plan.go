@@ -88,6 +88,9 @@ func needsReferences(name string) bool {
 // attackList returns the attacks of the config: audit.attacks, else audit.algorithms, else Privacy
 // Meter's audit.algorithm, else pmeter's default set.
 func (c *Config) attackList() []AttackConfig {
+	if c.Audit.PrivacyGame == rangeGame {
+		return []AttackConfig{c.rangeAttack()}
+	}
 	if len(c.Audit.Attacks) > 0 {
 		return c.Audit.Attacks
 	}
@@ -148,6 +151,9 @@ func (c *Config) modelCount() (int, attack.Design) {
 		if a.Name == "rmia" && a.Params["tune_offline_a"] == "true" && a.Params["compat"] != string(attack.CompatPrivacyMeter) {
 			least = 6
 		}
+	}
+	if c.Audit.PrivacyGame == rangeGame && c.Range.Compat != string(attack.CompatPrivacyMeter) {
+		least = 6 // the trim is tuned on a reference model as a is
 	}
 	switch c.Audit.Split {
 	case "pairs":

@@ -67,6 +67,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	in.TrainAccuracy, in.TestAccuracy = train.value(), test.value()
 	in.ReferenceFit = res.ReferenceFit
 	in.DPAudits = res.DPAudits
+	in.Ranges = res.Ranges
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label}
 		if s, err := attack.Lookup(a.Name); err == nil {

@@ -84,6 +84,8 @@ type Result struct {
 	// Canaries describes the canaries of a DP audit game and DPAudits holds its bounds (canary.go).
 	Canaries *CanaryResult    `json:"canaries,omitempty"`
 	DPAudits []report.DPAudit `json:"dp_audits,omitempty"`
+	// Ranges holds the results of the range game (privacy_game: range_membership).
+	Ranges *report.Ranges `json:"ranges,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -178,6 +180,11 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Audit.PrivacyGame == rangeGame {
+		if _, _, _, err := prepareRanges(c, d, p); err != nil {
+			return nil, err
+		}
+	}
 	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
 	if err != nil {
 		return nil, err
@@ -269,6 +276,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar.Finish()
 	stage("attacks and metrics")
+	if c.Audit.PrivacyGame == rangeGame {
+		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
+			return nil, err
+		}
+		stage("ranges")
+	}
 	if err := writeReport(ctx, c, d, p, res); err != nil { // first: it sets res.DPCheck
 		return nil, err
 	}
@@ -493,6 +506,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
 	}
 	r.writeDP(w)
+	if r.Ranges != nil {
+		writeRanges(w, r.Ranges)
+	}
 	if len(r.Samples) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "record\tmodels in/out\tmean loss in\tmean loss out\tAUC\tadvantage")

@@ -162,6 +162,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 			return nil, err
 		}
 	}
+	a.summary.Ranges = in.Ranges
 	return a, nil
 }
 

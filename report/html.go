@@ -69,6 +69,7 @@ type page struct {
 
 	DP       *dpView      // the audits against the training's DP claim; nil without one
 	DPAudits []dpAuditRow // the DP audit games' bounds
+	Ranges   *rangesView  // the range membership audit; nil without one
 
 	Notes      []noteView
 	Alpha      string
@@ -350,6 +351,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Setup = a.setup()
 	p.Params = flattenParams(in.Params)
 	p.Fit = a.fitView(figs)
+	p.Ranges = a.rangesView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -63,6 +63,8 @@ type Input struct {
 	// DPAudits are the bounds of DP audit games (one-run, multi-run) computed by the caller, listed and
 	// set against DP. Optional.
 	DPAudits []DPAudit
+	// Ranges is the outcome of a range membership audit (privacy game range_membership). Optional.
+	Ranges *Ranges
 }
 
 // Record is one audited record.
@@ -159,6 +161,9 @@ func (in *Input) Validate() error {
 			}
 			features = len(r.Features)
 		}
+	}
+	if err := in.Ranges.validate(in.Targets); err != nil {
+		return err
 	}
 	if err := in.ReferenceFit.validate(in.Targets); err != nil {
 		return err

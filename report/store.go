@@ -56,6 +56,7 @@ type storedInput struct {
 	ReferenceFit  *ReferenceFit  `json:"reference_fit,omitempty"`
 	DP            *DPClaim       `json:"dp,omitempty"`
 	DPAudits      []DPAudit      `json:"dp_audits,omitempty"`
+	Ranges        *Ranges        `json:"ranges,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -94,7 +95,7 @@ func WriteInput(dir string, in *Input) error {
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
 		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
 		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
-		DP: in.DP, DPAudits: in.DPAudits,
+		DP: in.DP, DPAudits: in.DPAudits, Ranges: in.Ranges,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -219,7 +220,7 @@ func ReadInput(dir string) (*Input, error) {
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
 		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
-		DP: st.DP, DPAudits: st.DPAudits,
+		DP: st.DP, DPAudits: st.DPAudits, Ranges: st.Ranges,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {

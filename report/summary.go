@@ -50,6 +50,8 @@ type Summary struct {
 	// DP sets every audit against the training's claimed DP guarantee (Input.DP), with the red flag;
 	// absent for training without one.
 	DP *DPCheck `json:"dp,omitempty"`
+	// Ranges is the range membership audit (Input.Ranges); absent for the other privacy games.
+	Ranges *Ranges `json:"ranges,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once

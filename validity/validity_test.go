@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/ramia"
 )
 
 // TestNullHarness runs the reduced null harness (ReducedConfig): on a target that leaks nothing, every
@@ -337,5 +338,63 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := LookupDesigns([]string{"lira-11"}); err == nil || !strings.Contains(err.Error(), "lira-9") {
 		t.Errorf("unknown design: %v", err)
+	}
+}
+
+// TestRangeHarness runs the reduced null and leak harnesses on RaMIA's variants (ReducedRangeConfig): on
+// a target that leaks nothing every range-level AUC is 0.5 under every design, and on one that leaks as
+// the references do it equals the AUC with independent memberships.
+func TestRangeHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the reduced RaMIA harnesses take a few seconds of CPU (go test ./validity runs them); skipped under -short")
+	}
+	cfg := ReducedRangeConfig()
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, rep, 2*len(cfg.Variants)*len(cfg.Designs))
+}
+
+// TestRangeHarnessRejectsBiasedScorer checks the power of the RaMIA harness: ranges scored with the old
+// online RMIA reference choice (oldRMIAOnline, biased under the pairs design) must fail there and pass
+// under the bernoulli design, as the record-level harness finds.
+func TestRangeHarnessRejectsBiasedScorer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a second RaMIA harness run; skipped under -short")
+	}
+	biased := func(d *attack.Data, target int) ([]float64, error) {
+		r, err := ramia.FromQueries(d)
+		if err != nil {
+			return nil, err
+		}
+		scores, err := oldRMIAOnline(r.Samples, target)
+		if err != nil {
+			return nil, err
+		}
+		return ramia.Aggregate(scores, r.Size, ramia.Trim{Direction: ramia.TrimNone, Keep: r.Size})
+	}
+	cfg := ReducedRangeConfig()
+	cfg.Leak = false
+	cfg.Variants = []Variant{{Name: "ramia with old rmia online", Attack: "ramia", Queries: RangeSamples, Score: biased}}
+	cfg.Designs, _ = LookupDesigns([]string{"pairs", "bernoulli"})
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteTables(&b)
+	t.Log("\n" + b.String())
+	for _, c := range rep.Null {
+		switch c.Design {
+		case "pairs":
+			if c.AUCPass || c.Pass || c.AUC.Mean <= 0.5 {
+				t.Errorf("pairs: the biased scorer passes (mean AUC %.4f ± %.4f)", c.AUC.Mean, c.AUC.HalfWidth)
+			}
+		case "bernoulli":
+			if !c.Pass {
+				t.Errorf("bernoulli: the scorer, unbiased there, fails: %v", rep.Failures())
+			}
+		}
 	}
 }

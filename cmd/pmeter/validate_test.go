@@ -74,3 +74,18 @@ func TestValidateUsageErrors(t *testing.T) {
 		t.Errorf("-h: exit %d, %q", code, stdout)
 	}
 }
+
+func TestValidateRanges(t *testing.T) {
+	code, stdout, stderr := attackCLI(t, "validate", "--ranges", "--seeds", "3", "--records", "200", "--designs", "bernoulli", "--harness", "null")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"ramia tune_offline_a=true trim=tuned S=4", "ramia offline_a=0.3 trim=bottom:0.5 S=4", "null harness: 0 of 4 cells fail"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "lira online") {
+		t.Errorf("--ranges ran the attack table:\n%s", stdout)
+	}
+}
