@@ -33,6 +33,8 @@ type TrainConfig struct {
 	// Progress, when set, is called after every step with the 0-based epoch and batch indices and the
 	// batch's mean loss.
 	Progress func(epoch, batch int, loss float64)
+	// DP, when set, trains with DP-SGD (see DPConfig).
+	DP *DPConfig
 }
 
 // TrainResult summarises a training run.
@@ -75,6 +77,9 @@ func Train(ctx context.Context, m *Sequential, d Data, cfg TrainConfig) (TrainRe
 	if cfg.Epochs < 0 || cfg.BatchSize <= 0 || !(cfg.LR >= 0) || math.IsInf(cfg.LR, 0) {
 		return res, fmt.Errorf("nn: model %q: epochs=%d batch size=%d learning rate=%v: need epochs ≥ 0, batch size > 0, finite rate ≥ 0",
 			m.Name, cfg.Epochs, cfg.BatchSize, cfg.LR)
+	}
+	if cfg.DP != nil {
+		return res, fmt.Errorf("nn: model %q: DP-SGD training is not implemented yet", m.Name)
 	}
 	if cfg.Augment != nil {
 		if err := cfg.Augment.check(d.X.Shape[1:]); err != nil {
