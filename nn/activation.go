@@ -15,10 +15,11 @@ func (e *elementwise) Params() []Param { return nil }
 // ReLU is max(x, 0), element-wise.
 type ReLU struct {
 	elementwise
-	// Set by Sequential for the next Forward and Backward: the input is the output of a Conv2D that
-	// already applied the ReLU (Forward returns it as is), and the next layer is a MaxPool2D that
-	// applies the ReLU mask to the gradient it returns (Backward returns dy as is).
-	fusedIn, fusedOut bool
+	// Set by Sequential for the next Forward and Backward: the input is the output of a Conv2D or
+	// BatchNorm that already applied the ReLU (Forward returns it as is); the next layer is a
+	// MaxPool2D that applies the ReLU mask to the gradient it returns, or the previous one a
+	// BatchNorm that applies it to the gradient it receives (Backward returns dy as is).
+	fusedIn, fusedOut, maskedBelow bool
 	out               *Tensor // the output of the last Forward: y, or the fused input
 }
 
@@ -57,7 +58,7 @@ func (r *ReLU) Backward(dy *Tensor, needDX bool) *Tensor {
 	if !needDX {
 		return nil
 	}
-	if r.fusedOut {
+	if r.fusedOut || r.maskedBelow {
 		return dy
 	}
 	dx := reuse(&r.dx, dy.Shape...)

@@ -20,9 +20,11 @@ type BatchNorm struct {
 	RunningMean       *Tensor
 	RunningVar        *Tensor
 	NumBatchesTracked int64
-	y, dx, xhat       *Tensor
+	x, y, dx          *Tensor
 	dy                *Tensor
+	mean              []float32 // μ of the last Forward (batch or running), as applied
 	invstd            []float64
+	fuseReLU          bool // set by Sequential: apply the next layer's ReLU to the output
 	trained           bool // the last Forward used batch statistics
 	spatial           int
 }
@@ -84,13 +86,16 @@ func (b *BatchNorm) Buffers() []Param {
 	return []Param{{Name: "running_mean", Value: b.RunningMean}, {Name: "running_var", Value: b.RunningVar}}
 }
 
-// Forward implements Layer.
+// Forward implements Layer. It reads each channel of x once for its statistics (sums shifted by
+// the channel's first value, in float64) and once to write y, through the ReLU when Sequential fused
+// the next layer's (see fuse). The normalised values x̂ are not stored: Backward recomputes them with
+// the same float32 operations.
 func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	n := x.Rows()
 	s := x.RowLen() / b.C
-	b.spatial, b.trained = s, train
+	b.spatial, b.trained, b.x = s, train, x
 	y := reuse(&b.y, x.Shape...)
-	xh := reuse(&b.xhat, x.Shape...)
+	b.mean = reuseFloats(&b.mean, b.C)
 	if cap(b.invstd) < b.C {
 		b.invstd = make([]float64, b.C)
 	}
@@ -105,20 +110,18 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 			if m == 0 {
 				continue
 			}
-			var sum float64
+			// Shifted data: Σ(v − k) and Σ(v − k)² with k a value of the channel keep the
+			// one-pass variance accurate when the mean is large against the spread.
+			k := float64(x.Data[c*s])
+			var sum, sq float64
 			for i := 0; i < n; i++ {
-				for _, v := range x.Data[(i*b.C+c)*s : (i*b.C+c+1)*s] {
-					sum += float64(v)
-				}
+				s1, s2 := shiftedSums(x.Data[(i*b.C+c)*s:(i*b.C+c+1)*s], k)
+				sum += s1
+				sq += s2
 			}
-			mean = sum / float64(m)
-			var ss float64
-			for i := 0; i < n; i++ {
-				for _, v := range x.Data[(i*b.C+c)*s : (i*b.C+c+1)*s] {
-					d := float64(v) - mean
-					ss += d * d
-				}
-			}
+			d := sum / float64(m)
+			mean = k + d
+			ss := max(sq-sum*d, 0) // Σ(v − mean)²
 			variance := ss / float64(m)
 			invstd = 1 / math.Sqrt(variance+b.Eps)
 			unbiased := variance
@@ -133,22 +136,59 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 			invstd = 1 / math.Sqrt(float64(b.RunningVar.Data[c])+b.Eps)
 		}
 		b.invstd[c] = invstd
+		b.mean[c] = float32(mean)
 		g, be := b.Gamma.Data[c], b.Beta.Data[c]
 		mu, is := float32(mean), float32(invstd)
 		for i := 0; i < n; i++ {
 			off := (i*b.C + c) * s
-			for j, v := range x.Data[off : off+s] {
-				h := (v - mu) * is
-				xh.Data[off+j] = h
-				y.Data[off+j] = g*h + be
-			}
+			bnAffine(y.Data[off:off+s], x.Data[off:off+s], mu, is, g, be, b.fuseReLU)
 		}
 	}
 	return y
 }
 
+// shiftedSums returns Σ(v − k) and Σ(v − k)² over x in float64, with four partial sums each (a
+// fixed order, so the result is deterministic) to keep the additions from waiting on each other.
+func shiftedSums(x []float32, k float64) (sum, sq float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := (*[4]float32)(x[i:])
+		d0, d1, d2, d3 := float64(v[0])-k, float64(v[1])-k, float64(v[2])-k, float64(v[3])-k
+		s0 += d0
+		s1 += d1
+		s2 += d2
+		s3 += d3
+		q0 += d0 * d0
+		q1 += d1 * d1
+		q2 += d2 * d2
+		q3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - k
+		s0 += d
+		q0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
+}
+
+// bnAffine writes y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹, through the ReLU when relu is set.
+func bnAffine(y, x []float32, mu, is, g, be float32, relu bool) {
+	y = y[:len(x)]
+	if relu {
+		for j, v := range x {
+			y[j] = relu32(g*((v-mu)*is) + be)
+		}
+		return
+	}
+	for j, v := range x {
+		y[j] = g*((v-mu)*is) + be
+	}
+}
+
 // Backward implements Layer. After a training-mode Forward the gradient flows through the batch
-// statistics; after an evaluation-mode Forward the layer is a fixed affine map.
+// statistics; after an evaluation-mode Forward the layer is a fixed affine map. When the ReLU after
+// the layer is fused, dy is the gradient of the ReLU's output and its mask is applied here.
 func (b *BatchNorm) Backward(dy *Tensor, needDX bool) *Tensor {
 	n, s := dy.Rows(), b.spatial
 	b.dy = dy
@@ -158,39 +198,80 @@ func (b *BatchNorm) Backward(dy *Tensor, needDX bool) *Tensor {
 		dx = reuse(&b.dx, dy.Shape...)
 	}
 	for c := 0; c < b.C; c++ {
+		mu, is := b.mean[c], float32(b.invstd[c])
 		var sdy, sdyx float64
 		for i := 0; i < n; i++ {
 			off := (i*b.C + c) * s
-			xh := b.xhat.Data[off : off+s]
-			for j, g := range dy.Data[off : off+s] {
-				sdy += float64(g)
-				sdyx += float64(g) * float64(xh[j])
-			}
+			a, d := b.gradSums(dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], mu, is)
+			sdy += a
+			sdyx += d
 		}
 		b.DGamma.Data[c], b.DBeta.Data[c] = float32(sdyx), float32(sdy)
 		if !needDX {
 			continue
 		}
 		k := float32(float64(b.Gamma.Data[c]) * b.invstd[c])
+		var mdy, mdyx float32
 		if b.trained {
-			mdy, mdyx := float32(sdy/float64(m)), float32(sdyx/float64(m))
-			for i := 0; i < n; i++ {
-				off := (i*b.C + c) * s
-				xh := b.xhat.Data[off : off+s]
-				for j, g := range dy.Data[off : off+s] {
-					dx.Data[off+j] = k * (g - mdy - xh[j]*mdyx)
-				}
-			}
-		} else {
-			for i := 0; i < n; i++ {
-				off := (i*b.C + c) * s
-				for j, g := range dy.Data[off : off+s] {
-					dx.Data[off+j] = k * g
-				}
-			}
+			mdy, mdyx = float32(sdy/float64(m)), float32(sdyx/float64(m))
+		}
+		for i := 0; i < n; i++ {
+			off := (i*b.C + c) * s
+			b.inputGrad(dx.Data[off:off+s], dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], mu, is, k, mdy, mdyx)
 		}
 	}
 	return dx
+}
+
+// gradSums returns Σ g and Σ g·x̂ over one plane, g being dy through the fused ReLU's mask.
+func (b *BatchNorm) gradSums(dy, x, y []float32, mu, is float32) (sdy, sdyx float64) {
+	x, y = x[:len(dy)], y[:len(dy)]
+	var a0, a1, d0, d1 float64
+	j := 0
+	for ; j+2 <= len(dy); j += 2 {
+		g0, g1 := dy[j], dy[j+1]
+		if b.fuseReLU {
+			g0, g1 = reluGrad32(g0, y[j]), reluGrad32(g1, y[j+1])
+		}
+		h0, h1 := (x[j]-mu)*is, (x[j+1]-mu)*is
+		a0 += float64(g0)
+		a1 += float64(g1)
+		d0 += float64(g0) * float64(h0)
+		d1 += float64(g1) * float64(h1)
+	}
+	for ; j < len(dy); j++ {
+		g := dy[j]
+		if b.fuseReLU {
+			g = reluGrad32(g, y[j])
+		}
+		a0 += float64(g)
+		d0 += float64(g) * float64((x[j]-mu)*is)
+	}
+	return a0 + a1, d0 + d1
+}
+
+// inputGrad writes one plane of dx = k·(g − mean(g) − x̂·mean(g·x̂)) (training) or k·g (evaluation;
+// the means are then 0).
+func (b *BatchNorm) inputGrad(dx, dy, x, y []float32, mu, is, k, mdy, mdyx float32) {
+	dx, x, y = dx[:len(dy)], x[:len(dy)], y[:len(dy)]
+	switch {
+	case !b.trained && !b.fuseReLU:
+		for j, g := range dy {
+			dx[j] = k * g
+		}
+	case !b.trained:
+		for j, g := range dy {
+			dx[j] = k * reluGrad32(g, y[j])
+		}
+	case b.fuseReLU:
+		for j, g := range dy {
+			dx[j] = k * (reluGrad32(g, y[j]) - mdy - (x[j]-mu)*is*mdyx)
+		}
+	default:
+		for j, g := range dy {
+			dx[j] = k * (g - mdy - (x[j]-mu)*is*mdyx)
+		}
+	}
 }
 
 // AddRecordSqNorms implements RecordNormer. It is exact after an evaluation-mode Forward, where
@@ -200,12 +281,7 @@ func (b *BatchNorm) AddRecordSqNorms(sq []float64) {
 	for i := range sq {
 		for c := 0; c < b.C; c++ {
 			off := (i*b.C + c) * s
-			xh := b.xhat.Data[off : off+s]
-			var sdy, sdyx float64
-			for j, g := range b.dy.Data[off : off+s] {
-				sdy += float64(g)
-				sdyx += float64(g) * float64(xh[j])
-			}
+			sdy, sdyx := b.gradSums(b.dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], b.mean[c], float32(b.invstd[c]))
 			sq[i] += sdy*sdy + sdyx*sdyx
 		}
 	}

@@ -48,18 +48,34 @@ func TestIm2colSame(t *testing.T) {
 	}
 }
 
-// TestFusedReLUMatchesLayers runs a model through Sequential, which fuses conv → ReLU → max-pool, and
-// layer by layer without fusion, and requires bitwise the same outputs, parameter gradients and input
-// gradients, with inputs holding ties, signed zeros, infinities and NaNs.
+// TestFusedReLUMatchesLayers runs models through Sequential, which fuses conv → ReLU → max-pool and
+// batch norm → ReLU (also inside residual blocks), and layer by layer without fusion, and requires
+// bitwise the same outputs and parameter gradients, in training and evaluation mode, with inputs
+// holding ties, signed zeros, infinities and NaNs.
 func TestFusedReLUMatchesLayers(t *testing.T) {
-	specs := []LayerSpec{
+	convPool := []LayerSpec{
 		{Kind: KindConv2D, In: 2, Out: 3, Kernel: 3, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Kernel: 2},
 		{Kind: KindConv2D, In: 3, Out: 4, Kernel: 3, Padding: 1, NoBias: true}, {Kind: KindReLU},
 		{Kind: KindConv2D, In: 4, Out: 2, Kernel: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Kernel: 2},
 		{Kind: KindFlatten}, {Kind: KindDense, In: 2 * 2 * 2, Out: 3},
 	}
-	r := rand.New(rand.NewPCG(13, 14))
-	for trial := 0; trial < 20; trial++ {
+	bn := func(c int) LayerSpec { return LayerSpec{Kind: KindBatchNorm, In: c} }
+	relu := LayerSpec{Kind: KindReLU}
+	resnet := []LayerSpec{
+		{Kind: KindConv2D, In: 2, Out: 3, Kernel: 3, Padding: 1, NoBias: true},
+		{Kind: KindResidual, Body: []LayerSpec{bn(3), relu, {Kind: KindConv2D, In: 3, Out: 3, Kernel: 3, Padding: 1}, bn(3), relu,
+			{Kind: KindConv2D, In: 3, Out: 3, Kernel: 3, Padding: 1, NoBias: true}}},
+		bn(3), relu,
+		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv2D, In: 3, Out: 4, Kernel: 3, Stride: 2, Padding: 1}, bn(4), relu, {Kind: KindMaxPool2D, Kernel: 1}},
+			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 3, Out: 4, Kernel: 1, Stride: 2}}},
+		bn(4), relu, {Kind: KindMaxPool2D, Kernel: 2}, {Kind: KindGlobalAvgPool}, {Kind: KindDense, In: 4, Out: 3},
+	}
+	for trial := 0; trial < 40; trial++ {
+		specs, train := convPool, trial%4 != 3
+		if trial >= 20 {
+			specs = resnet
+		}
+		r := rand.New(rand.NewPCG(13, uint64(trial)))
 		fused, err := FromSpecs("fused", specs)
 		if err != nil {
 			t.Fatal(err)
@@ -72,13 +88,13 @@ func TestFusedReLUMatchesLayers(t *testing.T) {
 		if trial%2 == 0 { // also without special values, so that gradients are not all NaN
 			x = randTensor(r, -1, 1, n, 2, 9, 9)
 		}
-		yf, err := fused.Forward(x, true)
+		yf, err := fused.Forward(x, train)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := x
 		for _, l := range plain.Layers {
-			h = l.Forward(h, true)
+			h = l.Forward(h, train)
 		}
 		for i := range h.Data {
 			if !sameFloatBits(yf.Data[i], h.Data[i]) {

@@ -183,30 +183,37 @@ func (m *Sequential) NumParams() int {
 	return n
 }
 
-// fuse marks the ReLU layers whose work a neighbour does in passing: after a Conv2D, the convolution
-// applies it to its output; before a MaxPool2D, pooling applies its mask to the input gradient. The
-// results are bitwise those of the separate layers.
-func (m *Sequential) fuse() {
-	for i, l := range m.Layers {
+// fuse marks the ReLU layers whose work a neighbour does in passing: after a Conv2D or a BatchNorm,
+// that layer applies it to its output; before a MaxPool2D, pooling applies its mask to the input
+// gradient, and after a BatchNorm, batch norm applies it to the gradient it receives. It does the same
+// inside residual blocks. The results are bitwise those of the separate layers.
+func (m *Sequential) fuse() { fuseLayers(m.Layers) }
+
+func fuseLayers(layers []Layer) {
+	for i, l := range layers {
+		var prev, next Layer
+		if i > 0 {
+			prev = layers[i-1]
+		}
+		if i+1 < len(layers) {
+			next = layers[i+1]
+		}
+		_, nextReLU := next.(*ReLU)
 		switch l := l.(type) {
 		case *Conv2D:
-			l.fuseReLU = false
-			if i+1 < len(m.Layers) {
-				_, l.fuseReLU = m.Layers[i+1].(*ReLU)
-			}
+			l.fuseReLU = nextReLU
+		case *BatchNorm:
+			l.fuseReLU = nextReLU
 		case *ReLU:
-			l.fusedIn, l.fusedOut = false, false
-			if i > 0 {
-				_, l.fusedIn = m.Layers[i-1].(*Conv2D)
-			}
-			if i+1 < len(m.Layers) {
-				_, l.fusedOut = m.Layers[i+1].(*MaxPool2D)
-			}
+			_, afterConv := prev.(*Conv2D)
+			_, afterBN := prev.(*BatchNorm)
+			_, beforePool := next.(*MaxPool2D)
+			l.fusedIn, l.maskedBelow, l.fusedOut = afterConv || afterBN, afterBN, beforePool
 		case *MaxPool2D:
-			l.reluMask = false
-			if i > 0 {
-				_, l.reluMask = m.Layers[i-1].(*ReLU)
-			}
+			_, l.reluMask = prev.(*ReLU)
+		case *Residual:
+			fuseLayers(l.Body)
+			fuseLayers(l.Shortcut)
 		}
 	}
 }
