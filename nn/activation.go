@@ -20,7 +20,7 @@ type ReLU struct {
 	// MaxPool2D that applies the ReLU mask to the gradient it returns, or the previous one a
 	// BatchNorm that applies it to the gradient it receives (Backward returns dy as is).
 	fusedIn, fusedOut, maskedBelow bool
-	out               *Tensor // the output of the last Forward: y, or the fused input
+	out                            *Tensor // the output of the last Forward: y, or the fused input
 }
 
 // Spec implements Layer.
