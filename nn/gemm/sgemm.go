@@ -167,7 +167,7 @@ const directMaxM = 3 * mr
 // serial computes the product on the calling goroutine; the arguments are valid, m, n, k > 0 and
 // alpha ≠ 0.
 func serial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ws := pool.Get().(*workspace)
+	ws := pool.Get()
 	defer pool.Put(ws)
 	direct := !transB && m <= directMaxM
 	kcb := blockSize(k, kcMax, 1)

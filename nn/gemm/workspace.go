@@ -12,8 +12,39 @@ type workspace struct {
 	mk   macroKernel
 }
 
-// pool recycles workspaces between calls, so that products do not allocate in steady state.
-var pool = sync.Pool{New: func() any { return new(workspace) }}
+// pool recycles workspaces between calls, so that products do not allocate in steady state. Unlike
+// a sync.Pool, which a garbage collection empties, it keeps them: a training step that allocates
+// nothing else then allocates nothing here either, whenever the collector runs. It holds at most as
+// many workspaces as products ever ran at once (bounded by maxFree).
+var pool wsPool
+
+const maxFree = 256
+
+type wsPool struct {
+	mu   sync.Mutex
+	free []*workspace
+}
+
+// Get returns a free workspace or a new one.
+func (p *wsPool) Get() *workspace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		ws := p.free[n-1]
+		p.free = p.free[:n-1]
+		return ws
+	}
+	return new(workspace)
+}
+
+// Put returns ws to the pool.
+func (p *wsPool) Put(ws *workspace) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < maxFree {
+		p.free = append(p.free, ws)
+	}
+}
 
 // buffer is a reusable float32 slice aligned to 64 bytes (a cache line).
 type buffer struct {

@@ -1,0 +1,63 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// TestTrainStepAllocatesNothing checks that a training step (forward, loss, backward and optimizer
+// update) allocates nothing once the first step has sized every buffer, for a model with every
+// layer kind of the vision models (convolutions of several geometries, batch norm, ReLU, pooling,
+// residual blocks) and for each optimizer. Products run on one goroutine each, as when models train
+// through nn/sched (products split over goroutines allocate the goroutines' closures).
+func TestTrainStepAllocatesNothing(t *testing.T) {
+	SetBLASThreads(1)
+	t.Cleanup(func() { SetBLASThreads(runtime.GOMAXPROCS(0)) })
+	bn := func(c int) LayerSpec { return LayerSpec{Kind: KindBatchNorm, In: c} }
+	relu := LayerSpec{Kind: KindReLU}
+	specs := []LayerSpec{
+		{Kind: KindConv2D, In: 3, Out: 8, Kernel: 3, Padding: 1}, relu, {Kind: KindMaxPool2D, Kernel: 2},
+		{Kind: KindResidual, Body: []LayerSpec{bn(8), relu, {Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}, bn(8), relu,
+			{Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}}},
+		bn(8), relu,
+		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 3, Stride: 2, Padding: 1, NoBias: true}, bn(16), relu,
+			{Kind: KindConv2D, In: 16, Out: 16, Kernel: 3, Padding: 1, NoBias: true}},
+			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 1, Stride: 2, NoBias: true}}},
+		{Kind: KindConv2D, In: 16, Out: 16, Kernel: 1}, bn(16), relu, {Kind: KindAvgPool2D, Kernel: 2},
+		{Kind: KindGlobalAvgPool}, {Kind: KindDense, In: 16, Out: 10},
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	x := randTensor(r, -1, 1, 16, 3, 16, 16)
+	labels := make([]int, 16)
+	for i := range labels {
+		labels[i] = r.IntN(10)
+	}
+	for _, opt := range []Optimizer{SGD{Momentum: 0.9, WeightDecay: 5e-4, Nesterov: true}, Adam{}, AdamW{WeightDecay: 0.01}} {
+		m, err := FromSpecs("allocs", specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		upd, err := opt.Start(m.Params())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBatcher(Data{X: x, Labels: labels})
+		idx := make([]int, 8)
+		step := func() {
+			for i := range idx {
+				idx[i] = r.IntN(16)
+			}
+			xb, tb := b.gather(idx)
+			if _, err := b.step(m, xb, tb, CrossEntropy{}); err != nil {
+				t.Fatal(err)
+			}
+			upd.Update(0.01)
+		}
+		step() // sizes the buffers
+		if a := testing.AllocsPerRun(5, step); a != 0 {
+			t.Errorf("%T: %v allocations per training step after the first, want 0", opt, a)
+		}
+	}
+}
