@@ -61,3 +61,36 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCost checks Sequential.Cost against hand counts: a conv → ReLU → pool → flatten → dense model,
+// and a residual block with a 1×1 shortcut.
+func TestCost(t *testing.T) {
+	m, err := FromSpecs("cost", []LayerSpec{
+		{Kind: KindConv2D, In: 3, Out: 4, Kernel: 3, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Kernel: 2},
+		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindBatchNorm, In: 4}, {Kind: KindReLU}, {Kind: KindConv2D, In: 4, Out: 6, Kernel: 3, Stride: 2, Padding: 1}},
+			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 4, Out: 6, Kernel: 1, Stride: 2}}},
+		{Kind: KindFlatten}, {Kind: KindDense, In: 6 * 2 * 2, Out: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Cost([]int{3, 8, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv1 := 4.0 * 27 * 64 // 8×8 outputs
+	conv2 := 6.0 * 36 * 4  // 2×2 outputs of a 4×4 input
+	short := 6.0 * 4 * 4   // 1×1, 2×2 outputs
+	dense := 24.0 * 5      // 24 → 5
+	fwd := 2 * (conv1 + conv2 + short + dense)
+	train := fwd + 2*(conv1+conv2+short+dense) + 2*(conv2+short+dense) // no input gradient for conv1
+	// conv 4·64, pool 4·16, bn 4·16, conv 6·4, shortcut 6·4, residual 6·4, dense 5 (the ReLUs and
+	// the flatten share storage).
+	act := 256 + 64 + 64 + 24 + 24 + 24 + 5
+	if c.ForwardFLOPs != fwd || c.TrainFLOPs != train || c.Activations != act || c.Params != m.NumParams() {
+		t.Errorf("Cost = %+v, want forward %v, train %v, activations %d, params %d", c, fwd, train, act, m.NumParams())
+	}
+	if _, err := m.Cost([]int{3, 9}); err == nil {
+		t.Error("Cost of a wrong input shape: no error")
+	}
+}

@@ -92,6 +92,7 @@ func reuse(t **Tensor, shape ...int) *Tensor {
 	x := *t
 	if cap(x.Data) < n {
 		x.Data = make([]float32, n)
+		adviseHuge(x.Data)
 	}
 	x.Data = x.Data[:n]
 	x.Shape = append(x.Shape[:0], shape...)
@@ -102,6 +103,7 @@ func reuse(t **Tensor, shape ...int) *Tensor {
 func reuseFloats(buf *[]float32, n int) []float32 {
 	if cap(*buf) < n {
 		*buf = make([]float32, n)
+		adviseHuge(*buf)
 	}
 	*buf = (*buf)[:n]
 	return *buf

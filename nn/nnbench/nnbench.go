@@ -2,18 +2,25 @@
 // pmeter trains its models on the CPU, compared with PyTorch running the same models on the same data
 // in the same run, and checks that training reaches a known accuracy.
 //
-// Four parts, each optional:
+// Six parts, each optional:
 //
 //	mlp       the 600-256-100 ReLU MLP (zoo "mlp2") on 10,000 synthetic Purchase-like records
 //	          (dataset.GeneratePurchaseLike), batch 256, Adam, 10 epochs
 //	cnn       the CIFAR-shaped CNN (zoo "cnn2", 3×32×32, 10 classes), batch 128, Adam, on 2,560
 //	          synthetic images for 2 epochs
+//	wrn       the wide ResNet WRN-28-2 (zoo "wrn28-2") on 1,280 synthetic CIFAR-shaped images,
+//	          batch 128, Adam, 1 epoch
+//	resnet    the CIFAR ResNet-20 of He et al. on 2,560 such images, batch 128, Adam, 1 epoch
 //	parallel  two MLPs trained at once by nn/sched (one per worker) against one, as throughput
 //	fashion   Privacy Meter's MLP (zoo "mlp") on Fashion-MNIST: test accuracy after a short training
 //
-// Throughput is samples per second and GFLOP/s, counted as 6 × parameters × samples / time (forward,
-// and backward for activations and weights: the usual estimate for dense layers, which makes figures
-// comparable across implementations; it undercounts convolutions, whose products reuse each weight).
+// Throughput is samples per second and GFLOP/s. For the MLPs, FLOPs are counted as 6 × parameters ×
+// samples (forward, and backward for activations and weights: the usual estimate for dense layers);
+// for the convolution models (cnn, wrn, resnet) they are the multiply-adds of the convolutions and
+// dense layers (nn.Sequential.Cost), which the 6 × parameters estimate undercounts. The wrn and
+// resnet parts also print the gemm kernel's GFLOP/s on matrix products of the sizes of the model's
+// convolutions and the model's share of it, the system CPU time against the user time, and the peak
+// resident memory against the activations of a batch plus weights, gradients and optimizer state.
 // Both sides use one BLAS thread per model: nnbench calls nn.SetBLASThreads(1) and runs
 // scripts/bench/train_torch.py with torch.set_num_threads(1) and OPENBLAS_NUM_THREADS=1, in the same
 // run, on the same data (written to temporary .npy files). Each side trains Repeats times with fresh
@@ -41,7 +48,7 @@ import (
 )
 
 // Parts lists the benchmark's parts in the order Run runs them.
-func Parts() []string { return []string{"mlp", "cnn", "parallel", "fashion"} }
+func Parts() []string { return []string{"mlp", "cnn", "wrn", "resnet", "parallel", "fashion"} }
 
 // Options configures Run. Zero sizes take the defaults noted.
 type Options struct {
@@ -50,6 +57,9 @@ type Options struct {
 
 	MLPRecords, MLPEpochs int // 10,000 and 10
 	CNNRecords, CNNEpochs int // 2,560 and 2
+	WRNRecords, WRNEpochs int // 1,280 and 1
+	ResNetRecords         int // 2,560 (1 epoch)
+	ConvBatch             int // batch size of wrn and resnet; 128
 	// Repeats is the number of timed runs of the mlp, cnn and parallel parts (on each side), each
 	// with fresh models; the fastest is reported (the machine may be busy with other work). Default 3.
 	Repeats        int
@@ -84,6 +94,9 @@ type Throughput struct {
 	CPUSeconds float64 // CPU time of the process over the same span (all threads); 0 when unknown
 	FirstLoss  float64 // mean loss of the first and last epochs
 	LastLoss   float64
+	// FLOPsPerSample, when set, is the training FLOPs of one sample (nn.Cost.TrainFLOPs); otherwise
+	// 6 × Params is used.
+	FLOPsPerSample float64
 }
 
 // PerSecond returns samples per second of wall time.
@@ -98,9 +111,22 @@ func (t Throughput) PerCPUSecond() float64 {
 	return float64(t.Samples) / t.CPUSeconds
 }
 
-// GFLOPs returns 6 × parameters × samples / time, in GFLOP/s.
+// GFLOPs returns FLOPsPerSample (or 6 × parameters) × samples / time, in GFLOP/s.
 func (t Throughput) GFLOPs() float64 {
-	return 6 * float64(t.Params) * float64(t.Samples) / t.Seconds / 1e9
+	f := t.FLOPsPerSample
+	if f <= 0 {
+		f = 6 * float64(t.Params)
+	}
+	return f * float64(t.Samples) / t.Seconds / 1e9
+}
+
+// GFLOPsCPU returns GFLOP/s per CPU-second (per core, for one-goroutine training), or GFLOPs when
+// the CPU time is unknown.
+func (t Throughput) GFLOPsCPU() float64 {
+	if t.CPUSeconds <= 0 {
+		return t.GFLOPs()
+	}
+	return t.GFLOPs() * t.Seconds / t.CPUSeconds
 }
 
 // Compared is a pmeter measurement with its PyTorch baseline.
@@ -149,6 +175,8 @@ type Report struct {
 	Backend    string
 	GOMAXPROCS int
 	MLP, CNN   *Compared
+	WRN        *ConvResult
+	ResNet     *ConvResult
 	Parallel   *Parallel
 	Fashion    *Fashion
 }
@@ -188,6 +216,27 @@ func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
 		}
 		rep.CNN = c
 		printCompared(w, "cnn", c)
+		g := c.Go.GFLOPsCPU()
+		fmt.Fprintf(w, "  %.1f GFLOP/s per core (per CPU-second) counting the convolutions' multiply-adds (target ≥ %.0f: %s)\n", g, TargetCNNGFLOPs, met(g >= TargetCNNGFLOPs))
+	}
+	for _, part := range []string{"wrn", "resnet"} {
+		if !want[part] {
+			continue
+		}
+		records, epochs := o.WRNRecords, o.WRNEpochs
+		if part == "resnet" {
+			records, epochs = o.ResNetRecords, 1
+		}
+		r, err := runConv(ctx, part, records, epochs, o, base)
+		if err != nil {
+			return rep, err
+		}
+		if part == "wrn" {
+			rep.WRN = r
+		} else {
+			rep.ResNet = r
+		}
+		printConv(w, part, r)
 	}
 	if want["parallel"] {
 		p, err := runParallel(ctx, purchase, o)
@@ -239,6 +288,10 @@ func withDefaults(o Options) Options {
 	def(&o.MLPEpochs, 10)
 	def(&o.CNNRecords, 2560)
 	def(&o.CNNEpochs, 2)
+	def(&o.WRNRecords, 1280)
+	def(&o.WRNEpochs, 1)
+	def(&o.ResNetRecords, 2560)
+	def(&o.ConvBatch, 128)
 	def(&o.ParallelEpochs, 5)
 	def(&o.Repeats, 3)
 	return o
@@ -345,7 +398,16 @@ func runCNN(ctx context.Context, o Options, base *baseline) (*Compared, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Compared{Go: t}
+	m, err := nn.FromSpecs("cnn2", specs)
+	if err != nil {
+		return nil, err
+	}
+	cost, err := m.Cost([]int{3, 32, 32})
+	if err != nil {
+		return nil, err
+	}
+	t.FLOPsPerSample = cost.TrainFLOPs
+	c := &Compared{Go: t, Target: TargetCNNTorch}
 	if nn.Backend() == "openblas" {
 		c.Target = TargetOpenBLASCNN
 	}
@@ -526,7 +588,8 @@ func printCompared(w io.Writer, part string, c *Compared) {
 		fmt.Fprintf(w, "  PyTorch skipped: %s\n", c.Skipped)
 		return
 	}
-	tt := Throughput{Params: c.Torch.Params, Samples: c.Torch.Samples, Seconds: c.Torch.Seconds, CPUSeconds: c.Torch.CPUSeconds}
+	tt := Throughput{Params: c.Torch.Params, Samples: c.Torch.Samples, Seconds: c.Torch.Seconds, CPUSeconds: c.Torch.CPUSeconds,
+		FLOPsPerSample: c.Go.FLOPsPerSample}
 	fmt.Fprintf(w, "  %s %s (batch loss %.3f → %.3f)\n", c.Torch.Impl, fmtThroughput(tt), c.Torch.FirstLoss, c.Torch.LastLoss)
 	line := fmt.Sprintf("  ratio %.2f× PyTorch", c.Ratio())
 	if r := c.RatioCPU(); r > 0 {

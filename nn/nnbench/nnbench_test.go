@@ -12,7 +12,7 @@ import (
 // tiny is a configuration that runs every part in a few seconds.
 func tiny() Options {
 	return Options{Seed: 1, MLPRecords: 300, MLPEpochs: 2, CNNRecords: 128, CNNEpochs: 1, ParallelEpochs: 1,
-		FashionEpochs: 1, Repeats: 1, NoBaseline: true}
+		WRNRecords: 8, WRNEpochs: 1, ResNetRecords: 16, ConvBatch: 8, FashionEpochs: 1, Repeats: 1, NoBaseline: true}
 }
 
 func TestRunAllParts(t *testing.T) {
@@ -21,7 +21,7 @@ func TestRunAllParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.MLP == nil || rep.CNN == nil || rep.Parallel == nil || rep.Fashion == nil {
+	if rep.MLP == nil || rep.CNN == nil || rep.WRN == nil || rep.ResNet == nil || rep.Parallel == nil || rep.Fashion == nil {
 		t.Fatalf("parts missing: %+v", rep)
 	}
 	// 300 records in full batches of 256, two epochs; the MLP is 600-256-100.
@@ -34,6 +34,14 @@ func TestRunAllParts(t *testing.T) {
 	if g := rep.CNN.Go; g.Samples != 128 || g.Params != 545098 {
 		t.Errorf("cnn %+v", g)
 	}
+	// Zoo's wrn28-2 and ResNet-20 with 1×1 convolutions as its two projection shortcuts (the
+	// paper's "0.27M" parameters).
+	if r := rep.WRN; r.Go.Samples != 8 || r.Cost.Params != 1467610 || r.Go.GFLOPs() <= 0 || r.GemmGFLOPs <= 0 || r.Budget <= 0 {
+		t.Errorf("wrn %+v", r)
+	}
+	if r := rep.ResNet; r.Go.Samples != 16 || r.Cost.Params != 272474 || r.GemmGFLOPs <= 0 {
+		t.Errorf("resnet %+v", r)
+	}
 	if p := rep.Parallel; p.Two.Samples != 2*p.One.Samples || p.One.Samples != 256 || p.Ratio() <= 0 {
 		t.Errorf("parallel %+v", p)
 	}
@@ -41,7 +49,7 @@ func TestRunAllParts(t *testing.T) {
 		t.Errorf("fashion %+v", f)
 	}
 	for _, s := range []string{"backend " + rep.Backend, "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
-		"fashion: mlp 784-128-10", "test accuracy", "PyTorch skipped: not requested"} {
+		"fashion: mlp 784-128-10", "test accuracy", "wrn: wrn28-2", "resnet: resnet20", "gemm kernel on the same products", "of user", "peak RSS", "PyTorch skipped: not requested"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
 		}

@@ -4,7 +4,7 @@
 Trains the same model on the same data as the Go benchmark and prints one JSON line with the throughput,
 so that the Go command can print the ratio of the two measured in the same run.
 
-Usage: train_torch.py --model mlp|cnn --x X.npy --y Y.npy --epochs E --batch B --threads T [--lr LR] [--classes C]
+Usage: train_torch.py --model mlp|cnn|wrn|resnet --x X.npy --y Y.npy --epochs E --batch B --threads T [--lr LR] [--classes C]
                       [--repeats R]
 
 Every epoch visits the records in a random order in full batches (the last, incomplete batch is
@@ -17,6 +17,8 @@ Models (identical to pmeter's definitions in the benchmark):
   mlp: Linear(D, 256) -> ReLU -> Linear(256, C), Adam(lr)                          (X: N x D float32)
   cnn: Conv2d(3,32,3,pad 1) -> ReLU -> MaxPool2d(2) -> Conv2d(32,64,3,pad 1) -> ReLU -> MaxPool2d(2)
        -> Flatten -> Linear(4096,128) -> ReLU -> Linear(128, C), Adam(lr)          (X: N x 3 x 32 x 32)
+  wrn: pmeter's zoo wrn28-2 (pre-activation WRN-28-2, bias-free convolutions), Adam(lr)
+  resnet: ResNet-20 of He et al. with 1x1 convolution + batch norm projection shortcuts, Adam(lr)
 """
 import argparse
 import json
@@ -31,6 +33,50 @@ import torch
 import torch.nn as nn
 
 
+class Residual(nn.Module):
+    """body(x) + shortcut(x), the identity shortcut when there is none (pmeter's residual layer)."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+        self.shortcut = nn.Sequential(*shortcut) if shortcut else None
+
+    def forward(self, x):
+        return self.body(x) + (self.shortcut(x) if self.shortcut is not None else x)
+
+
+def conv(i, o, k, stride=1):
+    return nn.Conv2d(i, o, k, stride=stride, padding=k // 2, bias=False)
+
+
+def wrn(c, classes, depth=28, width=2):
+    """pmeter's zoo.WRN: the block order, shortcuts and widths of nn/zoo/zoo.go."""
+    n = (depth - 4) // 6
+    layers, cur = [conv(c, 16, 3)], 16
+    for g, w in enumerate([16 * width, 32 * width, 64 * width]):
+        for b in range(n):
+            stride = 2 if g > 0 and b == 0 else 1
+            if cur == w and stride == 1:
+                layers.append(Residual([nn.BatchNorm2d(cur), nn.ReLU(), conv(cur, w, 3), nn.BatchNorm2d(w), nn.ReLU(), conv(w, w, 3)]))
+            else:
+                layers += [nn.BatchNorm2d(cur), nn.ReLU(),
+                           Residual([conv(cur, w, 3, stride), nn.BatchNorm2d(w), nn.ReLU(), conv(w, w, 3)], [conv(cur, w, 1, stride)])]
+            cur = w
+    return nn.Sequential(*layers, nn.BatchNorm2d(cur), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cur, classes))
+
+
+def resnet20(c, classes):
+    """nnbench's resNet20: post-activation basic blocks, projection shortcuts where the shape changes."""
+    layers, cur = [conv(c, 16, 3), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for g, w in enumerate([16, 32, 64]):
+        for b in range(3):
+            stride = 2 if g > 0 and b == 0 else 1
+            short = [conv(cur, w, 1, stride), nn.BatchNorm2d(w)] if cur != w or stride != 1 else None
+            layers += [Residual([conv(cur, w, 3, stride), nn.BatchNorm2d(w), nn.ReLU(), conv(w, w, 3), nn.BatchNorm2d(w)], short), nn.ReLU()]
+            cur = w
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cur, classes))
+
+
 def build(kind, x_shape, classes):
     if kind == "mlp":
         return nn.Sequential(nn.Linear(x_shape[1], 256), nn.ReLU(), nn.Linear(256, classes))
@@ -39,6 +85,10 @@ def build(kind, x_shape, classes):
             nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, classes))
+    if kind == "wrn":
+        return wrn(x_shape[1], classes)
+    if kind == "resnet":
+        return resnet20(x_shape[1], classes)
     raise SystemExit("unknown model " + kind)
 
 
