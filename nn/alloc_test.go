@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -14,19 +15,7 @@ import (
 func TestTrainStepAllocatesNothing(t *testing.T) {
 	SetBLASThreads(1)
 	t.Cleanup(func() { SetBLASThreads(runtime.GOMAXPROCS(0)) })
-	bn := func(c int) LayerSpec { return LayerSpec{Kind: KindBatchNorm, In: c} }
-	relu := LayerSpec{Kind: KindReLU}
-	specs := []LayerSpec{
-		{Kind: KindConv2D, In: 3, Out: 8, Kernel: 3, Padding: 1}, relu, {Kind: KindMaxPool2D, Kernel: 2},
-		{Kind: KindResidual, Body: []LayerSpec{bn(8), relu, {Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}, bn(8), relu,
-			{Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}}},
-		bn(8), relu,
-		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 3, Stride: 2, Padding: 1, NoBias: true}, bn(16), relu,
-			{Kind: KindConv2D, In: 16, Out: 16, Kernel: 3, Padding: 1, NoBias: true}},
-			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 1, Stride: 2, NoBias: true}}},
-		{Kind: KindConv2D, In: 16, Out: 16, Kernel: 1}, bn(16), relu, {Kind: KindAvgPool2D, Kernel: 2},
-		{Kind: KindGlobalAvgPool}, {Kind: KindDense, In: 16, Out: 10},
-	}
+	specs := visionSpecs()
 	r := rand.New(rand.NewPCG(3, 4))
 	x := randTensor(r, -1, 1, 16, 3, 16, 16)
 	labels := make([]int, 16)
@@ -39,6 +28,7 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Init(1)
+		m.shareGrads(true)
 		upd, err := opt.Start(m.Params())
 		if err != nil {
 			t.Fatal(err)
@@ -59,6 +49,90 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 		if a := testing.AllocsPerRun(5, step); a != 0 {
 			t.Errorf("%T: %v allocations per training step after the first, want 0", opt, a)
 		}
+	}
+}
+
+// TestSharedGradsMatch trains two copies of a model on the same batches, one with the shared
+// gradient buffers that Train uses and one with a buffer per layer, and requires bitwise the same
+// weights and running statistics; then a model that trained with sharing, back to its own buffers,
+// must give the same per-record gradient norms as the copy.
+func TestSharedGradsMatch(t *testing.T) {
+	specs := visionSpecs()
+	r := rand.New(rand.NewPCG(5, 6))
+	x := randTensor(r, -1, 1, 16, 3, 16, 16)
+	labels := make([]int, 16)
+	for i := range labels {
+		labels[i] = r.IntN(10)
+	}
+	var models [2]*Sequential
+	var upds [2]Updater
+	var bs [2]*batcher
+	for k := range models {
+		m, err := FromSpecs("shared", specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(7)
+		m.shareGrads(k == 0)
+		models[k] = m
+		if upds[k], err = (SGD{Momentum: 0.9}).Start(m.Params()); err != nil {
+			t.Fatal(err)
+		}
+		bs[k] = newBatcher(Data{X: x, Labels: labels})
+	}
+	idx := make([]int, 8)
+	for step := 0; step < 4; step++ {
+		for i := range idx {
+			idx[i] = r.IntN(16)
+		}
+		for k, m := range models {
+			xb, tb := bs[k].gather(idx)
+			if _, err := bs[k].step(m, xb, tb, CrossEntropy{}); err != nil {
+				t.Fatal(err)
+			}
+			upds[k].Update(0.05)
+		}
+	}
+	models[0].shareGrads(false)
+	state := func(m *Sequential) []Param { return append(m.Params(), m.Buffers()...) }
+	a, b := state(models[0]), state(models[1])
+	for k := range a {
+		for i, v := range a[k].Value.Data {
+			if !sameFloatBits(v, b[k].Value.Data[i]) {
+				t.Fatalf("%s[%d] = %v with shared gradients, %v without", a[k].Name, i, v, b[k].Value.Data[i])
+			}
+		}
+	}
+	var sq [2][]float64
+	for k, m := range models {
+		out, err := Evaluate(context.Background(), m, Data{X: x, Labels: labels}, EvalConfig{GradNorms: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq[k] = out.GradNorm
+	}
+	for i := range sq[0] {
+		if sq[0][i] != sq[1][i] {
+			t.Fatalf("record %d: gradient norm² %v after shared training, %v", i, sq[0][i], sq[1][i])
+		}
+	}
+}
+
+// visionSpecs is a small model with every layer kind of the vision models.
+func visionSpecs() []LayerSpec {
+	bn := func(c int) LayerSpec { return LayerSpec{Kind: KindBatchNorm, In: c} }
+	relu := LayerSpec{Kind: KindReLU}
+	return []LayerSpec{
+		{Kind: KindConv2D, In: 3, Out: 8, Kernel: 3, Padding: 1}, relu, {Kind: KindMaxPool2D, Kernel: 2},
+		{Kind: KindResidual, Body: []LayerSpec{bn(8), relu, {Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}, bn(8), relu,
+			{Kind: KindConv2D, In: 8, Out: 8, Kernel: 3, Padding: 1, NoBias: true}}},
+		bn(8), relu,
+		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 3, Stride: 2, Padding: 1, NoBias: true}, bn(16), relu,
+			{Kind: KindConv2D, In: 16, Out: 16, Kernel: 3, Padding: 1, NoBias: true}},
+			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 8, Out: 16, Kernel: 1, Stride: 2, NoBias: true}}},
+		{Kind: KindConv2D, In: 16, Out: 16, Kernel: 1}, bn(16), relu, {Kind: KindAvgPool2D, Kernel: 2},
+		{Kind: KindGlobalAvgPool}, {Kind: KindDropout, P: 0.25}, {Kind: KindDense, In: 16, Out: 12}, {Kind: KindTanh},
+		{Kind: KindFlatten}, {Kind: KindDense, In: 12, Out: 10},
 	}
 }
 

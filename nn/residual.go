@@ -15,6 +15,7 @@ type Residual struct {
 	Body, Shortcut []Layer
 
 	x, y, dx *Tensor
+	arena    *gradArena // set by Sequential.Backward while training: shared gradient buffers
 }
 
 // NewResidual returns a residual block; shortcut may be empty (identity).
@@ -140,7 +141,16 @@ func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
 // Backward implements Layer.
 func (r *Residual) Backward(dy *Tensor, needDX bool) *Tensor {
 	g := dy
+	// With shared gradient buffers, dy is read again by the shortcut and r.dx written last: the
+	// layers inside use other buffers.
+	var own *Tensor
+	if needDX {
+		own = r.dx
+	}
 	for i := len(r.Body) - 1; i >= 0; i-- {
+		if r.arena != nil && (needDX || i > 0) {
+			r.arena.assignGrad(r.Body[i], g, dy, own)
+		}
 		g = r.Body[i].Backward(g, needDX || i > 0)
 	}
 	var dx *Tensor
@@ -150,6 +160,9 @@ func (r *Residual) Backward(dy *Tensor, needDX bool) *Tensor {
 	}
 	s := dy
 	for i := len(r.Shortcut) - 1; i >= 0; i-- {
+		if r.arena != nil && (needDX || i > 0) {
+			r.arena.assignGrad(r.Shortcut[i], s, dy, dx)
+		}
 		s = r.Shortcut[i].Backward(s, needDX || i > 0)
 	}
 	if needDX {

@@ -15,6 +15,9 @@ type Sequential struct {
 	inShape, outShape []int // per-record shapes of the last validated input
 	lastBatch         int   // batch size of the last Forward, -1 before any
 	first             int   // index of the first layer with parameters, set with inShape
+	// grads, when not nil, holds the gradient buffers that the layers share in Backward (set by
+	// Train; see gradArena).
+	grads *gradArena
 }
 
 // NewSequential returns a model of the given layers. Parameters are zero until Init.
@@ -143,9 +146,24 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	first := m.first
 	g := dy
 	for i := len(m.Layers) - 1; i >= first; i-- {
+		if m.grads != nil && i > first {
+			m.grads.assignGrad(m.Layers[i], g)
+		}
 		g = m.Layers[i].Backward(g, i > first)
 	}
 	return nil
+}
+
+// shareGrads turns shared gradient buffers on (see gradArena) or off, giving the layers their own
+// buffers again.
+func (m *Sequential) shareGrads(on bool) {
+	switch {
+	case on && m.grads == nil:
+		m.grads = &gradArena{}
+	case !on && m.grads != nil:
+		m.grads = nil
+		unshareGrads(m.Layers)
+	}
 }
 
 // Params lists the trainable parameters with PyTorch state_dict names ("<layer index>.weight").

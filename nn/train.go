@@ -107,6 +107,8 @@ func Train(ctx context.Context, m *Sequential, d Data, cfg TrainConfig) (TrainRe
 	augRand := newRand(cfg.Seed, streamAugment)
 	m.Reseed(cfg.Seed)
 
+	m.shareGrads(true)
+	defer m.shareGrads(false)
 	b := newBatcher(d)
 	perm := make([]int, n)
 	for i := range perm {
