@@ -45,6 +45,17 @@ type Estimate struct {
 	DataMemory, PlanMemory, TrainMemory, SignalMemory, AttackMemory, PeakMemory int64
 	// Disk, in bytes: model weights and sidecars, signal files, and metadata, results and report.
 	ModelDisk, SignalDisk, ReportDisk, Disk int64
+
+	// Compute: TrainFLOPs is the training FLOPs of one record in one epoch (forward and backward
+	// multiply-adds of the convolutions and dense layers, nn.SpecSummary), TrainRecords the records
+	// each trained model learns from (at most), ModelFLOPs = TrainFLOPs × TrainRecords × Epochs.
+	TrainFLOPs   float64
+	TrainRecords int
+	ModelFLOPs   float64
+	// Calibration, when set by Calibrate, is the measured training speed on this machine, and
+	// TrainSeconds the estimated wall time of training every model of the plan.
+	Calibration  *Calibration
+	TrainSeconds float64
 }
 
 // EstimateRun computes the estimate of a run of c on data d. It checks the sizes the config asks of
@@ -82,6 +93,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		}
 	}
 	e.Params = sum.Params
+	e.TrainFLOPs = sum.TrainFLOPs
 
 	workers := c.Run.Workers
 	if workers == 0 {
@@ -118,6 +130,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		e.SampleRecords = len(c.Audit.Records)
 		e.Models, e.Workers = 2*k*e.SampleRecords, 1
 		e.TrainMemory = perModel(n/2 + 1)
+		e.setCompute(n/2 + 1)
 		e.ReportDisk = mul(int64(e.Models), 32) + 4096
 		e.PeakMemory = add(e.DataMemory, e.TrainMemory)
 		e.Disk = e.ReportDisk
@@ -157,6 +170,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	e.Models = e.Targets + e.References
 	trained := e.Models - e.External
 	e.Workers = min(workers, trained)
+	e.setCompute(trainRecords)
 
 	e.AuditRecords = c.Audit.DataSize
 	if c.isCanaryGame() {
@@ -209,6 +223,12 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		add(mul(int64(e.Targets)*N, 2*(96+24*int64(e.Attacks))), 2<<20+int64(e.Attacks)*(100<<10)))
 	e.Disk = add(add(e.ModelDisk, e.SignalDisk), e.ReportDisk)
 	return e, nil
+}
+
+// setCompute sets the training records per model and the FLOPs of training one model.
+func (e *Estimate) setCompute(trainRecords int) {
+	e.TrainRecords = trainRecords
+	e.ModelFLOPs = e.TrainFLOPs * float64(trainRecords) * float64(e.Epochs)
 }
 
 // mul and add are products and sums of sizes that saturate instead of overflowing.
@@ -325,6 +345,15 @@ func (e *Estimate) WriteTo(w io.Writer) (int64, error) {
 	}
 	fmt.Fprintf(tw, "model\t%s: %s parameters, %d epoch%s, batch %d, %d trained at once\n",
 		e.Model, FormatCount(e.Params), e.Epochs, plural(e.Epochs), e.BatchSize, e.Workers)
+	if e.TrainFLOPs > 0 {
+		fmt.Fprintf(tw, "compute\t%s per model\t%s per record and epoch × %s records × %d epoch%s\n",
+			formatFLOPs(e.ModelFLOPs), formatFLOPs(e.TrainFLOPs), FormatCount(int64(e.TrainRecords)), e.Epochs, plural(e.Epochs))
+	}
+	if c := e.Calibration; c != nil {
+		trained := e.Models - e.External
+		fmt.Fprintf(tw, "training time\tabout %s\t%d model%s, %d at once; calibrated %.1f GFLOP/s per core (%d steps of %d records, %.2f CPU-s)\n",
+			FormatDuration(e.TrainSeconds), trained, plural(trained), max(e.Workers, 1), c.GFLOPs, c.Steps, c.Batch, c.CPUSeconds)
+	}
 	fmt.Fprintf(tw, "memory\t%s at the peak\n", FormatBytes(e.PeakMemory))
 	fmt.Fprintf(tw, "  data\t%s\n", FormatBytes(e.DataMemory))
 	if e.SampleRecords == 0 {
@@ -360,6 +389,17 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// formatFLOPs writes a count of floating-point operations with decimal units: "1.29 GFLOP".
+func formatFLOPs(f float64) string {
+	units := []string{"", "k", "M", "G", "T", "P", "E"}
+	i := 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g %sFLOP", f, units[i])
 }
 
 // FormatBytes writes a size in bytes with binary units: "512 B", "1.5 KiB", "23.4 GiB".

@@ -25,44 +25,34 @@ func (m *Sequential) Cost(in []int) (Cost, error) {
 	if _, err := m.OutShape(in); err != nil {
 		return Cost{}, err
 	}
-	c := Cost{Params: m.NumParams()}
-	first := true
-	if _, err := layersCost(m.Layers, in, &c, &first); err != nil {
+	sum, err := Summarize(m.Specs(), in)
+	if err != nil {
+		return Cost{}, fmt.Errorf("nn: model %q: %w", m.Name, err)
+	}
+	c := Cost{Params: m.NumParams(), ForwardFLOPs: sum.ForwardFLOPs, TrainFLOPs: sum.TrainFLOPs}
+	if c.Activations, err = activations(m.Layers, in); err != nil {
 		return Cost{}, fmt.Errorf("nn: model %q: %w", m.Name, err)
 	}
 	return c, nil
 }
 
-// layersCost adds the cost of a chain of layers to c and returns its output shape. first is true
-// until a layer with parameters has been counted (its input gradient is not computed).
-func layersCost(layers []Layer, in []int, c *Cost, first *bool) ([]int, error) {
-	s := in
+// activations returns the float32 values per record that a chain of layers keeps from forward to
+// backward.
+func activations(layers []Layer, in []int) (int, error) {
+	n, s := 0, in
 	for i, l := range layers {
 		out, err := l.OutShape(s)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		var macs float64
-		switch l := l.(type) {
-		case *Conv2D:
-			macs = float64(l.Out) * float64(l.In*l.K*l.K) * float64(out[1]*out[2])
-		case *Dense:
-			macs = float64(l.In) * float64(l.Out)
-		case *Residual:
-			if _, err := layersCost(l.Body, s, c, first); err != nil {
-				return nil, err
+		if r, ok := l.(*Residual); ok {
+			for _, part := range [][]Layer{r.Body, r.Shortcut} {
+				k, err := activations(part, s)
+				if err != nil {
+					return 0, err
+				}
+				n += k
 			}
-			if _, err := layersCost(l.Shortcut, s, c, first); err != nil {
-				return nil, err
-			}
-		}
-		if macs > 0 {
-			c.ForwardFLOPs += 2 * macs
-			c.TrainFLOPs += 4 * macs // forward and weight gradient
-			if !*first {
-				c.TrainFLOPs += 2 * macs // input gradient
-			}
-			*first = false
 		}
 		shared := false
 		switch l.(type) {
@@ -77,9 +67,9 @@ func layersCost(layers []Layer, in []int, c *Cost, first *bool) ([]int, error) {
 			}
 		}
 		if !shared {
-			c.Activations += numel(out)
+			n += numel(out)
 		}
 		s = out
 	}
-	return s, nil
+	return n, nil
 }

@@ -15,9 +15,10 @@ type Sequential struct {
 	inShape, outShape []int // per-record shapes of the last validated input
 	lastBatch         int   // batch size of the last Forward, -1 before any
 	first             int   // index of the first layer with parameters, set with inShape
-	// grads, when not nil, holds the gradient buffers that the layers share in Backward (set by
-	// Train; see gradArena).
-	grads *gradArena
+	// grads holds the gradient buffers that the layers share in Backward while sharing is set (by
+	// Train; see gradArena); shared records that the layers point at them.
+	grads           *gradArena
+	sharing, shared bool
 }
 
 // NewSequential returns a model of the given layers. Parameters are zero until Init.
@@ -145,8 +146,15 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	// the input gradient of that layer (for a model starting with flatten → dense, the dense layer's).
 	first := m.first
 	g := dy
+	switch {
+	case m.sharing && m.grads == nil:
+		m.grads = &gradArena{}
+	case !m.sharing && m.shared:
+		unshareGrads(m.Layers)
+	}
+	m.shared = m.sharing
 	for i := len(m.Layers) - 1; i >= first; i-- {
-		if m.grads != nil && i > first {
+		if m.sharing && i > first {
 			m.grads.assignGrad(m.Layers[i], g)
 		}
 		g = m.Layers[i].Backward(g, i > first)
@@ -154,17 +162,10 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	return nil
 }
 
-// shareGrads turns shared gradient buffers on (see gradArena) or off, giving the layers their own
-// buffers again.
-func (m *Sequential) shareGrads(on bool) {
-	switch {
-	case on && m.grads == nil:
-		m.grads = &gradArena{}
-	case !on && m.grads != nil:
-		m.grads = nil
-		unshareGrads(m.Layers)
-	}
-}
+// shareGrads turns shared gradient buffers on or off for the next Backward passes (see gradArena).
+// The shared buffers are kept for the next time; a Backward without sharing gives the layers their
+// own buffers again.
+func (m *Sequential) shareGrads(on bool) { m.sharing = on }
 
 // Params lists the trainable parameters with PyTorch state_dict names ("<layer index>.weight").
 func (m *Sequential) Params() []Param {

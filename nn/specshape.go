@@ -22,6 +22,12 @@ type SpecSummary struct {
 	Activations int64
 	// Workspace is the largest per-record scratch space of one layer (a convolution's unfolded input).
 	Workspace int64
+	// ForwardFLOPs counts the multiply-adds (two operations each) of the convolutions and dense layers
+	// in a forward pass of one record; TrainFLOPs adds the backward pass: every such layer's weight
+	// gradient and the input gradient of all but the first. Element-wise work is left out.
+	ForwardFLOPs, TrainFLOPs float64
+
+	seenWeights bool // a layer with weights was counted: later ones compute input gradients
 }
 
 // Summarize walks specs on records of per-record shape in, fills in the In that a dense, conv2d or
@@ -73,6 +79,7 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 	}
 	var out []int
 	var params, work int64
+	var macs float64
 	switch spec.Kind {
 	case KindDense:
 		if len(in) != 1 {
@@ -88,6 +95,7 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 		if !spec.NoBias {
 			params = addSat(params, int64(spec.Out))
 		}
+		macs = float64(spec.In) * float64(spec.Out)
 		out = []int{spec.Out}
 	case KindConv2D:
 		if len(in) != 3 {
@@ -113,6 +121,7 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 			params = addSat(params, int64(spec.Out))
 		}
 		work = mulSat64(mulSat64(int64(spec.In), kk), mulSat(ho, wo))
+		macs = float64(spec.Out) * float64(spec.In) * float64(kk) * float64(ho) * float64(wo)
 		out = []int{spec.Out, ho, wo}
 	case KindBatchNorm:
 		if len(in) == 0 {
@@ -157,6 +166,14 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 	}
 	s.Params = addSat(s.Params, params)
 	s.Workspace = max(s.Workspace, work)
+	if macs > 0 {
+		s.ForwardFLOPs += 2 * macs
+		s.TrainFLOPs += 4 * macs // forward and weight gradient
+		if s.seenWeights {
+			s.TrainFLOPs += 2 * macs // input gradient
+		}
+		s.seenWeights = true
+	}
 	size := int64(1)
 	for _, d := range out {
 		size = mulSat64(size, int64(d))

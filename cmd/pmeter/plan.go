@@ -16,15 +16,18 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := newConfigFlags(fs, "override data.dataset", "override run.log_dir (its file system's free space is checked)")
+	noCal := fs.Bool("no-calibrate", false, "skip the short training that measures this machine's speed (no time estimate)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: pmeter plan [flags] [config.yaml]
 
 Prints what 'pmeter run' of the config will need, without training anything: models (targets and
 references), audited and population records, parameters per model, memory (the peak, while run.workers
 models train at once, with every model's signals and the attacks' inputs) and disk (models, signals,
-report), against this machine's memory and the free space of the run directory's file system. It exits
-with status 1 when the plan does not fit, as 'pmeter run' would refuse it. It loads the data to know
-its size.
+report), against this machine's memory and the free space of the run directory's file system, and the
+training's FLOPs per model with the estimated training time, from a few training steps of the model
+timed on this machine (a calibration of about a second). It exits with status 1 when the plan does not
+fit, as 'pmeter run' would refuse it. It loads the data to know its size. 'pmeter run -dry-run' prints
+the same.
 
 Flags:
 `)
@@ -38,6 +41,13 @@ Flags:
 	if err != nil {
 		return err
 	}
+	return printPlan(ctx, cfg, !*noCal, stdout)
+}
+
+// printPlan prints the estimate of a run of cfg, with the training time calibrated on this machine
+// when calibrate is set, and the verdict; it returns audit.ErrDoesNotFit (wrapped) when the plan does
+// not fit.
+func printPlan(ctx context.Context, cfg *audit.Config, calibrate bool, stdout io.Writer) error {
 	d, err := audit.LoadData(cfg)
 	if err != nil {
 		return err
@@ -45,6 +55,13 @@ Flags:
 	est, err := audit.EstimateRun(cfg, d)
 	if err != nil {
 		return err
+	}
+	limits := audit.MachineLimits(cfg.Run.LogDir)
+	fits := est.Check(limits)
+	if calibrate && fits == nil { // it builds and trains the model: only one that fits
+		if err := est.Calibrate(ctx, cfg, d); err != nil {
+			return err
+		}
 	}
 	if _, err := est.WriteTo(stdout); err != nil {
 		return err
@@ -56,9 +73,8 @@ Flags:
 	if dp != nil {
 		fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "dp", dp)
 	}
-	limits := audit.MachineLimits(cfg.Run.LogDir)
 	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "machine", limits)
-	if err := est.Check(limits); err != nil {
+	if err := fits; err != nil {
 		if errors.Is(err, audit.ErrDoesNotFit) {
 			fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "verdict", "does not fit: pmeter run refuses it")
 		}

@@ -19,13 +19,22 @@ func TestPlan(t *testing.T) {
 	}
 	for _, want := range []string{"models           4: 1 target, 3 references (4 trained here, 0 read from files)",
 		"records          200 audited, 100 population", "logreg: 7,850 parameters, 2 epochs, batch 32",
-		"memory", "training", "signals", "attack inputs", "disk", "machine", "verdict          fits"} {
+		"memory", "training", "signals", "attack inputs", "disk", "machine", "verdict          fits",
+		"compute", "FLOP per model", "training time    about", "GFLOP/s per core"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pmeter plan output lacks %q:\n%s", want, out)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run")); !os.IsNotExist(err) {
 		t.Error("pmeter plan created the run directory")
+	}
+	// pmeter run -dry-run prints the same plan and trains nothing.
+	code, dry, errs := cli(t, "run", cfg, "--dry-run", "--out", filepath.Join(dir, "run"))
+	if code != 0 || !strings.Contains(dry, "training time") || !strings.Contains(dry, "verdict          fits") {
+		t.Errorf("pmeter run --dry-run: exit %d\n%s\n%s", code, dry, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run")); !os.IsNotExist(err) {
+		t.Error("pmeter run --dry-run created the run directory")
 	}
 
 	// A plan no machine fits: a dense layer of 2e9 outputs (6 TB of weights).

@@ -17,6 +17,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := newConfigFlags(fs, "override data.dataset (e.g. adult for the embedded UCI Adult data)", "override run.log_dir, the run directory")
+	dryRun := fs.Bool("dry-run", false, "print the plan with its estimated training time ('pmeter plan') and stop")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: pmeter run [flags] [config.yaml]
 
@@ -36,6 +37,9 @@ Flags:
 	cfg, err := cf.load(args)
 	if err != nil {
 		return err
+	}
+	if *dryRun {
+		return printPlan(ctx, cfg, true, stdout)
 	}
 	setMemoryLimit(cfg.Run.LogDir)
 	res, err := audit.Run(ctx, cfg, audit.Options{Log: stderr})

@@ -1,0 +1,85 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pmeter/pmeter/nn"
+)
+
+// Calibration is the measured training speed of a configuration's model on this machine, from a
+// few steps of training on the data's first records (Calibrate).
+type Calibration struct {
+	Batch, Steps int     // steps timed (after one untimed step that sizes the buffers), of Batch records
+	CPUSeconds   float64 // CPU time of the timed steps
+	// SecondsPerRecord is CPU-seconds per trained record per epoch (one core per model, as
+	// run.workers trains them); GFLOPs the training FLOPs per CPU-second it implies.
+	SecondsPerRecord, GFLOPs float64
+}
+
+// Calibrate times a short training of the configuration's model (its optimizer and batch size, up to
+// 128 records) on the first records of the pool, and sets e.Calibration and e.TrainSeconds: the
+// estimated wall time of training every model of the plan, run.workers at once with one core each
+// (as nn/sched trains them; Calibrate sets nn.SetBLASThreads(1) like it). After one step that sizes
+// the buffers, it times as many steps as fit in about half a CPU-second (at least one, at most 200).
+// Models read from files are not trained and not calibrated. It builds the model: call it for a plan
+// that fits the machine (Estimate.Check).
+func (e *Estimate) Calibrate(ctx context.Context, c *Config, d *Data) error {
+	const budget, maxSteps = 0.5, 200
+	if e.Models == e.External || e.TrainFLOPs <= 0 {
+		return nil
+	}
+	specs, err := c.modelSpecs(d)
+	if err != nil {
+		return err
+	}
+	m, err := nn.FromSpecs("calibration", specs)
+	if err != nil {
+		return err
+	}
+	m.Init(1)
+	nn.SetBLASThreads(1)
+	batch := min(c.Train.BatchSize, 128, d.Pool.Len())
+	x, err := nn.FromSlice(d.Pool.X[:batch*d.Pool.Dim()], append([]int{batch}, d.Pool.Shape...)...)
+	if err != nil {
+		return err
+	}
+	data := nn.Data{X: x, Labels: d.Pool.Y[:batch]}
+	cfg := c.trainConfig(1)
+	cfg.Epochs, cfg.BatchSize = 1, batch
+	start := processCPU()
+	if _, err := nn.Train(ctx, m, data, cfg); err != nil { // sizes the buffers
+		return fmt.Errorf("audit: calibrating the training speed: %w", err)
+	}
+	first := (processCPU() - start).Seconds()
+	if first <= 0 {
+		return nil // no CPU clock: no estimate
+	}
+	// Each epoch over the one batch is one step.
+	cfg.Epochs = max(1, min(maxSteps, int(budget/first)))
+	start = processCPU()
+	if _, err := nn.Train(ctx, m, data, cfg); err != nil {
+		return fmt.Errorf("audit: calibrating the training speed: %w", err)
+	}
+	cal := &Calibration{Batch: batch, Steps: cfg.Epochs, CPUSeconds: (processCPU() - start).Seconds()}
+	cal.SecondsPerRecord = cal.CPUSeconds / float64(cal.Steps*batch)
+	cal.GFLOPs = e.TrainFLOPs / cal.SecondsPerRecord / 1e9
+	e.Calibration = cal
+	trained := e.Models - e.External
+	waves := (trained + max(e.Workers, 1) - 1) / max(e.Workers, 1)
+	e.TrainSeconds = float64(waves) * float64(e.TrainRecords) * float64(e.Epochs) * cal.SecondsPerRecord
+	return nil
+}
+
+// FormatDuration writes a duration for people: "42 s", "17 min", "3.5 h", "2.1 days".
+func FormatDuration(s float64) string {
+	switch {
+	case s < 120:
+		return fmt.Sprintf("%.0f s", s)
+	case s < 2*3600:
+		return fmt.Sprintf("%.0f min", s/60)
+	case s < 48*3600:
+		return fmt.Sprintf("%.1f h", s/3600)
+	}
+	return fmt.Sprintf("%.1f days", s/86400)
+}
