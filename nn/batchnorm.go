@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
 // BatchNorm is batch normalisation over the channel dimension (PyTorch nn.BatchNorm1d on N × C or
@@ -172,17 +174,24 @@ func shiftedSums(x []float32, k float64) (sum, sq float64) {
 	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
 }
 
-// bnAffine writes y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹, through the ReLU when relu is set.
+// bnAffine writes y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹, through the ReLU when relu is set (vec.BNAffine
+// does a prefix with vector instructions, bitwise alike; the conversions keep the compiler from fusing
+// a multiplication and an addition, as in adamScalar).
 func bnAffine(y, x []float32, mu, is, g, be float32, relu bool) {
-	y = y[:len(x)]
+	c := vec.BN{Mu: mu, Is: is, G: g, Be: be}
+	if relu {
+		c.ReLU = 1
+	}
+	k := vec.BNAffine(y, x, &c)
+	y, x = y[k:len(x)], x[k:]
 	if relu {
 		for j, v := range x {
-			y[j] = relu32(g*((v-mu)*is) + be)
+			y[j] = relu32(float32(g*((v-mu)*is)) + be)
 		}
 		return
 	}
 	for j, v := range x {
-		y[j] = g*((v-mu)*is) + be
+		y[j] = float32(g*((v-mu)*is)) + be
 	}
 }
 
@@ -250,9 +259,17 @@ func (b *BatchNorm) gradSums(dy, x, y []float32, mu, is float32) (sdy, sdyx floa
 	return a0 + a1, d0 + d1
 }
 
-// inputGrad writes one plane of dx = k·(g − mean(g) − x̂·mean(g·x̂)) (training) or k·g (evaluation;
-// the means are then 0).
+// inputGrad writes one plane of dx = k·(g − mean(g) − x̂·mean(g·x̂)) (training; vec.BNGrad does a
+// prefix with vector instructions, bitwise alike) or k·g (evaluation).
 func (b *BatchNorm) inputGrad(dx, dy, x, y []float32, mu, is, k, mdy, mdyx float32) {
+	if b.trained {
+		c := vec.BN{Mu: mu, Is: is, K: k, Mdy: mdy, Mdyx: mdyx}
+		if b.fuseReLU {
+			c.ReLU = 1
+		}
+		n := vec.BNGrad(dx, dy, x, y, &c)
+		dx, dy, x, y = dx[n:], dy[n:], x[n:], y[n:]
+	}
 	dx, x, y = dx[:len(dy)], x[:len(dy)], y[:len(dy)]
 	switch {
 	case !b.trained && !b.fuseReLU:
@@ -265,11 +282,11 @@ func (b *BatchNorm) inputGrad(dx, dy, x, y []float32, mu, is, k, mdy, mdyx float
 		}
 	case b.fuseReLU:
 		for j, g := range dy {
-			dx[j] = k * (reluGrad32(g, y[j]) - mdy - (x[j]-mu)*is*mdyx)
+			dx[j] = k * (reluGrad32(g, y[j]) - mdy - float32((x[j]-mu)*is*mdyx))
 		}
 	default:
 		for j, g := range dy {
-			dx[j] = k * (g - mdy - (x[j]-mu)*is*mdyx)
+			dx[j] = k * (g - mdy - float32((x[j]-mu)*is*mdyx))
 		}
 	}
 }

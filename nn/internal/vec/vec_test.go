@@ -50,3 +50,69 @@ func TestAdamBitwise(t *testing.T) {
 		}
 	}
 }
+
+// TestBNMatchesScalar compares BNAffine and BNGrad with the scalar formulas of package nn, bit by
+// bit, on values with signed zeros, infinities and NaNs, with and without the fused ReLU.
+func TestBNMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0xffc00001), 1e-40, -1e-40, 3e38, -3e38}
+	val := func() float32 {
+		if r.IntN(8) == 0 {
+			return special[r.IntN(len(special))]
+		}
+		return float32(r.NormFloat64() * 3)
+	}
+	relu32 := func(v float32) float32 {
+		b := math.Float32bits(v)
+		if b-0x80000000 <= 0x7f800000 {
+			b = 0
+		}
+		return math.Float32frombits(b)
+	}
+	mask := func(g, y float32) float32 {
+		if math.Float32bits(y)-1 >= 0x7f800000 {
+			return 0
+		}
+		return g
+	}
+	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	for trial := 0; trial < 200; trial++ {
+		n := r.IntN(40)
+		x, y, dy, dx := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], dy[i] = val(), val()
+		}
+		c := BN{Mu: val(), Is: float32(r.Float64() * 2), G: val(), Be: val(), K: val(), Mdy: val(), Mdyx: val(), ReLU: uint32(trial % 2)}
+		k := BNAffine(y, x, &c)
+		for i := k; i < n; i++ {
+			y[i] = float32(c.G*((x[i]-c.Mu)*c.Is)) + c.Be
+			if c.ReLU == 1 {
+				y[i] = relu32(y[i])
+			}
+		}
+		for i, v := range x {
+			want := float32(c.G*((v-c.Mu)*c.Is)) + c.Be
+			if c.ReLU == 1 {
+				want = relu32(want)
+			}
+			if !same(y[i], want) || (want == want && math.Float32bits(y[i]) != math.Float32bits(want)) {
+				t.Fatalf("trial %d: BNAffine[%d] = %v (%#x), want %v (%#x)", trial, i, y[i], math.Float32bits(y[i]), want, math.Float32bits(want))
+			}
+		}
+		k = BNGrad(dx, dy, x, y, &c)
+		for i := k; i < n; i++ {
+			dx[i] = 0
+		}
+		for i := 0; i < k; i++ {
+			g := dy[i]
+			if c.ReLU == 1 {
+				g = mask(g, y[i])
+			}
+			want := c.K * (g - c.Mdy - float32((x[i]-c.Mu)*c.Is*c.Mdyx))
+			if !same(dx[i], want) || (want == want && math.Float32bits(dx[i]) != math.Float32bits(want)) {
+				t.Fatalf("trial %d: BNGrad[%d] = %v, want %v", trial, i, dx[i], want)
+			}
+		}
+	}
+}
