@@ -189,59 +189,70 @@ func TestDPTorch(t *testing.T) {
 		}
 		t.Skipf("%s with torch and numpy not available (apt-get install python3-torch): %v", py, err)
 	}
+	type job struct {
+		name string
+		dir  string
+		m    *Sequential
+		d    Data
+		c    float64
+		n    []float64
+	}
+	var jobs []job
+	var dirs []string
 	for name, tm := range dpTestModels(t) {
 		if name == "dropout" {
 			continue
 		}
-		t.Run(name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(8, 9))
-			d := dpTestData(r, 9, tm.shape, 3)
-			m, err := FromSpecs(name, tm.specs)
-			if err != nil {
-				t.Fatal(err)
+		r := rand.New(rand.NewPCG(8, 9))
+		d := dpTestData(r, 9, tm.shape, 3)
+		m, err := FromSpecs(name, tm.specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(4)
+		dir := t.TempDir()
+		if err := Save(filepath.Join(dir, "m.safetensors"), m, ModelInfo{InputShape: tm.shape}); err != nil {
+			t.Fatal(err)
+		}
+		labels := make([]int64, len(d.Labels))
+		for i, y := range d.Labels {
+			labels[i] = int64(y)
+		}
+		if err := npy.WriteFile(filepath.Join(dir, "x.npy"), npy.NewFloat32(d.X.Data, d.X.Shape...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := npy.WriteFile(filepath.Join(dir, "y.npy"), npy.NewInt64(labels, len(labels))); err != nil {
+			t.Fatal(err)
+		}
+		// The median norm by our own per-example gradients: half the examples are clipped.
+		_, norms := clipSum(perExampleGrads(t, m, d, 1), 1)
+		c := slices.Sorted(slices.Values(norms))[len(norms)/2]
+		if err := os.WriteFile(filepath.Join(dir, "clip.txt"), []byte(strconv.FormatFloat(c, 'g', -1, 64)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, job{name, dir, m, d, c, norms})
+		dirs = append(dirs, dir)
+	}
+	out, err := exec.Command(py, append([]string{"testdata/dp_torch.py"}, dirs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("torch: %v\n%s", err, out)
+	}
+	for _, j := range jobs {
+		want := readNpyTensor(t, filepath.Join(j.dir, "sum.npy"))
+		tn, err := npy.ReadFile(filepath.Join(j.dir, "norms.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range tn.F64 {
+			if math.Abs(n-j.n[i]) > 1e-4*n {
+				t.Errorf("%s: example %d: gradient norm %v, torch %v", j.name, i, j.n[i], n)
 			}
-			m.Init(4)
-			dir := t.TempDir()
-			path := filepath.Join(dir, "m.safetensors")
-			if err := Save(path, m, ModelInfo{InputShape: tm.shape}); err != nil {
-				t.Fatal(err)
-			}
-			xp, yp := filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy")
-			labels := make([]int64, len(d.Labels))
-			for i, y := range d.Labels {
-				labels[i] = int64(y)
-			}
-			if err := npy.WriteFile(xp, npy.NewFloat32(d.X.Data, d.X.Shape...)); err != nil {
-				t.Fatal(err)
-			}
-			if err := npy.WriteFile(yp, npy.NewInt64(labels, len(labels))); err != nil {
-				t.Fatal(err)
-			}
-			// The median norm by our own per-example gradients: half the examples are clipped.
-			_, norms := clipSum(perExampleGrads(t, m, d, 1), 1)
-			c := slices.Sorted(slices.Values(norms))[len(norms)/2]
-			sp, np := filepath.Join(dir, "sum.npy"), filepath.Join(dir, "norms.npy")
-			out, err := exec.Command(py, "testdata/dp_torch.py", path, SidecarPath(path), xp, yp,
-				strconv.FormatFloat(c, 'g', -1, 64), sp, np).CombinedOutput()
-			if err != nil {
-				t.Fatalf("torch: %v\n%s", err, out)
-			}
-			want := readNpyTensor(t, sp)
-			tn, err := npy.ReadFile(np)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, n := range tn.F64 {
-				if math.Abs(n-norms[i]) > 1e-4*n {
-					t.Errorf("example %d: gradient norm %v, torch %v", i, norms[i], n)
-				}
-			}
-			wantSum := make([]float64, len(want.Data))
-			for j, v := range want.Data {
-				wantSum[j] = float64(v)
-			}
-			closeSum(t, name+" vs torch", clippedSumOnce(t, m, d, c, 4, 1), wantSum)
-		})
+		}
+		wantSum := make([]float64, len(want.Data))
+		for k, v := range want.Data {
+			wantSum[k] = float64(v)
+		}
+		closeSum(t, j.name+" vs torch", clippedSumOnce(t, j.m, j.d, j.c, 4, 1), wantSum)
 	}
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """DP-SGD's clipped gradient sum in PyTorch, by a per-sample loop (the definition, no tricks).
 
-  dp_torch.py WEIGHTS SIDECAR X.npy LABELS.npy C SUM.npy NORMS.npy
+  dp_torch.py DIR...
 
-Builds the model of pmeter's sidecar (safetensors_torch.build), loads its weights (strict), and for each
+Each DIR holds a model saved by pmeter (m.safetensors and its sidecar m.json), the examples x.npy, their
+labels y.npy and the clipping norm C in clip.txt; the script writes DIR/sum.npy and DIR/norms.npy. It
+builds the model of pmeter's sidecar (safetensors_torch.build), loads its weights (strict), and for each
 example i alone computes g_i = ∇θ cross_entropy(model(x_i), y_i) over the parameters in state_dict order,
 its norm ‖g_i‖ and the clipped sum Σ_i g_i·min(1, C/‖g_i‖), in float64 from torch's float32 gradients.
 It writes the flattened sum and the per-example norms (unclipped).
@@ -22,8 +24,16 @@ from safetensors_torch import build, read_safetensors  # noqa: E402
 
 def main():
     torch.set_num_threads(1)
-    weights, sidecar, xpath, ypath, c, sumpath, normpath = sys.argv[1:8]
-    c = float(c)
+    for d in sys.argv[1:]:
+        one(d)
+
+
+def one(d):
+    weights, sidecar = os.path.join(d, "m.safetensors"), os.path.join(d, "m.json")
+    xpath, ypath = os.path.join(d, "x.npy"), os.path.join(d, "y.npy")
+    sumpath, normpath = os.path.join(d, "sum.npy"), os.path.join(d, "norms.npy")
+    with open(os.path.join(d, "clip.txt")) as f:
+        c = float(f.read())
     with open(sidecar) as f:
         info = json.load(f)
     model, _ = build(info["layers"], len(info["input_shape"]))
