@@ -14,7 +14,7 @@ type Sequential struct {
 
 	inShape, outShape []int // per-record shapes of the last validated input
 	lastBatch         int   // batch size of the last Forward, -1 before any
-	first             int   // index of the first layer with parameters, set with inShape
+	firstParam        int   // index of the first layer with parameters, set with inShape
 	// grads holds the gradient buffers that the layers share in Backward while sharing is set (by
 	// Train; see gradArena); shared records that the layers point at them.
 	grads           *gradArena
@@ -105,9 +105,9 @@ func (m *Sequential) checkInput(x *Tensor) error {
 		return err
 	}
 	m.inShape, m.outShape = append([]int(nil), x.Shape[1:]...), out
-	m.first = 0
-	for m.first < len(m.Layers) && len(m.Layers[m.first].Params()) == 0 {
-		m.first++
+	m.firstParam = 0
+	for m.firstParam < len(m.Layers) && len(m.Layers[m.firstParam].Params()) == 0 {
+		m.firstParam++
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	}
 	// Layers before the first one with parameters need no gradient: stop there, and do not compute
 	// the input gradient of that layer (for a model starting with flatten → dense, the dense layer's).
-	first := m.first
+	first := m.firstParam
 	g := dy
 	switch {
 	case m.sharing && m.grads == nil:
