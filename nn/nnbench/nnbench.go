@@ -707,7 +707,13 @@ func printCompared(w io.Writer, part string, c *Compared) {
 		line += fmt.Sprintf(" (%.2f× per CPU-second)", r)
 	}
 	if c.Target > 0 {
-		line += fmt.Sprintf("; target ≥ %.1f× for %s: %s", c.Target, nn.Backend(), met(c.Ratio() >= c.Target))
+		// Judged per CPU-second when known: on a machine shared with other work, the wall-clock ratio
+		// measures the scheduler as much as the code.
+		r, how := c.Ratio(), ""
+		if rc := c.RatioCPU(); rc > 0 {
+			r, how = rc, " per CPU-second"
+		}
+		line += fmt.Sprintf("; target ≥ %.1f× for %s%s: %s", c.Target, nn.Backend(), how, met(r >= c.Target))
 	}
 	fmt.Fprintln(w, line)
 }
