@@ -218,7 +218,7 @@ func TestDPTraining(t *testing.T) {
 		dir := t.TempDir()
 		c := canaryConfig(t, dir, "  privacy_game: dp_one_run\n  canaries: {count: 40, kind: mislabelled, k_plus: 5, k_minus: 5}",
 			"  dp: {noise_multiplier: 1.3, max_grad_norm: 2, sampling: "+sampling+"}\n")
-		c.Train.Epochs = 2
+		c.Train.Epochs = 1
 		res, err := Run(context.Background(), c, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", sampling, err)

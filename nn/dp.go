@@ -21,8 +21,8 @@ type DPConfig struct {
 	NoiseMultiplier float64 // σ ≥ 0: the noise's standard deviation is σ·MaxGradNorm
 	MaxGradNorm     float64 // C > 0: every per-example gradient is clipped to this L2 norm
 	Sampling        string  // SamplingPoisson (default) or SamplingShuffle
-	// SamplingRate is q for Poisson sampling; 0 takes BatchSize/N. Steps per epoch are ⌈N/BatchSize⌉
-	// (TrainConfig.StepsPerEpoch) either way.
+	// SamplingRate is q for Poisson sampling; 0 takes BatchSize/N. Steps per epoch are
+	// TrainConfig.StepsPerEpoch(N) (⌈N/BatchSize⌉) either way, unless StepsPerEpoch fixes them.
 	SamplingRate float64
 	// MicroBatch bounds how many examples' gradients are held at once (0: twice the batch size); a
 	// large Poisson batch is split into micro-batches, never truncated.
