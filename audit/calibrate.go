@@ -12,6 +12,8 @@ import (
 type Calibration struct {
 	Batch, Steps int     // steps timed (after one untimed step that sizes the buffers), of Batch records
 	CPUSeconds   float64 // CPU time of the timed steps
+	// FirstStep is the CPU time of the first step, which sizes every buffer (each model pays it once).
+	FirstStep float64
 	// SecondsPerRecord is CPU-seconds per trained record per epoch (one core per model, as
 	// run.workers trains them); GFLOPs the training FLOPs per CPU-second it implies.
 	SecondsPerRecord, GFLOPs float64
@@ -19,8 +21,10 @@ type Calibration struct {
 
 // Calibrate times a short training of the configuration's model (its optimizer and batch size, up to
 // 128 records) on the first records of the pool, and sets e.Calibration and e.TrainSeconds: the
-// estimated wall time of training every model of the plan, run.workers at once with one core each
-// (as nn/sched trains them; Calibrate sets nn.SetBLASThreads(1) like it). After one step that sizes
+// estimated wall time of training every model of the plan and extracting its signals (inference on
+// the audited and population records at the calibrated FLOP rate), with each model's first step at
+// its measured cost, run.workers at once with one core each (as nn/sched trains them; Calibrate sets
+// nn.SetBLASThreads(1) like it). After one step that sizes
 // the buffers, it times as many steps as fit in about half a CPU-second (at least one, at most 200).
 // Models read from files are not trained and not calibrated. It builds the model: call it for a plan
 // that fits the machine (Estimate.Check).
@@ -61,14 +65,23 @@ func (e *Estimate) Calibrate(ctx context.Context, c *Config, d *Data) error {
 	if _, err := nn.Train(ctx, m, data, cfg); err != nil {
 		return fmt.Errorf("audit: calibrating the training speed: %w", err)
 	}
-	cal := &Calibration{Batch: batch, Steps: cfg.Epochs, CPUSeconds: (processCPU() - start).Seconds()}
+	cal := &Calibration{Batch: batch, Steps: cfg.Epochs, CPUSeconds: (processCPU() - start).Seconds(), FirstStep: first}
 	cal.SecondsPerRecord = cal.CPUSeconds / float64(cal.Steps*batch)
 	cal.GFLOPs = e.TrainFLOPs / cal.SecondsPerRecord / 1e9
 	e.Calibration = cal
 	trained := e.Models - e.External
 	waves := (trained + max(e.Workers, 1) - 1) / max(e.Workers, 1)
-	e.TrainSeconds = float64(waves) * float64(e.TrainRecords) * float64(e.Epochs) * cal.SecondsPerRecord
+	perModel := float64(e.TrainRecords)*float64(e.Epochs)*cal.SecondsPerRecord + max(0, first-float64(batch)*cal.SecondsPerRecord)
+	signals := float64((e.AuditRecords+e.PopulationRecords)*max(e.Queries, 1)) * e.ForwardFLOPs / (cal.GFLOPs * 1e9)
+	e.TrainSeconds = float64(waves) * (perModel + signals)
 	return nil
+}
+
+// CalibrationMemory is about the memory Calibrate needs (bytes): one model with its gradients and
+// optimizer state, and a batch of up to 128 records' activations, their gradients and scratch space.
+func (e *Estimate) CalibrationMemory() int64 {
+	b := int64(min(e.BatchSize, 128))
+	return add(mul(16, e.Params), mul(8*b, add(e.Activations, e.Workspace)))
 }
 
 // FormatDuration writes a duration for people: "42 s", "17 min", "3.5 h", "2.1 days".

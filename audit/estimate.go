@@ -52,8 +52,14 @@ type Estimate struct {
 	TrainFLOPs   float64
 	TrainRecords int
 	ModelFLOPs   float64
+	ForwardFLOPs float64 // of one record: the signals' inference
+	// Activations and Workspace are the model's float32 values per record kept for the backward pass
+	// and of its largest layer scratch space (nn.SpecSummary).
+	Activations, Workspace int64
+
 	// Calibration, when set by Calibrate, is the measured training speed on this machine, and
-	// TrainSeconds the estimated wall time of training every model of the plan.
+	// TrainSeconds the estimated wall time of training every model of the plan and extracting its
+	// signals.
 	Calibration  *Calibration
 	TrainSeconds float64
 }
@@ -93,7 +99,8 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		}
 	}
 	e.Params = sum.Params
-	e.TrainFLOPs = sum.TrainFLOPs
+	e.TrainFLOPs, e.ForwardFLOPs = sum.TrainFLOPs, sum.ForwardFLOPs
+	e.Activations, e.Workspace = sum.Activations, sum.Workspace
 
 	workers := c.Run.Workers
 	if workers == 0 {
@@ -351,7 +358,7 @@ func (e *Estimate) WriteTo(w io.Writer) (int64, error) {
 	}
 	if c := e.Calibration; c != nil {
 		trained := e.Models - e.External
-		fmt.Fprintf(tw, "training time\tabout %s\t%d model%s, %d at once; calibrated %.1f GFLOP/s per core (%d steps of %d records, %.2f CPU-s)\n",
+		fmt.Fprintf(tw, "training time\tabout %s\t%d model%s and their signals, %d at once; calibrated %.1f GFLOP/s per core (%d steps of %d records, %.2f CPU-s)\n",
 			FormatDuration(e.TrainSeconds), trained, plural(trained), max(e.Workers, 1), c.GFLOPs, c.Steps, c.Batch, c.CPUSeconds)
 	}
 	fmt.Fprintf(tw, "memory\t%s at the peak\n", FormatBytes(e.PeakMemory))

@@ -58,7 +58,9 @@ func printPlan(ctx context.Context, cfg *audit.Config, calibrate bool, stdout io
 	}
 	limits := audit.MachineLimits(cfg.Run.LogDir)
 	fits := est.Check(limits)
-	if calibrate && fits == nil { // it builds and trains the model: only one that fits
+	// Calibrating builds and trains one model: only when that fits in half the memory (a plan that does
+	// not fit as a whole still gets its time estimate).
+	if calibrate && (limits.Memory == 0 || est.CalibrationMemory() <= limits.Memory/2) {
 		if err := est.Calibrate(ctx, cfg, d); err != nil {
 			return err
 		}
