@@ -24,9 +24,15 @@ type DPConfig struct {
 	// SamplingRate is q for Poisson sampling; 0 takes BatchSize/N. Steps per epoch are ⌈N/BatchSize⌉
 	// (TrainConfig.StepsPerEpoch) either way.
 	SamplingRate float64
-	// MicroBatch bounds how many examples' gradients are held at once (0: a default); a large Poisson
-	// batch is split into micro-batches, never truncated.
+	// MicroBatch bounds how many examples' gradients are held at once (0: twice the batch size); a
+	// large Poisson batch is split into micro-batches, never truncated.
 	MicroBatch int
+	// StepsPerEpoch, when > 0, fixes the steps of an epoch whatever the data's size (the accountant's
+	// T/epochs, computed from a nominal training-set size); 0 takes TrainConfig.StepsPerEpoch(N).
+	StepsPerEpoch int
+	// ExpectedBatch, when > 0, is the divisor of the noisy sum under Poisson sampling (q·N for a
+	// nominal N); 0 takes SamplingRate·N for the data's N. Shuffled batches divide by their size.
+	ExpectedBatch float64
 
 	// Canary, when set, is called at every step (0-based) with the sum of the clipped per-example
 	// gradients, flattened over the model's trainable parameters in Params order, before the noise is

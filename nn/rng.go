@@ -9,6 +9,8 @@ const (
 	streamShuffle
 	streamDropout
 	streamAugment
+	streamDPSample // DP-SGD's Poisson sampling
+	streamDPNoise  // DP-SGD's Gaussian noise
 )
 
 // newRand returns a PCG generator for (seed, stream).

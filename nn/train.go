@@ -61,6 +61,11 @@ func (c TrainConfig) StepsPerEpoch(n int) int {
 // With the same model initialisation, data, configuration and seed, the resulting weights are bitwise
 // identical under the pure-Go backend, whatever GOMAXPROCS.
 //
+// With cfg.DP set, Train runs DP-SGD instead (see DPConfig): each step's batch is Poisson-sampled (or
+// shuffled), the per-example gradients are clipped, summed and noised, and the noisy sum, divided by
+// the expected batch size, is what the optimizer applies. A model with a layer that mixes the examples
+// of a batch (BatchNorm) is refused with an error naming the layer.
+//
 // Train validates its inputs and returns an error naming the model for mismatched shapes, labels out of
 // range or non-finite inputs; when a batch's loss is NaN or infinite it stops with an error wrapping
 // ErrDiverged that names the model, the epoch and the batch (both 1-based in the message). It stops
@@ -77,9 +82,6 @@ func Train(ctx context.Context, m *Sequential, d Data, cfg TrainConfig) (TrainRe
 	if cfg.Epochs < 0 || cfg.BatchSize <= 0 || !(cfg.LR >= 0) || math.IsInf(cfg.LR, 0) {
 		return res, fmt.Errorf("nn: model %q: epochs=%d batch size=%d learning rate=%v: need epochs ≥ 0, batch size > 0, finite rate ≥ 0",
 			m.Name, cfg.Epochs, cfg.BatchSize, cfg.LR)
-	}
-	if cfg.DP != nil {
-		return res, fmt.Errorf("nn: model %q: DP-SGD training is not implemented yet", m.Name)
 	}
 	if cfg.Augment != nil {
 		if err := cfg.Augment.check(d.X.Shape[1:]); err != nil {
@@ -99,6 +101,9 @@ func Train(ctx context.Context, m *Sequential, d Data, cfg TrainConfig) (TrainRe
 	upd, err := opt.Start(m.Params())
 	if err != nil {
 		return res, fmt.Errorf("nn: model %q: %w", m.Name, err)
+	}
+	if cfg.DP != nil {
+		return trainDP(ctx, m, d, cfg, n, upd, sched, loss)
 	}
 	bs := min(cfg.BatchSize, n)
 	perEpoch := cfg.StepsPerEpoch(n)
