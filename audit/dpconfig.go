@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -386,11 +385,6 @@ func (r *DPRecipe) Training() DPTraining {
 		SamplingRate: r.SamplingRate, MicroBatch: r.MicroBatch, Steps: r.Steps, StepsPerEpoch: r.StepsPerEpoch}
 }
 
-// ErrDPTrainingUnavailable is returned (wrapped) when a config sets train.dp but this build's nn cannot
-// train with DP-SGD yet.
-var ErrDPTrainingUnavailable = errors.New("DP-SGD training is not available yet: this build of pmeter cannot train with train.dp " +
-	"(the accounting works: `pmeter plan` and `pmeter dp epsilon` show the recipe's ε); remove train.dp to train without it")
-
 // dpTrainer turns a model's training configuration into its DP-SGD one (withDP); Options carries another
 // for tests.
 type dpTrainer func(cfg nn.TrainConfig, dp *DPRecipe) (nn.TrainConfig, error)
@@ -401,16 +395,13 @@ func withDP(cfg nn.TrainConfig, dp *DPRecipe) (nn.TrainConfig, error) {
 	if dp == nil {
 		return cfg, nil
 	}
-	// TODO(lead): DP-SGD lands in nn as nn.TrainConfig.DP (another branch). Replace the error below by
-	//
-	//	t := dp.Training()
-	//	cfg.DP = &nn.DPConfig{NoiseMultiplier: t.NoiseMultiplier, MaxGradNorm: t.MaxGradNorm,
-	//		Sampling: t.Sampling, SamplingRate: t.SamplingRate, MicroBatch: t.MicroBatch}
-	//	return cfg, nil
-	//
-	// and check that nn's DP epoch takes t.StepsPerEpoch steps (T = epochs · ⌈N/B⌉ is what the accountant
-	// counted) and divides the noisy sum by the expected batch size q·N.
-	return cfg, ErrDPTrainingUnavailable
+	// nn's DP epoch takes the recipe's steps (T = epochs · ⌈N/B⌉, what the accountant counted) and divides
+	// the noisy sum by the expected batch size q·N of the nominal N, whatever records a model draws.
+	t := dp.Training()
+	cfg.DP = &nn.DPConfig{NoiseMultiplier: t.NoiseMultiplier, MaxGradNorm: t.MaxGradNorm, Sampling: t.Sampling,
+		SamplingRate: t.SamplingRate, MicroBatch: t.MicroBatch, StepsPerEpoch: t.StepsPerEpoch,
+		ExpectedBatch: t.SamplingRate * float64(dp.TrainRecords)}
+	return cfg, nil
 }
 
 // trainConfigFor returns model training configuration for seed with the run's DP recipe (nil: none).
