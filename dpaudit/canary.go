@@ -70,6 +70,10 @@ type Spec struct {
 	// Norm is the L2 norm of an inserted canary gradient, in units of ClipNorm: 1 (the default, 0) for a
 	// sound audit. Above 1 it simulates a training that skips clipping (test and soundness harness only).
 	Norm float64
+	// Isolate scores the noisy sum less the data's clipped gradient sum that Insert sees before adding
+	// the canaries: the canaries and the noise alone (see Run.Observe). Otherwise the scores read the
+	// noisy sum as it is, the data's gradients on the canaries' directions included.
+	Isolate bool
 	// Sampling is nn.SamplingPoisson ("" too): each included canary is inserted at each step with
 	// probability SamplingRate; or nn.SamplingShuffle: once per epoch of StepsPerEpoch steps, at a step
 	// drawn uniformly, as a record of shuffled fixed-size batches is.
@@ -131,7 +135,8 @@ type Run struct {
 	scores   []float64
 	inserted []int
 	pcg      rand.PCG
-	mark     []bool // scratch: inserted at this step
+	mark     []bool    // scratch: inserted at this step
+	clean    []float64 // Isolate: each direction's component of the step's clipped data sum
 }
 
 // NewRun returns the canaries of a training run of a model with dim trainable parameters: canary i is
@@ -145,6 +150,9 @@ func NewRun(spec Spec, dim int, included []bool, seed uint64) (*Run, error) {
 	}
 	r := &Run{spec: spec, dim: dim, included: append([]bool(nil), included...), seed: seed,
 		scores: make([]float64, spec.Count), inserted: make([]int, spec.Count), mark: make([]bool, spec.Count)}
+	if spec.Isolate {
+		r.clean = make([]float64, spec.Count)
+	}
 	src := rand.New(rand.NewPCG(seed, 0x646972656374)) // "direct"
 	if spec.Direction == DirectionRandom {
 		r.dirs = make([][]float32, spec.Count)
@@ -217,6 +225,11 @@ func (r *Run) Insert(step int, sum []float32) {
 		panic(fmt.Sprintf("dpaudit: a gradient of %d parameters, the canaries were drawn for %d", len(sum), r.dim))
 	}
 	r.sampled(step)
+	if r.clean != nil {
+		for i := range r.clean {
+			r.clean[i] = r.project(i, sum)
+		}
+	}
 	g := r.spec.norm() * r.spec.ClipNorm
 	for i, in := range r.mark {
 		if !in {
@@ -233,7 +246,28 @@ func (r *Run) Insert(step int, sum []float32) {
 	}
 }
 
-// Observe is the Observe hook: it adds each canary's statistic of the step's noisy sum to its score.
+// project returns ⟨v, u_i⟩.
+func (r *Run) project(i int, v []float32) float64 {
+	if r.coords != nil {
+		return float64(v[r.coords[i]])
+	}
+	var x float64
+	for j, u := range r.dirs[i] {
+		x += float64(v[j]) * float64(u)
+	}
+	return x
+}
+
+// Observe is the Observe hook: it adds each canary's statistic of the step's noisy sum to its score:
+// of x = ⟨noisySum, u_i⟩/C, or with Isolate of x = ⟨noisySum − dataSum, u_i⟩/C, where dataSum is the
+// clipped data sum that Insert saw at the step.
+//
+// Isolating keeps the accountant's guarantee for the canaries: given the steps before, the data's
+// clipped sum depends on the model and on which records the step samples, which is independent of the
+// canaries; so revealing it costs no privacy of a canary (adaptive composition), and the rest of the
+// noisy sum is the subsampled Gaussian mechanism on the canaries. What the isolated score cannot see
+// is a bug in how the data's own gradients are clipped: the canaries test the noise, the sampling and
+// the accounting.
 func (r *Run) Observe(step int, noisy []float32) {
 	if len(noisy) != r.dim {
 		panic(fmt.Sprintf("dpaudit: a noisy sum of %d parameters, the canaries were drawn for %d", len(noisy), r.dim))
@@ -241,13 +275,9 @@ func (r *Run) Observe(step int, noisy []float32) {
 	s := r.spec
 	c := s.ClipNorm
 	for i := range r.scores {
-		var x float64
-		if r.coords != nil {
-			x = float64(noisy[r.coords[i]])
-		} else {
-			for j, u := range r.dirs[i] {
-				x += float64(noisy[j]) * float64(u)
-			}
+		x := r.project(i, noisy)
+		if r.clean != nil {
+			x -= r.clean[i]
 		}
 		x /= c
 		if s.Score == ScoreLikelihood {

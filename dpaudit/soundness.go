@@ -62,6 +62,7 @@ type SoundnessConfig struct {
 	Alpha      float64
 	Accountant accountant.Kind
 	Score      string
+	Isolate    bool // Spec.Isolate
 	Workers    int
 	// Progress, when set, is called after each training with the number done and the total.
 	Progress func(done, total int)
@@ -158,7 +159,7 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 	done := 0
 	var cells []SoundnessCell
 	for _, mc := range mechs {
-		spec := Spec{Count: cfg.Canaries, Score: cfg.Score, ClipNorm: cfg.ClipNorm, NoiseMultiplier: mc.sigma, SamplingRate: q, Norm: mc.br.Norm}
+		spec := Spec{Count: cfg.Canaries, Score: cfg.Score, Isolate: cfg.Isolate, ClipNorm: cfg.ClipNorm, NoiseMultiplier: mc.sigma, SamplingRate: q, Norm: mc.br.Norm}
 		run := Mechanism{NoiseMultiplier: mc.sigma, ClipNorm: cfg.ClipNorm, Steps: steps}
 		if mc.br.NoiseFactor != 0 {
 			run.NoiseMultiplier *= mc.br.NoiseFactor
@@ -308,6 +309,9 @@ func SoundnessTable(cfg SoundnessConfig, cells []SoundnessCell) string {
 	score := cfg.Score
 	if score == "" {
 		score = ScoreSum
+	}
+	if cfg.Isolate {
+		score += ", isolated from the data's gradients"
 	}
 	fmt.Fprintf(&b, "%s: %d canaries (Dirac, score %s), q = %.4g, T = %d, C = %g, δ = %s, α = %g, %d seeds",
 		cfg.Trainer.Name(), cfg.Canaries, score, q, steps, cfg.ClipNorm, metric.FormatDelta(cfg.Delta), cfg.Alpha, cfg.Seeds)
