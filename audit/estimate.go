@@ -133,7 +133,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		// Every run is a target, trained on the fixed records and up to all of its canaries; the game
 		// keeps its own copy of the training pool with the canaries.
 		k := c.Audit.Canaries
-		if k.Kind != CanaryOOD && k.Count >= n {
+		if k.Kind != CanaryOOD && k.Kind != CanaryGradient && k.Count >= n {
 			return nil, c.pathError([]string{"audit", "canaries", "count"}, "%d %s canaries drawn from a training pool of %d records leave no fixed training set; want fewer than %d",
 				k.Count, k.Kind, n, n)
 		}

@@ -36,7 +36,12 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	params["population_records"] = len(p.PopulationIdx)
 	in.Params = params
 	image := len(d.Pool.Shape) == 3 && (d.Pool.Shape[0] == 1 || d.Pool.Shape[0] == 3)
-	if image {
+	// Gradient canaries are no records of the data: the report's records are the canaries, without
+	// images or features.
+	gradient := res.Canaries != nil && res.Canaries.Kind == CanaryGradient
+	if gradient {
+		image = false
+	} else if image {
 		in.ImageShape = d.Pool.Shape
 	} else {
 		in.FeatureNames = d.Pool.FeatureNames
@@ -51,6 +56,10 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 			rec := report.Record{ID: r, Target: t, Label: res.Labels[i], Member: report.Bool(res.Members[t][i])}
 			if res.Canaries != nil { // r is a row of the canary game's training data
 				rec.ID = res.Canaries.reportID(i)
+			}
+			if gradient {
+				in.Records = append(in.Records, rec)
+				continue
 			}
 			row := d.Pool.Row(r)
 			if image {

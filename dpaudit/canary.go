@@ -79,6 +79,8 @@ type Spec struct {
 	// drawn uniformly, as a record of shuffled fixed-size batches is.
 	Sampling      string
 	StepsPerEpoch int
+	// Seed draws the canaries' directions (the same canaries in every run of a multi-run audit).
+	Seed uint64
 }
 
 // norm returns the inserted gradient's norm in units of C.
@@ -140,7 +142,8 @@ type Run struct {
 }
 
 // NewRun returns the canaries of a training run of a model with dim trainable parameters: canary i is
-// included when included[i]; its direction and the steps it is inserted in are drawn from seed.
+// included when included[i]; its direction is drawn from spec.Seed and the steps it is inserted in from
+// seed.
 func NewRun(spec Spec, dim int, included []bool, seed uint64) (*Run, error) {
 	if err := spec.Validate(dim); err != nil {
 		return nil, err
@@ -153,7 +156,7 @@ func NewRun(spec Spec, dim int, included []bool, seed uint64) (*Run, error) {
 	if spec.Isolate {
 		r.clean = make([]float64, spec.Count)
 	}
-	src := rand.New(rand.NewPCG(seed, 0x646972656374)) // "direct"
+	src := rand.New(rand.NewPCG(spec.Seed, 0x646972656374)) // "direct"
 	if spec.Direction == DirectionRandom {
 		r.dirs = make([][]float32, spec.Count)
 		for i := range r.dirs {
