@@ -99,8 +99,10 @@ type SoundnessCell struct {
 	Audit          string  `json:"audit"`
 	KPlus          int     `json:"k_plus,omitempty"`
 	KMinus         int     `json:"k_minus,omitempty"`
-	// Checked is false for the f-DP bound: it holds within the Gaussian-DP family only, and DP-SGD's
-	// privacy curve is not Gaussian.
+	// Checked is false for the f-DP bound when q < 1: it holds within the Gaussian-DP family only, and
+	// subsampled DP-SGD's privacy curve is not Gaussian. With full-batch steps (q = 1) DP-SGD is exactly
+	// μ-GDP (μ = √T/σ for the canaries at norm C), whose ε the accountant's does not undercut, so the
+	// f-DP bound is checked too.
 	Checked bool      `json:"checked"`
 	Values  []float64 `json:"values"`
 	Above   int       `json:"above_claim"` // audits whose bound exceeds the claimed ε
@@ -224,7 +226,7 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 		}
 		for a, name := range names {
 			c := SoundnessCell{Training: mc.br.String(), Broken: mc.br != (Breakage{}), ClaimedEpsilon: mc.claimed, Sigma: mc.sigma,
-				Audit: name, Checked: a != 1, Values: vals[a]}
+				Audit: name, Checked: a != 1 || q == 1, Values: vals[a]}
 			if a < 2 {
 				c.KPlus, c.KMinus = plans[a].kp, plans[a].km
 			}
@@ -318,7 +320,7 @@ func SoundnessTable(cfg SoundnessConfig, cells []SoundnessCell) string {
 	if cfg.MultiRunGroups > 0 {
 		fmt.Fprintf(&b, "; multi-run: %d audits of %d trainings", cfg.MultiRunGroups, cfg.MultiRuns)
 	}
-	b.WriteString("\n\n| training | claimed ε (σ) | audit | median bound | median / claimed | above claimed ε | binomial tail | pass |\n")
+	b.WriteString("\n\n| training | claimed ε (σ) | audit | median bound | median / claimed | above claimed ε | binomial tail | result |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
 		audit := c.Audit
@@ -328,7 +330,11 @@ func SoundnessTable(cfg SoundnessConfig, cells []SoundnessCell) string {
 		pass := "yes"
 		switch {
 		case !c.Checked:
-			pass = "not checked (Gaussian-DP family only)"
+			pass = "not checked (q < 1: not in the Gaussian-DP family)"
+		case c.Broken && c.Pass:
+			pass = "flagged"
+		case c.Broken:
+			pass = "not flagged on most"
 		case !c.Pass:
 			pass = "**FAIL**"
 		}
@@ -343,11 +349,13 @@ func SoundnessTable(cfg SoundnessConfig, cells []SoundnessCell) string {
 	return b.String()
 }
 
-// Failed returns the cells that fail the harness.
+// Failed returns the cells of sound trainings that fail the harness: a bound above the claim on more
+// audits than α allows. (A broken training's cell that is not flagged on most audits shows the audit's
+// lack of power, not unsoundness.)
 func Failed(cells []SoundnessCell) []SoundnessCell {
 	var out []SoundnessCell
 	for _, c := range cells {
-		if !c.Pass {
+		if !c.Pass && !c.Broken {
 			out = append(out, c)
 		}
 	}
