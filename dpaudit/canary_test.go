@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/nn"
 )
 
@@ -158,5 +159,76 @@ func TestSoundnessNN(t *testing.T) {
 		if !c.Pass && !(c.Broken && c.Audit != "one-run Steinke") {
 			t.Errorf("%s, claimed ε %.3g, %s: %d of %d bounds above the claim (median %.3f)", c.Training, c.ClaimedEpsilon, c.Audit, c.Above, len(c.Values), c.Median())
 		}
+	}
+}
+
+// TestWhiteBoxNull is the white-box statistic's null calibration: when the canaries reach the noisy sums
+// with no weight (inserted at norm ≈ 0), their scores say nothing of their inclusion, and every bound —
+// one-run Steinke and f-DP with k± planned from a claim, holdout on the same scores, multi-run — is
+// positive on no more audits than α allows (binomial tail ≥ 0.001); with both scores and isolation.
+func TestWhiteBoxNull(t *testing.T) {
+	const m, steps, seeds, alpha, delta = 200, 10, 300, 0.05, 1e-5
+	for _, tc := range []struct {
+		score   string
+		isolate bool
+	}{{ScoreLikelihood, true}, {ScoreSum, false}} {
+		spec := Spec{Count: m, Score: tc.score, Isolate: tc.isolate, ClipNorm: 1, NoiseMultiplier: 1, SamplingRate: 0.5, Norm: 1e-30}
+		claim := spec
+		claim.Norm = 1
+		kp, km, err := PlanGuesses(claim, steps, metric.StatSteinke, alpha, delta, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		positive := map[string]int{}
+		for s := range seeds {
+			in := Inclusions(m, uint64(s))
+			r, err := NewRun(spec, m, in, uint64(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Simulate(Mechanism{NoiseMultiplier: 1, ClipNorm: 1, Steps: steps, Drift: 0.5}, uint64(s)); err != nil {
+				t.Fatal(err)
+			}
+			sc := r.Scores()
+			for _, st := range []metric.OneRunStat{metric.StatSteinke, metric.StatFDP} {
+				b, err := metric.OneRunAudit(sc, in, metric.OneRunOptions{Stat: st, Alpha: alpha, Delta: delta, KPlus: kp, KMinus: km, Seed: uint64(s)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.Value > 0 {
+					positive[string(st)]++
+				}
+			}
+			b, err := metric.HoldoutEpsilon(sc, in, metric.EpsilonOptions{Alpha: alpha, Delta: delta, Seed: uint64(s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Value > 0 {
+				positive["holdout"]++
+			}
+			// Multi-run: canary 0's scores over 20 runs, the canary in every other run.
+			ms, mi := make([]float64, 20), make([]bool, 20)
+			for k := range ms {
+				mi[k] = k%2 == 0
+				one := spec
+				one.Count = 1
+				rr, _ := NewRun(one, 1, []bool{mi[k]}, uint64(s*100+k))
+				_ = rr.Simulate(Mechanism{NoiseMultiplier: 1, ClipNorm: 1, Steps: steps}, uint64(s*100+k))
+				ms[k] = rr.Scores()[0]
+			}
+			mb, err := metric.MultiRunEpsilon(ms, mi, metric.EpsilonOptions{Alpha: alpha, Delta: delta, Seed: uint64(s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mb.Value > 0 {
+				positive["multi-run"]++
+			}
+		}
+		for name, k := range positive {
+			if p := binomTail(k, seeds, alpha); p < 0.001 {
+				t.Errorf("score %s, isolate %v, %s: positive on %d of %d null audits (binomial tail %.2g)", tc.score, tc.isolate, name, k, seeds, p)
+			}
+		}
+		t.Logf("score %s, isolate %v (k+ %d, k− %d): positive bounds on %v of %d null audits", tc.score, tc.isolate, kp, km, positive, seeds)
 	}
 }
