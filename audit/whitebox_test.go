@@ -221,3 +221,29 @@ func TestWhiteBoxConfig(t *testing.T) {
 		t.Errorf("N = %d, want the whole pool of 300: gradient canaries are no records", n)
 	}
 }
+
+// TestCanaryGamesDPSGD: the black-box games train their targets with nn's DP-SGD when train.dp is set:
+// the one-run game (mislabelled canaries) and the multi-run game (ood canaries) bound ε below the
+// claim and raise no red flag, and the recipe's steps are the models' steps.
+func TestCanaryGamesDPSGD(t *testing.T) {
+	dir := t.TempDir()
+	c := canaryConfig(t, dir, "  privacy_game: dp_one_run\n  canaries: {count: 200, kind: mislabelled, k_plus: 20, k_minus: 20}", "  dp: {target_epsilon: 2, max_grad_norm: 1}")
+	c.Train.Epochs = 5
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DP == nil || res.Trained != 1 || res.DPCheck == nil || res.DPCheck.Violation || len(res.DPAudits) != 2 || res.DPAudits[0].Bound.Value > res.DP.Epsilon {
+		t.Fatalf("one-run with DP-SGD: recipe %v, trained %d, check %+v, audits %+v", res.DP, res.Trained, res.DPCheck, res.DPAudits)
+	}
+	dir = t.TempDir()
+	c = canaryRunsConfig(t, dir, 4, "  privacy_game: dp_multi_run\n  canaries: {count: 1, kind: ood}", "  dp: {noise_multiplier: 1, max_grad_norm: 1}")
+	c.Train.Epochs = 2
+	res, err = Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DP == nil || res.Trained != 4 || res.DPCheck == nil || res.DPCheck.Violation || len(res.DPAudits) != 1 {
+		t.Fatalf("multi-run with DP-SGD: recipe %v, trained %d, check %+v", res.DP, res.Trained, res.DPCheck)
+	}
+}
