@@ -54,7 +54,7 @@ const (
 // = k_minus = count/10.
 type CanaryConfig struct {
 	Count  int    `yaml:"count"`   // m
-	Kind   string `yaml:"kind"`    // natural, mislabelled (default) or ood
+	Kind   string `yaml:"kind"`    // natural, mislabelled (default), ood or gradient (white-box)
 	KPlus  *int   `yaml:"k_plus"`  // dp_one_run: canaries guessed included (the highest scores)
 	KMinus *int   `yaml:"k_minus"` // dp_one_run: canaries guessed excluded (the lowest scores)
 	// Gradient canaries only: Direction is dirac (default) or random, Score likelihood (default) or sum,

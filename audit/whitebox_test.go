@@ -247,3 +247,16 @@ func TestCanaryGamesDPSGD(t *testing.T) {
 		t.Fatalf("multi-run with DP-SGD: recipe %v, trained %d, check %+v", res.DP, res.Trained, res.DPCheck)
 	}
 }
+
+// TestWhiteBoxExampleConfig: the README's example of the white-box audit parses as documented.
+func TestWhiteBoxExampleConfig(t *testing.T) {
+	c, err := LoadConfig("../examples/dp/white_box.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.Audit.Canaries
+	if c.Audit.PrivacyGame != GameDPOneRun || k.Count != 10000 || k.Kind != CanaryGradient || k.Direction != "dirac" || k.Score != "likelihood" ||
+		!*k.Isolate || k.KPlus != nil || c.Train.DP == nil || *c.Train.DP.TargetEpsilon != 8 {
+		t.Errorf("example: game %s, canaries %+v, dp %+v", c.Audit.PrivacyGame, k, c.Train.DP)
+	}
+}
