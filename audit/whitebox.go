@@ -348,6 +348,9 @@ func trainGradientRuns(ctx context.Context, c *Config, d *Data, p *Plan, spec dp
 			},
 			Config: cfg,
 			Done: func(ctx context.Context, mdl *nn.Sequential, sr sched.Result) error {
+				if err := run.Err(); err != nil {
+					return fmt.Errorf("model %d: the gradient canaries: %w", r, err)
+				}
 				info := ModelInfo{Model: r, Key: j.ModelKey, Seed: j.Seed, TrainSize: n, Seconds: sr.Elapsed.Seconds()}
 				if l := len(sr.Train.EpochLoss); l > 0 {
 					info.FinalLoss = sr.Train.EpochLoss[l-1]

@@ -139,7 +139,19 @@ type Run struct {
 	pcg      rand.PCG
 	mark     []bool    // scratch: inserted at this step
 	clean    []float64 // Isolate: each direction's component of the step's clipped data sum
+	err      error     // the first hook call the run could not serve (Err)
 }
+
+// fail records the first error of the hooks, which cannot return one.
+func (r *Run) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// Err returns the first error the hooks met (a sum of the wrong size), nil if none: the scores are
+// then incomplete and must not be used.
+func (r *Run) Err() error { return r.err }
 
 // NewRun returns the canaries of a training run of a model with dim trainable parameters: canary i is
 // included when included[i]; its direction is drawn from spec.Seed and the steps it is inserted in from
@@ -225,7 +237,8 @@ func (r *Run) sampled(step int) {
 // Insert is the Canary hook: it adds Norm·C·u_i to sum for every included canary sampled at step.
 func (r *Run) Insert(step int, sum []float32) {
 	if len(sum) != r.dim {
-		panic(fmt.Sprintf("dpaudit: a gradient of %d parameters, the canaries were drawn for %d", len(sum), r.dim))
+		r.fail(fmt.Errorf("dpaudit: step %d: a gradient of %d parameters, but the canaries were drawn for %d", step, len(sum), r.dim))
+		return
 	}
 	r.sampled(step)
 	if r.clean != nil {
@@ -273,7 +286,8 @@ func (r *Run) project(i int, v []float32) float64 {
 // the accounting.
 func (r *Run) Observe(step int, noisy []float32) {
 	if len(noisy) != r.dim {
-		panic(fmt.Sprintf("dpaudit: a noisy sum of %d parameters, the canaries were drawn for %d", len(noisy), r.dim))
+		r.fail(fmt.Errorf("dpaudit: step %d: a noisy sum of %d parameters, but the canaries were drawn for %d", step, len(noisy), r.dim))
+		return
 	}
 	s := r.spec
 	c := s.ClipNorm

@@ -232,3 +232,17 @@ func TestWhiteBoxNull(t *testing.T) {
 		t.Logf("score %s, isolate %v (k+ %d, k− %d): positive bounds on %v of %d null audits", tc.score, tc.isolate, kp, km, positive, seeds)
 	}
 }
+
+// TestRunWrongSize: a gradient of another size than the canaries were drawn for is an error of the run,
+// not a panic.
+func TestRunWrongSize(t *testing.T) {
+	r, err := NewRun(Spec{Count: 2, ClipNorm: 1, SamplingRate: 1}, 4, []bool{true, false}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Insert(0, make([]float32, 3))
+	r.Observe(0, make([]float32, 3))
+	if r.Err() == nil {
+		t.Error("no error for a sum of 3 parameters on canaries drawn for 4")
+	}
+}

@@ -202,6 +202,9 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 			if err := cfg.Trainer.Train(ctx, r, run, q, seed); err != nil {
 				return err
 			}
+			if err := r.Err(); err != nil {
+				return err
+			}
 			scores := r.Scores()
 			for a, p := range plans {
 				b, err := metric.OneRunAudit(scores, in, metric.OneRunOptions{Stat: p.stat, Alpha: cfg.Alpha, Delta: cfg.Delta, KPlus: p.kp, KMinus: p.km, Seed: seed})
@@ -246,6 +249,9 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 						return err
 					}
 					if err := cfg.Trainer.Train(ctx, r, run, q, seed); err != nil {
+						return err
+					}
+					if err := r.Err(); err != nil {
 						return err
 					}
 					scores[t] = r.scores[0]
