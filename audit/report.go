@@ -41,6 +41,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	gradient := res.Canaries != nil && res.Canaries.Kind == CanaryGradient
 	if gradient {
 		image = false
+		in.Title = fmt.Sprintf("White-box DP audit with %d gradient canaries: %s on %s", res.Canaries.Count, modelName(c), c.Data.Dataset)
 	} else if image {
 		in.ImageShape = d.Pool.Shape
 	} else {
