@@ -24,6 +24,8 @@ type Conv2D struct {
 	fuseReLU  bool // set by Sequential: apply the next layer's ReLU to the output
 	ho, wo    int
 	recordBuf []float32
+	// noParamGrad makes Backward compute the input gradient only (DP-SGD's first pass).
+	noParamGrad bool
 }
 
 // NewConv2D returns a Conv2D layer with zero parameters. in, out, k and stride must be positive and
@@ -187,15 +189,16 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		clear32(dx.Data)
 		dcols = reuseFloats(&c.dcols, kd*ch*hw)
 	}
-	if c.B != nil {
+	params := !c.noParamGrad
+	if c.B != nil && params {
 		clear32(c.DB.Data)
 	}
-	if n == 0 {
+	if n == 0 && params {
 		clear32(c.DW.Data)
 	}
 	// With fewer patch rows than output channels (a first layer on a few input channels), the weight
 	// gradient is computed transposed, In·K·K × Out, which suits the matrix kernels better.
-	transDW := kd < c.Out && n > 0
+	transDW := kd < c.Out && n > 0 && params
 	var dwT []float32
 	if transDW {
 		dwT = reuseFloats(&c.dwT, kd*c.Out)
@@ -224,18 +227,22 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 					copy(prod[o*ld+i*hw:o*ld+(i+1)*hw], dyi[o*hw:(o+1)*hw])
 				}
 			}
-			c.im2col(c.x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
+			if params {
+				c.im2col(c.x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
+			}
 		}
 		var beta float32
 		if lo > 0 {
 			beta = 1
 		}
-		if transDW {
+		if !params {
+			// Input gradient only.
+		} else if transDW {
 			gemm(false, true, kd, c.Out, ld, 1, cols, ld, prod, ld, beta, dwT, c.Out)
 		} else {
 			gemm(false, true, c.Out, kd, ld, 1, prod, ld, cols, ld, beta, c.DW.Data, kd)
 		}
-		if c.B != nil {
+		if c.B != nil && params {
 			for o := range c.DB.Data {
 				var s float32
 				for _, v := range prod[o*ld : (o+1)*ld] {
@@ -394,3 +401,6 @@ func validRange(wo, w, s, p, kj int) (lo, hi int) {
 	}
 	return lo, hi
 }
+
+func (c *Conv2D) setNoParamGrad(v bool) { c.noParamGrad = v }
+func (c *Conv2D) lastDY() *Tensor       { return c.dy }

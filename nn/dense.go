@@ -14,6 +14,8 @@ type Dense struct {
 	DW, DB  *Tensor
 
 	x, y, dx, dy *Tensor
+	// noParamGrad makes Backward compute the input gradient only (DP-SGD's first pass).
+	noParamGrad bool
 }
 
 // NewDense returns a Dense layer with zero parameters. in and out must be positive.
@@ -87,6 +89,20 @@ func (d *Dense) Forward(x *Tensor, train bool) *Tensor {
 func (d *Dense) Backward(dy *Tensor, needDX bool) *Tensor {
 	n := dy.Rows()
 	d.dy = dy
+	if !d.noParamGrad {
+		d.paramGrads(dy)
+	}
+	if !needDX {
+		return nil
+	}
+	dx := reuse(&d.dx, n, d.In)
+	gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Data, d.In, 0, dx.Data, d.In)
+	return dx
+}
+
+// paramGrads sets the parameter gradients for output gradient dy.
+func (d *Dense) paramGrads(dy *Tensor) {
+	n := dy.Rows()
 	gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.DW.Data, d.In)
 	if d.B != nil {
 		db := d.DB.Data
@@ -98,12 +114,6 @@ func (d *Dense) Backward(dy *Tensor, needDX bool) *Tensor {
 			}
 		}
 	}
-	if !needDX {
-		return nil
-	}
-	dx := reuse(&d.dx, n, d.In)
-	gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Data, d.In, 0, dx.Data, d.In)
-	return dx
 }
 
 // AddRecordSqNorms implements RecordNormer with the ghost-norm identity: the gradient of record i is
@@ -126,3 +136,6 @@ func sumSq(s []float32) float64 {
 	}
 	return t
 }
+
+func (d *Dense) setNoParamGrad(v bool) { d.noParamGrad = v }
+func (d *Dense) lastDY() *Tensor       { return d.dy }

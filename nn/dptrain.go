@@ -7,13 +7,26 @@ import (
 	"math/rand/v2"
 )
 
-// DP-SGD's training loop. Per-example gradients are never materialised: each micro-batch runs one
-// training-mode forward pass and one backward pass of the per-example loss gradients, from which every
-// layer with parameters gives the per-example gradient norms (RecordNormer: the ghost-norm identity
-// for dense layers, per-image products for convolutions); each example's output gradient is then
-// scaled by its clipping factor min(1, C/‖g_i‖) and a second backward pass gives Σ_i min(1, C/‖g_i‖)·g_i
-// directly, since the parameter gradients are linear in the per-example output gradients (the forward
-// pass, dropout masks included, is shared). Memory stays that of one micro-batch's activations.
+// DP-SGD's training loop. Per-example gradients are never materialised (book-keeping clipping: Bu et
+// al., "Differentially Private Optimization on Large Model at Small Cost", ICML 2023). Each
+// micro-batch runs one training-mode forward pass and one backward pass of the per-example loss
+// gradients that computes only the input gradients, so that every layer with parameters holds its
+// input a_i and output gradient δ_i per example; from them it gives the per-example gradient norms
+// (RecordNormer: ‖g_i‖² = ‖a_i‖²·‖δ_i‖² + ‖δ_i‖² for a dense layer, one product per image for a
+// convolution). Each layer's parameter gradient is then computed once, from its output gradient with
+// example i's row scaled by the clipping factor min(1, C/‖g_i‖): back-propagation is linear in the
+// output gradient, so this is Σ_i min(1, C/‖g_i‖)·g_i. The cost over non-private training is the
+// norms and the noise; the memory is one micro-batch's activations.
+
+// dpLeaf is a layer with parameters that DP-SGD trains (Dense, Conv2D): it gives per-example gradient
+// norms, can skip its parameter gradients in a backward pass, and keeps the output gradient of its
+// last Backward.
+type dpLeaf interface {
+	Layer
+	RecordNormer
+	setNoParamGrad(bool)
+	lastDY() *Tensor
+}
 
 // dpRun is the state of one DP-SGD training run.
 type dpRun struct {
@@ -22,6 +35,9 @@ type dpRun struct {
 	divisor float64 // of the noisy sum: q·N (Poisson) or 0 (shuffle: the batch's size)
 	micro   int
 	params  []Param
+	leaves  []dpLeaf  // the layers with parameters, nested ones included
+	scaled  *Tensor   // a leaf's output gradient scaled by the clipping factors
+	factor  []float32 // the clipping factors of a micro-batch
 	sum     []float32 // clipped (then noisy) gradient sum, flattened in Params order
 	sq      []float64 // per-example squared gradient norms of a micro-batch
 	idx     []int     // the step's batch
@@ -47,11 +63,12 @@ func checkDP(m *Sequential, n int, cfg TrainConfig) (*dpRun, error) {
 	if dp.Sampling != SamplingPoisson && dp.Sampling != SamplingShuffle {
 		return nil, fmt.Errorf("nn: model %q: DP-SGD sampling %q: want %q or %q", m.Name, dp.Sampling, SamplingPoisson, SamplingShuffle)
 	}
-	if err := dpCheckLayers(m.Layers, ""); err != nil {
+	leaves, err := dpLeaves(m.Layers, "", nil)
+	if err != nil {
 		return nil, fmt.Errorf("nn: model %q: DP-SGD: %w", m.Name, err)
 	}
 	bs := min(cfg.BatchSize, n)
-	r := &dpRun{cfg: dp, q: dp.SamplingRate, micro: dp.MicroBatch, params: m.Params()}
+	r := &dpRun{cfg: dp, q: dp.SamplingRate, micro: dp.MicroBatch, params: m.Params(), leaves: leaves}
 	if r.q == 0 {
 		r.q = float64(bs) / float64(n)
 	}
@@ -73,35 +90,39 @@ func checkDP(m *Sequential, n int, cfg TrainConfig) (*dpRun, error) {
 	}
 	r.sum = make([]float32, size)
 	r.sq = make([]float64, r.micro)
+	r.factor = make([]float32, r.micro)
 	r.idx = make([]int, 0, max(bs, r.micro))
 	return r, nil
 }
 
-// dpCheckLayers refuses the layers DP-SGD cannot train: those that mix the examples of a batch
-// (BatchNorm's batch statistics) and those with parameters that cannot give per-example gradient
-// norms. prefix locates nested layers in errors.
-func dpCheckLayers(layers []Layer, prefix string) error {
+// dpLeaves appends the layers with parameters of layers (descending into residual blocks) to leaves
+// and returns them. It refuses the layers DP-SGD cannot train: those that mix the examples of a batch
+// (BatchNorm's batch statistics) and those with parameters that cannot give per-example gradients.
+// prefix locates nested layers in errors.
+func dpLeaves(layers []Layer, prefix string, leaves []dpLeaf) ([]dpLeaf, error) {
 	for i, l := range layers {
 		where := fmt.Sprintf("%s%d", prefix, i)
+		var err error
 		switch l := l.(type) {
 		case *BatchNorm:
-			return fmt.Errorf("layer %s (%s) normalises with the statistics of the whole batch, so one example's gradient depends on the others "+
+			return nil, fmt.Errorf("layer %s (%s) normalises with the statistics of the whole batch, so one example's gradient depends on the others "+
 				"and cannot be clipped on its own; DP-SGD needs a model without batch normalisation (or with a per-example normalisation)", where, KindBatchNorm)
 		case *Residual:
-			if err := dpCheckLayers(l.Body, where+".body."); err != nil {
-				return err
+			if leaves, err = dpLeaves(l.Body, where+".body.", leaves); err != nil {
+				return nil, err
 			}
-			if err := dpCheckLayers(l.Shortcut, where+".shortcut."); err != nil {
-				return err
+			if leaves, err = dpLeaves(l.Shortcut, where+".shortcut.", leaves); err != nil {
+				return nil, err
 			}
-			continue
-		}
-		if _, ok := l.(RecordNormer); !ok && len(l.Params()) > 0 {
-			return fmt.Errorf("layer %s (%s) has parameters but gives no per-example gradient norms (RecordNormer), which DP-SGD needs to clip them",
-				where, l.Spec().Kind)
+		case dpLeaf:
+			leaves = append(leaves, l)
+		default:
+			if len(l.Params()) > 0 {
+				return nil, fmt.Errorf("layer %s (%s) has parameters but no per-example gradients, which DP-SGD needs to clip them", where, l.Spec().Kind)
+			}
 		}
 	}
-	return nil
+	return leaves, nil
 }
 
 // trainDP is Train's loop under DP-SGD, after Train's checks; see DPConfig.
@@ -119,7 +140,7 @@ func trainDP(ctx context.Context, m *Sequential, d Data, cfg TrainConfig, n int,
 	total := perEpoch * cfg.Epochs
 	poisson := r.cfg.Sampling == SamplingPoisson
 	sample := newRand(cfg.Seed, streamDPSample)
-	noise := newRand(cfg.Seed, streamDPNoise)
+	noise := newGaussian(cfg.Seed, streamDPNoise)
 	shuffle := newRand(cfg.Seed, streamShuffle)
 	augRand := newRand(cfg.Seed, streamAugment)
 	m.Reseed(cfg.Seed)
@@ -177,9 +198,7 @@ func trainDP(ctx context.Context, m *Sequential, d Data, cfg TrainConfig, n int,
 				r.cfg.Canary(res.Steps, r.sum)
 			}
 			if std > 0 {
-				for j := range r.sum {
-					r.sum[j] += float32(std * noise.NormFloat64())
-				}
+				noise.addNoise(r.sum, std)
 			}
 			if r.cfg.Observe != nil {
 				r.cfg.Observe(res.Steps, r.sum)
@@ -242,35 +261,48 @@ func (r *dpRun) clippedSum(b *batcher, m *Sequential, x *Tensor, t Target, loss 
 	if math.IsNaN(sum) || math.IsInf(sum, 0) {
 		return sum, nil
 	}
-	// First pass: per-example gradient norms.
-	if err := m.Backward(g); err != nil {
+	// First pass: the output gradient of every layer, and from them the per-example gradient norms.
+	for _, l := range r.leaves {
+		l.setNoParamGrad(true)
+	}
+	err = m.Backward(g)
+	for _, l := range r.leaves {
+		l.setNoParamGrad(false)
+	}
+	if err != nil {
 		return 0, err
 	}
 	sq := r.sq[:nb]
 	clear(sq)
-	for _, l := range m.Layers {
-		if rn, ok := l.(RecordNormer); ok {
-			rn.AddRecordSqNorms(sq)
-		}
+	for _, l := range r.leaves {
+		l.AddRecordSqNorms(sq)
 	}
-	// Second pass: the output gradients scaled by the clipping factors give the clipped sum.
-	k := g.RowLen()
+	f := r.factor[:nb]
 	c := r.cfg.MaxGradNorm
 	for i, s := range sq {
 		norm := math.Sqrt(s)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
 			return math.NaN(), nil
 		}
+		f[i] = 1
 		if norm > c {
-			f := float32(c / norm)
-			row := g.Data[i*k : (i+1)*k]
-			for j := range row {
-				row[j] *= f
-			}
+			f[i] = float32(c / norm)
 		}
 	}
-	if err := m.Backward(g); err != nil {
-		return 0, err
+	// Second pass: each layer's parameter gradients from its output gradient with every example's row
+	// scaled by its clipping factor (back-propagation is linear in the output gradient, so the rows are
+	// those of the clipped examples' own backward passes): Σ_i f_i·g_i.
+	for _, l := range r.leaves {
+		dy := l.lastDY()
+		s := reuse(&r.scaled, dy.Shape...)
+		k := dy.RowLen()
+		for i, fi := range f {
+			src, dst := dy.Data[i*k:(i+1)*k], s.Data[i*k:(i+1)*k]
+			for j, v := range src {
+				dst[j] = v * fi
+			}
+		}
+		l.Backward(s, false)
 	}
 	off := 0
 	for _, p := range r.params {

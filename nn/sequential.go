@@ -14,6 +14,7 @@ type Sequential struct {
 
 	inShape, outShape []int // per-record shapes of the last validated input
 	lastBatch         int   // batch size of the last Forward, -1 before any
+	firstParam        int   // index of the first layer with parameters, set with inShape
 }
 
 // NewSequential returns a model of the given layers. Parameters are zero until Init.
@@ -100,6 +101,10 @@ func (m *Sequential) checkInput(x *Tensor) error {
 		return err
 	}
 	m.inShape, m.outShape = append([]int(nil), x.Shape[1:]...), out
+	m.firstParam = 0
+	for m.firstParam < len(m.Layers) && len(m.Layers[m.firstParam].Params()) == 0 {
+		m.firstParam++
+	}
 	return nil
 }
 
@@ -135,10 +140,7 @@ func (m *Sequential) Backward(dy *Tensor) error {
 	}
 	// Layers before the first one with parameters need no gradient: stop there, and do not compute
 	// the input gradient of that layer (for a model starting with flatten → dense, the dense layer's).
-	first := 0
-	for first < len(m.Layers) && len(m.Layers[first].Params()) == 0 {
-		first++
-	}
+	first := m.firstParam
 	g := dy
 	for i := len(m.Layers) - 1; i >= first; i-- {
 		g = m.Layers[i].Backward(g, i > first)

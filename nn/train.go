@@ -159,6 +159,7 @@ type batcher struct {
 	loss    []float64
 	grad    *Tensor
 	scratch []float32
+	shape   []int
 }
 
 func newBatcher(d Data) *batcher {
@@ -167,8 +168,8 @@ func newBatcher(d Data) *batcher {
 
 // gather copies the records idx into the batch buffers.
 func (b *batcher) gather(idx []int) (*Tensor, Target) {
-	shape := append([]int{len(idx)}, b.d.X.Shape[1:]...)
-	x := reuse(&b.x, shape...)
+	b.shape = append(append(b.shape[:0], len(idx)), b.d.X.Shape[1:]...)
+	x := reuse(&b.x, b.shape...)
 	r := b.d.X.RowLen()
 	for i, k := range idx {
 		copy(x.Data[i*r:(i+1)*r], b.d.X.Data[k*r:(k+1)*r])
@@ -185,8 +186,8 @@ func (b *batcher) gather(idx []int) (*Tensor, Target) {
 		t.Labels = b.labels
 	}
 	if b.d.Values != nil {
-		vs := append([]int{len(idx)}, b.d.Values.Shape[1:]...)
-		v := reuse(&b.values, vs...)
+		b.shape = append(append(b.shape[:0], len(idx)), b.d.Values.Shape[1:]...)
+		v := reuse(&b.values, b.shape...)
 		r := b.d.Values.RowLen()
 		for i, k := range idx {
 			copy(v.Data[i*r:(i+1)*r], b.d.Values.Data[k*r:(k+1)*r])

@@ -10,6 +10,9 @@
 //	          synthetic images for 2 epochs
 //	parallel  two MLPs trained at once by nn/sched (one per worker) against one, as throughput
 //	fashion   Privacy Meter's MLP (zoo "mlp") on Fashion-MNIST: test accuracy after a short training
+//	dp        DP-SGD's cost: the mlp and cnn parts' models and data trained with DP-SGD (Poisson
+//	          sampling, per-example clipping, noise) against the same training without DP, in turns in
+//	          the same process; the ratio of the fastest runs' times
 //
 // Throughput is samples per second and GFLOP/s, counted as 6 × parameters × samples / time (forward,
 // and backward for activations and weights: the usual estimate for dense layers, which makes figures
@@ -41,7 +44,7 @@ import (
 )
 
 // Parts lists the benchmark's parts in the order Run runs them.
-func Parts() []string { return []string{"mlp", "cnn", "parallel", "fashion"} }
+func Parts() []string { return []string{"mlp", "cnn", "parallel", "fashion", "dp"} }
 
 // Options configures Run. Zero sizes take the defaults noted.
 type Options struct {
@@ -73,6 +76,8 @@ const (
 	TargetGonumMLP    = 0.6  // pure-Go pmeter vs PyTorch, MLP samples/s
 	TargetParallel    = 1.7  // two models at once vs one, samples/s
 	TargetFashion     = 0.85 // Fashion-MNIST test accuracy of the mlp
+	TargetDPMLP       = 2.0  // DP-SGD's time over non-private training's, MLP (at most)
+	TargetDPCNN       = 3.0  // DP-SGD's time over non-private training's, CNN (at most)
 )
 
 // Throughput is one timed training run.
@@ -151,7 +156,22 @@ type Report struct {
 	MLP, CNN   *Compared
 	Parallel   *Parallel
 	Fashion    *Fashion
+	DP         []DPCost // the dp part: mlp and cnn
 }
+
+// DPCost is DP-SGD's cost on one model: the fastest run with DP-SGD against the fastest without, same
+// model, data, batch size and steps.
+type DPCost struct {
+	Part        string // "mlp" or "cnn"
+	Plain, DP   Throughput
+	Target      float64 // the most DP/Plain time this part should take
+	MicroBatch  int
+	NoiseMult   float64
+	MaxGradNorm float64
+}
+
+// Ratio returns DP-SGD's time over non-private training's.
+func (c DPCost) Ratio() float64 { return c.DP.Seconds / c.Plain.Seconds }
 
 // Run runs the selected parts, printing each result to w as it completes, and returns them all.
 func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
@@ -165,7 +185,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
 	fmt.Fprintf(w, "pmeter bench train: backend %s (%s), GOMAXPROCS %d, one BLAS thread per model\n", rep.Backend, nn.BackendDetail(), rep.GOMAXPROCS)
 
 	var purchase *dataset.Dataset
-	if want["mlp"] || want["parallel"] {
+	if want["mlp"] || want["parallel"] || want["dp"] {
 		start := time.Now()
 		if purchase, err = dataset.GeneratePurchaseLike(o.MLPRecords, dataset.PurchaseFeatures, 100, o.Seed); err != nil {
 			return nil, fmt.Errorf("nnbench: %w", err)
@@ -207,7 +227,82 @@ func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
 		fmt.Fprintf(w, "fashion: %s, %s\n  %d training records × %d epochs: %s\n  test accuracy %.4f on %d records (target ≥ %.2f: %s)\n",
 			f.Run.Model, f.Source, f.Train, f.Epochs, fmtThroughput(f.Run), f.Accuracy, f.Test, TargetFashion, met(f.Accuracy >= TargetFashion))
 	}
+	if want["dp"] {
+		costs, err := runDP(ctx, purchase, o)
+		if err != nil {
+			return rep, err
+		}
+		rep.DP = costs
+		for _, c := range costs {
+			fmt.Fprintf(w, "dp %s: %s; DP-SGD σ = %g, C = %g, Poisson sampling, micro-batches of %d (fastest of %d runs each, in turns)\n"+
+				"  non-private %s\n  DP-SGD      %s\n  cost %.2f× non-private (target ≤ %.0f×: %s)\n",
+				c.Part, c.Plain.Model, c.NoiseMult, c.MaxGradNorm, c.MicroBatch, o.Repeats, fmtThroughput(c.Plain), fmtThroughput(c.DP),
+				c.Ratio(), c.Target, met(c.Ratio() <= c.Target))
+		}
+	}
 	return rep, nil
+}
+
+// runDP measures DP-SGD's cost on the mlp and cnn parts' models: each repeat trains the model without
+// and with DP-SGD, in turns, so that both see the same load; the fastest of each counts. Both take
+// the same steps of the same expected batch size (the DP run's batches are Poisson-sampled at
+// q = batch/N, the others are fixed-size).
+func runDP(ctx context.Context, purchase *dataset.Dataset, o Options) ([]DPCost, error) {
+	xm, err := tensorOf(purchase)
+	if err != nil {
+		return nil, err
+	}
+	mlpSpecs, err := zoo.Specs("mlp2", purchase.Shape, 100)
+	if err != nil {
+		return nil, err
+	}
+	xc, yc := syntheticImages(o.CNNRecords, o.Seed)
+	cnnSpecs, err := zoo.Specs("cnn2", []int{3, 32, 32}, 10)
+	if err != nil {
+		return nil, err
+	}
+	parts := []struct {
+		part, name string
+		specs      []nn.LayerSpec
+		d          nn.Data
+		cfg        nn.TrainConfig
+		target     float64
+		desc       string
+	}{
+		{"mlp", "mlp2", mlpSpecs, nn.Data{X: xm, Labels: purchase.Y},
+			nn.TrainConfig{Epochs: max(1, o.MLPEpochs/3), BatchSize: 256, LR: 1e-3, Optimizer: nn.Adam{}, Seed: o.Seed, DropLast: true}, TargetDPMLP,
+			fmt.Sprintf("mlp2 %d-256-100 ReLU, Adam, batch 256, %d Purchase-like records", purchase.Dim(), purchase.Len())},
+		{"cnn", "cnn2", cnnSpecs, nn.Data{X: xc, Labels: yc},
+			nn.TrainConfig{Epochs: o.CNNEpochs, BatchSize: 128, LR: 1e-3, Optimizer: nn.Adam{}, Seed: o.Seed, DropLast: true}, TargetDPCNN,
+			fmt.Sprintf("cnn2 (conv 32, conv 64, dense 128), Adam, batch 128, %d synthetic 3×32×32 images", o.CNNRecords)},
+	}
+	var out []DPCost
+	for _, p := range parts {
+		dp := &nn.DPConfig{NoiseMultiplier: 1, MaxGradNorm: 1}
+		c := DPCost{Part: p.part, Target: p.target, MicroBatch: 2 * p.cfg.BatchSize, NoiseMult: dp.NoiseMultiplier, MaxGradNorm: dp.MaxGradNorm}
+		build := func() (*nn.Sequential, error) { return nn.FromSpecs(p.name, p.specs) }
+		model := fmt.Sprintf("%s × %d epochs", p.desc, p.cfg.Epochs)
+		for r := 0; r < o.Repeats; r++ {
+			plain, err := fastest(ctx, 1, build, p.d, p.cfg, model)
+			if err != nil {
+				return nil, err
+			}
+			cfg := p.cfg
+			cfg.DP = dp
+			priv, err := fastest(ctx, 1, build, p.d, cfg, model)
+			if err != nil {
+				return nil, err
+			}
+			if r == 0 || plain.Seconds < c.Plain.Seconds {
+				c.Plain = plain
+			}
+			if r == 0 || priv.Seconds < c.DP.Seconds {
+				c.DP = priv
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 func selectParts(parts []string) (map[string]bool, error) {

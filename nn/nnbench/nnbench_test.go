@@ -40,7 +40,15 @@ func TestRunAllParts(t *testing.T) {
 	if f := rep.Fashion; f.Train != 6000 || f.Test != 1000 || f.Epochs != 1 || !(f.Accuracy > 0.6) {
 		t.Errorf("fashion %+v", f)
 	}
-	for _, s := range []string{"backend " + rep.Backend, "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
+	if len(rep.DP) != 2 || rep.DP[0].Part != "mlp" || rep.DP[1].Part != "cnn" {
+		t.Fatalf("dp part %+v", rep.DP)
+	}
+	for _, c := range rep.DP {
+		if c.Plain.Params != c.DP.Params || c.Plain.Samples != c.DP.Samples || !(c.Ratio() > 0) || c.Target == 0 {
+			t.Errorf("dp %s: %+v", c.Part, c)
+		}
+	}
+	for _, s := range []string{"backend " + rep.Backend, "dp mlp: mlp2", "dp cnn: cnn2", "× non-private", "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
 		"fashion: mlp 784-128-10", "test accuracy", "PyTorch skipped: not requested"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
