@@ -441,6 +441,17 @@ func TestDPExampleConfig(t *testing.T) {
 	if c.Train.DP == nil || *c.Train.DP.TargetEpsilon != 8 {
 		t.Errorf("example with DP: %+v", c.Train.DP)
 	}
+	// examples/dp/compare.sh's three runs: the same game, without DP and at ε = 1 and 8.
+	for name, eps := range map[string]float64{"nodp": 0, "eps1": 1, "eps8": 8} {
+		c, err := LoadConfig("../examples/dp/" + name + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Audit.PrivacyGame != GameDPOneRun || c.Audit.Canaries.Count != 1000 || c.Train.ModelName != "mlp" || c.Data.Dataset != "fashion-mnist" ||
+			(eps == 0) != (c.Train.DP == nil) || eps != 0 && (*c.Train.DP.TargetEpsilon != eps || c.Train.DP.Sampling != SamplingPoisson) {
+			t.Errorf("%s: game %s, model %s, dp %+v", name, c.Audit.PrivacyGame, c.Train.ModelName, c.Train.DP)
+		}
+	}
 }
 
 // TestOneRunGameAllIncluded: with so few canaries that all are included, the game still ends with its

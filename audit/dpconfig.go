@@ -436,12 +436,16 @@ func withDP(cfg nn.TrainConfig, dp *DPRecipe) (nn.TrainConfig, error) {
 	if dp == nil {
 		return cfg, nil
 	}
-	// nn's DP epoch takes the recipe's steps (T = epochs · ⌈N/B⌉, what the accountant counted) and divides
-	// the noisy sum by the expected batch size q·N of the nominal N, whatever records a model draws.
+	// nn's DP-SGD takes exactly the mechanism the accountant counted: T = epochs · StepsPerEpoch noisy
+	// steps, each record in a step's batch with probability q, the noisy sum divided by the expected
+	// batch size q·N of the nominal N, whatever the size of the training set a model happens to get.
 	t := dp.Training()
+	if t.StepsPerEpoch < 1 || t.Steps != cfg.Epochs*t.StepsPerEpoch {
+		return cfg, fmt.Errorf("DP-SGD recipe: %d steps is not %d epochs of %d steps", t.Steps, cfg.Epochs, t.StepsPerEpoch)
+	}
 	cfg.DP = &nn.DPConfig{NoiseMultiplier: t.NoiseMultiplier, MaxGradNorm: t.MaxGradNorm, Sampling: t.Sampling,
 		SamplingRate: t.SamplingRate, MicroBatch: t.MicroBatch, StepsPerEpoch: t.StepsPerEpoch,
-		ExpectedBatch: t.SamplingRate * float64(dp.TrainRecords)}
+		ExpectedBatch: float64(dp.BatchSize)} // q·N, as the recipe fixed it
 	return cfg, nil
 }
 

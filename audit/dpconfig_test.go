@@ -3,11 +3,14 @@ package audit
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pmeter/pmeter/accountant"
 	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/nn"
 )
 
 // TestDPConfigErrors: train.dp and audit.canaries are checked where they are parsed, with the line and
@@ -203,6 +206,57 @@ func TestDPRecipeInModelKey(t *testing.T) {
 		}
 		if a[i] != same[i] {
 			t.Errorf("model %d: δ and the accountant change the key (%s, %s), though not the training", i, a[i], same[i])
+		}
+	}
+}
+
+// TestDPTraining: a run with train.dp trains its models with nn's DP-SGD, with the recipe's σ, C, q, steps
+// per epoch and divisor q·N recorded in each model's sidecar; shuffled batches are labelled, in run.json
+// and the report, as not the mechanism the accountant analyses.
+func TestDPTraining(t *testing.T) {
+	for _, sampling := range []string{SamplingPoisson, SamplingShuffle} {
+		dir := t.TempDir()
+		c := canaryConfig(t, dir, "  privacy_game: dp_one_run\n  canaries: {count: 40, kind: mislabelled, k_plus: 5, k_minus: 5}",
+			"  dp: {noise_multiplier: 1.3, max_grad_norm: 2, sampling: "+sampling+"}\n")
+		c.Train.Epochs = 2
+		res, err := Run(context.Background(), c, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", sampling, err)
+		}
+		r := res.DP
+		if r == nil || r.MatchesAccountant != (sampling == SamplingPoisson) || (r.Caveat == "") != (sampling == SamplingPoisson) {
+			t.Fatalf("%s: recipe %+v", sampling, r)
+		}
+		weights, err := filepath.Glob(filepath.Join(dir, "models", "*.safetensors"))
+		if err != nil || len(weights) != 1 {
+			t.Fatalf("%s: models %v (%v)", sampling, weights, err)
+		}
+		info, err := nn.ReadModelInfo(nn.SidecarPath(weights[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := nn.DPSpec{NoiseMultiplier: 1.3, MaxGradNorm: 2, Sampling: sampling, SamplingRate: r.SamplingRate,
+			StepsPerEpoch: r.StepsPerEpoch, ExpectedBatch: float64(r.BatchSize)}
+		if info.Train == nil || info.Train.DP == nil || *info.Train.DP != want {
+			t.Errorf("%s: the sidecar's training %+v, want DP %+v", sampling, info.Train, want)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := os.ReadFile(filepath.Join(dir, "report", "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sampling == SamplingShuffle {
+			if !strings.Contains(string(b), `"matches_accountant": false`) || !strings.Contains(string(b), "shuffled fixed-size batches") {
+				t.Errorf("run.json does not label shuffled batches:\n%s", b)
+			}
+			if !strings.Contains(string(page), "shuffled fixed-size batches") {
+				t.Error("the report does not label shuffled batches")
+			}
+		} else if !strings.Contains(string(b), `"matches_accountant": true`) {
+			t.Errorf("run.json: %s", b)
 		}
 	}
 }

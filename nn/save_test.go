@@ -262,6 +262,9 @@ func TestTrainSpec(t *testing.T) {
 		{Epochs: 3, BatchSize: 64, LR: 0.1, Optimizer: SGD{Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4}, Schedule: LiRA{}, Seed: 1 << 63, Augment: LiRAAugment(), DropLast: true},
 		{Optimizer: AdamW{WeightDecay: 0.01, Beta2: 0.98}, Schedule: StepDecay{Every: 2, Gamma: 0.5}, Loss: MSE{}},
 		{Optimizer: Adam{Eps: 1e-6}, Schedule: Cosine{Warmup: 10, Min: 0.01}},
+		{Epochs: 2, BatchSize: 32, DP: &DPConfig{NoiseMultiplier: 1.1, MaxGradNorm: 0.5, Sampling: SamplingPoisson, SamplingRate: 0.08,
+			MicroBatch: 16, StepsPerEpoch: 13, ExpectedBatch: 32}},
+		{DP: &DPConfig{NoiseMultiplier: 2, MaxGradNorm: 1, Sampling: SamplingShuffle}},
 	}
 	for i, cfg := range cfgs {
 		s, err := TrainSpecOf(cfg)
@@ -289,6 +292,9 @@ func TestTrainSpec(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("case %d: %s gives %+v, want %+v", i, b, got, want)
+		}
+		if cfg.DP != nil && !strings.Contains(string(b), `"sampling":"`+cfg.DP.Sampling+`"`) {
+			t.Errorf("case %d: %s does not say the sampling", i, b)
 		}
 	}
 	type other struct{ SGD }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -17,6 +18,20 @@ type TrainSpec struct {
 	Seed      uint64        `json:"seed"`
 	Augment   *AugmentSpec  `json:"augment,omitempty"`
 	DropLast  bool          `json:"drop_last,omitempty"`
+	DP        *DPSpec       `json:"dp,omitempty"` // DP-SGD; nil for non-private training
+}
+
+// DPSpec describes a DPConfig (its Canary and Observe hooks are not described). Sampling is always
+// written ("poisson" or "shuffle"), so that a reader sees whether the batches were those the
+// accountants analyse.
+type DPSpec struct {
+	NoiseMultiplier float64 `json:"noise_multiplier"`
+	MaxGradNorm     float64 `json:"max_grad_norm"`
+	Sampling        string  `json:"sampling"`
+	SamplingRate    float64 `json:"sampling_rate,omitempty"`
+	MicroBatch      int     `json:"micro_batch,omitempty"`
+	StepsPerEpoch   int     `json:"steps_per_epoch,omitempty"`
+	ExpectedBatch   float64 `json:"expected_batch,omitempty"`
 }
 
 // OptimizerSpec describes an optimizer: Kind "sgd" (Momentum, Dampening, Nesterov, WeightDecay),
@@ -88,6 +103,10 @@ func TrainSpecOf(cfg TrainConfig) (TrainSpec, error) {
 	if cfg.Augment != nil {
 		s.Augment = &AugmentSpec{Pad: cfg.Augment.Pad, Flip: cfg.Augment.Flip}
 	}
+	if dp := cfg.DP; dp != nil {
+		s.DP = &DPSpec{NoiseMultiplier: dp.NoiseMultiplier, MaxGradNorm: dp.MaxGradNorm, Sampling: cmp.Or(dp.Sampling, SamplingPoisson),
+			SamplingRate: dp.SamplingRate, MicroBatch: dp.MicroBatch, StepsPerEpoch: dp.StepsPerEpoch, ExpectedBatch: dp.ExpectedBatch}
+	}
 	return s, nil
 }
 
@@ -127,6 +146,10 @@ func (s TrainSpec) Config() (TrainConfig, error) {
 	}
 	if s.Augment != nil {
 		cfg.Augment = &Augment{Pad: s.Augment.Pad, Flip: s.Augment.Flip}
+	}
+	if dp := s.DP; dp != nil {
+		cfg.DP = &DPConfig{NoiseMultiplier: dp.NoiseMultiplier, MaxGradNorm: dp.MaxGradNorm, Sampling: strings.ToLower(dp.Sampling),
+			SamplingRate: dp.SamplingRate, MicroBatch: dp.MicroBatch, StepsPerEpoch: dp.StepsPerEpoch, ExpectedBatch: dp.ExpectedBatch}
 	}
 	return cfg, nil
 }
