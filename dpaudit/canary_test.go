@@ -116,7 +116,7 @@ func TestStepLLR(t *testing.T) {
 // by the f-DP bound.
 // The full version: go test ./dpaudit -run TestSoundnessSimulated -sound-seeds 200 -v.
 func TestSoundnessSimulated(t *testing.T) {
-	cfg := SoundnessConfig{Trainer: Simulator{Parameters: 10000}, Seeds: 12, Canaries: 10000, MultiRunGroups: 4, MultiRuns: 400,
+	cfg := SoundnessConfig{Trainer: Simulator{Parameters: 10000}, Seeds: 30, Canaries: 10000, MultiRunGroups: 6, MultiRuns: 400,
 		Records: 100, BatchSize: 100, Epochs: 10, ClipNorm: 1, Epsilons: []float64{1, 8}, Delta: 1e-5, Alpha: 0.05,
 		Broken: []Breakage{{Norm: 4}, {NoiseFactor: 0.5}}}
 	if testing.Short() {
@@ -152,7 +152,7 @@ func TestSoundnessSimulated(t *testing.T) {
 func TestSoundnessNN(t *testing.T) {
 	tr := DefaultNNTrainer
 	tr.BatchSize = tr.Records
-	cfg := SoundnessConfig{Trainer: tr, Seeds: 8, Canaries: 1000, Records: tr.Records, BatchSize: tr.BatchSize, Epochs: 10,
+	cfg := SoundnessConfig{Trainer: tr, Seeds: 40, Canaries: 1000, Records: tr.Records, BatchSize: tr.BatchSize, Epochs: 10,
 		ClipNorm: 1, Epsilons: []float64{1, 8}, Delta: 1e-5, Alpha: 0.05, Score: ScoreLikelihood, Isolate: true,
 		Broken: []Breakage{{Norm: 4}}}
 	cells, err := Soundness(context.Background(), cfg)
