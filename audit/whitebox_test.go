@@ -262,3 +262,27 @@ func TestWhiteBoxExampleConfig(t *testing.T) {
 		t.Errorf("example: game %s, canaries %+v, dp %+v", c.Audit.PrivacyGame, k, c.Train.DP)
 	}
 }
+
+// TestWhiteBoxEstimate: the plan counts no query tensors or logits for gradient canaries (they are no
+// records), and m·d float32 for random directions.
+func TestWhiteBoxEstimate(t *testing.T) {
+	est := func(direction string) *Estimate {
+		c := gradientGame(t, t.TempDir(), "count: 100, kind: gradient, direction: "+direction, "8")
+		d, err := LoadData(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := EstimateRun(c, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	dirac, random := est("dirac"), est("random")
+	if dirac.SignalMemory != random.SignalMemory || dirac.SignalMemory > 4*200*10*4 {
+		t.Errorf("signal memory %d and %d: want the population's logits only", dirac.SignalMemory, random.SignalMemory)
+	}
+	if got, want := random.TrainMemory-dirac.TrainMemory, int64(100*101770*4); got != want {
+		t.Errorf("random directions add %d bytes of training memory, want m·d·4 = %d", got, want)
+	}
+}
