@@ -146,7 +146,11 @@ func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) 
 	}
 	// The report's default options (bootstrap seed 0, ε split seed 0 and δ as in run.json), so that
 	// 'pmeter report' rebuilds it identically from the saved results alone.
-	s, err := report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK, Delta: res.DP.delta()})
+	topK := reportTopK
+	if res.Canaries != nil && res.Canaries.Kind == CanaryGradient {
+		topK = -1 // gradient canaries are no individuals: no table of the most exposed
+	}
+	s, err := report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: topK, Delta: res.DP.delta()})
 	if err != nil {
 		return err
 	}
