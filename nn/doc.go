@@ -8,7 +8,9 @@
 // also data: Sequential.Specs and FromSpecs convert it to and from []LayerSpec (JSON/YAML-ready).
 // Losses: CrossEntropy, MSE. Optimizers: SGD (momentum, Nesterov), Adam, AdamW. Schedules: Constant,
 // StepDecay, Cosine (with warm-up), LiRA. Train runs the loop (seeded shuffling, LiRA augmentation,
-// context cancellation, progress callback); Evaluate gives per-record logits, probability of the true
+// context cancellation, progress callback), and with TrainConfig.DP trains with DP-SGD (Poisson
+// sampling, per-example clipping without materialising per-example gradients, Gaussian noise; see
+// DPConfig); Evaluate gives per-record logits, probability of the true
 // label, loss and gradient norm. Save and Load store a trained model as safetensors weights (the
 // format of Hugging Face's safetensors, which PyTorch reads) with a JSON sidecar holding the
 // architecture, training configuration, seed and a hash of the training records; SaveWeights and

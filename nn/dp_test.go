@@ -504,6 +504,9 @@ func TestDPConfigErrors(t *testing.T) {
 // batch seen, then are reused): the allocations of 13 epochs exceed those of 3 by less than one per
 // 10 steps.
 func TestDPAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
 	r := rand.New(rand.NewPCG(1, 1))
 	tm := dpTestModels(t)["resnet"]
 	d := dpTestData(r, 40, tm.shape, 3)

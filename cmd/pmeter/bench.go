@@ -18,7 +18,8 @@ const benchUsage = `Usage:
 Benchmarks:
   rmia   RMIA (Privacy Meter v2 semantics) against Privacy Meter's numpy N × Z formulation
   roc    ROC curve and AUC against scikit-learn roc_curve + auc
-  train  model training (MLP, CNN, two models at once, Fashion-MNIST accuracy) against PyTorch
+  train  model training (MLP, CNN, two models at once, Fashion-MNIST accuracy) against PyTorch, and
+         DP-SGD against non-private training of the same models
 
 Run 'pmeter bench <benchmark> -h' for its flags. Baselines need /usr/bin/python3 with numpy (and
 scikit-learn for roc, torch for train); without them only pmeter is measured.

@@ -173,6 +173,15 @@ type DPCost struct {
 // Ratio returns DP-SGD's time over non-private training's.
 func (c DPCost) Ratio() float64 { return c.DP.Seconds / c.Plain.Seconds }
 
+// RatioCPU returns DP-SGD's CPU time over non-private training's (robust to other load on the machine),
+// or 0 when unknown.
+func (c DPCost) RatioCPU() float64 {
+	if c.DP.CPUSeconds <= 0 || c.Plain.CPUSeconds <= 0 {
+		return 0
+	}
+	return c.DP.CPUSeconds / c.Plain.CPUSeconds
+}
+
 // Run runs the selected parts, printing each result to w as it completes, and returns them all.
 func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
 	want, err := selectParts(opts.Parts)
@@ -235,9 +244,9 @@ func Run(ctx context.Context, w io.Writer, opts Options) (*Report, error) {
 		rep.DP = costs
 		for _, c := range costs {
 			fmt.Fprintf(w, "dp %s: %s; DP-SGD σ = %g, C = %g, Poisson sampling, micro-batches of %d (fastest of %d runs each, in turns)\n"+
-				"  non-private %s\n  DP-SGD      %s\n  cost %.2f× non-private (target ≤ %.0f×: %s)\n",
+				"  non-private %s\n  DP-SGD      %s\n  cost %.2f× non-private%s (target ≤ %.0f×: %s)\n",
 				c.Part, c.Plain.Model, c.NoiseMult, c.MaxGradNorm, c.MicroBatch, o.Repeats, fmtThroughput(c.Plain), fmtThroughput(c.DP),
-				c.Ratio(), c.Target, met(c.Ratio() <= c.Target))
+				c.Ratio(), cpuRatio(c.RatioCPU()), c.Target, met(c.Ratio() <= c.Target))
 		}
 	}
 	return rep, nil
@@ -303,6 +312,13 @@ func runDP(ctx context.Context, purchase *dataset.Dataset, o Options) ([]DPCost,
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+func cpuRatio(r float64) string {
+	if r <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.2f× in CPU time)", r)
 }
 
 func selectParts(parts []string) (map[string]bool, error) {
