@@ -40,6 +40,9 @@ const (
 	// classes; the originals leave the fixed training set. A model fits such a record only by memorising
 	// it, so they are the strongest canaries that still look like data.
 	CanaryMislabelled = "mislabelled"
+	// CanaryGradient: gradients, not records: the white-box audit (whitebox.go, package dpaudit), which
+	// needs train.dp; the whole training pool is the fixed training set.
+	CanaryGradient = "gradient"
 	// CanaryOOD: out-of-distribution inputs, each feature uniform over the training pool's range (images:
 	// over the range of all pixels, so uniform noise images; tabular data: per feature), with a uniformly
 	// random label; the whole training pool is the fixed training set.
@@ -51,9 +54,14 @@ const (
 // = k_minus = count/10.
 type CanaryConfig struct {
 	Count  int    `yaml:"count"`   // m
-	Kind   string `yaml:"kind"`    // natural, mislabelled (default) or ood
+	Kind   string `yaml:"kind"`    // natural, mislabelled (default), ood or gradient (white-box)
 	KPlus  *int   `yaml:"k_plus"`  // dp_one_run: canaries guessed included (the highest scores)
 	KMinus *int   `yaml:"k_minus"` // dp_one_run: canaries guessed excluded (the lowest scores)
+	// Gradient canaries only: Direction is dirac (default) or random, Score likelihood (default) or sum,
+	// Isolate (default true) whether the scores leave out the data's clipped gradient sum (dpaudit.Spec).
+	Direction string `yaml:"direction"`
+	Score     string `yaml:"score"`
+	Isolate   *bool  `yaml:"isolate"`
 }
 
 // isCanaryGame reports whether the config plays a DP audit game.
@@ -81,6 +89,18 @@ type CanaryResult struct {
 	Labels  []int `json:"labels"`
 	// Included counts the canaries included in each run.
 	Included []int `json:"included"`
+
+	// Gradient canaries (kind gradient): their direction, score and isolation, the model's trainable
+	// parameters d, whether k± were planned from the claim before training (dpaudit.PlanGuesses), the
+	// mean number of steps an included canary was inserted in, per run (about q·T), and the Dirac
+	// canaries' coordinates in the flattened parameters (the same in every run).
+	Direction      string    `json:"direction,omitempty"`
+	Score          string    `json:"score,omitempty"`
+	Isolate        *bool     `json:"isolate,omitempty"`
+	Parameters     int       `json:"parameters,omitempty"`
+	PlannedGuesses bool      `json:"planned_guesses,omitempty"`
+	MeanInsertions []float64 `json:"mean_insertions,omitempty"`
+	Coordinates    []int     `json:"coordinates,omitempty"`
 }
 
 // reportID is canary i's id in the report and records.csv: its training-pool record, or for an ood
@@ -208,6 +228,9 @@ func makeCanaryPlan(ctx context.Context, c *Config, d *Data, cs *canarySet) (*Pl
 // builds the canaries, trains (or reuses) the runs' models, scores the canaries, computes the game's
 // bounds and writes run.json and the report.
 func runCanaryGame(ctx context.Context, c *Config, d *Data, opt Options, res *Result, stage func(string)) (*Result, error) {
+	if c.Audit.Canaries.Kind == CanaryGradient {
+		return runGradientGame(ctx, c, d, opt, res, stage)
+	}
 	seed := uint64(c.Run.RandomSeed)
 	k := c.Audit.Canaries
 	cs, err := makeCanaries(c, d, derive(seed, "canaries"))
@@ -303,9 +326,9 @@ func runCanaryGame(ctx context.Context, c *Config, d *Data, opt Options, res *Re
 	res.Attacks = []AttackResult{ar}
 	gameSeed := derive(seed, "dp-audit")
 	if c.Audit.PrivacyGame == GameDPOneRun {
-		res.DPAudits, err = oneRunAudits(ar.Scores[0], res.Members[0], *k.KPlus, *k.KMinus, delta, gameSeed)
+		res.DPAudits, err = oneRunAudits("one-run", ar.Scores[0], res.Members[0], *k.KPlus, *k.KMinus, delta, gameSeed)
 	} else {
-		res.DPAudits, err = multiRunAudits(ar.Scores, res.Members, cs.records, delta, gameSeed)
+		res.DPAudits, err = multiRunAudits("multi-run", ar.Scores, res.Members, cs.records, delta, gameSeed)
 	}
 	if err != nil {
 		return nil, err
@@ -341,12 +364,12 @@ func (r *Result) addModels(outs []*modelOutputs) {
 // guessed included and the kMinus lowest excluded (fixed before the scores exist; ties broken at random
 // from seed), and the counts give Steinke et al.'s bound (for every mechanism) and the f-DP bound (within
 // the Gaussian-DP family; its caveat says so).
-func oneRunAudits(scores []float64, included []bool, kPlus, kMinus int, delta float64, seed uint64) ([]report.DPAudit, error) {
+func oneRunAudits(name string, scores []float64, included []bool, kPlus, kMinus int, delta float64, seed uint64) ([]report.DPAudit, error) {
 	var out []report.DPAudit
 	for _, st := range []struct {
 		name string
 		stat metric.OneRunStat
-	}{{"one-run (Steinke et al.)", metric.StatSteinke}, {"one-run (f-DP, Gaussian)", metric.StatFDP}} {
+	}{{name + " (Steinke et al.)", metric.StatSteinke}, {name + " (f-DP, Gaussian)", metric.StatFDP}} {
 		b, err := metric.OneRunAudit(scores, included, metric.OneRunOptions{Stat: st.stat, Alpha: gameAlpha, Delta: delta,
 			KPlus: kPlus, KMinus: kMinus, Seed: seed})
 		if err != nil {
@@ -362,7 +385,7 @@ func oneRunAudits(scores []float64, included []bool, kPlus, kMinus int, delta fl
 // included it. Each canary gets its own bound (metric.MultiRunEpsilon over the runs, split into halves
 // from seed) at significance gameAlpha/m, so that all m hold together with confidence 1 − gameAlpha, and
 // so does the largest. ids name the canaries (their training-pool records, −1 for ood).
-func multiRunAudits(scores [][]float64, in [][]bool, ids []int, delta float64, seed uint64) ([]report.DPAudit, error) {
+func multiRunAudits(prefix string, scores [][]float64, in [][]bool, ids []int, delta float64, seed uint64) ([]report.DPAudit, error) {
 	runs := len(scores)
 	if runs == 0 || len(in) != runs {
 		return nil, fmt.Errorf("multi-run audit: %d runs of scores and %d of inclusions", runs, len(in))
@@ -378,9 +401,9 @@ func multiRunAudits(scores [][]float64, in [][]bool, ids []int, delta float64, s
 		if err != nil {
 			return nil, fmt.Errorf("canary %d: %w", k, err)
 		}
-		name := "multi-run"
+		name := prefix
 		if m > 1 {
-			name = fmt.Sprintf("multi-run, canary %d", k)
+			name = fmt.Sprintf("%s, canary %d", prefix, k)
 			if k < len(ids) && ids[k] >= 0 {
 				name += fmt.Sprintf(" (record %d)", ids[k])
 			}

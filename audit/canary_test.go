@@ -299,7 +299,7 @@ func TestGameAuditsNull(t *testing.T) {
 			scores[i] = math.Round(r.NormFloat64()*3) / 3 // ties, as a loss in float32 has
 			in[i] = r.IntN(2) == 0
 		}
-		audits, err := oneRunAudits(scores, in, m/10, m/10, 0, uint64(seed))
+		audits, err := oneRunAudits("one-run", scores, in, m/10, m/10, 0, uint64(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +316,7 @@ func TestGameAuditsNull(t *testing.T) {
 				ms[t][k], mi[t][k] = r.NormFloat64(), t%2 == k%2
 			}
 		}
-		bounds, err := multiRunAudits(ms, mi, []int{-1, -1, -1}, 0, uint64(seed))
+		bounds, err := multiRunAudits("multi-run", ms, mi, []int{-1, -1, -1}, 0, uint64(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +346,7 @@ func TestGameAuditsNull(t *testing.T) {
 			in[i] = r.IntN(2) == 0
 			scores[i] = rr(in[i])
 		}
-		audits, err := oneRunAudits(scores, in, 1000, 1000, 0, uint64(seed))
+		audits, err := oneRunAudits("one-run", scores, in, 1000, 1000, 0, uint64(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +362,7 @@ func TestGameAuditsNull(t *testing.T) {
 				ms[t][k] = rr(mi[t][k])
 			}
 		}
-		bounds, err := multiRunAudits(ms, mi, nil, 0, uint64(seed))
+		bounds, err := multiRunAudits("multi-run", ms, mi, nil, 0, uint64(seed))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,23 @@ func (r *Result) writeDP(w io.Writer) {
 	if r.DP != nil {
 		fmt.Fprintf(w, "\ntraining: %s\n", r.DP)
 	}
-	if k := r.Canaries; k != nil {
+	if k := r.Canaries; k != nil && k.Kind == CanaryGradient {
+		fmt.Fprintf(w, "\ncanaries: %d gradient canaries (%s directions in %d parameters, %s score", k.Count, k.Direction, k.Parameters, k.Score)
+		if k.Isolate != nil && *k.Isolate {
+			fmt.Fprint(w, ", isolated from the data's gradients")
+		}
+		fmt.Fprint(w, "), inserted at the clipping norm into the DP-SGD steps that sample them, ")
+		if k.Game == GameDPOneRun {
+			planned := "fixed in the config"
+			if k.PlannedGuesses {
+				planned = "planned from the claim before training"
+			}
+			fmt.Fprintf(w, "each with probability 1/2 (%d included, each in %.1f steps on average); guesses %s: k+ %d, k− %d\n",
+				k.Included[0], k.MeanInsertions[0], planned, k.KPlus, k.KMinus)
+		} else {
+			fmt.Fprintf(w, "each in a random half of the %d runs\n", len(k.Included))
+		}
+	} else if k != nil {
 		fmt.Fprintf(w, "\ncanaries: %d %s, each in a training set of %d fixed records ", k.Count, k.Kind, k.FixedRecords)
 		if k.Game == GameDPOneRun {
 			fmt.Fprintf(w, "with probability 1/2 (%d included); guesses fixed in advance: k+ %d, k− %d\n", k.Included[0], k.KPlus, k.KMinus)

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pmeter/pmeter/accountant"
+	"github.com/pmeter/pmeter/dpaudit"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/nn"
 )
@@ -73,6 +74,20 @@ func (c *Config) applyDPDefaults() {
 	}
 	if k.Kind == "" {
 		k.Kind = CanaryMislabelled
+	}
+	if k.Kind == CanaryGradient {
+		if k.Direction == "" {
+			k.Direction = dpaudit.DirectionDirac
+		}
+		if k.Score == "" {
+			k.Score = dpaudit.ScoreLikelihood
+		}
+		if k.Isolate == nil {
+			t := true
+			k.Isolate = &t
+		}
+		// k± stay unset unless given: the run plans them from the claim before training.
+		return
 	}
 	if c.Audit.PrivacyGame == GameDPOneRun {
 		// Guessing a tenth of the canaries on each side: enough guesses for a bound of ε ≈ 4 when nearly
@@ -142,8 +157,24 @@ func (c *Config) validateDP() error {
 	}
 	switch k.Kind {
 	case CanaryNatural, CanaryMislabelled, CanaryOOD:
+		for _, f := range []string{"direction", "score", "isolate"} {
+			if c.presentAt("audit", "canaries", f) {
+				return c.pathError([]string{"audit", "canaries", f}, "applies to gradient canaries (kind: gradient) only, not %s", k.Kind)
+			}
+		}
+	case CanaryGradient:
+		switch {
+		case c.Train.DP == nil:
+			return c.pathError([]string{"audit", "canaries", "kind"}, "gradient canaries are inserted into DP-SGD's gradient sums: set train.dp")
+		case k.Direction != dpaudit.DirectionDirac && k.Direction != dpaudit.DirectionRandom:
+			return c.pathError([]string{"audit", "canaries", "direction"}, "unknown direction %q (want dirac or random)", k.Direction)
+		case k.Score != dpaudit.ScoreLikelihood && k.Score != dpaudit.ScoreSum:
+			return c.pathError([]string{"audit", "canaries", "score"}, "unknown score %q (want likelihood or sum)", k.Score)
+		case game == GameDPOneRun && (k.KPlus == nil) != (k.KMinus == nil):
+			return c.pathError([]string{"audit", "canaries", "k_plus"}, "give both k_plus and k_minus, or neither (the run then plans them from the claim before training)")
+		}
 	default:
-		return c.pathError([]string{"audit", "canaries", "kind"}, "unknown kind %q (want natural, mislabelled or ood)", k.Kind)
+		return c.pathError([]string{"audit", "canaries", "kind"}, "unknown kind %q (want natural, mislabelled, ood or gradient)", k.Kind)
 	}
 	if game == GameDPMultiRun {
 		for _, f := range []string{"k_plus", "k_minus"} {
@@ -151,6 +182,9 @@ func (c *Config) validateDP() error {
 				return c.pathError([]string{"audit", "canaries", f}, "applies to privacy_game %s only: the multi-run game chooses its threshold on held-out runs", GameDPOneRun)
 			}
 		}
+		return nil
+	}
+	if k.KPlus == nil { // gradient canaries: planned in the run
 		return nil
 	}
 	switch kp, km := *k.KPlus, *k.KMinus; {
@@ -180,8 +214,12 @@ func (c *Config) dpWarnings() []string {
 	if len(ignored) == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("%s is ignored: privacy_game %s scores its canaries with the LOSS attack, which needs no reference model, "+
-		"and draws the canaries' inclusion itself", strings.Join(ignored, ", "), c.Audit.PrivacyGame)}
+	score := "with the LOSS attack, which needs no reference model"
+	if c.Audit.Canaries != nil && c.Audit.Canaries.Kind == CanaryGradient {
+		score = "from DP-SGD's noisy gradient sums"
+	}
+	return []string{fmt.Sprintf("%s is ignored: privacy_game %s scores its canaries %s, "+
+		"and draws the canaries' inclusion itself", strings.Join(ignored, ", "), c.Audit.PrivacyGame, score)}
 }
 
 // DPRecipe resolves train.dp for a run of c on data d (nil without train.dp): the sampling rate, steps,
@@ -285,8 +323,11 @@ func (c *Config) dpTrainRecords(n int) int {
 	case GameDPOneRun, GameDPMultiRun:
 		k := c.Audit.Canaries
 		fixed := n - k.Count // natural and mislabelled canaries come from the pool
-		if k.Kind == CanaryOOD {
+		switch k.Kind {
+		case CanaryOOD:
 			fixed = n
+		case CanaryGradient:
+			return n // gradients, not records
 		}
 		return fixed + k.Count/2
 	}

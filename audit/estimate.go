@@ -153,7 +153,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		// Every run is a target, trained on the fixed records and up to all of its canaries; the game
 		// keeps its own copy of the training pool with the canaries.
 		k := c.Audit.Canaries
-		if k.Kind != CanaryOOD && k.Count >= n {
+		if k.Kind != CanaryOOD && k.Kind != CanaryGradient && k.Count >= n {
 			return nil, c.pathError([]string{"audit", "canaries", "count"}, "%d %s canaries drawn from a training pool of %d records leave no fixed training set; want fewer than %d",
 				k.Count, k.Kind, n, n)
 		}
@@ -198,17 +198,31 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 
 	m, q, cl := int64(e.Models), int64(e.Queries), int64(e.Classes)
 	N, Z := int64(e.AuditRecords), int64(e.PopulationRecords)
+	// Gradient canaries are no records: no query tensors, logits or attack input of theirs (Nq), but
+	// random directions hold m·d float32 per model in training.
+	Nq := N
+	gradient := c.isCanaryGame() && c.Audit.Canaries.Kind == CanaryGradient
+	if gradient {
+		Nq = 0
+	}
 	// The membership matrix (pool × models), the audited and population records' query tensors, and
 	// the evaluation of one model on them in batches of audit.batch_size.
-	e.PlanMemory = add(mul(int64(n), m), mul((N+Z)*q, 4*dim+8))
+	e.PlanMemory = add(mul(int64(n), m), mul((Nq+Z)*q, 4*dim+8))
 	e.TrainMemory = add(mul(int64(e.Workers), perModel(trainRecords)), mul(int64(max(e.Workers, 1)*c.Audit.BatchSize), 4*sum.Activations))
 	// Every model's float32 logits on the audited and population records.
-	e.SignalMemory = mul(mul(m, (N+Z)*q), 4*cl)
+	e.SignalMemory = mul(mul(m, (Nq+Z)*q), 4*cl)
+	if gradient && c.Audit.Canaries.Direction == "random" {
+		e.TrainMemory = add(e.TrainMemory, mul(int64(max(e.Workers, 1))*N, 4*e.Params))
+	}
 	// The attacks' input (float64 signals and probabilities, memberships), working copies of the
 	// signals, each attack's scores for every target, and one report row per record and target.
-	in := add(mul(mul(N+Z, m), 8*q+8*cl), mul(N, m))
-	work := mul(mul(N+Z, m), 8*q)
-	rows := mul(int64(e.Targets)*N, 128+8*int64(e.Attacks)+8*dim)
+	in := add(mul(mul(Nq+Z, m), 8*q+8*cl), mul(N, m))
+	work := mul(mul(Nq+Z, m), 8*q)
+	rowDim := dim
+	if gradient {
+		rowDim = 0 // a gradient canary's report row has no image or features
+	}
+	rows := mul(int64(e.Targets)*N, 128+8*int64(e.Attacks)+8*rowDim)
 	e.AttackMemory = add(add(in, work), add(mul(int64(e.Attacks*e.Targets), 8*N), rows))
 	if s := c.ranges; s != nil {
 		// range_membership: the sampled points, every model's logits on them, and RaMIA's input (float64

@@ -36,7 +36,13 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	params["population_records"] = len(p.PopulationIdx)
 	in.Params = params
 	image := len(d.Pool.Shape) == 3 && (d.Pool.Shape[0] == 1 || d.Pool.Shape[0] == 3)
-	if image {
+	// Gradient canaries are no records of the data: the report's records are the canaries, without
+	// images or features.
+	gradient := res.Canaries != nil && res.Canaries.Kind == CanaryGradient
+	if gradient {
+		image = false
+		in.Title = fmt.Sprintf("White-box DP audit with %d gradient canaries: %s on %s", res.Canaries.Count, modelName(c), c.Data.Dataset)
+	} else if image {
 		in.ImageShape = d.Pool.Shape
 	} else {
 		in.FeatureNames = d.Pool.FeatureNames
@@ -51,6 +57,10 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 			rec := report.Record{ID: r, Target: t, Label: res.Labels[i], Member: report.Bool(res.Members[t][i])}
 			if res.Canaries != nil { // r is a row of the canary game's training data
 				rec.ID = res.Canaries.reportID(i)
+			}
+			if gradient {
+				in.Records = append(in.Records, rec)
+				continue
 			}
 			row := d.Pool.Row(r)
 			if image {
@@ -136,7 +146,11 @@ func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) 
 	}
 	// The report's default options (bootstrap seed 0, ε split seed 0 and δ as in run.json), so that
 	// 'pmeter report' rebuilds it identically from the saved results alone.
-	s, err := report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: reportTopK, Delta: res.DP.delta()})
+	topK := reportTopK
+	if res.Canaries != nil && res.Canaries.Kind == CanaryGradient {
+		topK = -1 // gradient canaries are no individuals: no table of the most exposed
+	}
+	s, err := report.Build(ctx, in, filepath.Join(c.Run.LogDir, report.ReportDir), report.Options{TopK: topK, Delta: res.DP.delta()})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type Options struct {
 
 	// dpTrain, if set, replaces withDP (tests: DP recipes without nn's DP-SGD).
 	dpTrain dpTrainer
+	// canaryNorm, if set, inserts gradient canaries at this multiple of the clipping norm (tests: a
+	// DP-SGD that skips clipping).
+	canaryNorm float64
 }
 
 func (o Options) logf(format string, a ...any) {

@@ -18,6 +18,7 @@ const dpUsage = `Usage:
   pmeter dp epsilon --sampling-rate Q --noise-multiplier S --steps T --delta D [flags]
   pmeter dp noise --epsilon E --delta D --sampling-rate Q --steps T [flags]
   pmeter dp audit [flags]
+  pmeter dp soundness [flags]
   pmeter dp compare RUN_DIR... [flags]
 
 Differential privacy of DP-SGD training and audits of it. The accountants reproduce Google's
@@ -29,6 +30,7 @@ Subcommands:
   noise     the smallest noise multiplier that makes the training (ε, δ)-DP
   audit     a lower bound on ε from a privacy audit
   compare   several runs' claimed ε against their audits' lower bounds
+  soundness the white-box audit of DP-SGD over many trainings, sound and deliberately broken
 
 Run 'pmeter dp <subcommand> -h' for its flags.
 `
@@ -75,7 +77,7 @@ Flags:
 func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, dpUsage)
-		return usagef("want a subcommand: epsilon, noise, audit or compare")
+		return usagef("want a subcommand: epsilon, noise, audit, compare or soundness")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "epsilon":
@@ -86,11 +88,13 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDPAudit(ctx, rest, stdout, stderr)
 	case "compare":
 		return runDPCompare(ctx, rest, stdout)
+	case "soundness":
+		return runDPSoundness(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, dpUsage)
 		return flag.ErrHelp
 	default:
-		return usagef("unknown subcommand %q: want epsilon, noise, audit or compare; run 'pmeter dp -h'", sub)
+		return usagef("unknown subcommand %q: want epsilon, noise, audit, compare or soundness; run 'pmeter dp -h'", sub)
 	}
 }
 

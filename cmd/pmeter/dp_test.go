@@ -125,7 +125,7 @@ func TestDPErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"dp"}, 2, "want a subcommand: epsilon, noise, audit or compare"},
+		{[]string{"dp"}, 2, "want a subcommand: epsilon, noise, audit, compare or soundness"},
 		{[]string{"dp", "budget"}, 2, `unknown subcommand "budget"`},
 		{[]string{"dp", "epsilon", "--noise-multiplier", "1", "--steps", "100", "--delta", "1e-5"}, 2, "--sampling-rate is required"},
 		{[]string{"dp", "epsilon", "--sampling-rate", "0.1", "--steps", "100", "--delta", "1e-5"}, 2, "--noise-multiplier is required"},
