@@ -2,6 +2,7 @@ package validity
 
 import (
 	"context"
+	"flag"
 	"math"
 	"slices"
 	"sort"
@@ -396,5 +397,27 @@ func TestRangeHarnessRejectsBiasedScorer(t *testing.T) {
 				t.Errorf("bernoulli: the scorer, unbiased there, fails: %v", rep.Failures())
 			}
 		}
+	}
+}
+
+var usageFull = flag.Bool("usage-full", false, "run the full dataset usage harness (FullUsageConfig)")
+
+// TestUsageHarness runs the DUCI harness (reduced; -usage-full: FullUsageConfig): on synthetic signals
+// whose targets used 0, 20, 50 and 100 % of the records, every variant's interval covers the truth at its
+// stated rate and its unclipped estimate is unbiased.
+func TestUsageHarness(t *testing.T) {
+	cfg := ReducedUsageConfig()
+	if *usageFull {
+		cfg = FullUsageConfig()
+	}
+	rep, err := RunUsage(context.Background(), cfg, UsageVariants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	t.Log("\n" + b.String())
+	for _, f := range rep.Failures() {
+		t.Error(f)
 	}
 }
