@@ -138,12 +138,13 @@ data:
 		Usage struct {
 			Targets []struct {
 				Proportion *float64 `json:"proportion"`
-				CI         *struct{ Lo, Hi float64 }
+				CILow      *float64 `json:"ci_low"`
+				CIHigh     *float64 `json:"ci_high"`
 				Threshold  *float64 `json:"threshold"`
 			} `json:"targets"`
 		} `json:"dataset_usage"`
 	}
-	if err := json.Unmarshal(b, &rj); err != nil || len(rj.Usage.Targets) != 2 || rj.Usage.Targets[0].Proportion == nil || rj.Usage.Targets[0].CI == nil {
+	if err := json.Unmarshal(b, &rj); err != nil || len(rj.Usage.Targets) != 2 || rj.Usage.Targets[0].Proportion == nil || rj.Usage.Targets[0].CILow == nil || rj.Usage.Targets[0].CIHigh == nil {
 		t.Errorf("run.json dataset_usage: %v %s", err, b)
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "report", "index.html"))

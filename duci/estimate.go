@@ -53,8 +53,11 @@ type Result struct {
 	// the debiased predictions.
 	Proportion float64 `json:"proportion"`
 	Raw        float64 `json:"raw_proportion"`
-	// CI is the bootstrap confidence interval of the proportion (nil in compat mode or without resamples).
-	CI *Interval `json:"ci,omitempty"`
+	// CI is the bootstrap confidence interval of the proportion (nil in compat mode or without resamples);
+	// CILow and CIHigh are its ends.
+	CI     *Interval `json:"interval,omitempty"`
+	CILow  *float64  `json:"ci_low,omitempty"`
+	CIHigh *float64  `json:"ci_high,omitempty"`
 	// Threshold, TPR and FPR are the point of maximal TPR − FPR on the references' pooled scores; the
 	// target's predictions are score ≥ Threshold (compat: >).
 	Threshold float64 `json:"threshold"`
@@ -237,7 +240,7 @@ func estimate(ctx context.Context, d *attack.Data, t Target, cfg Config) (*Resul
 		if err != nil {
 			return nil, err
 		}
-		res.CI = &ci
+		res.CI, res.CILow, res.CIHigh = &ci, &ci.Lo, &ci.Hi
 	}
 	return res, nil
 }
