@@ -92,12 +92,9 @@ func (c *Config) parseUsage() error {
 	if !(s.level > 0 && s.level < 1) {
 		return c.fieldError("dataset_usage", "level", "must lie in (0, 1), got %v", s.level)
 	}
-	switch u.Compat {
-	case "", string(attack.CompatNone):
-	case string(attack.CompatPrivacyMeter):
-		s.compat = attack.CompatPrivacyMeter
-	default:
-		return c.fieldError("dataset_usage", "compat", "unknown compat %q (want none or privacy-meter)", u.Compat)
+	var err error
+	if s.compat, err = duci.ParseCompat(u.Compat); err != nil {
+		return c.fieldError("dataset_usage", "compat", "%v", err)
 	}
 	name := "duci-rmia"
 	var params map[string]string
@@ -105,40 +102,12 @@ func (c *Config) parseUsage() error {
 		name, params = u.Attack.Name, u.Attack.Params
 	}
 	s.method = name
-	switch name {
-	case "duci-rmia":
-		r := &duci.RMIA{Tune: true, Compat: s.compat}
-		for k, v := range params {
-			switch k {
-			case "offline_a":
-				var a float64
-				if _, err := fmt.Sscan(v, &a); err != nil || !(a >= 0 && a <= 1) {
-					return c.fieldError("dataset_usage", "attack", "duci-rmia offline_a %q; want a number in [0, 1]", v)
-				}
-				r.OfflineA, r.Tune = a, false
-			default:
-				return c.fieldError("dataset_usage", "attack", "duci-rmia has no parameter %q (it has offline_a; without it a is tuned)", k)
-			}
+	if s.scorer, err = duci.ParseAttack(name, params, s.compat); err != nil {
+		field := "attack"
+		if s.compat != "" && strings.Contains(err.Error(), "compat") {
+			field = "compat"
 		}
-		s.scorer = r
-	case "duci-population":
-		if len(params) > 0 {
-			return c.fieldError("dataset_usage", "attack", "duci-population has no parameters")
-		}
-		s.scorer = duci.Population{Compat: s.compat}
-	default:
-		if s.compat == attack.CompatPrivacyMeter {
-			return c.fieldError("dataset_usage", "compat", "privacy-meter runs Privacy Meter's RMIA (duci-rmia) or the demo's population attack (duci-population), not %s", name)
-		}
-		spec, err := attack.Lookup(name)
-		if err != nil {
-			return c.fieldError("dataset_usage", "attack", "%v (want duci-rmia, duci-population or one of %s)", err, strings.Join(attack.Names(), ", "))
-		}
-		a, err := spec.Parse(params)
-		if err != nil {
-			return c.fieldError("dataset_usage", "attack", "%v", err)
-		}
-		s.scorer = duci.AttackScorer(a)
+		return c.fieldError("dataset_usage", field, "%v", err)
 	}
 	c.usage = s
 	return nil

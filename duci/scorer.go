@@ -99,3 +99,60 @@ func (p Population) Scores(d *attack.Data, model int, _ []int) ([]float64, error
 	}
 	return countSorted(in.ts, in.zt), nil
 }
+
+// SelectRecords returns d restricted to the records listed (in that order): the dataset whose usage is
+// estimated, out of a larger set of records. The population and the models are d's.
+func SelectRecords(d *attack.Data, records []int) (*attack.Data, error) {
+	if len(records) == 0 {
+		return nil, fmt.Errorf("duci: the dataset has no record")
+	}
+	seen := make(map[int]bool, len(records))
+	for k, i := range records {
+		if i < 0 || i >= d.N {
+			return nil, fmt.Errorf("duci: dataset record %d (element %d) does not exist (there are %d records)", i, k, d.N)
+		}
+		if seen[i] {
+			return nil, fmt.Errorf("duci: dataset record %d is listed twice", i)
+		}
+		seen[i] = true
+	}
+	rows := func(v []float64, inner int) []float64 {
+		if v == nil {
+			return nil
+		}
+		out := make([]float64, 0, len(records)*inner)
+		for _, i := range records {
+			out = append(out, v[i*inner:(i+1)*inner]...)
+		}
+		return out
+	}
+	s := *d
+	s.N = len(records)
+	s.Signals = rows(d.Signals, d.M*d.Q)
+	s.Probs = rows(d.Probs, d.M*d.C)
+	s.Members = make([]bool, 0, len(records)*d.M)
+	for _, i := range records {
+		s.Members = append(s.Members, d.Members[i*d.M:(i+1)*d.M]...)
+	}
+	if d.Labels != nil {
+		s.Labels = make([]int, len(records))
+		for k, i := range records {
+			s.Labels[k] = d.Labels[i]
+		}
+	}
+	return &s, nil
+}
+
+// DefaultReferences returns the reference models of target in d: every other model whose memberships
+// on d's records are neither equal to the target's nor their complement (a model determined by the
+// target's training set, such as its pair in Privacy Meter's design, would reveal the answer), and that
+// has members and non-members among them.
+func DefaultReferences(d *attack.Data, target int) []int {
+	var refs []int
+	for m := range d.M {
+		if m != target && !determined(d, target, m) && d.CheckTarget(m) == nil {
+			refs = append(refs, m)
+		}
+	}
+	return refs
+}
