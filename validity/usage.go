@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"text/tabwriter"
 
@@ -45,6 +46,9 @@ func ReducedUsageConfig() UsageConfig {
 type UsageVariant struct {
 	Name   string
 	Scorer duci.Scorer
+	// Compat runs the estimate in an original's mode (duci.Config.Compat; no interval: its cells check
+	// the bias only).
+	Compat attack.Compat
 }
 
 // UsageVariants returns the DUCI rows: DUCI's RMIA variant with a tuned, and with pmeter's RMIA and the
@@ -53,9 +57,9 @@ func UsageVariants() []UsageVariant {
 	rmia, _ := attack.Lookup("rmia")
 	a, _ := rmia.Parse(map[string]string{"offline_a": "0.3"})
 	return []UsageVariant{
-		{"duci-rmia tuned a", &duci.RMIA{Tune: true}},
-		{"rmia offline_a=0.3", duci.AttackScorer(a)},
-		{"duci-population", duci.Population{}},
+		{Name: "duci-rmia tuned a", Scorer: &duci.RMIA{Tune: true}},
+		{Name: "rmia offline_a=0.3", Scorer: duci.AttackScorer(a)},
+		{Name: "duci-population", Scorer: duci.Population{}},
 	}
 }
 
@@ -74,8 +78,10 @@ type UsageCell struct {
 	Bias   Interval `json:"bias"`
 	BiasOK bool     `json:"bias_ok"`
 	// MeanWidth is the mean width of the interval.
-	MeanWidth float64  `json:"mean_width"`
-	Errors    []string `json:"errors,omitempty"`
+	MeanWidth float64 `json:"mean_width"`
+	// NoInterval is set for a variant without intervals (compat): only the bias is checked.
+	NoInterval bool     `json:"no_interval,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // UsageReport is RunUsage's outcome.
@@ -142,14 +148,17 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 		}
 		out[s] = make([][]est, len(variants))
 		for v, vr := range variants {
-			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s)})
+			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s), Compat: vr.Compat})
 			out[s][v] = make([]est, T)
 			for t := range T {
 				if err != nil {
 					out[s][v][t].err = err
 					continue
 				}
-				out[s][v][t] = est{raw: res[t].Raw, lo: res[t].CI.Lo, hi: res[t].CI.Hi}
+				out[s][v][t] = est{raw: res[t].Raw, lo: math.NaN(), hi: math.NaN()}
+				if ci := res[t].CI; ci != nil {
+					out[s][v][t].lo, out[s][v][t].hi = ci.Lo, ci.Hi
+				}
 			}
 		}
 		return nil
@@ -170,18 +179,24 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 					continue
 				}
 				c.Seeds++
+				errs = append(errs, e.raw-p)
+				if math.IsNaN(e.lo) {
+					c.NoInterval = true
+					continue
+				}
 				if p < e.lo || p > e.hi {
 					c.Misses++
 				}
-				errs = append(errs, e.raw-p)
 				width = append(width, e.hi-e.lo)
 			}
 			if c.Seeds >= 2 {
 				c.MissTail = binomialTail(c.Misses, c.Seeds, 1-cfg.Level)
-				c.CoverageOK = c.MissTail >= level
+				c.CoverageOK = c.MissTail >= level || c.NoInterval
 				c.Bias = meanInterval(errs, level)
 				c.BiasOK = c.Bias.Contains(0)
-				c.MeanWidth, _ = meanSD(width)
+				if len(width) > 0 {
+					c.MeanWidth, _ = meanSD(width)
+				}
 			}
 			rep.Cells = append(rep.Cells, c)
 		}
@@ -195,8 +210,12 @@ func (r *UsageReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "dataset usage (%d seeds, %d records, %d references, %g%% intervals)\ttrue p\tmisses\tmean error (raw)\tmean width\n",
 		r.Config.Seeds, r.Config.N, r.Config.References, 100*r.Config.Level)
 	for _, c := range r.Cells {
-		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%.3f\n", c.Variant, c.Proportion, mark(fmt.Sprintf("%d/%d", c.Misses, c.Seeds), c.CoverageOK),
-			mark(fmt.Sprintf("%+.4f ± %.4f", c.Bias.Mean, c.Bias.HalfWidth), c.BiasOK), c.MeanWidth)
+		cov, width := mark(fmt.Sprintf("%d/%d", c.Misses, c.Seeds), c.CoverageOK), fmt.Sprintf("%.3f", c.MeanWidth)
+		if c.NoInterval {
+			cov, width = "– (no interval)", "–"
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\n", c.Variant, c.Proportion, cov,
+			mark(fmt.Sprintf("%+.4f ± %.4f", c.Bias.Mean, c.Bias.HalfWidth), c.BiasOK), width)
 	}
 	return tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/duci"
 	"github.com/pmeter/pmeter/ramia"
 )
 
@@ -419,5 +420,24 @@ func TestUsageHarness(t *testing.T) {
 	t.Log("\n" + b.String())
 	for _, f := range rep.Failures() {
 		t.Error(f)
+	}
+}
+
+// TestUsageHarnessRejectsPrivacyMeter checks the power of the DUCI harness: Privacy Meter's estimate
+// (compat), whose reference models are attacked with one reference fewer than the target (its D4), is
+// biased on the harness's data, and the harness says so.
+func TestUsageHarnessRejectsPrivacyMeter(t *testing.T) {
+	cfg := ReducedUsageConfig()
+	cfg.Seeds = 8
+	a := 0.3
+	rep, err := RunUsage(context.Background(), cfg, []UsageVariant{{Name: "privacy-meter", Scorer: &duci.RMIA{OfflineA: a}, Compat: attack.CompatPrivacyMeter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	t.Log("\n" + b.String())
+	if len(rep.Failures()) == 0 {
+		t.Error("the harness passes Privacy Meter's biased estimate")
 	}
 }
