@@ -180,6 +180,9 @@ type UsageResult struct {
 	// proportion, ci (bootstrap over records and reference models), threshold, tpr, fpr, and the true
 	// proportion the target was trained on.
 	Targets []duci.Result `json:"targets"`
+	// ReferenceCheck estimates each reference model's proportion (known: one half) from its own attack,
+	// calibrated by the other references (duci.CheckReferences; default mode only).
+	ReferenceCheck []duci.RefEstimate `json:"reference_check,omitempty"`
 }
 
 // runUsage runs DUCI against every target of the dataset_usage game and writes its scores.
@@ -205,6 +208,11 @@ func runUsage(ctx context.Context, c *Config, p *Plan, data *attack.Data) (*Usag
 		return nil, fmt.Errorf("dataset usage: %w", err)
 	}
 	u := &UsageResult{DatasetSize: len(p.Audit), References: refs, Method: s.method, Compat: s.compat, Targets: res}
+	if s.compat == "" {
+		if u.ReferenceCheck, err = duci.CheckReferences(ctx, data, &res[0], duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed}); err != nil {
+			return nil, fmt.Errorf("dataset usage: %w", err)
+		}
+	}
 	var scores []float64
 	for _, r := range res {
 		scores = append(scores, r.TargetScores...)
@@ -225,6 +233,13 @@ func writeUsage(w io.Writer, u *UsageResult) {
 			ci = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
 		}
 		fmt.Fprintf(tw, "target %d\t%.3f\t%.4f\t%s\t%.4g\t%.3f\t%.3f\n", r.Target, *r.TrueProportion, r.Proportion, ci, r.Threshold, r.TPR, r.FPR)
+	}
+	for _, r := range u.ReferenceCheck {
+		ci := "–"
+		if r.CI != nil {
+			ci = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
+		}
+		fmt.Fprintf(tw, "reference %d (check)\t%.3f\t%.4f\t%s\t\t\t\n", r.Model, r.TrueProportion, r.Proportion, ci)
 	}
 	tw.Flush()
 }
@@ -247,6 +262,11 @@ var usagePage = template.Must(template.New("usage").Parse(`<!DOCTYPE html>
 <table><thead><tr><th>Target</th><th class="num">True proportion</th><th class="num">Estimate</th><th class="num">Interval</th><th class="num">Error</th><th class="num">Threshold</th><th class="num">TPR</th><th class="num">FPR</th><th class="num">Naive (fraction predicted)</th></tr></thead>
 <tbody>{{range .Rows}}<tr><td>target {{.Target}}</td><td class="num">{{.True}}</td><td class="num">{{.Est}}</td><td class="num">{{.CI}}</td><td class="num">{{.Err}}</td><td class="num">{{.Thr}}</td><td class="num">{{.TPR}}</td><td class="num">{{.FPR}}</td><td class="num">{{.Direct}}</td></tr>
 {{end}}</tbody></table>
+{{if .Checks}}<h3>The estimator on the reference models</h3>
+<p class="note">Each reference model's use of the dataset is known (one half). Estimated from its own scores, calibrated by the other references except its pair, it shows how the estimator does on models trained like the targets.</p>
+<table><thead><tr><th>Reference</th><th class="num">True proportion</th><th class="num">Estimate</th><th class="num">Interval</th><th class="num">Error</th><th>Calibrated by</th></tr></thead>
+<tbody>{{range .Checks}}<tr><td>model {{.Target}}</td><td class="num">{{.True}}</td><td class="num">{{.Est}}</td><td class="num">{{.CI}}</td><td class="num">{{.Err}}</td><td>{{.Thr}}</td></tr>
+{{end}}</tbody></table>{{end}}
 </section></body></html>
 `))
 
@@ -255,8 +275,16 @@ func writeUsageReport(dir string, u *UsageResult) error {
 	type row struct{ Target, True, Est, CI, Err, Thr, TPR, FPR, Direct string }
 	v := struct {
 		*UsageResult
-		Rows []row
+		Rows, Checks []row
 	}{UsageResult: u}
+	for _, r := range u.ReferenceCheck {
+		rw := row{Target: fmt.Sprint(r.Model), True: fmt.Sprintf("%.3f", r.TrueProportion), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–",
+			Err: fmt.Sprintf("%+.3f", r.Proportion-r.TrueProportion), Thr: fmt.Sprintf("models %v", r.Calibration)}
+		if r.CI != nil {
+			rw.CI = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
+		}
+		v.Checks = append(v.Checks, rw)
+	}
 	for _, r := range u.Targets {
 		rw := row{Target: fmt.Sprint(r.Target), True: fmt.Sprintf("%.3f", *r.TrueProportion), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–",
 			Err: fmt.Sprintf("%+.3f", r.Proportion-*r.TrueProportion), Thr: fmt.Sprintf("%.4g", r.Threshold), TPR: fmt.Sprintf("%.3f", r.TPR),

@@ -117,6 +117,15 @@ data:
 	if u.Targets[1].Proportion <= u.Targets[0].Proportion {
 		t.Errorf("the target that used the whole dataset has the lower estimate: %v ≤ %v", u.Targets[1].Proportion, u.Targets[0].Proportion)
 	}
+	// The estimator on the references, whose proportion is known.
+	if len(u.ReferenceCheck) != 4 {
+		t.Errorf("%d reference checks, want 4", len(u.ReferenceCheck))
+	}
+	for _, r := range u.ReferenceCheck {
+		if r.TrueProportion != 0.5 || r.CI == nil || len(r.Calibration) != 2 {
+			t.Errorf("reference check %+v", r)
+		}
+	}
 	// Every model trains on as many records.
 	n := -1
 	p, err := MakePlan(c, mustLoad(t, c))
