@@ -30,6 +30,20 @@ func TestUsageConfig(t *testing.T) {
 	if m, _ := c.modelCount(); m != 8 {
 		t.Errorf("%d models, want 4 targets + 4 references", m)
 	}
+	e, err := EstimateRun(c, mustLoad(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Targets != 4 || e.References != 4 || e.AuditRecords != mustLoad(t, c).Pool.Len()/2 {
+		t.Errorf("estimate: %d targets, %d references, %d audited records", e.Targets, e.References, e.AuditRecords)
+	}
+	big, err := ParseConfig([]byte(usageBase + "dataset_usage:\n  dataset_size: 100000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EstimateRun(big, mustLoad(t, big)); err == nil || !strings.Contains(err.Error(), "dataset_usage.dataset_size") {
+		t.Errorf("a dataset larger than half the pool: %v", err)
+	}
 	c, err = ParseConfig([]byte(usageBase + "dataset_usage:\n  proportions: [0.3]\n  references: 6\n  attack: {name: lira, params: {online: \"false\"}}\n  level: 0.9\n"))
 	if err != nil {
 		t.Fatal(err)
