@@ -84,6 +84,7 @@ func TestEstimateErrors(t *testing.T) {
 		{"target among references", Target{Model: 0, Refs: []int{0, 4}}},
 		{"reference twice", Target{Model: 0, Refs: []int{4, 4}}},
 		{"reference without members", Target{Model: 1, Refs: []int{0}}},
+		{"a lone reference for an attack that needs references", Target{Model: 0, Refs: []int{4}}},
 	} {
 		if _, err := Estimate(context.Background(), d, []Target{tc.t}, Config{}); err == nil {
 			t.Errorf("%s: no error", tc.name)

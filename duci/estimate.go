@@ -220,6 +220,9 @@ func estimate(ctx context.Context, d *attack.Data, t Target, cfg Config) (*Resul
 	}
 	var err error
 	if res.TargetScores, err = sc.Scores(d, t.Model, res.TargetReferences); err != nil {
+		if len(res.TargetReferences) == 0 {
+			err = fmt.Errorf("%w: no reference is left to attack a reference model with (each is determined by the others, as a single complementary pair is); give more reference models", err)
+		}
 		return nil, err
 	}
 	for j, r := range t.Refs {
