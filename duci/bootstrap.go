@@ -19,11 +19,12 @@ type BootstrapOptions struct {
 }
 
 // Bootstrap returns a percentile bootstrap confidence interval for the debiased proportion estimate
-// (Debias, with ≥) of target's scores given the reference models' scores and memberships. Each resample
-// draws the reference models with replacement and the records with replacement (the same records for
-// the target and for every reference, so that a record's difficulty is shared as in the data), chooses
-// the threshold of maximal TPR − FPR on the resampled references, and debiases the resampled target's
-// predictions with the resampled rates. The interval runs from the (1 − Level)/2 to the (1 + Level)/2
+// (DebiasCrossFit) of target's scores given the reference models' scores and memberships. Each resample
+// draws the reference models with replacement and the records with replacement, within the even and
+// within the odd records (the same records for the target and for every reference, so that a record's
+// difficulty is shared as in the data), and cross-fits as DebiasCrossFit does: the threshold of maximal
+// TPR − FPR on the resampled references' even records with their rates on the odd ones, and the other
+// way round, each debiasing the resampled target's predictions; the resample's estimate is the mean. The interval runs from the (1 − Level)/2 to the (1 + Level)/2
 // quantile of the B estimates (numpy's linear interpolation), clipped to [0, 1].
 //
 // The target is a single model, whose TPR and FPR differ from the references' mean by one model's
@@ -59,60 +60,94 @@ func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, ref
 	}
 	est := make([]float64, opt.Resamples)
 	type scratch struct {
-		recs []int
-		ps   []float64
-		pm   []bool
+		recs, other []int
+		ps          []float64
+		pm          []bool
+	}
+	evens, odds := (n+1)/2, n/2
+	if odds == 0 {
+		return Interval{}, fmt.Errorf("duci: bootstrap of %d record(s); want at least 2", n)
 	}
 	err := parallel.ForEach(ctx, opt.Resamples, 0, func() *scratch {
-		return &scratch{recs: make([]int, n), ps: make([]float64, 0, n*k), pm: make([]bool, 0, n*k)}
+		return &scratch{recs: make([]int, n), other: make([]int, 0, n), ps: make([]float64, 0, n*k), pm: make([]bool, 0, n*k)}
 	}, func(_ context.Context, w *scratch, b int) error {
 		rng := rand.New(rand.NewPCG(opt.Seed, uint64(b)))
+		// Records are drawn within the even and within the odd ones, which DebiasCrossFit uses in
+		// turn to choose the threshold and to measure the rates; the target's predictions are over all
+		// the drawn records.
 		for i := range w.recs {
-			w.recs[i] = rng.IntN(n)
-		}
-		w.ps, w.pm = w.ps[:0], w.pm[:0]
-		for range k {
-			j := rng.IntN(k)
-			for _, i := range w.recs {
-				w.ps = append(w.ps, refScores[j][i])
-				w.pm = append(w.pm, refMembers[j][i])
+			if i%2 == 0 {
+				w.recs[i] = 2 * rng.IntN(evens)
+			} else {
+				w.recs[i] = 2*rng.IntN(odds) + 1
 			}
 		}
-		c := metric.ROC(w.ps, w.pm, true)
-		best, bk := math.Inf(-1), 0
-		for q := range c.TPR {
-			if g := c.TPR[q] - c.FPR[q]; g > best {
-				best, bk = g, q
-			}
+		refs := make([]int, k)
+		for q := range refs {
+			refs[q] = rng.IntN(k)
 		}
-		tpr, fpr, thr := c.TPR[bk], c.FPR[bk], c.Thresholds[bk]
-		if k > 1 {
-			// The target is one model: its rates differ from the references' mean by a model's
-			// deviation, which the mean of K resampled references does not show. Add one reference's
-			// deviation from the mean of all K, scaled to the variance of a model.
-			j := rng.IntN(k)
-			var dt, df float64
-			for q := range k {
-				t, f := ratesAt(refScores[q], refMembers[q], w.recs, thr)
-				if q == j {
-					dt, df = dt+t, df+f
+		dev := rng.IntN(k) // the reference whose deviation is added
+		sum := 0.0
+		for sel := range 2 {
+			w.ps, w.pm, w.other = w.ps[:0], w.pm[:0], w.other[:0]
+			for q, i := range w.recs {
+				if q%2 != sel {
+					w.other = append(w.other, i)
 				}
-				dt, df = dt-t/float64(k), df-f/float64(k)
 			}
-			s := math.Sqrt(float64(k) / float64(k-1))
-			tpr, fpr = tpr+s*dt, fpr+s*df
-		}
-		if !(tpr > fpr) {
-			est[b] = math.Inf(2*(b%2) - 1)
-			return nil
-		}
-		np := 0
-		for _, i := range w.recs {
-			if target[i] >= thr {
-				np++
+			for _, j := range refs {
+				for q := sel; q < n; q += 2 {
+					i := w.recs[q]
+					w.ps = append(w.ps, refScores[j][i])
+					w.pm = append(w.pm, refMembers[j][i])
+				}
 			}
+			c := metric.ROC(w.ps, w.pm, true)
+			best, bk := math.Inf(-1), 0
+			for q := range c.TPR {
+				if g := c.TPR[q] - c.FPR[q]; g > best {
+					best, bk = g, q
+				}
+			}
+			thr := c.Thresholds[bk]
+			var tp, np1, fp, nn int
+			for _, j := range refs {
+				tp1, p1, fp1, n1 := countsAt(refScores[j], refMembers[j], w.other, thr)
+				tp, np1, fp, nn = tp+tp1, np1+p1, fp+fp1, nn+n1
+			}
+			if np1 == 0 || nn == 0 {
+				est[b] = math.Inf(2*(b%2) - 1)
+				return nil
+			}
+			tpr, fpr := float64(tp)/float64(np1), float64(fp)/float64(nn)
+			if k > 1 {
+				// The target is one model: its rates differ from the references' mean by a model's
+				// deviation, which the mean of K resampled references does not show. Add one
+				// reference's deviation from the mean of all K, scaled to the variance of a model.
+				var dt, df float64
+				for q := range k {
+					t, f := ratesAt(refScores[q], refMembers[q], w.other, thr)
+					if q == dev {
+						dt, df = dt+t, df+f
+					}
+					dt, df = dt-t/float64(k), df-f/float64(k)
+				}
+				s := math.Sqrt(float64(k) / float64(k-1))
+				tpr, fpr = tpr+s*dt, fpr+s*df
+			}
+			if !(tpr > fpr) {
+				est[b] = math.Inf(2*(b%2) - 1)
+				return nil
+			}
+			np := 0
+			for _, i := range w.recs {
+				if target[i] >= thr {
+					np++
+				}
+			}
+			sum += (float64(np)/float64(n) - fpr) / (tpr - fpr)
 		}
-		est[b] = (float64(np)/float64(n) - fpr) / (tpr - fpr)
+		est[b] = sum / 2
 		return nil
 	})
 	if err != nil {
@@ -152,7 +187,19 @@ func quantile(v []float64, q float64) float64 {
 // ratesAt returns the fraction of members and of non-members among the records recs (with their
 // multiplicity) scoring ≥ t; 0 for a class with no record.
 func ratesAt(scores []float64, members []bool, recs []int, t float64) (tpr, fpr float64) {
-	var tp, p, fp, n int
+	tp, p, fp, n := countsAt(scores, members, recs, t)
+	if p > 0 {
+		tpr = float64(tp) / float64(p)
+	}
+	if n > 0 {
+		fpr = float64(fp) / float64(n)
+	}
+	return tpr, fpr
+}
+
+// countsAt returns the members scoring ≥ t, the members, the non-members scoring ≥ t and the
+// non-members among the records recs (with their multiplicity).
+func countsAt(scores []float64, members []bool, recs []int, t float64) (tp, p, fp, n int) {
 	for _, i := range recs {
 		hit := scores[i] >= t
 		if members[i] {
@@ -167,11 +214,5 @@ func ratesAt(scores []float64, members []bool, recs []int, t float64) (tpr, fpr 
 			}
 		}
 	}
-	if p > 0 {
-		tpr = float64(tp) / float64(p)
-	}
-	if n > 0 {
-		fpr = float64(fp) / float64(n)
-	}
-	return tpr, fpr
+	return tp, p, fp, n
 }

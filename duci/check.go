@@ -39,7 +39,7 @@ func CheckReferences(ctx context.Context, d *attack.Data, r *Result, opt Bootstr
 		if len(cal) == 0 {
 			continue
 		}
-		deb, err := Debias(r.RefScores[j], scores, members, false)
+		deb, err := DebiasCrossFit(r.RefScores[j], scores, members)
 		if err != nil {
 			return nil, fmt.Errorf("duci: reference model %d: %w", ref, err)
 		}

@@ -38,6 +38,22 @@ var ErrNoSeparation = errors.New("the reference models' scores do not separate m
 // Errors: shapes that disagree, reference scores without both members and non-members, NaN scores, and
 // ErrNoSeparation (unless strict, which divides anyway as Privacy Meter does).
 func Debias(target []float64, refScores [][]float64, refMembers [][]bool, strict bool) (*Debiased, error) {
+	return debias(target, refScores, refMembers, strict, false)
+}
+
+// DebiasCrossFit is Debias with the rates measured on other records than those that chose the
+// threshold: rates measured where the threshold of maximal TPR − FPR was chosen overstate TPR − FPR (the
+// maximum of noisy differences is biased upward), which pulls the estimate toward the middle (by about
+// −0.026 at proportion 1 and +0.012 at 0 on the validity harness's data). The threshold is chosen on the
+// references' even-indexed records and the rates measured on the odd ones, then the other way round, and
+// each record's debiased prediction is the mean of the two (cross-fitting). Threshold, TPR, FPR and
+// Preds remain those of the whole references (Debias's), for description. Estimate uses it; Debias is
+// the rule of Tong et al. and Privacy Meter.
+func DebiasCrossFit(target []float64, refScores [][]float64, refMembers [][]bool) (*Debiased, error) {
+	return debias(target, refScores, refMembers, false, true)
+}
+
+func debias(target []float64, refScores [][]float64, refMembers [][]bool, strict, crossFit bool) (*Debiased, error) {
 	if len(refScores) == 0 || len(refScores) != len(refMembers) {
 		return nil, fmt.Errorf("duci: %d reference score vectors and %d membership vectors; want the same number, at least one", len(refScores), len(refMembers))
 	}
@@ -87,6 +103,26 @@ func Debias(target []float64, refScores [][]float64, refMembers [][]bool, strict
 		d.Preds[i] = p
 		d.Debiased[i] = (f - d.FPR) / (d.TPR - d.FPR)
 	}
+	if crossFit {
+		for sel := range 2 {
+			thr, tpr, fpr, err := halfRates(refScores, refMembers, sel)
+			if err != nil {
+				return nil, err
+			}
+			for i, s := range target {
+				f := 0.0
+				if s >= thr {
+					f = 1
+				}
+				v := (f - fpr) / (tpr - fpr) / 2
+				if sel == 0 {
+					d.Debiased[i] = v
+				} else {
+					d.Debiased[i] += v
+				}
+			}
+		}
+	}
 	d.Proportion = numpysum.Sum(d.Debiased) / float64(len(target))
 	d.Direct = float64(np) / float64(len(target))
 	return d, nil
@@ -109,4 +145,52 @@ func rates(scores []float64, members []bool, t float64) (tpr, fpr float64) {
 		}
 	}
 	return float64(tp) / float64(p), float64(fp) / float64(n)
+}
+
+// halfRates chooses the threshold of maximal TPR − FPR on the references' records of index parity sel
+// and returns it with the references' pooled rates on the records of the other parity.
+func halfRates(refScores [][]float64, refMembers [][]bool, sel int) (thr, tpr, fpr float64, err error) {
+	var ps []float64
+	var pm []bool
+	for j := range refScores {
+		for i := sel; i < len(refScores[j]); i += 2 {
+			ps, pm = append(ps, refScores[j][i]), append(pm, refMembers[j][i])
+		}
+	}
+	c := metric.ROC(ps, pm, true)
+	if c.Len() == 0 || math.IsNaN(c.TPR[0]) || math.IsNaN(c.FPR[0]) {
+		return 0, 0, 0, errors.New("duci: the references' even- and odd-indexed records each need members and non-members")
+	}
+	best, bk := math.Inf(-1), 0
+	for k := range c.TPR {
+		if g := c.TPR[k] - c.FPR[k]; g > best {
+			best, bk = g, k
+		}
+	}
+	thr = c.Thresholds[bk]
+	var tp, p, fp, n int
+	for j := range refScores {
+		for i := 1 - sel; i < len(refScores[j]); i += 2 {
+			hit := refScores[j][i] >= thr
+			if refMembers[j][i] {
+				p++
+				if hit {
+					tp++
+				}
+			} else {
+				n++
+				if hit {
+					fp++
+				}
+			}
+		}
+	}
+	if p == 0 || n == 0 {
+		return 0, 0, 0, errors.New("duci: the references' even- and odd-indexed records each need members and non-members")
+	}
+	tpr, fpr = float64(tp)/float64(p), float64(fp)/float64(n)
+	if !(tpr > fpr) {
+		return 0, 0, 0, fmt.Errorf("duci: %w (on half of the records)", ErrNoSeparation)
+	}
+	return thr, tpr, fpr, nil
 }

@@ -232,7 +232,7 @@ func estimate(ctx context.Context, d *attack.Data, t Target, cfg Config) (*Resul
 		}
 		res.RefScores = append(res.RefScores, s)
 	}
-	deb, err := Debias(res.TargetScores, res.RefScores, members, false)
+	deb, err := DebiasCrossFit(res.TargetScores, res.RefScores, members)
 	if err != nil {
 		return nil, err
 	}
