@@ -10,7 +10,9 @@
 //	p̂_i = (m̂_i − FPR) / (TPR − FPR),    p̂ = (1/N) Σ_i p̂_i,
 //
 // which is unbiased for the proportion p when the target's attack has the references' TPR and FPR:
-// E[m̂_i] = p_i·TPR + (1 − p_i)·FPR. Estimate runs it with any pmeter attack (AttackScorer), with
+// E[m̂_i] = p_i·TPR + (1 − p_i)·FPR. By default the rates are cross-fitted (DebiasCrossFit): measured on
+// other records of the references than those that chose θ, since the maximum of TPR − FPR overstates
+// the rates' difference where it was found. Estimate runs it with any pmeter attack (AttackScorer), with
 // DUCI's own RMIA variant (RMIA), or with the population attack of Privacy Meter's demo (Population),
 // and adds a bootstrap confidence interval that resamples the records and the reference models.
 //

@@ -101,7 +101,8 @@ type Interval struct {
 // the smallest such count; the target is attacked with its first n references. The reference scores
 // then describe the attack that is applied to the target (Privacy Meter attacks the references with one
 // reference fewer, its D4). The threshold is the point of maximal TPR − FPR on the references' pooled
-// scores and the estimate is Debias's, clipped to [0, 1].
+// scores and the estimate is DebiasCrossFit's (the rates measured on other records than those that
+// chose the threshold), clipped to [0, 1].
 //
 // The interval is a percentile bootstrap (Resamples, Level): each resample draws the reference models
 // and the records with replacement, chooses the threshold again on the resampled references and
