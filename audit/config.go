@@ -26,6 +26,8 @@ type Config struct {
 	Target TargetConfig `yaml:"target,omitempty"`
 	// Range (pmeter) configures privacy_game range_membership; see RangeConfig.
 	Range RangeConfig `yaml:"range,omitempty"`
+	// Usage (pmeter) configures privacy_game dataset_usage; see UsageConfig.
+	Usage UsageConfig `yaml:"dataset_usage,omitempty"`
 
 	// root keeps the parsed YAML so that validation errors can name lines.
 	root *yaml.Node
@@ -33,6 +35,8 @@ type Config struct {
 	file string
 	// ranges is the range section, validated (privacy_game range_membership only).
 	ranges *rangeSpec
+	// usage is the dataset_usage section, validated (privacy_game dataset_usage only).
+	usage *usageSpec
 }
 
 // RunConfig is the run section.
@@ -162,7 +166,7 @@ func cleanYAMLError(err error) error {
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
 		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
 		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries",
-		"audit.RangeConfig": "section range"} {
+		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -263,10 +267,10 @@ func (c *Config) validate() error {
 		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
 	}
 	switch c.Audit.PrivacyGame {
-	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun, rangeGame:
+	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun, rangeGame, usageGame:
 	default:
-		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample, %s, %s or %s)",
-			c.Audit.PrivacyGame, GameDPOneRun, GameDPMultiRun, rangeGame)
+		return c.fieldError("audit", "privacy_game", "unknown game %q (want privacy_loss_model, avg_privacy_loss_training_algo, privacy_loss_sample, %s, %s, %s or %s)",
+			c.Audit.PrivacyGame, GameDPOneRun, GameDPMultiRun, rangeGame, usageGame)
 	}
 	if r := c.Audit.NumRefModels; r != nil {
 		if *r < 0 || *r > maxModels {
@@ -352,6 +356,14 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if c.Audit.PrivacyGame == usageGame {
+		if c.Target.Model != "" {
+			return c.fieldError("audit", "privacy_game", "%s trains its targets on known proportions of the dataset; an external target (target.model) is not supported yet", usageGame)
+		}
+		if err := c.parseUsage(); err != nil {
+			return err
+		}
+	}
 	return c.validateData()
 }
 
@@ -375,6 +387,12 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Audit.PrivacyGame == rangeGame && (len(c.Audit.Attacks) > 0 || len(c.Audit.Algorithms) > 0) {
 		w = append(w, "audit.attacks and audit.algorithms are ignored: range_membership scores ranges with RMIA (audit.offline_a, or a tuned)")
+	}
+	if !reflect.DeepEqual(c.Usage, UsageConfig{}) && c.Audit.PrivacyGame != usageGame {
+		w = append(w, "the dataset_usage section is ignored: only privacy_game dataset_usage estimates dataset usage")
+	}
+	if c.Audit.PrivacyGame == usageGame && (len(c.Audit.Attacks) > 0 || len(c.Audit.Algorithms) > 0) {
+		w = append(w, "audit.attacks and audit.algorithms are ignored: dataset_usage runs dataset_usage.attack")
 	}
 	if c.Audit.ReportLog != "" {
 		w = append(w, "audit.report_log is ignored (as in Privacy Meter v2): the report goes to <log_dir>/report")

@@ -37,7 +37,7 @@ func TestDPConfigErrors(t *testing.T) {
 		{"unknown key", base + "  dp:\n    noise_multipler: 1\n", []string{"line 6", "noise_multipler", "section train.dp"}},
 		{"external target", base + "  dp: {noise_multiplier: 1, max_grad_norm: 1}\ntarget:\n  model: m.onnx\n  train_indices: i.npy\n", []string{"line 5", "train.dp", "external target"}},
 		{"canaries without a game", base + "audit:\n  canaries: {count: 10}\n", []string{"line 6", "audit.canaries", "dp_one_run or dp_multi_run only"}},
-		{"unknown game", base + "audit:\n  privacy_game: dp_one_runs\n", []string{"line 6", "audit.privacy_game", "dp_one_run, dp_multi_run or range_membership"}},
+		{"unknown game", base + "audit:\n  privacy_game: dp_one_runs\n", []string{"line 6", "audit.privacy_game", "dp_one_run, dp_multi_run, range_membership or dataset_usage"}},
 		{"one run, several targets", base + "run:\n  num_experiments: 2\naudit:\n  privacy_game: dp_one_run\n", []string{"line 6", "run.num_experiments", "one target"}},
 		{"multi run, few runs", base + "run:\n  num_experiments: 3\naudit:\n  privacy_game: dp_multi_run\n", []string{"line 6", "run.num_experiments", "at least 4"}},
 		{"one canary, one run", base + "audit:\n  privacy_game: dp_one_run\n  canaries:\n    count: 1\n", []string{"line 8", "audit.canaries.count", "[2, "}},

@@ -167,6 +167,14 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		} else {
 			e.References, e.External = 2*max(R, 1), 1
 		}
+	case c.usage != nil:
+		// dataset_usage: one target per proportion, the references, every model on as many records.
+		e.Targets, e.References = len(c.usage.proportions), c.usage.refs
+		size := c.usage.size
+		if size == 0 {
+			size = n / 2
+		}
+		trainRecords = size/2 + (n-size)/2
 	default:
 		m, design := c.modelCount()
 		e.Targets, e.References = E, m-E
@@ -182,6 +190,14 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	e.AuditRecords = c.Audit.DataSize
 	if c.isCanaryGame() {
 		e.AuditRecords = c.Audit.Canaries.Count // the canaries
+	} else if c.usage != nil {
+		e.AuditRecords = c.usage.size // the dataset
+		if e.AuditRecords > n/2 {
+			return nil, c.fieldError("dataset_usage", "dataset_size", "%d records of a training pool of %d; want at most half the pool (%d), so that every model trains on as many records", e.AuditRecords, n, n/2)
+		}
+		if e.AuditRecords == 0 {
+			e.AuditRecords = n / 2
+		}
 	} else if e.AuditRecords > n {
 		return nil, c.fieldError("audit", "data_size", "%d is larger than the %d records of the training pool", e.AuditRecords, n)
 	}

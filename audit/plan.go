@@ -91,6 +91,9 @@ func (c *Config) attackList() []AttackConfig {
 	if c.Audit.PrivacyGame == rangeGame {
 		return []AttackConfig{c.rangeAttack()}
 	}
+	if c.Audit.PrivacyGame == usageGame {
+		return nil // runUsage runs dataset_usage.attack
+	}
 	if len(c.Audit.Attacks) > 0 {
 		return c.Audit.Attacks
 	}
@@ -145,6 +148,9 @@ func DefaultAttacks() []AttackConfig {
 // Tuning RMIA's offline a attacks a reference model with references of its own, none of them the target or
 // its pair: that takes at least six models (three pairs).
 func (c *Config) modelCount() (int, attack.Design) {
+	if c.Audit.PrivacyGame == usageGame && c.usage != nil {
+		return len(c.usage.proportions) + c.usage.refs, attack.DesignOther
+	}
 	E, R := c.Run.NumExperiments, c.NumRefModels()
 	least := 0
 	for _, a := range c.attackList() {
@@ -178,6 +184,17 @@ func makePlan(ctx context.Context, c *Config, d *Data) (*Plan, error) {
 	p := &Plan{Targets: E, Attacks: c.attackList()}
 	var err error
 	p.NumRef = R
+	if c.Audit.PrivacyGame == usageGame {
+		p.Targets = len(c.usage.proportions)
+		if err := usagePlan(c, d, p, seed); err != nil {
+			return nil, err
+		}
+		p.Attacks = nil
+		if p.DP, err = c.resolveDP(ctx, c.dpTrainRecords(n)); err != nil {
+			return nil, err
+		}
+		return p, p.addJobs(c, d, seed)
+	}
 	if c.Target.Model != "" {
 		// The target's training set comes from outside; the references are drawn independently of it.
 		p.Design = attack.DesignOther

@@ -89,6 +89,8 @@ type Result struct {
 	DPAudits []report.DPAudit `json:"dp_audits,omitempty"`
 	// Ranges holds the results of the range game (privacy_game: range_membership).
 	Ranges *report.Ranges `json:"ranges,omitempty"`
+	// Usage holds the results of the dataset usage game (privacy_game: dataset_usage).
+	Usage *UsageResult `json:"dataset_usage,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -223,6 +225,23 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	data, err := attackData(d, p, outs, c.Audit.NumQueries)
 	if err != nil {
 		return nil, err
+	}
+	if c.Audit.PrivacyGame == usageGame {
+		// The targets' memberships on the dataset are the unknowns (some have no member, some no
+		// non-member): no membership audit, the DUCI estimate instead.
+		stage("signals")
+		if res.Usage, err = runUsage(ctx, c, p, data); err != nil {
+			return nil, err
+		}
+		stage("dataset usage")
+		if err := writeUsageReport(filepath.Join(c.Run.LogDir, "report"), res.Usage); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
+			return nil, err
+		}
+		stage("report")
+		return res, nil
 	}
 	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
 	for _, w := range res.ReferenceFit.Warnings() {
@@ -466,6 +485,10 @@ func writeJSON(path string, v any) error {
 
 // WriteSummary prints the attack table and the per-stage timing table.
 func (r *Result) WriteSummary(w io.Writer) {
+	if r.Usage != nil {
+		writeUsage(w, r.Usage)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(cmp.Or(r.DP.delta(), metric.DefaultEpsilonDelta)))
 	notDP := ""

@@ -2,6 +2,7 @@ package validity
 
 import (
 	"context"
+	"flag"
 	"math"
 	"slices"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/duci"
 	"github.com/pmeter/pmeter/ramia"
 )
 
@@ -396,5 +398,46 @@ func TestRangeHarnessRejectsBiasedScorer(t *testing.T) {
 				t.Errorf("bernoulli: the scorer, unbiased there, fails: %v", rep.Failures())
 			}
 		}
+	}
+}
+
+var usageFull = flag.Bool("usage-full", false, "run the full dataset usage harness (FullUsageConfig)")
+
+// TestUsageHarness runs the DUCI harness (reduced; -usage-full: FullUsageConfig): on synthetic signals
+// whose targets used 0, 20, 50 and 100 % of the records, every variant's interval covers the truth at its
+// stated rate and its unclipped estimate is unbiased.
+func TestUsageHarness(t *testing.T) {
+	cfg := ReducedUsageConfig()
+	if *usageFull {
+		cfg = FullUsageConfig()
+	}
+	rep, err := RunUsage(context.Background(), cfg, UsageVariants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	t.Log("\n" + b.String())
+	for _, f := range rep.Failures() {
+		t.Error(f)
+	}
+}
+
+// TestUsageHarnessRejectsPrivacyMeter checks the power of the DUCI harness: Privacy Meter's estimate
+// (compat), whose reference models are attacked with one reference fewer than the target (its D4), is
+// biased on the harness's data, and the harness says so.
+func TestUsageHarnessRejectsPrivacyMeter(t *testing.T) {
+	cfg := ReducedUsageConfig()
+	cfg.Seeds = 8
+	a := 0.3
+	rep, err := RunUsage(context.Background(), cfg, []UsageVariant{{Name: "privacy-meter", Scorer: &duci.RMIA{OfflineA: a}, Compat: attack.CompatPrivacyMeter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	t.Log("\n" + b.String())
+	if len(rep.Failures()) == 0 {
+		t.Error("the harness passes Privacy Meter's biased estimate")
 	}
 }

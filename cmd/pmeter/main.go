@@ -25,6 +25,7 @@ Commands:
   plan      print the models, records, memory and disk a run of a config needs
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
+  duci      estimate the fraction of a dataset that a model trained on (DUCI), from a signal bundle
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
   report    rebuild a run's report from its saved results
   bench     measure speed against baselines (rmia, roc, train)
@@ -47,6 +48,7 @@ func commands() []command {
 		{"plan", runPlan},
 		{"init", runInit},
 		{"attack", runAttack},
+		{"duci", runDUCI},
 		{"predict", runPredict},
 		{"report", runReport},
 		{"bench", runBench},

@@ -45,6 +45,9 @@ Flags:
   --reduced          the reduced version that 'go test ./validity' runs (other flags override it)
   --ranges           the range membership (RaMIA) variants instead of the attacks: each record's queries
                      are its range's points (full: 50 seeds of 3,000 ranges; reduced: 10 of 1,000)
+  --usage            the dataset usage (DUCI) harness instead: targets that used 0, 20, 50 and 100 % of
+                     the records; each variant's intervals must cover the truth at their stated rate and
+                     its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20)
   --alpha X          significance of the ε lower bounds (default 0.05)
   --level X          significance of the harnesses (default 0.001)
   --permutations N   permutations per seed for the null TPR (default 20)
@@ -67,6 +70,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	noSlow := fs.Bool("no-slow", false, "")
 	reduced := fs.Bool("reduced", false, "")
 	ranges := fs.Bool("ranges", false, "")
+	usage := fs.Bool("usage", false, "")
 	alpha := fs.Float64("alpha", 0.05, "")
 	level := fs.Float64("level", 0.001, "")
 	perms := fs.Int("permutations", 20, "")
@@ -86,6 +90,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usagef("unexpected arguments %q; run 'pmeter validate -h'", pos)
 	}
 
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *usage {
+		return runUsageHarness(ctx, *reduced, set["seeds"], *seeds, set["records"], *records, *level, stdout)
+	}
 	cfg := validity.FullConfig()
 	switch {
 	case *ranges && *reduced:
@@ -95,8 +104,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *reduced:
 		cfg = validity.ReducedConfig()
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["seeds"] {
 		cfg.Seeds = *seeds
 	}
@@ -192,4 +199,40 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// runUsageHarness runs the DUCI harness (validity.RunUsage) and prints its table; failures are an error.
+func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, setRecords bool, records int, level float64, stdout io.Writer) error {
+	cfg := validity.FullUsageConfig()
+	if reduced {
+		cfg = validity.ReducedUsageConfig()
+	}
+	if setSeeds {
+		cfg.Seeds = seeds
+	}
+	if setRecords {
+		cfg.N, cfg.Z = records, records
+	}
+	cfg.Alpha = level
+	switch {
+	case cfg.Seeds < 3:
+		return usagef("--seeds %d: want at least 3", cfg.Seeds)
+	case cfg.N < 20:
+		return usagef("--records %d: want at least 20", cfg.N)
+	case !(cfg.Alpha > 0 && cfg.Alpha < 1):
+		return usagef("--level %v: want a value in (0, 1)", cfg.Alpha)
+	}
+	start := time.Now()
+	rep, err := validity.RunUsage(ctx, cfg, validity.UsageVariants())
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "(%s)\n", time.Since(start).Round(time.Second))
+	if f := rep.Failures(); len(f) > 0 {
+		return fmt.Errorf("%d cell(s) failed:\n  %s", len(f), strings.Join(f, "\n  "))
+	}
+	return nil
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pmeter/pmeter/internal/vectortest"
+	"github.com/pmeter/pmeter/npy"
+)
+
+// TestDUCICommand runs 'pmeter duci' on a bundle of the duci_fixed_a case: compat reproduces Privacy
+// Meter's prediction for a target (fixed a, its references), the default writes an interval that
+// covers the truth, and the usage errors are usage errors.
+func TestDUCICommand(t *testing.T) {
+	c := vectortest.Load(t, "duci_fixed_a")
+	dir := attackBundle(t, map[string]*npy.Array{
+		"signals":     c.Array(t, "all_signals"),
+		"memberships": c.Array(t, "all_memberships"),
+		"population":  c.Array(t, "population_signals"),
+	})
+	n := c.Int(t, "N")
+	mask := make([]bool, n)
+	for i := range mask {
+		mask[i] = true
+	}
+	maskFile := filepath.Join(t.TempDir(), "mask.npy")
+	if err := npy.WriteFile(maskFile, npy.NewBool(mask, n)); err != nil {
+		t.Fatal(err)
+	}
+	read := func(out string) map[string]any {
+		b, err := os.ReadFile(filepath.Join(out, "duci.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// Target 2 (true 0.5) with references 4, 6, as in the case.
+	out := t.TempDir()
+	code, stdout, stderr := attackCLI(t, "duci", dir, "--dataset", maskFile, "--target", "2", "--references", "4,6",
+		"--set", "offline_a=0.2", "--compat", "privacy-meter", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m := read(out)
+	want := c.F64(t, "prediction")[2]
+	if got := m["proportion"].(float64); !vectortest.Close(got, want, 1e-9, 1e-12) {
+		t.Errorf("compat proportion %v, want Privacy Meter's %v", got, want)
+	}
+	if m["method"] != "duci-rmia" || m["ci_low"] != nil {
+		t.Errorf("compat duci.json: %v", m)
+	}
+	if !strings.Contains(stdout, "wrote") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	// The default over an index range (every record), the references chosen by default.
+	code, _, stderr = attackCLI(t, "duci", dir, "--dataset", "0-499", "--target", "3", "--resamples", "200", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m = read(out)
+	for _, k := range []string{"proportion", "ci_low", "ci_high", "threshold", "tpr", "fpr", "method"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("duci.json lacks %s: %v", k, m)
+		}
+	}
+	if lo, hi := m["ci_low"].(float64), m["ci_high"].(float64); lo > 1 || hi < 1 {
+		t.Errorf("target 3 used the whole dataset; interval [%v, %v]", lo, hi)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"duci", dir, "--out", out}, "--dataset is required"},
+		{[]string{"duci", dir, "--dataset", "0-999", "--out", out}, "--dataset"},
+		{[]string{"duci", dir, "--dataset", "0-9", "--attack", "nosuch", "--out", out}, "--attack"},
+		{[]string{"duci", dir, "--dataset", "0-9", "--compat", "lira", "--out", out}, "--compat"},
+		{[]string{"duci", dir, "--dataset", "0-9", "--references", "9", "--out", out}, "--references"},
+	} {
+		code, _, stderr := attackCLI(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// A duci.json that 'pmeter duci' did not write is not overwritten.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "duci.json"), []byte("{}"), 0o644)
+	if code, _, _ := attackCLI(t, "duci", dir, "--dataset", "0-9", "--out", other); code != 2 {
+		t.Errorf("overwrote a foreign duci.json: exit %d", code)
+	}
+}
