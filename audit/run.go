@@ -34,6 +34,9 @@ type Options struct {
 
 	// dpTrain, if set, replaces withDP (tests: DP recipes without nn's DP-SGD).
 	dpTrain dpTrainer
+	// only restricts training to these models, noTrain forbids training (task.go).
+	only    []int
+	noTrain bool
 }
 
 func (o Options) logf(format string, a ...any) {
@@ -115,19 +118,24 @@ type Stage struct {
 // Run executes the whole audit of c: load data, plan, train or reuse models, extract signals, run the
 // attacks on every target, and write the results into c.Run.LogDir.
 func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
-	res := &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset}
 	t0 := time.Now()
-	stage := func(name string) {
-		now := time.Now()
-		res.Stages = append(res.Stages, Stage{name, now.Sub(t0).Seconds()})
-		t0 = now
-	}
 	for _, w := range c.Warnings() {
 		opt.logf("warning: %s", w)
 	}
 	d, err := LoadData(c)
 	if err != nil {
 		return nil, err
+	}
+	return runWith(ctx, c, d, opt, t0)
+}
+
+// runWith is Run on data d, loaded from c since t0 (the start of the first stage).
+func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time) (*Result, error) {
+	res := &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset}
+	stage := func(name string) {
+		now := time.Now()
+		res.Stages = append(res.Stages, Stage{name, now.Sub(t0).Seconds()})
+		t0 = now
 	}
 	res.Source = d.Source
 	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)

@@ -22,7 +22,8 @@ Usage:
 
 Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
-  plan      print the models, records, memory and disk a run of a config needs
+  plan      print the models, records, memory and disk a run of a config needs, and its model tasks
+  task      run one step of a run alone: train one model (train), or finish (attacks, report)
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
@@ -45,6 +46,7 @@ func commands() []command {
 	return []command{
 		{"run", runRun},
 		{"plan", runPlan},
+		{"task", runTask},
 		{"init", runInit},
 		{"attack", runAttack},
 		{"predict", runPredict},
