@@ -24,6 +24,7 @@ Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
   plan      print the models, records, memory and disk a run of a config needs, and its model tasks
   task      run one step of a run alone: train one model (train), or finish (attacks, report)
+  submit    hand a run's missing models and its finish step to Slurm (or Kubernetes)
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
@@ -47,6 +48,7 @@ func commands() []command {
 		{"run", runRun},
 		{"plan", runPlan},
 		{"task", runTask},
+		{"submit", runSubmit},
 		{"init", runInit},
 		{"attack", runAttack},
 		{"predict", runPredict},
