@@ -157,7 +157,8 @@ func snapshotPaths(dir string) (config, meta string) {
 func SnapshotConfigPath(dir string) string { c, _ := snapshotPaths(dir); return c }
 
 // TaskRun is a run prepared for its tasks: the configuration (the snapshot's, when the run was
-// submitted), its data and plan.
+// submitted), its data and plan. Close it when done: a run directory on object storage is staged in a
+// local folder that Close removes.
 type TaskRun struct {
 	Config   *Config
 	Data     *Data
@@ -165,24 +166,66 @@ type TaskRun struct {
 	Snapshot *Snapshot
 	// Edited is set when the config given differs from the snapshot (the tasks use the snapshot).
 	Edited bool
+	// Dir is the run directory as given: a path, or an object-store URL staged in Config.Run.LogDir.
+	Dir string
+
+	remote *remoteDir
+}
+
+// Close removes the local staging folder of a run directory on object storage.
+func (r *TaskRun) Close() {
+	if r != nil {
+		r.remote.close()
+		r.remote = nil
+	}
 }
 
 // Missing returns the indices of the models whose signals the run directory lacks.
-func (r *TaskRun) Missing() []int {
+func (r *TaskRun) Missing(ctx context.Context) ([]int, error) {
+	if r.remote != nil {
+		return r.remoteMissing(ctx)
+	}
 	var m []int
 	for _, t := range r.Plan.Tasks(r.Config.Run.LogDir) {
 		if !t.Done {
 			m = append(m, t.Index)
 		}
 	}
-	return m
+	return m, nil
 }
 
 // OpenTaskRun prepares the tasks of c's run: when its run directory holds a snapshot, the snapshot's
 // configuration replaces c (keeping c's run.log_dir and run.workers, which change no file) and the data
-// must hash as it did at submit. Without a snapshot c is used as it is.
+// must hash as it did at submit. Without a snapshot c is used as it is. The run directory may be an
+// object-store URL (remote.go).
 func OpenTaskRun(ctx context.Context, c *Config, opt Options) (*TaskRun, error) {
-	r := &TaskRun{Config: c}
+	return openTaskRun(ctx, c, opt, false)
+}
+
+// OpenSubmitted prepares the tasks of the run submitted into run directory dir (a path or an
+// object-store URL), from its snapshot alone; workers is run.workers.
+func OpenSubmitted(ctx context.Context, dir string, workers int, opt Options) (*TaskRun, error) {
+	c, err := DefaultConfig()
+	if err != nil {
+		return nil, err
+	}
+	c.Run.LogDir, c.Run.Workers = dir, workers
+	return openTaskRun(ctx, c, opt, true)
+}
+
+func openTaskRun(ctx context.Context, c *Config, opt Options, needSnapshot bool) (r *TaskRun, err error) {
+	r = &TaskRun{Config: c, Dir: c.Run.LogDir}
+	if IsURL(c.Run.LogDir) {
+		if r.remote, c, err = stageRemote(ctx, c); err != nil {
+			return nil, err
+		}
+		r.Config = c
+		defer func() {
+			if err != nil {
+				r.Close()
+			}
+		}()
+	}
 	cfgPath, metaPath := snapshotPaths(c.Run.LogDir)
 	if fileExists(metaPath) {
 		snap, err := readSnapshot(metaPath)
@@ -197,12 +240,14 @@ func OpenTaskRun(ctx context.Context, c *Config, opt Options) (*TaskRun, error) 
 			return nil, fmt.Errorf("%s: its hash %s is not the %s that %s records: the snapshot is damaged",
 				cfgPath, shortHash(sc.Hash()), shortHash(snap.ConfigHash), metaPath)
 		}
-		if c.Hash() != snap.ConfigHash && c.file != cfgPath {
+		if !needSnapshot && c.Hash() != snap.ConfigHash && c.file != cfgPath {
 			r.Edited = true
 			opt.logf("warning: %s differs from the configuration the run was submitted with; the tasks use the snapshot %s", cmpName(c), cfgPath)
 		}
 		sc.Run.LogDir, sc.Run.Workers = c.Run.LogDir, c.Run.Workers
 		r.Config, r.Snapshot = sc, snap
+	} else if needSnapshot {
+		return nil, errNoSnapshot(r.Dir)
 	}
 	if err := r.Config.checkTaskGame(); err != nil {
 		return nil, err
@@ -213,8 +258,8 @@ func OpenTaskRun(ctx context.Context, c *Config, opt Options) (*TaskRun, error) 
 	}
 	if r.Snapshot != nil {
 		if h := DataHash(d); h != r.Snapshot.DataHash {
-			return nil, fmt.Errorf("the data (%s) has changed since the run was submitted: its content hash is %s, the snapshot %s records %s; submit it as a new run (another run.log_dir)",
-				d.Source, h, metaPath, r.Snapshot.DataHash)
+			return nil, fmt.Errorf("the data (%s) has changed since the run was submitted: its content hash is %s, the snapshot in %s records %s; submit it as a new run (another run.log_dir)",
+				d.Source, h, r.Dir, r.Snapshot.DataHash)
 		}
 	}
 	r.Data = d
@@ -234,7 +279,7 @@ func cmpName(c *Config) string {
 // WriteSnapshot snapshots the run's configuration and data hash into its run directory, as submitting
 // does. A run directory that holds a snapshot of another configuration or other data is refused: its
 // tasks already belong to that run.
-func (r *TaskRun) WriteSnapshot() error {
+func (r *TaskRun) WriteSnapshot(ctx context.Context) error {
 	c := r.Config
 	dir := c.Run.LogDir
 	snap := &Snapshot{Format: snapshotFormat, ConfigHash: c.Hash(), DataHash: DataHash(r.Data), Models: r.Plan.Models}
@@ -256,8 +301,11 @@ func (r *TaskRun) WriteSnapshot() error {
 		return err
 	}
 	cc := *c
-	if abs, err := filepath.Abs(dir); err == nil && !IsURL(dir) {
+	if abs, err := filepath.Abs(dir); err == nil {
 		cc.Run.LogDir = abs
+	}
+	if r.remote != nil {
+		cc.Run.LogDir = r.Dir
 	}
 	y, err := snapshotYAML(&cc)
 	if err != nil {
@@ -278,6 +326,11 @@ func (r *TaskRun) WriteSnapshot() error {
 	}
 	if err := writeJSON(metaPath, snap); err != nil {
 		return err
+	}
+	if r.remote != nil {
+		if err := r.remote.push(ctx); err != nil {
+			return err
+		}
 	}
 	r.Snapshot = snap
 	return nil
@@ -306,6 +359,7 @@ func TrainTask(ctx context.Context, c *Config, index int, opt Options) (*ModelIn
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	return r.Train(ctx, index, opt)
 }
 
@@ -323,13 +377,23 @@ func (r *TaskRun) Train(ctx context.Context, index int, opt Options) (*ModelInfo
 		return nil, err
 	}
 	defer claim.Release()
-	if err := r.WriteSnapshot(); err != nil {
+	if err := r.WriteSnapshot(ctx); err != nil {
 		return nil, err
+	}
+	if r.remote != nil {
+		if err := r.remote.fetch(ctx, jobFiles(p.Jobs[index])...); err != nil {
+			return nil, err
+		}
 	}
 	opt.only = []int{index}
 	outs, err := trainAll(ctx, c, r.Data, p, c.Run.LogDir, opt)
 	if err != nil {
 		return nil, err
+	}
+	if r.remote != nil && !outs[index].Info.Cached {
+		if err := r.remote.push(ctx); err != nil {
+			return nil, err
+		}
 	}
 	info := outs[index].Info
 	return &info, nil
@@ -352,16 +416,16 @@ func FinishTask(ctx context.Context, c *Config, opt Options, fo FinishOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if err := r.WaitModels(ctx, opt, fo, nil); err != nil {
+	defer r.Close()
+	if err := r.WaitModels(ctx, opt, fo); err != nil {
 		return nil, err
 	}
 	return r.Finish(ctx, opt, t0)
 }
 
 // WaitModels returns nil once every model's signals exist, or a *MissingModelsError when they do not
-// and fo.Wait is unset or its timeout passes. refresh, if set, is called before each look (a run
-// directory on object storage fetches what is new).
-func (r *TaskRun) WaitModels(ctx context.Context, opt Options, fo FinishOptions, refresh func(context.Context) error) error {
+// and fo.Wait is unset or its timeout passes.
+func (r *TaskRun) WaitModels(ctx context.Context, opt Options, fo FinishOptions) error {
 	poll := fo.Poll
 	if poll <= 0 {
 		poll = 30 * time.Second
@@ -371,21 +435,19 @@ func (r *TaskRun) WaitModels(ctx context.Context, opt Options, fo FinishOptions,
 		deadline = time.Now().Add(fo.Timeout)
 	}
 	for {
-		if refresh != nil {
-			if err := refresh(ctx); err != nil {
-				return err
-			}
+		missing, err := r.Missing(ctx)
+		if err != nil {
+			return err
 		}
-		missing := r.Missing()
 		if len(missing) == 0 {
 			return nil
 		}
-		err := &MissingModelsError{Missing: missing, Models: r.Plan.Models}
+		merr := &MissingModelsError{Missing: missing, Models: r.Plan.Models}
 		if !fo.Wait {
-			return err
+			return merr
 		}
 		if !deadline.IsZero() && time.Now().Add(poll).After(deadline) {
-			return fmt.Errorf("timed out after %s waiting: %w", fo.Timeout, err)
+			return fmt.Errorf("timed out after %s waiting: %w", fo.Timeout, merr)
 		}
 		opt.logf("waiting for %s of %d (next look in %s)", indexList(missing), r.Plan.Models, poll)
 		select {
@@ -399,7 +461,21 @@ func (r *TaskRun) WaitModels(ctx context.Context, opt Options, fo FinishOptions,
 // Finish runs the attacks, metrics and report of a run whose models all exist, training none.
 func (r *TaskRun) Finish(ctx context.Context, opt Options, t0 time.Time) (*Result, error) {
 	opt.noTrain = true
-	return runWith(ctx, r.Config, r.Data, opt, t0)
+	if r.remote == nil {
+		return runWith(ctx, r.Config, r.Data, opt, t0)
+	}
+	if err := r.fetchSignals(ctx); err != nil {
+		return nil, err
+	}
+	res, err := runWith(ctx, r.Config, r.Data, opt, t0)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.remote.push(ctx); err != nil {
+		return nil, err
+	}
+	res.Dir = r.Dir
+	return res, nil
 }
 
 // IsURL reports whether a run directory is a URL (s3://, gs://, azblob://) rather than a path.

@@ -28,7 +28,7 @@ func TestTasksEqualRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.WriteSnapshot(); err != nil {
+	if err := r.WriteSnapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tasks := r.Plan.Tasks(dir)

@@ -53,7 +53,7 @@ const dryRunID = "$TRAIN_JOB_ID"
 // Plan writes the scripts of run r: an array job over the models missing from its run directory,
 // running 'pmeter task train … --index $SLURM_ARRAY_TASK_ID', and a finish job that depends on it. It
 // submits nothing.
-func (s Slurm) Plan(r *audit.TaskRun) (*SlurmJobs, error) {
+func (s Slurm) Plan(ctx context.Context, r *audit.TaskRun) (*SlurmJobs, error) {
 	if s.Pmeter == "" {
 		return nil, errors.New("cluster: the path of the pmeter binary on the nodes is not set")
 	}
@@ -69,7 +69,14 @@ func (s Slurm) Plan(r *audit.TaskRun) (*SlurmJobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &SlurmJobs{Dir: dir, Models: r.Missing()}
+	if audit.IsURL(r.Dir) {
+		return nil, fmt.Errorf("cluster: run directory %s: Slurm's tasks share the cluster's file system; give a path on it (object storage is for Kubernetes)", r.Dir)
+	}
+	missing, err := r.Missing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j := &SlurmJobs{Dir: dir, Models: missing}
 	cfg := audit.SnapshotConfigPath(dir)
 	name := "pmeter-" + filepath.Base(dir)
 	if len(j.Models) > 0 {
@@ -152,12 +159,12 @@ func (s Slurm) Submit(ctx context.Context, r *audit.TaskRun, logf func(string, .
 	if err != nil {
 		return nil, err
 	}
-	err = r.WriteSnapshot()
+	err = r.WriteSnapshot(ctx)
 	claim.Release()
 	if err != nil {
 		return nil, err
 	}
-	j, err := s.Plan(r)
+	j, err := s.Plan(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func TestSlurmScripts(t *testing.T) {
 		}
 	}
 	s := Slurm{Partition: "gpu", CPUsPerTask: 4, Mem: "8G", Time: "1:00:00", MaxParallel: 3, Pmeter: "/opt/my pmeter/pmeter"}
-	j, err := s.Plan(r)
+	j, err := s.Plan(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSlurmScripts(t *testing.T) {
 			t.Errorf("finish script lacks %q:\n%s", want, j.FinishScript)
 		}
 	}
-	if _, err := (Slurm{Pmeter: "p", Mem: "4G; rm -rf /"}).Plan(r); err == nil {
+	if _, err := (Slurm{Pmeter: "p", Mem: "4G; rm -rf /"}).Plan(context.Background(), r); err == nil {
 		t.Error("a --mem with shell characters is accepted")
 	}
 }

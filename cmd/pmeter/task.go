@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pmeter/pmeter/audit"
@@ -25,7 +26,9 @@ sees the run directory (what 'pmeter submit' hands to Slurm or Kubernetes):
   finish  runs the attacks, metrics and report once every model exists, and names the missing
           models otherwise; with --wait it looks again every --poll until they exist, or --timeout.
 
-When the run was submitted, the tasks use the configuration snapshotted in its run directory
+With --out RUN_DIR and no config, the tasks read the submitted run's snapshot alone; RUN_DIR may be
+an object-store URL (s3://bucket/prefix?settings, gs://…, azblob://…), staged in a local folder under
+$TMPDIR. When the run was submitted, the tasks use the configuration snapshotted in its run directory
 (submit/config.yaml), not the config file given: a config edited later cannot mix two runs. 'pmeter
 plan CONFIG' lists the tasks and their keys.
 `
@@ -57,12 +60,13 @@ func runTask(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		cfg, err := cf.load(rest)
+		opt := audit.Options{Log: stderr}
+		r, err := cf.openTaskRun(ctx, rest, opt)
 		if err != nil {
 			return err
 		}
-		setMemoryLimit(cfg.Run.LogDir)
-		info, err := audit.TrainTask(ctx, cfg, i, audit.Options{Log: stderr})
+		defer r.Close()
+		info, err := r.Train(ctx, i, opt)
 		if err != nil {
 			return err
 		}
@@ -80,12 +84,17 @@ func runTask(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		cfg, err := cf.load(rest)
+		opt := audit.Options{Log: stderr}
+		t0 := time.Now()
+		r, err := cf.openTaskRun(ctx, rest, opt)
 		if err != nil {
 			return err
 		}
-		setMemoryLimit(cfg.Run.LogDir)
-		res, err := audit.FinishTask(ctx, cfg, audit.Options{Log: stderr}, audit.FinishOptions{Wait: *wait, Timeout: *timeout, Poll: *poll})
+		defer r.Close()
+		if err := r.WaitModels(ctx, opt, audit.FinishOptions{Wait: *wait, Timeout: *timeout, Poll: *poll}); err != nil {
+			return err
+		}
+		res, err := r.Finish(ctx, opt, t0)
 		if err != nil {
 			return err
 		}
@@ -97,19 +106,52 @@ func runTask(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return usagef("unknown task %q: want train or finish", args[0])
 }
 
-// taskIndex is --index, or the index the cluster gives the process in its environment.
-func taskIndex(flagged int) (int, error) {
-	if flagged >= 0 {
-		return flagged, nil
+// openTaskRun prepares the run of the config named by args, or, with no config and --out, the run
+// submitted into that run directory (a path or an object-store URL) from its snapshot alone.
+func (f configFlags) openTaskRun(ctx context.Context, args []string, opt audit.Options) (*audit.TaskRun, error) {
+	if len(args) == 0 && *f.out != "" {
+		setMemoryLimit(*f.out)
+		return audit.OpenSubmitted(ctx, *f.out, max(*f.workers, 0), opt)
 	}
-	for _, env := range []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"} {
-		if v := os.Getenv(env); v != "" {
-			i, err := strconv.Atoi(v)
-			if err != nil || i < 0 {
-				return 0, fmt.Errorf("$%s = %q is not a model index", env, v)
+	cfg, err := f.load(args)
+	if err != nil {
+		return nil, err
+	}
+	setMemoryLimit(cfg.Run.LogDir)
+	return audit.OpenTaskRun(ctx, cfg, opt)
+}
+
+// taskIndex is --index, or the index the cluster gives the process in its environment; with
+// $PMETER_TASK_MODELS (a list of models, which 'pmeter submit kubernetes' sets when only some models
+// are missing) index i stands for the list's i-th model.
+func taskIndex(flagged int) (int, error) {
+	i, env := flagged, "--index"
+	if i < 0 {
+		for _, e := range []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"} {
+			if v := os.Getenv(e); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return 0, fmt.Errorf("$%s = %q is not a model index", e, v)
+				}
+				i, env = n, "$"+e
+				break
 			}
-			return i, nil
 		}
 	}
-	return 0, usagef("--index is required (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID)")
+	if i < 0 {
+		return 0, usagef("--index is required (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID)")
+	}
+	list := os.Getenv("PMETER_TASK_MODELS")
+	if list == "" || env == "--index" {
+		return i, nil
+	}
+	models := strings.Split(list, ",")
+	if i >= len(models) {
+		return 0, fmt.Errorf("%s = %d, but $PMETER_TASK_MODELS lists %d models", env, i, len(models))
+	}
+	m, err := strconv.Atoi(strings.TrimSpace(models[i]))
+	if err != nil || m < 0 {
+		return 0, fmt.Errorf("$PMETER_TASK_MODELS = %q: entry %d is not a model index", list, i)
+	}
+	return m, nil
 }
