@@ -3,12 +3,14 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,16 +94,41 @@ func requireSlurm(t *testing.T) {
 	t.Skip(why)
 }
 
-// buildPmeter builds the pmeter command into dir.
-func buildPmeter(t *testing.T, dir string) string {
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildPmeter builds the pmeter command once for the package's tests (dir is unused beyond the first
+// call's temporary folder, which outlives the tests; TestMain removes it).
+func buildPmeter(t *testing.T, _ string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "pmeter")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/pmeter")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pmeter-cluster-test-*")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "pmeter")
+		cmd := exec.Command("go", "build", "-o", builtBin, "../cmd/pmeter")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }
 
 func runCmd(t *testing.T, name string, args ...string) string {

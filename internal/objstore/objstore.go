@@ -23,16 +23,19 @@ import (
 	"strings"
 
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob" // azblob://
-	_ "gocloud.dev/blob/gcsblob"   // gs://
-	_ "gocloud.dev/blob/s3blob"    // s3://
+	_ "gocloud.dev/blob/s3blob" // s3:// (gs:// and azblob:// with the build tags gcs and azure)
 	"gocloud.dev/gcerrors"
 
 	"github.com/pmeter/pmeter/npy"
 )
 
-// Schemes are the URL schemes of the object stores a run directory can live on.
+// Schemes are the URL schemes of the object stores a run directory can live on. s3 is always built
+// in; gs and azblob need the build tags gcs and azure, whose client libraries would triple the size
+// of the binary.
 var Schemes = []string{"s3", "gs", "azblob"}
+
+// builtIn reports whether this binary has the driver of each scheme.
+var builtIn = map[string]string{"s3": ""}
 
 // Store is a folder (a key prefix) of a bucket.
 type Store struct {
@@ -52,6 +55,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	if !known || u.Host == "" {
 		return nil, fmt.Errorf("run directory %q: want s3://bucket/prefix, gs://bucket/prefix or azblob://container/prefix", rawURL)
+	}
+	if _, ok := builtIn[u.Scheme]; !ok {
+		tag := map[string]string{"gs": "gcs", "azblob": "azure"}[u.Scheme]
+		return nil, fmt.Errorf("run directory %s: this pmeter has no %s:// driver; build it with -tags %s (go build -tags %s ./cmd/pmeter, or the Dockerfile's TAGS)", redact(rawURL), u.Scheme, tag, tag)
 	}
 	open := u.Scheme + "://" + u.Host
 	if u.RawQuery != "" {
