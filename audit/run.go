@@ -119,6 +119,9 @@ type Stage struct {
 // attacks on every target, and write the results into c.Run.LogDir.
 func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	t0 := time.Now()
+	if IsURL(c.Run.LogDir) {
+		return nil, fmt.Errorf("run.log_dir %s: pmeter run needs a path; a run directory on object storage is for the tasks of a submitted run (pmeter submit kubernetes, pmeter task --out URL)", c.Run.LogDir)
+	}
 	for _, w := range c.Warnings() {
 		opt.logf("warning: %s", w)
 	}

@@ -159,3 +159,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestRunRefusesURL(t *testing.T) {
+	c := tinyConfig(t, "s3://bucket/run", 1)
+	if _, err := Run(context.Background(), c, Options{}); err == nil || !strings.Contains(err.Error(), "needs a path") {
+		t.Errorf("pmeter run into s3://: %v", err)
+	}
+}
