@@ -47,6 +47,14 @@ type SlurmJobs struct {
 	TrainID, FinishID string
 }
 
+// CheckSlurmDir refuses a run directory that Slurm's tasks cannot share: an object-store URL.
+func CheckSlurmDir(dir string) error {
+	if audit.IsURL(dir) {
+		return fmt.Errorf("cluster: run directory %s: Slurm's tasks share the cluster's file system; give a path on it (object storage is for Kubernetes)", dir)
+	}
+	return nil
+}
+
 // dryRunID stands for the array job's id in the finish script of a dry run.
 const dryRunID = "$TRAIN_JOB_ID"
 
@@ -69,8 +77,8 @@ func (s Slurm) Plan(ctx context.Context, r *audit.TaskRun) (*SlurmJobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	if audit.IsURL(r.Dir) {
-		return nil, fmt.Errorf("cluster: run directory %s: Slurm's tasks share the cluster's file system; give a path on it (object storage is for Kubernetes)", r.Dir)
+	if err := CheckSlurmDir(r.Dir); err != nil {
+		return nil, err
 	}
 	missing, err := r.Missing(ctx)
 	if err != nil {

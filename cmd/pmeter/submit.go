@@ -67,6 +67,9 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
+		if err := cluster.CheckSlurmDir(cfg.Run.LogDir); err != nil {
+			return err
+		}
 		if s.Pmeter == "" {
 			if s.Pmeter, err = os.Executable(); err != nil {
 				return err

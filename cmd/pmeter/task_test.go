@@ -54,3 +54,28 @@ func TestTaskCommands(t *testing.T) {
 		t.Errorf("index out of range: exit %d, %s", code, errs)
 	}
 }
+
+// TestSubmitDryRun: 'pmeter submit slurm --dry-run' prints both scripts and writes nothing;
+// 'pmeter submit kubernetes' needs --image and --store.
+func TestSubmitDryRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(cfg, []byte(tinyRun), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(dir, "run")
+	code, out, errs := cli(t, "submit", "slurm", cfg, "--out", runDir, "--dry-run", "--max-parallel", "2", "--pmeter", "/opt/pmeter")
+	if code != 0 || !strings.Contains(out, "#SBATCH --array=0-3%2") || !strings.Contains(out, "--dependency=afterok:$TRAIN_JOB_ID") ||
+		!strings.Contains(out, "exec /opt/pmeter task finish") {
+		t.Fatalf("pmeter submit slurm --dry-run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := os.Stat(runDir); !os.IsNotExist(err) {
+		t.Error("a dry run created the run directory")
+	}
+	if code, _, errs = cli(t, "submit", "kubernetes", cfg); code != 2 || !strings.Contains(errs, "--store and --image") {
+		t.Errorf("submit kubernetes without --store: exit %d, %s", code, errs)
+	}
+	if code, _, errs = cli(t, "submit", "slurm", cfg, "--out", "s3://b/p", "--dry-run"); code != 1 || !strings.Contains(errs, "file system") {
+		t.Errorf("submit slurm to s3: exit %d, %s", code, errs)
+	}
+}
