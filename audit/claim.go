@@ -240,7 +240,7 @@ func safeName(s string) string {
 // could finish them is left.
 func removeOrphanTemps(dir string, logf func(string, ...any)) {
 	n := 0
-	for _, sub := range []string{".", "models", "signals", "results", "report", filepath.Join("report", "plots")} {
+	for _, sub := range []string{".", "models", "signals", "results", "report", filepath.Join("report", "plots"), SubmitDir} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, ".*.tmp*"))
 		for _, f := range files {
 			if atomicTemp.MatchString(filepath.Base(f)) && os.Remove(f) == nil {

@@ -37,6 +37,9 @@ type Options struct {
 	// canaryNorm, if set, inserts gradient canaries at this multiple of the clipping norm (tests: a
 	// DP-SGD that skips clipping).
 	canaryNorm float64
+	// only restricts training to these models, noTrain forbids training (task.go).
+	only    []int
+	noTrain bool
 }
 
 func (o Options) logf(format string, a ...any) {
@@ -120,12 +123,9 @@ type Stage struct {
 // Run executes the whole audit of c: load data, plan, train or reuse models, extract signals, run the
 // attacks on every target, and write the results into c.Run.LogDir.
 func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
-	res := &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset}
 	t0 := time.Now()
-	stage := func(name string) {
-		now := time.Now()
-		res.Stages = append(res.Stages, Stage{name, now.Sub(t0).Seconds()})
-		t0 = now
+	if IsURL(c.Run.LogDir) {
+		return nil, fmt.Errorf("run.log_dir %s: pmeter run needs a path; a run directory on object storage is for the tasks of a submitted run (pmeter submit kubernetes, pmeter task --out URL)", c.Run.LogDir)
 	}
 	for _, w := range c.Warnings() {
 		opt.logf("warning: %s", w)
@@ -133,6 +133,17 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	d, err := LoadData(c)
 	if err != nil {
 		return nil, err
+	}
+	return runWith(ctx, c, d, opt, t0)
+}
+
+// runWith is Run on data d, loaded from c since t0 (the start of the first stage).
+func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time) (*Result, error) {
+	res := &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset}
+	stage := func(name string) {
+		now := time.Now()
+		res.Stages = append(res.Stages, Stage{name, now.Sub(t0).Seconds()})
+		t0 = now
 	}
 	res.Source = d.Source
 	opt.logf("data: %s — pool %d records, population %d, %d classes", d.Source, d.Pool.Len(), d.Population.Len(), d.Pool.Classes)

@@ -126,6 +126,10 @@ func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
 // an external model), from which the signals are extracted. The other models train concurrently, one per
 // worker (nn/sched); each one's weights and signals are written atomically as soon as it finishes, so an
 // interrupted run keeps them.
+//
+// Options.only, if set, restricts the work to those models (pmeter task train): the others' entries of
+// the result are nil. Options.noTrain makes a model that would need training an error naming the missing
+// models (pmeter task finish), instead of training it.
 func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt Options) ([]*modelOutputs, error) {
 	auditX, auditY, err := queryData(d.Pool, p.Audit, c.Audit.NumQueries)
 	if err != nil {
@@ -146,7 +150,16 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
 	// its epochs at once.
 	epochs := c.Train.Epochs
-	bar := opt.bar(fmt.Sprintf("train %d models", len(p.Jobs)), len(p.Jobs)*epochs)
+	todo := p.Jobs
+	if opt.only != nil {
+		todo = nil
+		for _, j := range p.Jobs {
+			if slices.Contains(opt.only, j.Model) {
+				todo = append(todo, j)
+			}
+		}
+	}
+	bar := opt.bar(fmt.Sprintf("train %d model%s", len(todo), plural(len(todo))), len(todo)*epochs)
 	defer bar.Finish()
 	var mu sync.Mutex
 	finish := func(o *modelOutputs) {
@@ -160,7 +173,8 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 
 	var jobs []sched.Job
 	var seeds []uint64
-	for _, j := range p.Jobs {
+	var missing []int
+	for _, j := range todo {
 		if err := ctx.Err(); err != nil {
 			return nil, interrupted(out, err)
 		}
@@ -171,6 +185,10 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		if o != nil {
 			bar.Add(epochs)
 			finish(o)
+			continue
+		}
+		if opt.noTrain {
+			missing = append(missing, j.Model)
 			continue
 		}
 		j := j
@@ -210,6 +228,9 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 			},
 		})
 		seeds = append(seeds, j.Seed)
+	}
+	if len(missing) > 0 {
+		return nil, &MissingModelsError{Missing: missing, Models: len(p.Jobs)}
 	}
 	workers := c.Run.Workers
 	if workers == 0 {

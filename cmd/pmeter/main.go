@@ -22,7 +22,9 @@ Usage:
 
 Commands:
   run       run a whole audit from a config (no config: the embedded Fashion-MNIST demo)
-  plan      print the models, records, memory and disk a run of a config needs
+  plan      print the models, records, memory and disk a run of a config needs, and its model tasks
+  task      run one step of a run alone: train one model (train), or finish (attacks, report)
+  submit    hand a run's missing models and its finish step to Slurm (or Kubernetes)
   init      write a commented example config
   attack    run one attack on a signal bundle and write scores and metrics
   duci      estimate the fraction of a dataset that a model trained on (DUCI), from a signal bundle
@@ -46,6 +48,8 @@ func commands() []command {
 	return []command{
 		{"run", runRun},
 		{"plan", runPlan},
+		{"task", runTask},
+		{"submit", runSubmit},
 		{"init", runInit},
 		{"attack", runAttack},
 		{"duci", runDUCI},

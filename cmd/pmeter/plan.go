@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"github.com/pmeter/pmeter/audit"
 )
@@ -28,6 +29,10 @@ training's FLOPs per model with the estimated training time, from a few training
 timed on this machine (a calibration of about a second). It exits with status 1 when the plan does not
 fit, as 'pmeter run' would refuse it. It loads the data to know its size. 'pmeter run -dry-run' prints
 the same.
+
+It also lists the run's model tasks, one per model, with the keys that name their artefacts and
+whether the run directory holds them: 'pmeter task train CONFIG --index I' runs one, and 'pmeter
+submit' hands the missing ones to a cluster.
 
 Flags:
 `)
@@ -75,6 +80,9 @@ func printPlan(ctx context.Context, cfg *audit.Config, calibrate bool, stdout io
 	if dp != nil {
 		fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "dp", dp)
 	}
+	if err := writeTasks(ctx, stdout, cfg, d); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "machine", limits)
 	if err := fits; err != nil {
 		if errors.Is(err, audit.ErrDoesNotFit) {
@@ -84,4 +92,37 @@ func printPlan(ctx context.Context, cfg *audit.Config, calibrate bool, stdout io
 	}
 	fmt.Fprintf(stdout, "%-*s%s\n", audit.EstimateColumn, "verdict", "fits")
 	return nil
+}
+
+// writeTasks lists the model tasks of cfg's run: index, role, training records, keys and state.
+func writeTasks(ctx context.Context, w io.Writer, cfg *audit.Config, d *audit.Data) error {
+	tasks, err := audit.PlanTasks(ctx, cfg, d)
+	if err != nil {
+		fmt.Fprintf(w, "%-*s%s\n", audit.EstimateColumn, "tasks", "none: "+err.Error())
+		return nil
+	}
+	done := 0
+	for _, t := range tasks {
+		if t.Done {
+			done++
+		}
+	}
+	fmt.Fprintf(w, "%-*s%d model tasks ('pmeter task train CONFIG --index I', I = 0..%d), %d done in %s, then 'pmeter task finish CONFIG'\n",
+		audit.EstimateColumn, "tasks", len(tasks), len(tasks)-1, done, cfg.Run.LogDir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  index\trole\ttrain records\tmodel key\tsignal key\tstate")
+	for _, t := range tasks {
+		role, state := "reference", "missing"
+		if t.Target {
+			role = "target"
+		}
+		if t.External {
+			role += " (file)"
+		}
+		if t.Done {
+			state = "done"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\n", t.Index, role, t.TrainSize, t.ModelKey, t.SignalKey, state)
+	}
+	return tw.Flush()
 }
