@@ -15,7 +15,7 @@ import (
 	"github.com/pmeter/pmeter/npy"
 )
 
-// llmAttackArgs are 'pmeter attack''s flags as an LLM bundle uses them.
+// llmAttackArgs are 'pmeter attack”s flags as an LLM bundle uses them.
 type llmAttackArgs struct {
 	bundle, attack string
 	sets           attackSets
