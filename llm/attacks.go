@@ -37,6 +37,7 @@ type Params struct {
 	A         float64 // DC-PDD: the clip of each token's score, in (0, 1]
 	Neighbors int     // neighbourhood: use each text's first Neighbors neighbour losses; 0 = all
 	Reference string  // reference: the reference model by name; "" = all of them (their mean loss)
+	Online    bool    // rmia-lm, lira-lm: use IN and OUT shadow LMs (default offline: OUT only)
 	Compat    Compat
 }
 
@@ -65,8 +66,10 @@ func (p *Params) Set(key, value string) error {
 		p.Reference = value
 	case "compat":
 		p.Compat = Compat(value)
+	case "online":
+		p.Online, err = strconv.ParseBool(value)
 	default:
-		return fmt.Errorf("unknown parameter %q (want k, window, stride, a, neighbors, reference or compat)", key)
+		return fmt.Errorf("unknown parameter %q (want k, window, stride, a, neighbors, reference, online or compat)", key)
 	}
 	if err != nil {
 		return fmt.Errorf("parameter %s=%q: %w", key, value, err)
@@ -112,7 +115,8 @@ func need(ok bool, what string) error {
 	return nil
 }
 
-// Attacks lists the attacks, in MIMIR's order.
+// Attacks lists the attacks: MIMIR's, in its order, then the sequence-level attacks over reference LMs
+// trained with known memberships (rmia-lm, lira-lm).
 func Attacks() []Attack {
 	return []Attack{
 		{"loss", "Yeom et al., CSF 2018", "token_logprobs",
@@ -136,6 +140,12 @@ func Attacks() []Attack {
 			}, DCPDD},
 		{"neighborhood", "Mattern et al., Findings of ACL 2023", "token_logprobs, neighbor_losses",
 			func(b *Bundle) error { return need(b.Neighbors.Present(), "neighbor_losses.npy") }, Neighborhood},
+		{"rmia-lm", "Zarifzadeh et al., ICML 2024; Privacy Meter v2", "token_logprobs, shadow/<name>/, population",
+			func(b *Bundle) error {
+				return need(len(b.Shadows) > 0 && b.Population != nil, "shadow/<name>/ (reference LMs trained with known memberships) and population.npy")
+			}, RMIALM},
+		{"lira-lm", "Carlini et al., S&P 2022", "token_logprobs, shadow/<name>/",
+			func(b *Bundle) error { return need(len(b.Shadows) > 0, "shadow/<name>/ (reference LMs trained with known memberships)") }, LiRALM},
 	}
 }
 

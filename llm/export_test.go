@@ -74,7 +74,7 @@ func TestExportScript(t *testing.T) {
 	for _, r := range res {
 		t.Logf("%-13s AUC %.3f", r.Attack, r.Metrics.AUC)
 		if r.Attack == "loss" && r.Metrics.AUC < 0.75 {
-			t.Errorf("LOSS AUC %.3f on a model fine-tuned on its members for 25 epochs, want > 0.75", r.Metrics.AUC)
+			t.Errorf("LOSS AUC %.3f on a model fine-tuned on its members for 20 epochs, want > 0.75", r.Metrics.AUC)
 		}
 		if r.Attack == "recall" && r.Dropped != 1 {
 			t.Errorf("recall dropped %d sequences, want the prefix text only", r.Dropped)

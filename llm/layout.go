@@ -56,6 +56,15 @@ type Reference struct {
 	flat bool // read from ref_token_logprobs.npy rather than ref/<name>/
 }
 
+// Shadow is a reference language model trained (fine-tuned) with known memberships, as Privacy Meter v2
+// trains them: its log-probabilities of every sequence, under the target's tokenizer, and which sequences
+// it was trained on. Not to be confused with Reference, an off-the-shelf model without known memberships.
+type Shadow struct {
+	Name     string
+	LogProbs Ragged[float64]
+	Members  []bool
+}
+
 // Meta is meta.json: a description of the export. Only the blocks that apply need be present.
 type Meta struct {
 	Format          string        `json:"format"`
@@ -116,6 +125,8 @@ type Bundle struct {
 	Cond        Ragged[float64] // cond_token_logprobs.npy / cond_lp_offsets.npy: T_s values, log p(x_t | prefix, x_<t), t ≥ 0; NaN where unscored
 	Neighbors   Ragged[float64] // neighbor_losses.npy / neighbor_offsets.npy: each text's neighbour losses, best first
 	Texts       []string        // texts.json (a JSON array of N strings) or JSONL "text": for reports and zlib
+	Shadows     []Shadow        // shadow/<name>/{token_logprobs,lp_offsets,members}.npy: reference LMs trained with known memberships
+	Population  []bool          // population.npy: N, true for sequences in no model's training set, RMIA's population z
 
 	lines []int // the JSONL line of each sequence, for messages
 }
@@ -213,7 +224,7 @@ func IsBundle(path string) bool {
 // name to use in messages.
 type arrays interface {
 	get(name string) (*npy.Array, string, error)
-	refNames() ([]string, error)
+	subdirs(prefix string) ([]string, error)
 }
 
 type dirArrays string
@@ -230,8 +241,8 @@ func (d dirArrays) get(name string) (*npy.Array, string, error) {
 	return a, p, nil
 }
 
-func (d dirArrays) refNames() ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(string(d), "ref"))
+func (d dirArrays) subdirs(prefix string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(string(d), prefix))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -264,10 +275,10 @@ func (n npzArrays) get(name string) (*npy.Array, string, error) {
 	return a, where, nil
 }
 
-func (n npzArrays) refNames() ([]string, error) {
+func (n npzArrays) subdirs(prefix string) ([]string, error) {
 	var out []string
 	for _, k := range n.z.Names() {
-		if rest, ok := strings.CutPrefix(k, "ref/"); ok {
+		if rest, ok := strings.CutPrefix(k, prefix+"/"); ok {
 			if name, ok := strings.CutSuffix(rest, "/lp_offsets"); ok && !strings.Contains(name, "/") {
 				out = append(out, name)
 			}
@@ -413,7 +424,7 @@ func readArrays(src arrays, b *Bundle) error {
 		}
 		b.Refs = append(b.Refs, ref)
 	}
-	names, err := src.refNames()
+	names, err := src.subdirs("ref")
 	if err != nil {
 		return err
 	}
@@ -427,14 +438,38 @@ func readArrays(src arrays, b *Bundle) error {
 		}
 		b.Refs = append(b.Refs, r)
 	}
-	a, where, err := src.get("labels")
-	if err != nil {
+	bools := func(name string) ([]bool, error) {
+		a, where, err := src.get(name)
+		if err != nil || a == nil {
+			return nil, err
+		}
+		v, err := a.Bools()
+		if err != nil {
+			return nil, ferr(where, -1, -1, "%v", err)
+		}
+		return v, nil
+	}
+	if b.Labels, err = bools("labels"); err != nil {
 		return err
 	}
-	if a != nil {
-		if b.Labels, err = a.Bools(); err != nil {
-			return ferr(where, -1, -1, "%v", err)
+	if b.Population, err = bools("population"); err != nil {
+		return err
+	}
+	if names, err = src.subdirs("shadow"); err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		sh := Shadow{Name: name}
+		f64("shadow/"+name+"/token_logprobs", &sh.LogProbs.Values)
+		i64("shadow/"+name+"/lp_offsets", &sh.LogProbs.Offsets)
+		if err != nil {
+			return err
 		}
+		if sh.Members, err = bools("shadow/" + name + "/members"); err != nil {
+			return err
+		}
+		b.Shadows = append(b.Shadows, sh)
 	}
 	return nil
 }

@@ -82,6 +82,14 @@ func (b *Bundle) Validate() error {
 			present   bool
 		}{b.refFile(r.Name, "token_logprobs"), b.refFile(r.Name, "lp_offsets"), len(r.LogProbs.Values), r.LogProbs.Offsets, r.LogProbs.Values != nil})
 	}
+	for _, sh := range b.Shadows {
+		checks = append(checks, struct {
+			flat, off string
+			vals      int
+			offs      []int64
+			present   bool
+		}{"shadow/" + sh.Name + "/token_logprobs", "shadow/" + sh.Name + "/lp_offsets", len(sh.LogProbs.Values), sh.LogProbs.Offsets, sh.LogProbs.Values != nil})
+	}
 	for _, c := range checks {
 		if c.present != (c.offs != nil) {
 			if c.present {
@@ -145,6 +153,32 @@ func (b *Bundle) Validate() error {
 	for _, r := range b.Refs {
 		if err := b.checkLogProbs(b.refFile(r.Name, "token_logprobs"), r.LogProbs, false); err != nil {
 			return err
+		}
+	}
+	for _, sh := range b.Shadows {
+		if err := b.checkLogProbs("shadow/"+sh.Name+"/token_logprobs", sh.LogProbs, false); err != nil {
+			return err
+		}
+		if len(sh.Members) != n {
+			return b.errAt("shadow/"+sh.Name+"/members", -1, -1, "has %d values, want N = %d (is each sequence in this model's training set?)", len(sh.Members), n)
+		}
+	}
+	if b.Population != nil {
+		if len(b.Population) != n {
+			return b.errAt("population", -1, -1, "has %d values, want N = %d", len(b.Population), n)
+		}
+		for s, p := range b.Population {
+			if !p {
+				continue
+			}
+			if b.Labels != nil && b.Labels[s] {
+				return b.errAt("population", s, s, "marks a member of the target (labels.npy): population sequences must be in no model's training set")
+			}
+			for _, sh := range b.Shadows {
+				if sh.Members[s] {
+					return b.errAt("population", s, s, "marks a member of shadow model %s: population sequences must be in no model's training set", sh.Name)
+				}
+			}
 		}
 	}
 	if b.Cond.Offsets != nil {

@@ -63,6 +63,19 @@ func (b *Bundle) WriteDir(dir string) error {
 		f64("ref/"+r.Name+"/token_logprobs", r.LogProbs.Values)
 		i64("ref/"+r.Name+"/lp_offsets", r.LogProbs.Offsets)
 	}
+	if b.Population != nil && err == nil {
+		err = writeArray(dir, "population", npy.NewBool(b.Population, len(b.Population)))
+	}
+	for _, sh := range b.Shadows {
+		if err == nil {
+			err = os.MkdirAll(filepath.Join(dir, "shadow", sh.Name), 0o755)
+		}
+		f64("shadow/"+sh.Name+"/token_logprobs", sh.LogProbs.Values)
+		i64("shadow/"+sh.Name+"/lp_offsets", sh.LogProbs.Offsets)
+		if err == nil {
+			err = writeArray(dir, "shadow/"+sh.Name+"/members", npy.NewBool(sh.Members, len(sh.Members)))
+		}
+	}
 	if err != nil {
 		return err
 	}

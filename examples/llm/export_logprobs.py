@@ -14,6 +14,8 @@ to a list of token ids):
     export("bundle/", model, tokenize, texts, labels,
            eos_token_id=tok.eos_token_id,                  # DC-PDD's EOS-prefixed pass
            refs={"pythia-70m": (ref_model, ref_tokenize)},  # the reference attack
+           shadows={"s0": (model0, tokenize, in0)},          # RMIA/LiRA: LMs fine-tuned with known memberships
+           population=[...],                                # RMIA: texts in no model's training set
            prefix_texts=[nonmember_text],                   # ReCaLL's non-member prefix
            neighbors=[[neighbour texts of text 0], ...],    # the neighbourhood attack
            corpus=[reference corpus texts])                 # DC-PDD's token frequencies
@@ -76,14 +78,19 @@ def _ids(tokenize, text, device):
 
 def export(out, model, tokenize, texts, labels=None, eos_token_id=None, refs=None, prefix_texts=None,
            prefix_sequences=None, neighbors=None, corpus=None, vocab_size=None, mimir_dtype=False,
-           device="cpu", target_model=""):
-    """Write the layout to the new directory out (it must not exist or be empty)."""
+           device="cpu", target_model="", shadows=None, population=None):
+    """Write the layout to the new directory out (it must not exist or be empty).
+
+    shadows: {name: (model, tokenize, members)}, reference LMs fine-tuned like the target on known
+    subsets (members: one bool per text); population: one bool per text, True for texts in no model's
+    training set (RMIA's population)."""
     if os.path.isdir(out) and os.listdir(out):
         raise SystemExit(f"{out} exists and is not empty; export to a new directory")
     os.makedirs(out, exist_ok=True)
     upcast = not mimir_dtype
     cols = {k: [] for k in ("lp", "mu", "s2", "ids", "bos", "cond", "nl")}
     ref_cols = {name: [] for name in (refs or {})}
+    shadow_cols = {name: [] for name in (shadows or {})}
     pre = None
     if prefix_texts:
         pre = _ids(tokenize, "".join(prefix_texts), device)
@@ -99,6 +106,8 @@ def export(out, model, tokenize, texts, labels=None, eos_token_id=None, refs=Non
         if eos_token_id is not None:
             eos = torch.full_like(ids[:, :1], eos_token_id)
             cols["bos"].append(token_stats(model, torch.cat([eos, ids], 1), upcast)[0])
+        for name, (sh_model, sh_tokenize, _) in (shadows or {}).items():
+            shadow_cols[name].append(token_stats(sh_model, _ids(sh_tokenize, text, device), upcast)[0])
         for name, (ref_model, ref_tokenize) in (refs or {}).items():
             ref_cols[name].append(token_stats(ref_model, _ids(ref_tokenize, text, device), upcast)[0])
         if pre is not None:
@@ -149,6 +158,13 @@ def export(out, model, tokenize, texts, labels=None, eos_token_id=None, refs=Non
         save(f"ref/{name}/lp_offsets", o)
     if refs:
         meta["reference_models"] = list(refs)
+    for name, parts in shadow_cols.items():
+        f, o = _ragged(parts, np.float64)
+        save(f"shadow/{name}/token_logprobs", f)
+        save(f"shadow/{name}/lp_offsets", o)
+        save(f"shadow/{name}/members", np.asarray(shadows[name][2], bool))
+    if population is not None:
+        save("population", np.asarray(population, bool))
     if pre is not None:
         meta["recall"] = {"num_shots": len(prefix_texts), "prefix_len": int(pre.shape[1]),
                           "max_length": int(pre.shape[1]) + max(len(x) + 1 for x in cols["lp"])}

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Test of examples/llm/export_logprobs.py with a tiny torch-only causal LM (transformers is not needed):
-fine-tunes a one-layer causal transformer on the member texts, exports the layout to argv[1]/bundle, and
+fine-tunes a one-layer causal transformer on the member texts (and three shadow LMs on random halves), exports the layout to argv[1]/bundle, and
 writes argv[1]/expected.json with values computed independently of the script (torch's cross_entropy
 per text; one token's log-probability from a forward pass over the prefix alone)."""
 import json
@@ -45,22 +45,34 @@ def tokenize(text):
 
 g = torch.Generator().manual_seed(1)
 texts = [" " + " ".join(f"w{int(i)}" for i in torch.randint(1, V, (int(torch.randint(6, T, (1,), generator=g)),), generator=g))
-         for _ in range(80)]
-labels = [i < 40 for i in range(80)]
-model = TinyLM()
-opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-for epoch in range(25):
-    for i in range(40):
-        ids = torch.tensor([tokenize(texts[i])])
-        loss = torch.nn.functional.cross_entropy(model(ids)[0, :-1], ids[0, 1:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-model.eval()
+         for _ in range(100)]
+labels = [i < 40 for i in range(100)]  # 0-39 members, 40-79 non-members, 80-99 population
+
+
+def train(members, epochs=20):
+    model = TinyLM()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for epoch in range(epochs):
+        for i in members:
+            ids = torch.tensor([tokenize(texts[i])])
+            loss = torch.nn.functional.cross_entropy(model(ids)[0, :-1], ids[0, 1:])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+model = train(range(40))
 ref = TinyLM().eval()  # an untrained reference model
+# Three shadow LMs, each fine-tuned on its own random half of the 80 audited texts.
+shadows = {}
+for k in range(3):
+    half = torch.randperm(80, generator=g)[:40].tolist()
+    shadows[f"s{k}"] = (train(half), tokenize, [i in half for i in range(100)])
 
 export(os.path.join(out, "bundle"), model, tokenize, texts, labels, eos_token_id=0,
        refs={"untrained": (ref, tokenize)}, prefix_texts=[texts[79]], prefix_sequences=[79],
+       shadows=shadows, population=[i >= 80 for i in range(100)],
        neighbors=[[t + " w1", t + " w2"] for t in texts], corpus=texts[40:], vocab_size=V,
        target_model="tiny")
 
