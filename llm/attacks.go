@@ -145,7 +145,9 @@ func Attacks() []Attack {
 				return need(len(b.Shadows) > 0 && b.Population != nil, "shadow/<name>/ (reference LMs trained with known memberships) and population.npy")
 			}, RMIALM},
 		{"lira-lm", "Carlini et al., S&P 2022", "token_logprobs, shadow/<name>/",
-			func(b *Bundle) error { return need(len(b.Shadows) > 0, "shadow/<name>/ (reference LMs trained with known memberships)") }, LiRALM},
+			func(b *Bundle) error {
+				return need(len(b.Shadows) > 0, "shadow/<name>/ (reference LMs trained with known memberships)")
+			}, LiRALM},
 	}
 }
 
