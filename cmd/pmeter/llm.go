@@ -13,6 +13,7 @@ import (
 	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/report"
 )
 
 // llmAttackArgs are 'pmeter attack”s flags as an LLM bundle uses them.
@@ -97,9 +98,12 @@ func runLLMAttack(ctx context.Context, a llmAttackArgs, stdout, stderr io.Writer
 		return err
 	}
 	if b.Labels != nil {
+		if err := report.WriteLLM(a.out, llm.ReportInput(b, res, rep.Blind, p, 20)); err != nil {
+			return err
+		}
 		writeLLMTable(stdout, rep, b.N())
 	}
-	fmt.Fprintf(stdout, "wrote %s and scores_<attack>.npy (higher = more likely a member)\n", filepath.Join(a.out, llmMetricsFile))
+	fmt.Fprintf(stdout, "wrote %s, llm.html and scores_<attack>.npy (higher = more likely a member)\n", filepath.Join(a.out, llmMetricsFile))
 	return nil
 }
 
@@ -165,8 +169,12 @@ func checkLLMOut(bundlePath, out string) error {
 		}
 		return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory", out, llmMetricsFile)
 	}
-	for _, name := range llm.Names() {
-		if p := filepath.Join(out, "scores_"+name+".npy"); lexists(p) {
+	for _, name := range append(llm.Names(), "llm.html") {
+		p := filepath.Join(out, "scores_"+name+".npy")
+		if name == "llm.html" {
+			p = filepath.Join(out, name)
+		}
+		if lexists(p) {
 			return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory", out, p)
 		}
 	}
