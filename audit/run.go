@@ -86,6 +86,8 @@ type Result struct {
 	DPAudits []report.DPAudit `json:"dp_audits,omitempty"`
 	// Ranges holds the results of the range game (privacy_game: range_membership).
 	Ranges *report.Ranges `json:"ranges,omitempty"`
+	// Text holds the results of a language-model audit (data.modality: text; text.go).
+	Text *TextResult `json:"text,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -124,6 +126,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	for _, w := range c.Warnings() {
 		opt.logf("warning: %s", w)
+	}
+	if c.Data.Modality == ModalityText {
+		return runText(ctx, c, opt, res)
 	}
 	d, err := LoadData(c)
 	if err != nil {
@@ -463,6 +468,10 @@ func writeJSON(path string, v any) error {
 
 // WriteSummary prints the attack table and the per-stage timing table.
 func (r *Result) WriteSummary(w io.Writer) {
+	if r.Text != nil {
+		r.Text.writeSummary(w)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "attack\ttarget\tAUC\tTPR@10%%FPR\tTPR@1%%FPR\tTPR@0.1%%FPR\tTPR@0%%FPR\tε≥ (δ=%s)\n", metric.FormatDelta(cmp.Or(r.DP.delta(), metric.DefaultEpsilonDelta)))
 	notDP := ""
