@@ -31,14 +31,14 @@ func (c Compat) mimir() bool { return c == Mimir || c == MimirPy311 }
 
 // Params are the attacks' parameters. The zero value is not valid; start from DefaultParams.
 type Params struct {
-	K         float64 // Min-K%, Min-K%++: the fraction of tokens (windows) kept, in (0, 1]
-	Window    int     // Min-K%: tokens per window, ≥ 1
-	Stride    int     // Min-K%: windows start every Stride tokens, ≥ 1
-	A         float64 // DC-PDD: the clip of each token's score, in (0, 1]
-	Neighbors int     // neighbourhood: use each text's first Neighbors neighbour losses; 0 = all
-	Reference string  // reference: the reference model by name; "" = all of them (their mean loss)
-	Online    bool    // rmia-lm, lira-lm: use IN and OUT shadow LMs (default offline: OUT only)
-	Compat    Compat
+	K         float64 `json:"k"`         // Min-K%, Min-K%++: the fraction of tokens (windows) kept, in (0, 1]
+	Window    int     `json:"window"`    // Min-K%: tokens per window, ≥ 1
+	Stride    int     `json:"stride"`    // Min-K%: windows start every Stride tokens, ≥ 1
+	A         float64 `json:"a"`         // DC-PDD: the clip of each token's score, in (0, 1]
+	Neighbors int     `json:"neighbors"` // neighbourhood: use each text's first Neighbors neighbour losses; 0 = all
+	Reference string  `json:"reference"` // reference: the reference model by name; "" = all of them (their mean loss)
+	Online    bool    `json:"online"`    // rmia-lm, lira-lm: use IN and OUT shadow LMs (default offline: OUT only)
+	Compat    Compat  `json:"compat"`
 }
 
 // DefaultParams returns MIMIR's defaults: k = 0.2, window = stride = 1, a = 0.01, all neighbours, all

@@ -183,7 +183,7 @@ func checkLLMOut(bundlePath, out string) error {
 
 // writeLLMAttackTable lists the LLM attacks for 'pmeter attack -h'.
 func writeLLMAttackTable(w io.Writer) {
-	fmt.Fprintln(w, "\nLLM bundle attacks (--attack NAME or all; --set k=, window=, stride=, a=, neighbors=, reference=, compat=mimir|mimir-py311):")
+	fmt.Fprintln(w, "\nLLM bundle attacks (--attack NAME or all; --set k=, window=, stride=, a=, neighbors=, reference=, online=, compat=mimir|mimir-py311):")
 	for _, a := range llm.Attacks() {
 		fmt.Fprintf(w, "  %-13s %s; reads %s\n", a.Name, a.Paper, a.Needs)
 	}
