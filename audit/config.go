@@ -110,6 +110,11 @@ type DataConfig struct {
 	CategoricalColumns []string `yaml:"categorical_columns"` // columns to one-hot encode even when numeric
 	Missing            string   `yaml:"missing"`             // error (default), drop or mean
 	MaxCategories      int      `yaml:"max_categories"`      // most distinct values of a categorical column (0 = 100)
+
+	// pmeter: modality text audits a language model from an LLM bundle (text.go); "" = the classifiers
+	// pmeter trains.
+	Modality string `yaml:"modality"`
+	Bundle   string `yaml:"bundle"` // the LLM bundle (mia-llm-logprobs/1: directory, .npz or .jsonl)
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -265,6 +270,9 @@ func (c *Config) validate() error {
 	}
 	if c.Run.Workers < 0 || c.Run.Workers > maxWorkers {
 		return c.fieldError("run", "workers", "must be 0 (one per CPU) or a number up to %d, got %d", maxWorkers, c.Run.Workers)
+	}
+	if c.Data.Modality != "" {
+		return c.validateText()
 	}
 	switch c.Audit.PrivacyGame {
 	case "privacy_loss_model", "privacy_loss_sample", "avg_privacy_loss_training_algo", GameDPOneRun, GameDPMultiRun, rangeGame, usageGame:

@@ -94,6 +94,8 @@ type Result struct {
 	Ranges *report.Ranges `json:"ranges,omitempty"`
 	// Usage holds the results of the dataset usage game (privacy_game: dataset_usage).
 	Usage *UsageResult `json:"dataset_usage,omitempty"`
+	// Text holds the results of a language-model audit (data.modality: text; text.go).
+	Text *TextResult `json:"text,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -129,6 +131,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	for _, w := range c.Warnings() {
 		opt.logf("warning: %s", w)
+	}
+	if c.Data.Modality == ModalityText {
+		return runText(ctx, c, opt, &Result{Dir: c.Run.LogDir, Dataset: c.Data.Dataset})
 	}
 	d, err := LoadData(c)
 	if err != nil {
@@ -498,6 +503,10 @@ func writeJSON(path string, v any) error {
 func (r *Result) WriteSummary(w io.Writer) {
 	if r.Usage != nil {
 		writeUsage(w, r.Usage)
+		return
+	}
+	if r.Text != nil {
+		r.Text.writeSummary(w)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/bundle"
+	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
 )
@@ -36,6 +37,8 @@ record: declare "design": "bernoulli" or "lira" in bundle.json; otherwise it is 
 BUNDLE is a directory of .npy/.csv files or a .npz archive: signals (records × models [× queries]) and
 memberships (records × models), with optional population, labels, probs or logits and bundle.json;
 or LiRA's keep (models × records) and scores (models × records × queries).
+An LLM bundle (per-token log-probabilities, see 'pmeter attack -h' below and README "Language
+models") runs the language-model attacks instead; --attack all runs every one it has inputs for.
 
 Flags:
   --attack NAME     the attack (see below)
@@ -65,6 +68,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, attackUsage)
 		writeAttackTable(stdout)
+		writeLLMAttackTable(stdout)
 		return err
 	}
 	if err != nil {
@@ -81,6 +85,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--alpha %v: want a significance in (0, 1)", *alpha)
 	case !(*delta >= 0 && *delta < 1):
 		return usagef("--delta %v: want a δ in [0, 1)", *delta)
+	}
+	if llm.IsBundle(pos[0]) {
+		return runLLMAttack(ctx, llmAttackArgs{bundle: pos[0], attack: *name, sets: sets, out: *out, alpha: *alpha, delta: *delta, seed: *seed}, stdout, stderr)
 	}
 	spec, err := attack.Lookup(*name)
 	if err != nil {

@@ -48,6 +48,9 @@ Flags:
   --usage            the dataset usage (DUCI) harness instead: targets that used 0, 20, 50 and 100 % of
                      the records; each variant's intervals must cover the truth at their stated rate and
                      its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20)
+  --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
+                     only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
+                     --alpha, --level, --seed, --workers and --json apply
   --alpha X          significance of the ε lower bounds (default 0.05)
   --level X          significance of the harnesses (default 0.001)
   --permutations N   permutations per seed for the null TPR (default 20)
@@ -71,6 +74,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	reduced := fs.Bool("reduced", false, "")
 	ranges := fs.Bool("ranges", false, "")
 	usage := fs.Bool("usage", false, "")
+	llmFlag := fs.Bool("llm", false, "")
 	alpha := fs.Float64("alpha", 0.05, "")
 	level := fs.Float64("level", 0.001, "")
 	perms := fs.Int("permutations", 20, "")
@@ -94,6 +98,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *usage {
 		return runUsageHarness(ctx, *reduced, set["seeds"], *seeds, set["records"], *records, *level, stdout)
+	}
+	if *llmFlag {
+		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *alpha, *level, *seed, *workers, *jsonPath, *force, stdout)
 	}
 	cfg := validity.FullConfig()
 	switch {
@@ -233,6 +240,55 @@ func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, set
 	fmt.Fprintf(stdout, "(%s)\n", time.Since(start).Round(time.Second))
 	if f := rep.Failures(); len(f) > 0 {
 		return fmt.Errorf("%d cell(s) failed:\n  %s", len(f), strings.Join(f, "\n  "))
+	}
+	return nil
+}
+
+// runValidateLLM is 'pmeter validate --llm'.
+func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seeds, records int, alpha, level float64, seed uint64, workers int, jsonPath string, force bool, stdout io.Writer) error {
+	cfg := validity.FullLLMConfig()
+	if reduced {
+		cfg = validity.ReducedLLMConfig()
+	}
+	if set["seeds"] {
+		cfg.Seeds = seeds
+	}
+	if set["records"] {
+		cfg.Sequences = records
+	}
+	cfg.Alpha, cfg.Level, cfg.Seed, cfg.Workers = alpha, level, seed, workers
+	switch {
+	case cfg.Seeds < 3:
+		return usagef("--seeds %d: want at least 3", cfg.Seeds)
+	case cfg.Sequences < 40:
+		return usagef("--records %d: want at least 40 sequences", cfg.Sequences)
+	case !(cfg.Alpha > 0 && cfg.Alpha < 1), !(cfg.Level > 0 && cfg.Level < 1):
+		return usagef("--alpha and --level: want values in (0, 1)")
+	}
+	if jsonPath != "" && !force {
+		if _, err := os.Stat(jsonPath); err == nil {
+			return fmt.Errorf("%s exists; use --force to overwrite it", jsonPath)
+		}
+	}
+	start := time.Now()
+	rep, err := validity.RunLLM(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.WriteTable(stdout)
+	if jsonPath != "" {
+		if err := npy.WriteAtomic(jsonPath, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", jsonPath)
+	}
+	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
+	if f := rep.Failures(); len(f) > 0 {
+		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
 	}
 	return nil
 }

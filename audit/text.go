@@ -1,0 +1,187 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pmeter/pmeter/llm"
+	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/report"
+)
+
+// ModalityText is data.modality for language models: the run reads an LLM bundle (per-token
+// log-probabilities, package llm) named by data.bundle and runs the language-model attacks on it; no
+// model is trained.
+const ModalityText = "text"
+
+// TextResult is the result of a text-modality run.
+type TextResult struct {
+	Bundle  string       `json:"bundle"`
+	Attacks []llm.Result `json:"attacks"`
+	Blind   []llm.Result `json:"blind_baselines,omitempty"`
+}
+
+// validateText checks a config with data.modality set: the modality, data.bundle and the attacks
+// (audit.attacks with llm parameters, or audit.algorithms; default: every attack the bundle has inputs
+// for). The training sections do not apply.
+func (c *Config) validateText() error {
+	if c.Data.Modality != ModalityText {
+		return c.fieldError("data", "modality", "unknown modality %q (want %q, or leave it out for the classifiers pmeter trains)", c.Data.Modality, ModalityText)
+	}
+	if c.Data.Bundle == "" {
+		return c.fieldError("data", "bundle", "is required with modality text: a directory, .npz or .jsonl in the mia-llm-logprobs/1 layout")
+	}
+	for i, a := range c.textAttacks() {
+		if a.Name == "all" {
+			continue
+		}
+		if _, ok := llm.Lookup(a.Name); !ok {
+			return c.fieldError("audit", "attacks", "attack %d is %q, not a language-model attack (want all or one of %s)", i, a.Name, strings.Join(llm.Names(), ", "))
+		}
+		if _, err := textParams(a); err != nil {
+			return c.fieldError("audit", "attacks", "attack %d (%s): %v", i, a.Name, err)
+		}
+	}
+	return nil
+}
+
+// paramLabel is "k=v,…" of an attack's parameters, sorted; "" without parameters.
+func paramLabel(params map[string]string) string {
+	var kv []string
+	for k, v := range params {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// textAttacks lists the configured attacks, default all.
+func (c *Config) textAttacks() []AttackConfig {
+	switch {
+	case len(c.Audit.Attacks) > 0:
+		return c.Audit.Attacks
+	case len(c.Audit.Algorithms) > 0:
+		var out []AttackConfig
+		for _, a := range c.Audit.Algorithms {
+			out = append(out, AttackConfig{Name: strings.ToLower(a)})
+		}
+		return out
+	}
+	return []AttackConfig{{Name: "all"}}
+}
+
+// textParams parses an attack's parameters, in a fixed order.
+func textParams(a AttackConfig) (llm.Params, error) {
+	p := llm.DefaultParams()
+	keys := make([]string, 0, len(a.Params))
+	for k := range a.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := p.Set(k, a.Params[k]); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// runText runs a text-modality audit: read and validate the bundle, run the attacks and the blind
+// baselines, write run.json's text block, llm_metrics.json, the scores and report/llm.html.
+func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result, error) {
+	b, err := llm.Read(c.Data.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("data.bundle: %w", err)
+	}
+	if b.Labels == nil {
+		return nil, fmt.Errorf("data.bundle: %w", llm.ErrNoLabels)
+	}
+	res.Source = b.Source
+	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	opt.logf("data: %s — %d sequences", b.Source, b.N())
+	evalOpt := llm.EvalOptions{Seed: uint64(c.Run.RandomSeed), Bootstrap: 1000}
+	tr := &TextResult{Bundle: b.Source}
+	var first llm.Params
+	for i, a := range c.textAttacks() {
+		p, err := textParams(a)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = p
+		}
+		names := []string{a.Name}
+		if a.Name == "all" {
+			names = llm.Available(b)
+		}
+		r, err := llm.Evaluate(ctx, b, names, p, evalOpt)
+		if err != nil {
+			return nil, err
+		}
+		if label := paramLabel(a.Params); label != "" {
+			for k := range r {
+				r[k].Attack += "[" + label + "]"
+			}
+		}
+		tr.Attacks = append(tr.Attacks, r...)
+	}
+	if tr.Blind, err = llm.Blind(ctx, b, evalOpt); err != nil {
+		return nil, err
+	}
+	res.Text = tr
+	rdir := filepath.Join(c.Run.LogDir, "report")
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, r := range tr.Attacks {
+		name := strings.NewReplacer("[", "_", "]", "", ",", "_", "=", "").Replace(r.Attack)
+		if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "scores_"+name+".npy"), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
+			return nil, err
+		}
+	}
+	if err := report.WriteLLM(rdir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeTextSummary prints the text-modality table.
+func (t *TextResult) writeSummary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	io.WriteString(tw, "attack\tAUC\t95% CI\tTPR@1%FPR\tTPR@0.1%FPR\tε bound\n")
+	for _, r := range append(append([]llm.Result(nil), t.Attacks...), t.Blind...) {
+		ci := ""
+		if r.Intervals != nil {
+			ci = fmt.Sprintf("[%.3f, %.3f]", r.Intervals.AUC.Lo, r.Intervals.AUC.Hi)
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%s", r.Attack, r.Metrics.AUC, ci)
+		for _, f := range []float64{0.01, 0.001} {
+			e, _ := r.Metrics.Entry(f)
+			if e.BelowResolution {
+				io.WriteString(tw, "\tbelow res.")
+			} else {
+				fmt.Fprintf(tw, "\t%.4f", e.TPR)
+			}
+		}
+		if r.Epsilon != nil {
+			fmt.Fprintf(tw, "\t%.4f\n", r.Epsilon.Value)
+		} else {
+			io.WriteString(tw, "\t—\n")
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "blind-* never see the model: an attack not above them measures a distribution shift between member and non-member texts.\nε bounds are not DP bounds: %s.\n", llm.NotDPDefault)
+}

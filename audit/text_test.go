@@ -1,0 +1,88 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pmeter/pmeter/llm"
+)
+
+func TestTextConfigErrors(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"data: {modality: images, bundle: x}", "data.modality: unknown modality"},
+		{"data: {modality: text}", "data.bundle: is required"},
+		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: rmia}]}", "not a language-model attack"},
+		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: min-k, params: {k: '3'}}]}", "audit.attacks: attack 0 (min-k): k = 3"},
+		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: loss, params: {q: '3'}}]}", "unknown parameter \"q\""},
+	} {
+		_, err := ParseConfig([]byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.yaml, err, c.want)
+		}
+	}
+	if _, err := ParseConfig([]byte("data: {modality: text, bundle: x}\naudit: {attacks: [{name: min-k-pp, params: {k: '0.3'}}, {name: all}]}")); err != nil {
+		t.Errorf("valid text config: %v", err)
+	}
+}
+
+func TestTextRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	b := &llm.Bundle{}
+	var lp [][]float64
+	var texts []string
+	for s := range 40 {
+		member := s < 20
+		var seq []float64
+		for range 5 + r.IntN(10) {
+			v := -r.ExpFloat64()
+			if member {
+				v *= 0.6
+			}
+			seq = append(seq, v)
+		}
+		lp = append(lp, seq)
+		b.Labels = append(b.Labels, member)
+		texts = append(texts, strings.Repeat(" word", len(seq)+1))
+	}
+	b.LogProbs, b.Texts = llm.NewRagged(lp), texts
+	dir := t.TempDir()
+	bdir := filepath.Join(dir, "bundle")
+	if err := b.WriteDir(bdir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig([]byte("run: {log_dir: " + filepath.Join(dir, "run") + "}\ndata: {modality: text, bundle: " + bdir + "}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), cfg, Options{Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text == nil || len(res.Text.Attacks) != 3 || len(res.Text.Blind) != 2 { // loss, zlib (texts), min-k
+		t.Fatalf("text result %+v, want loss, zlib and min-k and two blind baselines", res.Text)
+	}
+	if auc := res.Text.Attacks[0].Metrics.AUC; auc < 0.7 {
+		t.Errorf("loss AUC %.3f, want > 0.7", auc)
+	}
+	for _, f := range []string{"run.json", "report/llm.html", "scores_loss.npy"} {
+		if _, err := os.Stat(filepath.Join(dir, "run", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "run", "run.json"))
+	var rj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &rj); err != nil || rj["text"] == nil {
+		t.Errorf("run.json lacks the text block (%v)", err)
+	}
+	var sb strings.Builder
+	res.WriteSummary(&sb)
+	if !strings.Contains(sb.String(), "blind-unigram") {
+		t.Errorf("summary lacks the blind baselines:\n%s", sb.String())
+	}
+}

@@ -1,0 +1,46 @@
+package validity
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+func TestLLMNullHarness(t *testing.T) {
+	rep, err := RunLLM(context.Background(), ReducedLLMConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Verbose() {
+		rep.WriteTable(os.Stdout)
+	}
+	if len(rep.Cells) != len(LLMVariants()) {
+		t.Fatalf("%d cells, want one per variant (%d)", len(rep.Cells), len(LLMVariants()))
+	}
+	for _, f := range rep.Failures() {
+		t.Error(f)
+	}
+}
+
+// TestLLMHarnessHasPower checks that the harness rejects attacks on a target that leaks: with the
+// members' log-probabilities raised, LOSS's null cell fails.
+func TestLLMHarnessHasPower(t *testing.T) {
+	cfg := ReducedLLMConfig()
+	cfg.Seeds, cfg.Leak = 8, 0.3
+	rep, err := RunLLM(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Cells {
+		switch c.Variant {
+		case "loss", "min-k", "rmia-lm", "lira-lm":
+			if c.AUCPass || c.AUC.Mean < 0.55 {
+				t.Errorf("%s on a leaking target: mean AUC %.4f ± %.4f, want it above 0.55 and the cell to fail", c.Variant, c.AUC.Mean, c.AUC.HalfWidth)
+			}
+		case "blind-length", "blind-unigram":
+			if !c.AUCPass {
+				t.Errorf("%s: mean AUC %.4f ± %.4f: the blind baselines see no model, want 0.5", c.Variant, c.AUC.Mean, c.AUC.HalfWidth)
+			}
+		}
+	}
+}
