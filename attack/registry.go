@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Spec describes one attack of the registry (Attacks): its name, a one-line description and its
@@ -16,6 +18,9 @@ type Spec struct {
 	Name        string
 	Description string
 	Params      []Param
+	// LabelOnly marks an attack that uses only the target's predicted labels, so that it runs at every
+	// level of model access (signal.AccessLabel included); see Admits.
+	LabelOnly bool
 	// build makes the typed configuration from validated values, checking what one parameter alone cannot.
 	build func(p paramValues) (runFunc, error)
 }
@@ -109,6 +114,16 @@ func Lookup(name string) (Spec, error) {
 		}
 	}
 	return Spec{}, fmt.Errorf("%w %q (want one of: %s)", ErrUnknownAttack, name, strings.Join(Names(), ", "))
+}
+
+// Admits returns nil when the attack can run on what an interface at access level a returns, and
+// otherwise an error that says what the attack needs: every attack needs scores (a probability at
+// least) except those marked LabelOnly, which run on predicted labels.
+func (s Spec) Admits(a signal.Access) error {
+	if a.Scores() || s.LabelOnly {
+		return nil
+	}
+	return fmt.Errorf("attack %s needs scores, but access level %s returns the predicted label only", s.Name, a)
 }
 
 // Has reports whether the attack has a parameter called name (or so aliased).
@@ -342,7 +357,7 @@ func lossSpec() Spec {
 }
 
 func songMittalSpec(name string, v SongMittalValue, desc string) Spec {
-	s := Spec{Name: name, Description: desc}
+	s := Spec{Name: name, Description: desc, LabelOnly: v == SMCorrectness}
 	if v != SMCorrectness {
 		s.Params = []Param{
 			boolParam("class_thresholds", "true", "subtract the class's threshold maximising ½(TPR+TNR) on the reference models (Song & Mittal's _thre_setting)"),

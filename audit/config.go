@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Config is a whole audit run, as written in YAML. Its sections and field names follow Privacy Meter v2
@@ -33,6 +35,8 @@ type Config struct {
 	file string
 	// ranges is the range section, validated (privacy_game range_membership only).
 	ranges *rangeSpec
+	// access lists audit.access's levels, validated (access.go); nil means logits only.
+	access []signal.Access
 }
 
 // RunConfig is the run section.
@@ -62,6 +66,9 @@ type AuditConfig struct {
 	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
+
+	// Access lists the levels of model access the attacks see (access.go): one or a list.
+	Access yaml.Node `yaml:"access,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -345,6 +352,9 @@ func (c *Config) validate() error {
 		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
 	}
 	if err := c.validateDP(); err != nil {
+		return err
+	}
+	if err := c.parseAccess(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

@@ -57,7 +57,9 @@ type Result struct {
 	Source  string         `json:"source"`
 	Models  []ModelInfo    `json:"models"`
 	Attacks []AttackResult `json:"attacks"`
-	Stages  []Stage        `json:"stages"`
+	// Skipped lists the attacks not run at an access level that does not return what they need.
+	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
+	Stages  []Stage         `json:"stages"`
 	// Records are the audited pool records (N), their labels, and Members[t][i] the membership of record
 	// i in target t's training set.
 	Records []int    `json:"-"`
@@ -93,6 +95,8 @@ type AttackResult struct {
 	Label  string            `json:"label"`
 	Name   string            `json:"name"`
 	Params map[string]string `json:"params"`
+	// Access is the level of model access the attack saw (audit.access), "" when the config sets none.
+	Access string `json:"access,omitempty"`
 	// Targets holds one metric summary per target model; Pooled pools the scores of all targets into one
 	// ROC (Privacy Meter v2's average result), when there is more than one target.
 	Targets []metric.Result `json:"targets"`
@@ -104,6 +108,13 @@ type AttackResult struct {
 	PooledEpsilon *metric.EpsilonBound   `json:"pooled_epsilon_lower_bound,omitempty"`
 	// Scores is targets × records: higher means more likely a member.
 	Scores [][]float64 `json:"-"`
+}
+
+// SkippedAttack is an attack not run at an access level, and why.
+type SkippedAttack struct {
+	Label  string `json:"label"`
+	Access string `json:"access"`
+	Reason string `json:"reason"`
 }
 
 // Stage is the wall time of one stage of a run.
@@ -239,40 +250,60 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 		}
 	}
 
-	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
-	for i, a := range p.Attacks {
-		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
-		for t := 0; t < p.Targets; t++ {
-			if err := ctx.Err(); err != nil {
+	levels := c.accessLevels()
+	bar := opt.bar("attacks", len(levels)*len(p.Attacks)*p.Targets)
+	for _, acc := range levels {
+		data := data
+		if !acc.Logits() {
+			if data, err = attackDataAt(d, p, outs, c.Audit.NumQueries, acc); err != nil {
 				return nil, err
 			}
-			scores, err := attacks[i].Run(data, t)
-			if err != nil {
-				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
-			}
-			r, err := metric.Evaluate(scores, res.Members[t])
-			if err != nil {
-				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
-			}
-			ar.Scores = append(ar.Scores, scores)
-			ar.Targets = append(ar.Targets, r)
-			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t], res.DP.delta()))
-			bar.Add(1)
 		}
-		if p.Targets > 1 {
-			tr, err := metric.EvaluateTargets(ar.Scores, res.Members)
-			if err != nil {
-				return nil, err
+		for i, a := range p.Attacks {
+			ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a) + c.accessSuffix(acc)}
+			if len(c.access) > 0 {
+				ar.Access = acc.String()
 			}
-			ar.Pooled = &tr.Pooled
-			s, m, err := metric.Pool(ar.Scores, res.Members)
-			if err != nil {
-				return nil, err
+			if spec, err := attack.Lookup(a.Name); err == nil {
+				if err := spec.Admits(acc); err != nil {
+					opt.logf("skipped: %v", err)
+					res.Skipped = append(res.Skipped, SkippedAttack{Label: ar.Label, Access: acc.String(), Reason: err.Error()})
+					bar.Add(p.Targets)
+					continue
+				}
 			}
-			ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
-				"and records shared between targets are not independent trials", p.Targets), res.DP.delta())
+			for t := 0; t < p.Targets; t++ {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				scores, err := attacks[i].Run(data, t)
+				if err != nil {
+					return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+				}
+				r, err := metric.Evaluate(scores, res.Members[t])
+				if err != nil {
+					return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+				}
+				ar.Scores = append(ar.Scores, scores)
+				ar.Targets = append(ar.Targets, r)
+				ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t], res.DP.delta()))
+				bar.Add(1)
+			}
+			if p.Targets > 1 {
+				tr, err := metric.EvaluateTargets(ar.Scores, res.Members)
+				if err != nil {
+					return nil, err
+				}
+				ar.Pooled = &tr.Pooled
+				s, m, err := metric.Pool(ar.Scores, res.Members)
+				if err != nil {
+					return nil, err
+				}
+				ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
+					"and records shared between targets are not independent trials", p.Targets), res.DP.delta())
+			}
+			res.Attacks = append(res.Attacks, ar)
 		}
-		res.Attacks = append(res.Attacks, ar)
 	}
 	bar.Finish()
 	stage("attacks and metrics")
