@@ -405,7 +405,7 @@ func (a *analysis) summarize() *Summary {
 
 func (a *analysis) attackSummary(k int) AttackSummary {
 	at, an := &a.in.Attacks[k], &a.attacks[k]
-	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName(), Risk: RiskEvidence{Level: an.level()}}
+	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName(), Access: at.Access, Risk: RiskEvidence{Level: an.level()}}
 	for _, f := range metric.StandardFPRs() {
 		out.TPRAtFPR = append(out.TPRAtFPR, TPREstimate{FPR: f})
 	}

@@ -94,6 +94,10 @@ type AttackResult struct {
 	// shown in the member / non-member histograms instead of the scores. NaN marks a missing value.
 	Signal     []float64
 	SignalName string // what Signal is, e.g. "loss"; "score" when Signal is nil
+
+	// Access is the level of model access the attack saw, as "top_k: 1" (signal.Access), when the audit
+	// compares levels; Name then ends in " @ " + Access. Optional.
+	Access string
 }
 
 // Bool returns a pointer to b, for Record.Member.

@@ -72,6 +72,7 @@ type storedAttack struct {
 	Description string `json:"description,omitempty"`
 	SignalName  string `json:"signal_name,omitempty"`
 	HasSignal   bool   `json:"has_signal"`
+	Access      string `json:"access,omitempty"`
 }
 
 // WriteInput saves in into dir (created if needed) so that ReadInput, and `pmeter report`, can rebuild the
@@ -122,7 +123,7 @@ func WriteInput(dir string, in *Input) error {
 	scores := make([]float64, 0, len(in.Attacks)*n)
 	var signals []float64
 	for _, at := range in.Attacks {
-		st.Attacks = append(st.Attacks, storedAttack{Name: at.Name, Description: at.Description, SignalName: at.SignalName, HasSignal: at.Signal != nil})
+		st.Attacks = append(st.Attacks, storedAttack{Name: at.Name, Description: at.Description, SignalName: at.SignalName, HasSignal: at.Signal != nil, Access: at.Access})
 		scores = append(scores, at.Scores...)
 		if at.Signal != nil && signals == nil {
 			signals = make([]float64, 0, len(in.Attacks)*n)
@@ -245,7 +246,7 @@ func ReadInput(dir string) (*Input, error) {
 		}
 	}
 	for k, sa := range st.Attacks {
-		at := AttackResult{Name: sa.Name, Description: sa.Description, SignalName: sa.SignalName, Scores: scores[k*n : (k+1)*n]}
+		at := AttackResult{Name: sa.Name, Description: sa.Description, SignalName: sa.SignalName, Scores: scores[k*n : (k+1)*n], Access: sa.Access}
 		if sa.HasSignal {
 			at.Signal = signals[k*n : (k+1)*n]
 		}

@@ -133,6 +133,7 @@ type AttackSummary struct {
 	Name             string        `json:"name"`
 	Description      string        `json:"description,omitempty"`
 	Signal           string        `json:"signal"` // what the histogram shows: "score" or Input's SignalName
+	Access           string        `json:"access,omitempty"` // the level of model access the attack saw (Input's Access)
 	Members          int           `json:"members"`
 	NonMembers       int           `json:"non_members"`
 	AUC              Estimate      `json:"auc"`
