@@ -536,6 +536,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if notDP != "" {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
 	}
+	for _, sk := range r.Skipped {
+		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)
+	}
 	r.writeDP(w)
 	if r.Ranges != nil {
 		writeRanges(w, r.Ranges)

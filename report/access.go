@@ -125,6 +125,6 @@ func accessFigure(s *Summary) (*plot.Plot, error) {
 	p.Add(ref)
 	p.NominalX(levels...)
 	p.Y.Min, p.Y.Max = lo-0.02, hi+0.02
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = false, true
 	return p, nil
 }

@@ -3,10 +3,12 @@ package validity
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Scorer scores every record of d against model target: one score per record, higher = more likely a
@@ -29,6 +31,9 @@ type Variant struct {
 	// Score, when set, replaces the registry attack (to test the harness itself with a scorer of known
 	// behaviour).
 	Score Scorer
+	// Access, when set, is the level of model access the attack sees (audit.access): the data's
+	// probability vectors pass through signal.Access.Observe first (see atAccess).
+	Access string
 }
 
 // scorer returns the function that scores a record set for v.
@@ -43,7 +48,64 @@ func (v Variant) scorer() (Scorer, error) {
 	if _, err := spec.Resolve(v.Params); err != nil {
 		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 	}
+	if v.Access != "" {
+		a, err := signal.ParseAccess(v.Access)
+		if err != nil {
+			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		if err := spec.Admits(a); err != nil {
+			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		return func(d *attack.Data, target int) ([]float64, error) {
+			r, err := atAccess(d, a)
+			if err != nil {
+				return nil, err
+			}
+			return spec.Run(r, target, v.Params)
+		}, nil
+	}
 	return func(d *attack.Data, target int) ([]float64, error) { return spec.Run(d, target, v.Params) }, nil
+}
+
+// accessTable lists variants run at a level of model access: the attack, its parameters and the level.
+// They check that what an interface returns at each level (rounded, truncated or label-only outputs,
+// whose ties and clipped values the attacks meet nowhere else) keeps every attack calibrated.
+var accessTable = []struct{ attack, params, access string }{
+	{"loss", "", "probabilities"},
+	{"lira", "online=true fix_variance=false", "top_k: 1"},
+	{"rmia", "offline_a=0.3", "rounded: 1"},
+	{"correctness", "", "label"},
+}
+
+// atAccess returns d (one query) as an interface at level a shows it: its probability vectors pass
+// through a.Observe (with log p as the logits, which softmax maps back to p), and its signals become the
+// rescaled logits of what is observed, as audit computes them at that level.
+func atAccess(d *attack.Data, a signal.Access) (*attack.Data, error) {
+	if d.Probs == nil || d.PopProbs == nil || d.Q != 1 {
+		return nil, fmt.Errorf("access %s: needs probability vectors and one query per record", a)
+	}
+	r := *d
+	view := func(probs []float64, labels []int) (obs, sig []float64, err error) {
+		logits := make([]float64, len(probs))
+		for k, p := range probs {
+			logits[k] = math.Log(max(p, 1e-300))
+		}
+		if obs, err = a.Observe(logits, d.C); err != nil {
+			return nil, nil, err
+		}
+		// Probs is records × M models × C: package signal sees M "queries" per record.
+		sig, err = signal.FromProbs(signal.RescaledLogit, obs, d.C, labels, signal.Options{Queries: d.M})
+		return obs, sig, err
+	}
+	var err error
+	if r.Probs, r.Signals, err = view(d.Probs, d.Labels); err != nil {
+		return nil, fmt.Errorf("access %s: %w", a, err)
+	}
+	if r.PopProbs, r.Population, err = view(d.PopProbs, d.PopLabels); err != nil {
+		return nil, fmt.Errorf("access %s: population: %w", a, err)
+	}
+	r.Kind = signal.RescaledLogit
+	return &r, nil
 }
 
 // variantTable is the one table of the attack settings the harnesses check: every attack of the
@@ -119,6 +181,15 @@ func Variants(slow bool) []Variant {
 			name += fmt.Sprintf(" q=%d", row.queries)
 		}
 		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: row.queries, Slow: row.slow})
+	}
+	for _, row := range accessTable {
+		params := map[string]string{}
+		for _, kv := range strings.Fields(row.params) {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = v
+		}
+		name := strings.TrimSpace(row.attack+" "+row.params) + " access=" + row.access
+		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: 1, Access: row.access})
 	}
 	return out
 }
