@@ -133,7 +133,6 @@ type AttackSummary struct {
 	Name             string        `json:"name"`
 	Description      string        `json:"description,omitempty"`
 	Signal           string        `json:"signal"` // what the histogram shows: "score" or Input's SignalName
-	Access           string        `json:"access,omitempty"` // the level of model access the attack saw (Input's Access)
 	Members          int           `json:"members"`
 	NonMembers       int           `json:"non_members"`
 	AUC              Estimate      `json:"auc"`
@@ -153,6 +152,9 @@ type AttackSummary struct {
 	// Risk is the attack's risk level and the statistics it rests on.
 	Risk      RiskEvidence    `json:"risk"`
 	PerTarget []TargetSummary `json:"per_target,omitempty"` // when Targets > 1
+
+	// Access is the level of model access the attack saw (Input's Access); absent without levels.
+	Access string `json:"access,omitempty"`
 }
 
 // RiskEvidence is an attack's risk level (Verdict.Level's scale) and the statistics behind it, each at
