@@ -21,6 +21,8 @@ type Spec struct {
 	// LabelOnly marks an attack that uses only the target's predicted labels, so that it runs at every
 	// level of model access (signal.AccessLabel included); see Admits.
 	LabelOnly bool
+	// Regression marks an attack that also reads regression residuals (signal.Residual; regression.go).
+	Regression bool
 	// build makes the typed configuration from validated values, checking what one parameter alone cannot.
 	build func(p paramValues) (runFunc, error)
 }
@@ -346,11 +348,13 @@ func lossSpec() Spec {
 	return Spec{
 		Name:        "loss",
 		Description: "Yeom et al. 2018: score = −loss of the target model (no reference models)",
+		Regression:  true,
 		Params: []Param{
 			compatParam("privacy-meter: Privacy Meter v2 run_loss, score = −p(true label) (sign-inverted)", CompatPrivacyMeter),
+			enumParam("error", string(RegressionSquared), "regression models: the error of the residual r the score negates, r² or |r| (they rank records alike)", string(RegressionSquared), string(RegressionAbsolute)),
 		},
 		build: func(p paramValues) (runFunc, error) {
-			cfg := LOSSConfig{Compat: p.compat()}
+			cfg := LOSSConfig{Compat: p.compat(), Error: RegressionError(p["error"])}
 			return func(d *Data, t int) ([]float64, error) { return LOSS(d, t, cfg) }, nil
 		},
 	}
@@ -453,7 +457,8 @@ func shadowSpec() Spec {
 func liraSpec() Spec {
 	return Spec{
 		Name:        "lira",
-		Description: "Carlini et al. 2022: Gaussian likelihood ratio of the rescaled logit under IN and OUT reference models",
+		Description: "Carlini et al. 2022: Gaussian likelihood ratio of the rescaled logit (regression: the residual) under IN and OUT reference models",
+		Regression:  true,
 		Params: []Param{
 			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
 			{Name: "fix_variance", Type: "autobool", Default: "auto", Help: "one global variance instead of per-record variances (auto: global below 64 reference models per side, as the paper advises)"},
@@ -484,7 +489,8 @@ func liraSpec() Spec {
 func rmiaSpec() Spec {
 	return Spec{
 		Name:        "rmia",
-		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ, ties broken by the record's own ratio",
+		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ, ties broken by the record's own ratio (regression: Gaussian likelihood of the residual)",
+		Regression:  true,
 		Params: []Param{
 			numRefParam(numRefHelp + "; compat: R OUT of Privacy Meter's 2R candidate models, 0 = every complete pair"),
 			floatParam("offline_a", "0", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
