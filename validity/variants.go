@@ -34,6 +34,8 @@ type Variant struct {
 	// Access, when set, is the level of model access the attack sees (audit.access): the data's
 	// probability vectors pass through signal.Access.Observe first (see atAccess).
 	Access string
+	// Regression runs the attack on regression residuals made from the data (see asResidual).
+	Regression bool
 }
 
 // scorer returns the function that scores a record set for v.
@@ -47,6 +49,11 @@ func (v Variant) scorer() (Scorer, error) {
 	}
 	if _, err := spec.Resolve(v.Params); err != nil {
 		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+	}
+	if v.Regression {
+		return func(d *attack.Data, target int) ([]float64, error) {
+			return spec.Run(asResidual(d), target, v.Params)
+		}, nil
 	}
 	if v.Access != "" {
 		a, err := signal.ParseAccess(v.Access)
@@ -65,6 +72,42 @@ func (v Variant) scorer() (Scorer, error) {
 		}, nil
 	}
 	return func(d *attack.Data, target int) ([]float64, error) { return spec.Run(d, target, v.Params) }, nil
+}
+
+// regressionTable lists the variants run on regression residuals (asResidual): the attacks that read them.
+var regressionTable = []struct{ attack, params string }{
+	{"loss", ""},
+	{"lira", "online=true fix_variance=false"},
+	{"lira", "online=false fix_variance=true offline_test=one-sided"},
+	{"rmia", "online=false"},
+	{"rmia", "online=true"},
+}
+
+// asResidual returns d as a regression model's residuals: r = ±log(1 + e^{−φ}) of each rescaled logit φ
+// (query by query), the sign alternating with the record's index, so that a member, whose φ is higher
+// in a leaking model, is fitted more closely (|r| smaller), and a model that does not leak fits members
+// and non-members alike. Probability vectors, labels and classes are dropped.
+func asResidual(d *attack.Data) *attack.Data {
+	r := *d
+	conv := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		per := d.M * d.Q
+		for k, phi := range v {
+			a := math.Log1p(math.Exp(-phi))
+			if phi < -30 {
+				a = -phi
+			}
+			if (k/per)%2 == 1 {
+				a = -a
+			}
+			out[k] = a
+		}
+		return out
+	}
+	r.Signals, r.Population = conv(d.Signals), conv(d.Population)
+	r.Kind = signal.Residual
+	r.Probs, r.PopProbs, r.Labels, r.PopLabels, r.C = nil, nil, nil, nil, 0
+	return &r
 }
 
 // accessTable lists variants run at a level of model access: the attack, its parameters and the level.
@@ -181,6 +224,15 @@ func Variants(slow bool) []Variant {
 			name += fmt.Sprintf(" q=%d", row.queries)
 		}
 		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: row.queries, Slow: row.slow})
+	}
+	for _, row := range regressionTable {
+		params := map[string]string{}
+		for _, kv := range strings.Fields(row.params) {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = v
+		}
+		name := strings.TrimSpace(row.attack+" "+row.params) + " regression"
+		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: 1, Regression: true})
 	}
 	for _, row := range accessTable {
 		params := map[string]string{}
