@@ -113,6 +113,9 @@ type DataConfig struct {
 	CategoricalColumns []string `yaml:"categorical_columns"` // columns to one-hot encode even when numeric
 	Missing            string   `yaml:"missing"`             // error (default), drop or mean
 	MaxCategories      int      `yaml:"max_categories"`      // most distinct values of a categorical column (0 = 100)
+
+	// Task (pmeter) is classification (default) or regression, label_column then numeric (regression.go).
+	Task string `yaml:"task,omitempty"`
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -355,6 +358,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.parseAccess(); err != nil {
+		return err
+	}
+	if err := c.validateTask(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

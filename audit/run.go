@@ -228,11 +228,19 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	stage("train models and extract signals")
 
-	data, err := attackData(d, p, outs, c.Audit.NumQueries)
+	var data *attack.Data
+	if c.regression() {
+		data, err = residualData(d, p, outs)
+	} else {
+		data, err = attackData(d, p, outs, c.Audit.NumQueries)
+	}
 	if err != nil {
 		return nil, err
 	}
 	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
+	if res.ReferenceFit != nil && c.regression() {
+		res.ReferenceFit.Signal = string(signal.Residual)
+	}
 	for _, w := range res.ReferenceFit.Warnings() {
 		opt.logf("warning: %s", w)
 	}
@@ -553,7 +561,11 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 	if len(r.Models) > 0 {
 		m := r.Models[0]
-		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
+		if m.TrainMSE != 0 || m.TestMSE != 0 {
+			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f)\n", m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE)
+		} else {
+			fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
+		}
 	}
 	writeFit(w, r.ReferenceFit)
 	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)

@@ -41,6 +41,9 @@ type ModelInfo struct {
 	// Either is NaN when the model has no such record among those audited.
 	TrainAccuracy float64 `json:"train_accuracy"`
 	TestAccuracy  float64 `json:"test_accuracy"`
+	// TrainMSE and TestMSE are a regression model's mean squared residuals on the same records, in
+	// standardised target units (data.task: regression); 0 for a classifier.
+	TrainMSE, TestMSE float64
 }
 
 // modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
@@ -55,6 +58,8 @@ type modelInfoJSON struct {
 	FinalLoss     *float64 `json:"final_loss"`
 	TrainAccuracy *float64 `json:"train_accuracy"`
 	TestAccuracy  *float64 `json:"test_accuracy"`
+	TrainMSE      *float64 `json:"train_mse,omitempty"`
+	TestMSE       *float64 `json:"test_mse,omitempty"`
 }
 
 // MarshalJSON writes m with its non-finite numbers as null.
@@ -65,8 +70,12 @@ func (m ModelInfo) MarshalJSON() ([]byte, error) {
 		}
 		return &x
 	}
-	return json.Marshal(modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
-		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)})
+	j := modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
+		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)}
+	if m.TrainMSE != 0 || m.TestMSE != 0 {
+		j.TrainMSE, j.TestMSE = finite(m.TrainMSE), finite(m.TestMSE)
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -85,6 +94,9 @@ func (m *ModelInfo) UnmarshalJSON(b []byte) error {
 	}
 	*m = ModelInfo{Model: j.Model, Key: j.Key, Seed: j.Seed, TrainSize: j.TrainSize, External: j.External, Seconds: j.Seconds,
 		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
+	if j.TrainMSE != nil || j.TestMSE != nil {
+		m.TrainMSE, m.TestMSE = num(j.TrainMSE), num(j.TestMSE)
+	}
 	return nil
 }
 
@@ -108,6 +120,9 @@ func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
 		cfg.Optimizer = nn.AdamW{WeightDecay: t.WeightDecay}
 	default:
 		cfg.Optimizer = nn.SGD{Momentum: t.Momentum, WeightDecay: t.WeightDecay}
+	}
+	if c.regression() {
+		cfg.Loss = nn.MSE{}
 	}
 	switch t.Schedule {
 	case "constant":
@@ -142,6 +157,14 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 	}
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
 		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) }}
+	if c.regression() {
+		if x.auditV, err = valuesTensor(d.Pool, p.Audit, 1); err != nil {
+			return nil, err
+		}
+		if x.popV, err = valuesTensor(d.Population, p.PopulationIdx, 1); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*modelOutputs, len(p.Jobs))
 	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
 	// its epochs at once.
@@ -190,6 +213,10 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 					return nil, nn.Data{}, err
 				}
 				tx, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
+				if err == nil && c.regression() {
+					tv, err := valuesTensor(train, seq(train.Len()), 1)
+					return m, nn.Data{X: tx, Values: tv}, err
+				}
 				return m, nn.Data{X: tx, Labels: train.Y}, err
 			},
 			Config: cfg,
@@ -305,6 +332,8 @@ type extractor struct {
 	dir          string
 	auditX, popX *nn.Tensor
 	auditY, popY []int
+	// auditV and popV are the regression targets (data.task: regression), nil for a classifier.
+	auditV, popV *nn.Tensor
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
 }
@@ -367,17 +396,29 @@ func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error
 func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info ModelInfo) (*modelOutputs, error) {
 	name := fmt.Sprintf("model %d", j.Model)
 	eval := nn.EvalConfig{BatchSize: x.c.Audit.BatchSize}
-	ao, err := nn.Evaluate(ctx, m, nn.Data{X: x.auditX, Labels: x.auditY}, eval)
+	auditD, popD := nn.Data{X: x.auditX, Labels: x.auditY}, nn.Data{X: x.popX, Labels: x.popY}
+	if x.auditV != nil { // regression
+		eval.Loss = nn.MSE{}
+		auditD, popD = nn.Data{X: x.auditX, Values: x.auditV}, nn.Data{X: x.popX, Values: x.popV}
+	}
+	ao, err := nn.Evaluate(ctx, m, auditD, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the audited records: %w", name, err)
 	}
-	po, err := nn.Evaluate(ctx, m, nn.Data{X: x.popX, Labels: x.popY}, eval)
+	po, err := nn.Evaluate(ctx, m, popD, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the population: %w", name, err)
 	}
 	q, p := x.c.Audit.NumQueries, x.p
-	info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
-	info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
+	trained := func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) }
+	if x.auditV != nil {
+		info.TrainAccuracy, info.TestAccuracy = math.NaN(), math.NaN()
+		info.TrainMSE = meanSquaredResidual(ao.Logits, x.auditV, trained)
+		info.TestMSE = meanSquaredResidual(po.Logits, x.popV, func(int) bool { return true })
+	} else {
+		info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, trained)
+		info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
+	}
 	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: x.auditX.Rows(), PopRows: x.popX.Rows()}
 	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	classes := ao.Logits.RowLen()
