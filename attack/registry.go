@@ -23,6 +23,9 @@ type Spec struct {
 	LabelOnly bool
 	// Regression marks an attack that also reads regression residuals (signal.Residual; regression.go).
 	Regression bool
+	// WhiteBox marks an attack that reads the model's gradients (Data.Grad; gradient.go): it runs only
+	// with the model itself, at access level logits.
+	WhiteBox bool
 	// build makes the typed configuration from validated values, checking what one parameter alone cannot.
 	build func(p paramValues) (runFunc, error)
 }
@@ -96,6 +99,44 @@ func Attacks() []Spec {
 		shadowSpec(),
 		liraSpec(),
 		rmiaSpec(),
+		gradNormSpec(),
+		gradNormLiRASpec(),
+	}
+}
+
+func layerParam() Param {
+	return intParam("layer", "0", 0, "gradient norm over the whole model (0) or over its k-th layer with parameters only (k ≥ 1)")
+}
+
+func gradNormSpec() Spec {
+	return Spec{
+		Name:        "gradnorm",
+		Description: "Nasr et al. 2019 (white-box): score = −‖∇θ loss‖ of the target model, whole model or one layer",
+		WhiteBox:    true,
+		Params:      []Param{layerParam()},
+		build: func(p paramValues) (runFunc, error) {
+			cfg := GradNormConfig{Layer: p.getInt("layer")}
+			return func(d *Data, t int) ([]float64, error) { return GradNorm(d, t, cfg) }, nil
+		},
+	}
+}
+
+func gradNormLiRASpec() Spec {
+	return Spec{
+		Name:        "gradnorm-lira",
+		Description: "Carlini et al. 2022 on a white-box signal: Gaussian likelihood ratio of −log ‖∇θ loss‖ under IN and OUT reference models",
+		WhiteBox:    true,
+		Params: []Param{
+			layerParam(),
+			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
+			{Name: "fix_variance", Type: "autobool", Default: "auto", Help: "one global variance instead of per-record variances (auto: global below 64 reference models per side)"},
+			numRefParam(numRefHelp),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			g := GradNormConfig{Layer: p.getInt("layer")}
+			cfg := LiRAConfig{Online: p.getBool("online"), FixVariance: p.getAutoBool("fix_variance"), NumRef: p.getInt("num_ref_models")}
+			return func(d *Data, t int) ([]float64, error) { return GradNormLiRA(d, t, g, cfg) }, nil
+		},
 	}
 }
 
@@ -122,6 +163,9 @@ func Lookup(name string) (Spec, error) {
 // otherwise an error that says what the attack needs: every attack needs scores (a probability at
 // least) except those marked LabelOnly, which run on predicted labels.
 func (s Spec) Admits(a signal.Access) error {
+	if s.WhiteBox && !a.Logits() {
+		return fmt.Errorf("attack %s reads the model's gradients (white-box), but access level %s returns outputs only", s.Name, a)
+	}
 	if a.Scores() || s.LabelOnly {
 		return nil
 	}

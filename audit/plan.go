@@ -79,7 +79,7 @@ func (c *Config) NumRefModels() int {
 // needsReferences reports whether an attack needs reference models besides the target.
 func needsReferences(name string) bool {
 	switch name {
-	case "loss", "population", "entropy", "modified-entropy", "confidence", "correctness":
+	case "loss", "population", "entropy", "modified-entropy", "confidence", "correctness", "gradnorm":
 		return false
 	}
 	return true

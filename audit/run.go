@@ -234,6 +234,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	} else {
 		data, err = attackData(d, p, outs, c.Audit.NumQueries)
 	}
+	if err == nil {
+		err = addGradients(data, outs, c.Audit.NumQueries)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,10 @@ type modelOutputs struct {
 	Pop       []float32
 	AuditRows int
 	PopRows   int
+	// GradAudit and GradPop are per-record gradient norms, rows × G (whole model, then each layer with
+	// parameters; gradients.go), when a white-box attack needs them; nil otherwise.
+	GradAudit, GradPop []float32
+	G                  int
 }
 
 func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
@@ -156,7 +160,8 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		}
 	}
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
-		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) }}
+		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) },
+		grad:        p.needsGradients()}
 	if c.regression() {
 		if x.auditV, err = valuesTensor(d.Pool, p.Audit, 1); err != nil {
 			return nil, err
@@ -334,6 +339,8 @@ type extractor struct {
 	auditY, popY []int
 	// auditV and popV are the regression targets (data.task: regression), nil for a classifier.
 	auditV, popV *nn.Tensor
+	// grad asks for per-record gradient norms (a white-box attack is listed).
+	grad bool
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
 }
@@ -344,6 +351,9 @@ type extractor struct {
 func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*modelOutputs, error) {
 	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	o, err := loadJob(metaPath, auditPath, popPath, x.auditX.Rows(), x.popX.Rows())
+	if err == nil && x.grad {
+		err = loadGradients(metaPath, o)
+	}
 	if err == nil {
 		return o, nil
 	}
@@ -397,6 +407,7 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	name := fmt.Sprintf("model %d", j.Model)
 	eval := nn.EvalConfig{BatchSize: x.c.Audit.BatchSize}
 	auditD, popD := nn.Data{X: x.auditX, Labels: x.auditY}, nn.Data{X: x.popX, Labels: x.popY}
+	eval.LayerGradNorms = x.grad
 	if x.auditV != nil { // regression
 		eval.Loss = nn.MSE{}
 		auditD, popD = nn.Data{X: x.auditX, Values: x.auditV}, nn.Data{X: x.popX, Values: x.popV}
@@ -429,6 +440,11 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	if sc.Population, err = writeSignalFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
 		return nil, err
 	}
+	if x.grad {
+		if err := saveGradients(metaPath, o, ao, po, &sc); err != nil {
+			return nil, err
+		}
+	}
 	if err := sc.write(metaPath); err != nil {
 		return nil, err
 	}
@@ -447,6 +463,9 @@ type signalSidecar struct {
 	Model      ModelInfo  `json:"model"`
 	Audit      signalFile `json:"audit"`
 	Population signalFile `json:"population"`
+	// GradAudit and GradPop are the gradient-norm files (gradients.go), when extracted.
+	GradAudit *signalFile `json:"grad_audit,omitempty"`
+	GradPop   *signalFile `json:"grad_population,omitempty"`
 	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
 	SHA256 string `json:"sha256"`
 }

@@ -36,6 +36,8 @@ type Variant struct {
 	Access string
 	// Regression runs the attack on regression residuals made from the data (see asResidual).
 	Regression bool
+	// Gradient adds white-box gradient norms made from the data (see withGradients).
+	Gradient bool
 }
 
 // scorer returns the function that scores a record set for v.
@@ -49,6 +51,11 @@ func (v Variant) scorer() (Scorer, error) {
 	}
 	if _, err := spec.Resolve(v.Params); err != nil {
 		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+	}
+	if v.Gradient {
+		return func(d *attack.Data, target int) ([]float64, error) {
+			return spec.Run(withGradients(d), target, v.Params)
+		}, nil
 	}
 	if v.Regression {
 		return func(d *attack.Data, target int) ([]float64, error) {
@@ -107,6 +114,31 @@ func asResidual(d *attack.Data) *attack.Data {
 	r.Signals, r.Population = conv(d.Signals), conv(d.Population)
 	r.Kind = signal.Residual
 	r.Probs, r.PopProbs, r.Labels, r.PopLabels, r.C = nil, nil, nil, nil, 0
+	return &r
+}
+
+// gradientTable lists the white-box variants, run on gradient norms made from the data (withGradients).
+var gradientTable = []struct{ attack, params string }{
+	{"gradnorm", ""},
+	{"gradnorm-lira", "online=true fix_variance=false"},
+	{"gradnorm-lira", "online=false fix_variance=true"},
+}
+
+// withGradients returns d with gradient norms of two kinds (G = 2): the whole model's ‖g‖ = e^{−φ/2}
+// and a layer's e^{−φ/4} of each record's first-query rescaled logit φ, so that a member, whose φ is
+// higher in a leaking model, has a smaller gradient, and a model that does not leak gives members and
+// non-members the same distribution.
+func withGradients(d *attack.Data) *attack.Data {
+	r := *d
+	grad := func(sig []float64, rows int) []float64 {
+		out := make([]float64, rows*d.M*2)
+		for k := range rows * d.M {
+			phi := sig[k*d.Q]
+			out[2*k], out[2*k+1] = math.Exp(-phi/2), math.Exp(-phi/4)
+		}
+		return out
+	}
+	r.G, r.Grad, r.PopGrad = 2, grad(d.Signals, d.N), grad(d.Population, d.Z)
 	return &r
 }
 
@@ -233,6 +265,14 @@ func Variants(slow bool) []Variant {
 		}
 		name := strings.TrimSpace(row.attack+" "+row.params) + " regression"
 		out = append(out, Variant{Name: name, Attack: row.attack, Params: params, Queries: 1, Regression: true})
+	}
+	for _, row := range gradientTable {
+		params := map[string]string{}
+		for _, kv := range strings.Fields(row.params) {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = v
+		}
+		out = append(out, Variant{Name: strings.TrimSpace(row.attack + " " + row.params), Attack: row.attack, Params: params, Queries: 1, Gradient: true})
 	}
 	for _, row := range accessTable {
 		params := map[string]string{}
