@@ -101,3 +101,23 @@ data: {dataset: fashion-mnist, train_size: 300}
 		t.Errorf("skipped %+v; want the 3 white-box attacks at probabilities", resA.Skipped)
 	}
 }
+
+// TestExternalGradients runs the white-box attacks on a model imported from ONNX (PyTorch-trained,
+// overfitted on 300 records) with reference models trained here.
+func TestExternalGradients(t *testing.T) {
+	c := externalConfig(t, t.TempDir())
+	c.Audit.Attacks = []AttackConfig{{Name: "gradnorm"}, {Name: "gradnorm-lira"}}
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.External != 1 {
+		t.Fatalf("%d external models", res.External)
+	}
+	for _, a := range res.Attacks {
+		if auc := a.Targets[0].AUC; !(auc > 0.6) {
+			t.Errorf("%s: AUC %v on the overfitted imported model", a.Label, auc)
+		}
+		t.Logf("%s: AUC %.4f", a.Label, a.Targets[0].AUC)
+	}
+}
