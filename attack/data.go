@@ -54,6 +54,14 @@ type Data struct {
 	G       int
 	Grad    []float64
 	PopGrad []float64
+
+	// Label-only signals (labelonly.go): Aug, if present, is N records × M models × A augmentations,
+	// true where model m predicts record i's label on its augmentation a (the first is the record
+	// itself). Boundary, if present, is N × M label-only distances to the decision boundary (0 for a
+	// misclassified record), negative where not measured (the search runs on target models only).
+	A        int
+	Aug      []bool
+	Boundary []float64
 }
 
 // Signal returns the signal of record i under model m for query q.
@@ -129,6 +137,19 @@ func (d *Data) Validate() error {
 				if !(x >= 0) || math.IsInf(x, 0) {
 					return fmt.Errorf("%s: record %d, model %d, norm %d is %v; a norm is finite and ≥ 0", name, k/(d.M*d.G), k/d.G%d.M, k%d.G, x)
 				}
+			}
+		}
+	}
+	if d.Aug != nil && (d.A < 1 || len(d.Aug) != d.N*d.M*d.A) {
+		return fmt.Errorf("augmentation correctness: %d values, want %d records × %d models × %d augmentations", len(d.Aug), d.N, d.M, d.A)
+	}
+	if d.Boundary != nil {
+		if len(d.Boundary) != d.N*d.M {
+			return fmt.Errorf("boundary distances: %d values, want %d records × %d models", len(d.Boundary), d.N, d.M)
+		}
+		for k, v := range d.Boundary {
+			if math.IsNaN(v) {
+				return fmt.Errorf("boundary distances: record %d, model %d is NaN", k/d.M, k%d.M)
 			}
 		}
 	}

@@ -101,6 +101,48 @@ func Attacks() []Spec {
 		rmiaSpec(),
 		gradNormSpec(),
 		gradNormLiRASpec(),
+		augmentationSpec(),
+		augmentationLiRASpec(),
+		boundarySpec(),
+	}
+}
+
+func augmentationSpec() Spec {
+	return Spec{
+		Name:        "augmentation",
+		Description: "Choquette-Choo et al. 2021 (label-only): fraction of the record's flips, shifts or noise draws on which the target keeps its label",
+		LabelOnly:   true,
+		build: func(p paramValues) (runFunc, error) {
+			return func(d *Data, t int) ([]float64, error) { return Augmentation(d, t) }, nil
+		},
+	}
+}
+
+func augmentationLiRASpec() Spec {
+	return Spec{
+		Name:        "augmentation-lira",
+		Description: "Choquette-Choo et al. 2021 with reference models, LiRA-style (label-only): Bernoulli likelihood ratio of the correctness under each augmentation, IN vs OUT",
+		LabelOnly:   true,
+		Params: []Param{
+			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
+			numRefParam(numRefHelp),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			cfg := AugmentationLiRAConfig{Online: p.getBool("online"), NumRef: p.getInt("num_ref_models")}
+			return func(d *Data, t int) ([]float64, error) { return AugmentationLiRA(d, t, cfg) }, nil
+		},
+	}
+}
+
+func boundarySpec() Spec {
+	return Spec{
+		Name:        "boundary",
+		Description: "Choquette-Choo et al. 2021, Li & Zhang 2021 (label-only): distance to the decision boundary found by a HopSkipJump-style search",
+		LabelOnly:   true,
+		Params:      []Param{intParam("queries", "300", 10, "label queries per record of the boundary search (the distance is an upper bound that tightens with the budget)")},
+		build: func(p paramValues) (runFunc, error) {
+			return func(d *Data, t int) ([]float64, error) { return Boundary(d, t) }, nil
+		},
 	}
 }
 

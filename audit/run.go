@@ -237,6 +237,9 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	if err == nil {
 		err = addGradients(data, outs, c.Audit.NumQueries)
 	}
+	if err == nil {
+		err = addLabelOnly(data, outs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +269,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	for _, acc := range levels {
 		data := data
 		if !acc.Logits() {
+			base := data
 			if data, err = attackDataAt(d, p, outs, c.Audit.NumQueries, acc); err != nil {
 				return nil, err
 			}
+			// Label-only signals are the model's labels at every level.
+			data.A, data.Aug, data.Boundary = base.A, base.Aug, base.Boundary
 		}
 		for i, a := range p.Attacks {
 			ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a) + c.accessSuffix(acc)}

@@ -112,6 +112,11 @@ type modelOutputs struct {
 	// parameters; gradients.go), when a white-box attack needs them; nil otherwise.
 	GradAudit, GradPop []float32
 	G                  int
+	// Aug is the correctness under A augmentations of the audited records (records × A, 0 or 1) and
+	// Boundary their distances to the decision boundary (target models only); labelonly.go.
+	Aug      []float32
+	A        int
+	Boundary []float32
 }
 
 func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
@@ -162,6 +167,9 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
 		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) },
 		grad:        p.needsGradients()}
+	if x.aug, x.boundary, err = p.labelOnlyNeeds(); err != nil {
+		return nil, err
+	}
 	if c.regression() {
 		if x.auditV, err = valuesTensor(d.Pool, p.Audit, 1); err != nil {
 			return nil, err
@@ -341,6 +349,10 @@ type extractor struct {
 	auditV, popV *nn.Tensor
 	// grad asks for per-record gradient norms (a white-box attack is listed).
 	grad bool
+	// aug and boundary ask for label-only signals: correctness under augmentations, and the boundary
+	// search's query budget (0: none); labelonly.go.
+	aug      bool
+	boundary int
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
 }
@@ -353,6 +365,9 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 	o, err := loadJob(metaPath, auditPath, popPath, x.auditX.Rows(), x.popX.Rows())
 	if err == nil && x.grad {
 		err = loadGradients(metaPath, o)
+	}
+	if err == nil && (x.aug || x.boundary > 0) {
+		err = x.loadLabelOnly(metaPath, j, o)
 	}
 	if err == nil {
 		return o, nil
@@ -445,6 +460,11 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 			return nil, err
 		}
 	}
+	if x.aug || x.boundary > 0 {
+		if err := x.queryLabelOnly(ctx, m, j, o, &sc, metaPath); err != nil {
+			return nil, err
+		}
+	}
 	if err := sc.write(metaPath); err != nil {
 		return nil, err
 	}
@@ -466,6 +486,10 @@ type signalSidecar struct {
 	// GradAudit and GradPop are the gradient-norm files (gradients.go), when extracted.
 	GradAudit *signalFile `json:"grad_audit,omitempty"`
 	GradPop   *signalFile `json:"grad_population,omitempty"`
+	// Augmentations and Boundary are the label-only signals' files (labelonly.go), when queried.
+	Augmentations   *signalFile `json:"augmentations,omitempty"`
+	Boundary        *signalFile `json:"boundary,omitempty"`
+	BoundaryQueries int         `json:"boundary_queries,omitempty"`
 	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
 	SHA256 string `json:"sha256"`
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -38,6 +39,8 @@ type Variant struct {
 	Regression bool
 	// Gradient adds white-box gradient norms made from the data (see withGradients).
 	Gradient bool
+	// LabelOnly adds label-only signals made from the data (see withLabelOnly).
+	LabelOnly bool
 }
 
 // scorer returns the function that scores a record set for v.
@@ -51,6 +54,11 @@ func (v Variant) scorer() (Scorer, error) {
 	}
 	if _, err := spec.Resolve(v.Params); err != nil {
 		return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+	}
+	if v.LabelOnly {
+		return func(d *attack.Data, target int) ([]float64, error) {
+			return spec.Run(withLabelOnly(d), target, v.Params)
+		}, nil
 	}
 	if v.Gradient {
 		return func(d *attack.Data, target int) ([]float64, error) {
@@ -139,6 +147,42 @@ func withGradients(d *attack.Data) *attack.Data {
 		return out
 	}
 	r.G, r.Grad, r.PopGrad = 2, grad(d.Signals, d.N), grad(d.Population, d.Z)
+	return &r
+}
+
+// labelOnlyTable lists the label-only variants, run on signals made from the data (withLabelOnly).
+var labelOnlyTable = []struct{ attack, params string }{
+	{"augmentation", ""},
+	{"augmentation-lira", "online=true"},
+	{"augmentation-lira", "online=false"},
+	{"boundary", ""},
+}
+
+// labelOnlyAugs is the number of augmentations withLabelOnly makes.
+const labelOnlyAugs = 8
+
+// withLabelOnly returns d with label-only signals made from each record's first-query rescaled logit φ:
+// correctness under augmentation a is φ + ε_{i,a} > 0, the noise ε_{i,a} ~ N(0, 1.5²) fixed per record
+// and augmentation (every model sees the same augmented record), and the boundary distance is max(φ, 0)
+// (0: misclassified), so that a member, whose φ is higher in a leaking model, is right more often and
+// further from the boundary, and a model that does not leak treats members and non-members alike.
+func withLabelOnly(d *attack.Data) *attack.Data {
+	r := *d
+	r.A, r.Aug, r.Boundary = labelOnlyAugs, make([]bool, d.N*d.M*labelOnlyAugs), make([]float64, d.N*d.M)
+	eps := make([]float64, labelOnlyAugs)
+	for i := 0; i < d.N; i++ {
+		g := rand.New(rand.NewPCG(uint64(i), 0x6175676d)) // "augm"
+		for a := range eps {
+			eps[a] = 1.5 * g.NormFloat64()
+		}
+		for m := 0; m < d.M; m++ {
+			phi := d.Signals[(i*d.M+m)*d.Q]
+			for a, e := range eps {
+				r.Aug[(i*d.M+m)*labelOnlyAugs+a] = phi+e > 0
+			}
+			r.Boundary[i*d.M+m] = max(phi, 0)
+		}
+	}
 	return &r
 }
 
@@ -273,6 +317,14 @@ func Variants(slow bool) []Variant {
 			params[k] = v
 		}
 		out = append(out, Variant{Name: strings.TrimSpace(row.attack + " " + row.params), Attack: row.attack, Params: params, Queries: 1, Gradient: true})
+	}
+	for _, row := range labelOnlyTable {
+		params := map[string]string{}
+		for _, kv := range strings.Fields(row.params) {
+			k, v, _ := strings.Cut(kv, "=")
+			params[k] = v
+		}
+		out = append(out, Variant{Name: strings.TrimSpace(row.attack + " " + row.params), Attack: row.attack, Params: params, Queries: 1, LabelOnly: true})
 	}
 	for _, row := range accessTable {
 		params := map[string]string{}
