@@ -11,7 +11,7 @@ func augData() *Data {
 	d := regressionData()
 	d.A = 2
 	T, F := true, false
-	d.Aug = []bool{T, T, T, F, T, T, F, F, T, F, /* record 1 */ T, F, T, T, F, F, T, T, F, T}
+	d.Aug = []bool{T, T, T, F, T, T, F, F, T, F /* record 1 */, T, F, T, T, F, F, T, T, F, T}
 	return d
 }
 
