@@ -69,6 +69,10 @@ type AuditConfig struct {
 
 	// Access lists the levels of model access the attacks see (access.go): one or a list.
 	Access yaml.Node `yaml:"access,omitempty"`
+	// Slices lists columns whose subgroups are audited apart, and SliceMinSize the fewest members and
+	// non-members a slice needs (slices.go).
+	Slices       []string `yaml:"slices,omitempty"`
+	SliceMinSize int      `yaml:"slice_min_size,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -361,6 +365,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateTask(); err != nil {
+		return err
+	}
+	if err := c.validateSlices(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

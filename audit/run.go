@@ -57,9 +57,7 @@ type Result struct {
 	Source  string         `json:"source"`
 	Models  []ModelInfo    `json:"models"`
 	Attacks []AttackResult `json:"attacks"`
-	// Skipped lists the attacks not run at an access level that does not return what they need.
-	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
-	Stages  []Stage         `json:"stages"`
+	Stages  []Stage        `json:"stages"`
 	// Records are the audited pool records (N), their labels, and Members[t][i] the membership of record
 	// i in target t's training set.
 	Records []int    `json:"-"`
@@ -88,6 +86,11 @@ type Result struct {
 	DPAudits []report.DPAudit `json:"dp_audits,omitempty"`
 	// Ranges holds the results of the range game (privacy_game: range_membership).
 	Ranges *report.Ranges `json:"ranges,omitempty"`
+
+	// Skipped lists the attacks not run at an access level that does not return what they need.
+	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
+	// Slices are the attacks on subgroups (audit.slices; slices.go).
+	Slices []report.Slice `json:"slices,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -324,6 +327,12 @@ func Run(ctx context.Context, c *Config, opt Options) (*Result, error) {
 	}
 	bar.Finish()
 	stage("attacks and metrics")
+	if len(c.Audit.Slices) > 0 {
+		if res.Slices, err = runSlices(ctx, c, d, p, res); err != nil {
+			return nil, err
+		}
+		stage("slices")
+	}
 	if c.Audit.PrivacyGame == rangeGame {
 		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
 			return nil, err
@@ -552,6 +561,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	tw.Flush()
 	if notDP != "" {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
+	}
+	if len(r.Slices) > 0 {
+		writeSlices(w, r.Slices)
 	}
 	for _, sk := range r.Skipped {
 		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)

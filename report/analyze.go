@@ -163,6 +163,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 		}
 	}
 	a.summary.Ranges = in.Ranges
+	a.summary.Slices = in.Slices
 	return a, nil
 }
 

@@ -71,6 +71,7 @@ type page struct {
 	DPAudits []dpAuditRow // the DP audit games' bounds
 	Ranges   *rangesView  // the range membership audit; nil without one
 	Access   *accessView  // attacks against the level of model access; nil without levels
+	Slices   *slicesView  // attacks on subgroups; nil without slices
 
 	Notes      []noteView
 	Alpha      string
@@ -354,6 +355,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Params = flattenParams(in.Params)
 	p.Fit = a.fitView(figs)
 	p.Ranges = a.rangesView()
+	p.Slices = a.slicesView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -65,6 +65,8 @@ type Input struct {
 	DPAudits []DPAudit
 	// Ranges is the outcome of a range membership audit (privacy game range_membership). Optional.
 	Ranges *Ranges
+	// Slices are the attacks on subgroups of the records (audit.slices). Optional.
+	Slices []Slice
 }
 
 // Record is one audited record.

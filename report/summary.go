@@ -52,6 +52,8 @@ type Summary struct {
 	DP *DPCheck `json:"dp,omitempty"`
 	// Ranges is the range membership audit (Input.Ranges); absent for the other privacy games.
 	Ranges *Ranges `json:"ranges,omitempty"`
+	// Slices are the attacks on subgroups (audit.slices; Input.Slices); absent without slices.
+	Slices []Slice `json:"slices,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
