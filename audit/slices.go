@@ -12,7 +12,8 @@ import (
 	"github.com/pmeter/pmeter/report"
 )
 
-// audit.slices: who is at risk. Each listed column splits the audited records into slices: a
+// audit.slices: who is at risk. The entry "outliers" is the records farthest from their class (see
+// outliers). Each listed column splits the audited records into slices: a
 // categorical column (one-hot features "column=value") one slice per value, the records whose indicator
 // is set (above 0 after standardisation); a numeric column (a feature named as the column) its quartiles
 // over the training pool. Every attack's scores, pooled over targets, are evaluated on each slice —
@@ -35,15 +36,64 @@ type sliceDef struct {
 	in            []bool // per audited record
 }
 
+// outlierSlice is the slices entry of the outliers, which any data set has.
+const outlierSlice = "outliers"
+
+// outliers returns the slice of the audited records farthest from their class: the Euclidean distance
+// from the record's features (standardised for tabular data, pixel values for images) to the mean of its
+// class over the training pool, the top 10 % of the pool's distances (the record's own class mean
+// includes it, as a model's training data would). Regression data have one class: the pool's mean.
+func outliers(d *Data, p *Plan) sliceDef {
+	pool := d.Pool
+	dim, k := pool.Dim(), max(pool.Classes, 1)
+	mean := make([]float64, k*dim)
+	count := make([]int, k)
+	for i, y := range pool.Y {
+		count[y]++
+		for j, v := range pool.Row(i) {
+			mean[y*dim+j] += float64(v)
+		}
+	}
+	for y := 0; y < k; y++ {
+		for j := 0; j < dim; j++ {
+			mean[y*dim+j] /= float64(max(count[y], 1))
+		}
+	}
+	dist := func(i int) float64 {
+		y, s := pool.Y[i], 0.0
+		for j, v := range pool.Row(i) {
+			e := float64(v) - mean[y*dim+j]
+			s += e * e
+		}
+		return math.Sqrt(s)
+	}
+	all := make([]float64, pool.Len())
+	for i := range all {
+		all[i] = dist(i)
+	}
+	cut := slices.Clone(all)
+	slices.Sort(cut)
+	threshold := cut[min(len(cut)-1, int(0.9*float64(len(cut))))]
+	s := sliceDef{column: outlierSlice, value: "top 10% distance to class mean", in: make([]bool, len(p.Audit))}
+	for i, r := range p.Audit {
+		s.in[i] = all[r] >= threshold
+	}
+	return s
+}
+
 // sliceDefs returns the slices of the listed columns over the audited records.
 func (c *Config) sliceDefs(d *Data, p *Plan) ([]sliceDef, error) {
 	names := d.Pool.FeatureNames
-	if len(d.Pool.Shape) != 1 || names == nil {
-		return nil, fmt.Errorf("audit.slices: dataset %s has no named columns (slices need tabular data: csv, parquet or adult)", c.Data.Dataset)
-	}
 	dim := d.Pool.Dim()
 	var out []sliceDef
 	for _, col := range c.Audit.Slices {
+		if col == outlierSlice {
+			out = append(out, outliers(d, p))
+			continue
+		}
+		if len(d.Pool.Shape) != 1 || names == nil {
+			return nil, fmt.Errorf("audit.slices: dataset %s has no named columns (column slices need tabular data: csv, parquet or adult; %q works on any)", c.Data.Dataset, outlierSlice)
+		}
 		if j := slices.Index(names, col); j >= 0 { // numeric: quartiles of the pool
 			vals := make([]float64, d.Pool.Len())
 			for i := range vals {

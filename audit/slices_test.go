@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/metric"
 )
 
@@ -20,7 +22,7 @@ run: {random_seed: 2}
 audit:
   num_ref_models: 1
   population_size: 500
-  slices: [sex, race, age]
+  slices: [sex, race, age, outliers]
   attacks: [{name: loss}, {name: lira}]
 train: {model_name: mlp, optimizer: Adam, learning_rate: 0.005, epochs: 12, batch_size: 64, schedule: constant}
 data: {dataset: adult, train_size: 1200}
@@ -34,9 +36,9 @@ data: {dataset: adult, train_size: 1200}
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 sexes + 5 races + 4 age quartiles, for each of 2 attacks.
-	if len(res.Slices) != 2*(2+5+4) {
-		t.Fatalf("%d slices, want 22", len(res.Slices))
+	// 2 sexes + 5 races + 4 age quartiles + the outliers, for each of 2 attacks.
+	if len(res.Slices) != 2*(2+5+4+1) {
+		t.Fatalf("%d slices, want 24", len(res.Slices))
 	}
 	d, _ := LoadData(c)
 	p, _ := MakePlan(c, d)
@@ -83,7 +85,7 @@ data: {dataset: adult, train_size: 1200}
 	var sum struct {
 		Slices []json.RawMessage `json:"slices"`
 	}
-	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Slices) != 22 {
+	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Slices) != 24 {
 		t.Errorf("summary.json: %d slices, %v", len(sum.Slices), err)
 	}
 	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
@@ -99,5 +101,17 @@ data: {dataset: adult, train_size: 1200}
 	c.Audit.Slices = []string{"nope"}
 	if _, err := c.sliceDefs(d, p); err == nil || !strings.Contains(err.Error(), `no column "nope"`) {
 		t.Errorf("unknown column: %v", err)
+	}
+}
+
+// TestOutliers: in class 0 of {0, 0.1, 0.2, …, 0.8, 10} (one feature) the record at 10 is farthest from
+// the class mean, and the top 10 % of 10 records is that record alone.
+func TestOutliers(t *testing.T) {
+	x := []float32{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 10}
+	pool := &dataset.Dataset{X: x, Y: make([]int, 10), Shape: []int{1}, Classes: 2}
+	p := &Plan{Audit: []int{9, 0, 4}}
+	s := outliers(&Data{Pool: pool}, p)
+	if want := []bool{true, false, false}; !slices.Equal(s.in, want) {
+		t.Errorf("outliers %v, want %v", s.in, want)
 	}
 }
