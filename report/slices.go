@@ -13,9 +13,9 @@ type Slice struct {
 	NonMembers int `json:"non_members"`
 	// AUC and TPR1 (TPR at 1 % FPR) on the slice, with percentile bootstrap intervals at Level; null
 	// when the slice is smaller than the minimum (Note says so).
-	AUC    *Estimate `json:"auc"`
-	TPR1   *Estimate `json:"tpr_at_1pct_fpr"`
-	Level  float64   `json:"level"`
+	AUC   *Estimate `json:"auc"`
+	TPR1  *Estimate `json:"tpr_at_1pct_fpr"`
+	Level float64   `json:"level"`
 	// ComplementAUC is the AUC on the other records; P the one-sided p-value of the slice's AUC being
 	// higher (DeLong standard errors, metric.CompareSlice), PHolm its Holm adjustment over every slice
 	// of the attack, and AtRisk whether the slice's AUC is significantly above its complement's at
@@ -36,7 +36,7 @@ type slicesView struct {
 
 type sliceRow struct {
 	Attack, Slice, Records, AUC, TPR1, Complement, PHolm, Note string
-	AtRisk                                                    bool
+	AtRisk                                                     bool
 }
 
 func (a *analysis) slicesView() *slicesView {
@@ -64,7 +64,7 @@ func (a *analysis) slicesView() *slicesView {
 		v.Alpha, v.Level = pct(s.Alpha), pct(s.Level)
 		v.Rows = append(v.Rows, sliceRow{Attack: s.Attack, Slice: s.Column + " = " + s.Value,
 			Records: thousands(s.Records) + " (" + thousands(s.Members) + " / " + thousands(s.NonMembers) + ")",
-			AUC: est(s.AUC, f3), TPR1: est(s.TPR1, pct), Complement: opt(s.ComplementAUC, f3), PHolm: opt(s.PHolm, f3),
+			AUC:     est(s.AUC, f3), TPR1: est(s.TPR1, pct), Complement: opt(s.ComplementAUC, f3), PHolm: opt(s.PHolm, f3),
 			Note: s.Note, AtRisk: s.AtRisk})
 	}
 	return v
