@@ -59,7 +59,7 @@ audit:
   num_ref_models: 1
   population_size: 100
   access: [logits, probabilities, {top_k: 1}, {rounded: 1}, label]
-  attacks: [{name: loss}, {name: lira}, {name: correctness}]
+  attacks: [{name: loss}, {name: correctness}]
 train: {model_name: mlp, optimizer: Adam, learning_rate: 0.002, epochs: 2, batch_size: 32, schedule: constant}
 data: {dataset: fashion-mnist, train_size: 200}
 `))
@@ -72,16 +72,16 @@ data: {dataset: fashion-mnist, train_size: 200}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Attacks) != 13 || len(res.Skipped) != 2 {
-		t.Fatalf("%d results and %d skipped; want 4 levels × 3 attacks + correctness at label = 13, and 2 skipped", len(res.Attacks), len(res.Skipped))
+	if len(res.Attacks) != 9 || len(res.Skipped) != 1 {
+		t.Fatalf("%d results and %d skipped; want 4 levels × 2 attacks + correctness at label = 9, and 1 skipped", len(res.Attacks), len(res.Skipped))
 	}
 	for _, s := range res.Skipped {
 		if s.Access != "label" || !strings.Contains(s.Reason, "needs scores") {
 			t.Errorf("skipped %+v", s)
 		}
 	}
-	if !strings.Contains(log.String(), "skipped: attack lira needs scores, but access level label returns the predicted label only") {
-		t.Errorf("the log does not say lira is skipped at label:\n%s", log.String())
+	if !strings.Contains(log.String(), "skipped: attack loss needs scores, but access level label returns the predicted label only") {
+		t.Errorf("the log does not say loss is skipped at label:\n%s", log.String())
 	}
 	var correct [][]float64
 	for _, a := range res.Attacks {

@@ -23,7 +23,7 @@ audit:
   num_ref_models: 1
   population_size: 500
   slices: [sex, race, age, outliers]
-  attacks: [{name: loss}, {name: lira}]
+  attacks: [{name: lira}]
 train: {model_name: mlp, optimizer: Adam, learning_rate: 0.005, epochs: 12, batch_size: 64, schedule: constant}
 data: {dataset: adult, train_size: 1200}
 `))
@@ -31,14 +31,13 @@ data: {dataset: adult, train_size: 1200}
 		t.Fatal(err)
 	}
 	c.Run.LogDir = t.TempDir()
-	var log strings.Builder
-	res, err := Run(context.Background(), c, Options{Log: &log})
+	res, err := Run(context.Background(), c, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 sexes + 5 races + 4 age quartiles + the outliers, for each of 2 attacks.
-	if len(res.Slices) != 2*(2+5+4+1) {
-		t.Fatalf("%d slices, want 24", len(res.Slices))
+	// 2 sexes + 5 races + 4 age quartiles + the outliers.
+	if len(res.Slices) != 2+5+4+1 {
+		t.Fatalf("%d slices, want 12", len(res.Slices))
 	}
 	d, _ := LoadData(c)
 	p, _ := MakePlan(c, d)
@@ -85,15 +84,12 @@ data: {dataset: adult, train_size: 1200}
 	var sum struct {
 		Slices []json.RawMessage `json:"slices"`
 	}
-	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Slices) != 24 {
+	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Slices) != 12 {
 		t.Errorf("summary.json: %d slices, %v", len(sum.Slices), err)
 	}
 	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
 	if !strings.Contains(string(page), "Who is at risk: subgroups") {
 		t.Error("the report has no subgroup section")
-	}
-	if !strings.Contains(log.String(), "slices") && !strings.Contains(log.String(), "at risk") {
-		t.Log(log.String())
 	}
 	if _, err := ParseConfig([]byte("data: {dataset: adult}\naudit: {slices: [sex, sex]}\n")); err == nil || !strings.Contains(err.Error(), "audit.slices: lists column \"sex\" twice") {
 		t.Errorf("duplicate slice column: %v", err)
