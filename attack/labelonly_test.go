@@ -1,8 +1,12 @@
 package attack
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"testing"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // augData is regressionData's memberships (record 0: IN references 1, 2, OUT 3, 4; record 1: IN 1, 3,
@@ -49,4 +53,51 @@ func TestBoundary(t *testing.T) {
 	if _, err := Boundary(d, 1); err == nil {
 		t.Error("a model without measured distances accepted")
 	}
+}
+
+// TestAugmentationCrossCheck compares the augmentation attacks with an independent implementation of
+// the papers' pseudo-code (scripts/labelonly-crosscheck/crosscheck.py, numpy) on a random case of 40
+// records, 9 models (bernoulli design) and 6 augmentations, to 1e-12.
+func TestAugmentationCrossCheck(t *testing.T) {
+	b, err := os.ReadFile("testdata/labelonly_crosscheck.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		N, M, A                 int
+		Members, Aug            []int
+		Augmentation            []float64 `json:"augmentation"`
+		AugmentationLiRAOnline  []float64 `json:"augmentation_lira_online"`
+		AugmentationLiRAOffline []float64 `json:"augmentation_lira_offline"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	d := &Data{N: c.N, M: c.M, Q: 1, Kind: signal.ProbTrue, Design: DesignBernoulli, Signals: make([]float64, c.N*c.M),
+		Members: make([]bool, c.N*c.M), A: c.A, Aug: make([]bool, c.N*c.M*c.A)}
+	for k, v := range c.Members {
+		d.Members[k] = v == 1
+	}
+	for k, v := range c.Aug {
+		d.Aug[k] = v == 1
+	}
+	check := func(name string, got []float64, err error, want []float64) {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(want) != c.N || len(got) != c.N {
+			t.Fatalf("%s: %d scores, %d expected, want %d", name, len(got), len(want), c.N)
+		}
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-12*max(1, math.Abs(want[i])) {
+				t.Errorf("%s record %d: %v, numpy %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	got, err := Augmentation(d, 0)
+	check("augmentation", got, err, c.Augmentation)
+	got, err = AugmentationLiRA(d, 0, AugmentationLiRAConfig{Online: true})
+	check("augmentation-lira online", got, err, c.AugmentationLiRAOnline)
+	got, err = AugmentationLiRA(d, 0, AugmentationLiRAConfig{})
+	check("augmentation-lira offline", got, err, c.AugmentationLiRAOffline)
 }
