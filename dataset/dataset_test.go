@@ -134,3 +134,21 @@ func TestValuesTravel(t *testing.T) {
 		t.Error("NaN target accepted")
 	}
 }
+
+func TestUserMemberships(t *testing.T) {
+	users, names := UserIndex([]string{"b", "a", "b", "c"})
+	if !slices.Equal(users, []int{0, 1, 0, 2}) || !slices.Equal(names, []string{"b", "a", "c"}) {
+		t.Fatalf("UserIndex: %v %v", users, names)
+	}
+	byUser := &Memberships{N: 3, M: 2, Members: []bool{true, false, false, true, true, true}}
+	ms, err := UserMemberships(users, byUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false, false, true, true, false, true, true}; !slices.Equal(ms.Members, want) {
+		t.Errorf("record memberships %v, want %v", ms.Members, want)
+	}
+	if _, err := UserMemberships([]int{3}, byUser); err == nil {
+		t.Error("user out of range accepted")
+	}
+}
