@@ -95,7 +95,6 @@ var regressionTable = []struct{ attack, params string }{
 	{"lira", "online=true fix_variance=false"},
 	{"lira", "online=false fix_variance=true offline_test=one-sided"},
 	{"rmia", "online=false"},
-	{"rmia", "online=true"},
 }
 
 // asResidual returns d as a regression model's residuals: r = ±log(1 + e^{−φ}) of each rescaled logit φ
