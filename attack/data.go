@@ -47,6 +47,21 @@ type Data struct {
 	C        int
 	Probs    []float64
 	PopProbs []float64
+
+	// White-box signals (gradient.go): Grad, if present, is N records × M models × G per-record gradient
+	// norms ‖∇_θ ℓ‖₂ of the first query, G = 1 + the layers with parameters: index 0 over the whole
+	// model, index k over its k-th layer with parameters only. PopGrad is Z × M × G.
+	G       int
+	Grad    []float64
+	PopGrad []float64
+
+	// Label-only signals (labelonly.go): Aug, if present, is N records × M models × A augmentations,
+	// true where model m predicts record i's label on its augmentation a (the first is the record
+	// itself). Boundary, if present, is N × M label-only distances to the decision boundary (0 for a
+	// misclassified record), negative where not measured (the search runs on target models only).
+	A        int
+	Aug      []bool
+	Boundary []float64
 }
 
 // Signal returns the signal of record i under model m for query q.
@@ -111,6 +126,31 @@ func (d *Data) Validate() error {
 		}
 		if err := checkValuesBy("population probabilities", d.PopProbs, signal.ProbTrue, d.M, d.C, "class"); err != nil {
 			return err
+		}
+	}
+	if d.Grad != nil || d.PopGrad != nil {
+		if d.G < 1 || len(d.Grad) != d.N*d.M*d.G || (d.PopGrad != nil && len(d.PopGrad) != d.Z*d.M*d.G) {
+			return fmt.Errorf("gradient norms: %d and %d values, want %d records and %d population records × %d models × %d norms", len(d.Grad), len(d.PopGrad), d.N, d.Z, d.M, d.G)
+		}
+		for name, v := range map[string][]float64{"gradient norms": d.Grad, "population gradient norms": d.PopGrad} {
+			for k, x := range v {
+				if !(x >= 0) || math.IsInf(x, 0) {
+					return fmt.Errorf("%s: record %d, model %d, norm %d is %v; a norm is finite and ≥ 0", name, k/(d.M*d.G), k/d.G%d.M, k%d.G, x)
+				}
+			}
+		}
+	}
+	if d.Aug != nil && (d.A < 1 || len(d.Aug) != d.N*d.M*d.A) {
+		return fmt.Errorf("augmentation correctness: %d values, want %d records × %d models × %d augmentations", len(d.Aug), d.N, d.M, d.A)
+	}
+	if d.Boundary != nil {
+		if len(d.Boundary) != d.N*d.M {
+			return fmt.Errorf("boundary distances: %d values, want %d records × %d models", len(d.Boundary), d.N, d.M)
+		}
+		for k, v := range d.Boundary {
+			if math.IsNaN(v) {
+				return fmt.Errorf("boundary distances: record %d, model %d is NaN", k/d.M, k%d.M)
+			}
 		}
 	}
 	for name, ls := range map[string][]int{"labels": d.Labels, "population labels": d.PopLabels} {

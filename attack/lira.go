@@ -155,6 +155,7 @@ type liraFit struct {
 	oneSided bool
 	phi      []float64 // target's signal, N × Q
 	logSd32  bool      // take log σ in float32: scipy's logpdf on float32 per-record σ (Privacy Meter v1)
+	residual bool      // phi is a regression residual: the one-sided test is on |r| (regression.go)
 	muIn     []float64
 	sdIn     []float64
 	muOut    []float64
@@ -179,6 +180,10 @@ func (f *liraFit) eval(score bool) []float64 {
 				s += prIn - prOut
 			case !f.oneSided:
 				s += f.logPDF(x, f.muOut[k], f.sdOut[k])
+			case f.residual && score:
+				s += logAbsAbove(math.Abs(x), f.muOut[k], f.sdOut[k])
+			case f.residual:
+				s += -math.Exp(logAbsAbove(math.Abs(x), f.muOut[k], f.sdOut[k]))
 			case score:
 				s += normLogCDF((x - f.muOut[k]) / f.sdOut[k])
 			default:
@@ -239,20 +244,30 @@ func fitLiRA(d *Data, target int, cfg LiRAConfig) (*liraFit, error) {
 			return nil, fmt.Errorf("LiRA: PopulationOut needs population signals, and the data has none")
 		}
 	}
-	sig, err := liraSignals(d.Signals, d.Kind)
+	residual := d.Kind == signal.Residual // regression.go: the residual itself is the signal
+	if residual && cfg.Compat.set() {
+		return nil, fmt.Errorf("LiRA: compat %s is for classifiers; the signals are regression residuals", cfg.Compat)
+	}
+	sig, err := d.Signals, error(nil)
+	if !residual {
+		sig, err = liraSignals(d.Signals, d.Kind)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("signals (records × models × queries, flat index): %w", err)
 	}
 	f32 := cfg.Compat == CompatPrivacyMeter
 	fix := cfg.FixVariance != nil && *cfg.FixVariance
 	f := &liraFit{n: d.N, q: d.Q, online: cfg.Online, oneSided: test == OneSided && !cfg.Online,
-		logSd32: f32 && !fix && !cfg.PopulationOut}
+		logSd32: f32 && !fix && !cfg.PopulationOut, residual: residual}
 	f.phi = make([]float64, d.N*d.Q)
 	for i := 0; i < d.N; i++ {
 		copy(f.phi[i*d.Q:(i+1)*d.Q], sig[(i*d.M+target)*d.Q:(i*d.M+target+1)*d.Q])
 	}
 	if cfg.PopulationOut {
-		pop, err := liraSignals(d.Population, d.Kind)
+		pop, err := d.Population, error(nil)
+		if !residual {
+			pop, err = liraSignals(d.Population, d.Kind)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("population signals (records × models × queries, flat index): %w", err)
 		}

@@ -12,6 +12,9 @@ type LOSSConfig struct {
 	// label): the sign is inverted, so members (higher p) get lower scores and the AUC falls below 0.5 on
 	// a leaking model. It requires one query (Q = 1). Off by default.
 	Compat Compat
+	// Error is the error of a regression model's residual that the score negates (signals of kind
+	// signal.Residual; see regression.go): RegressionSquared (default) or RegressionAbsolute.
+	Error RegressionError
 }
 
 // LOSS is the reference-free loss-threshold attack of Yeom et al., "Privacy Risk in Machine Learning:
@@ -31,6 +34,9 @@ func LOSS(d *Data, target int, cfg LOSSConfig) ([]float64, error) {
 	}
 	if target < 0 || target >= d.M {
 		return nil, fmt.Errorf("loss: target model %d does not exist (there are %d models)", target, d.M)
+	}
+	if d.Kind == signal.Residual {
+		return lossResidual(d, target, cfg)
 	}
 	want := signal.Loss
 	if cfg.Compat == CompatPrivacyMeter {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Spec describes one attack of the registry (Attacks): its name, a one-line description and its
@@ -16,6 +18,14 @@ type Spec struct {
 	Name        string
 	Description string
 	Params      []Param
+	// LabelOnly marks an attack that uses only the target's predicted labels, so that it runs at every
+	// level of model access (signal.AccessLabel included); see Admits.
+	LabelOnly bool
+	// Regression marks an attack that also reads regression residuals (signal.Residual; regression.go).
+	Regression bool
+	// WhiteBox marks an attack that reads the model's gradients (Data.Grad; gradient.go): it runs only
+	// with the model itself, at access level logits.
+	WhiteBox bool
 	// build makes the typed configuration from validated values, checking what one parameter alone cannot.
 	build func(p paramValues) (runFunc, error)
 }
@@ -89,6 +99,86 @@ func Attacks() []Spec {
 		shadowSpec(),
 		liraSpec(),
 		rmiaSpec(),
+		gradNormSpec(),
+		gradNormLiRASpec(),
+		augmentationSpec(),
+		augmentationLiRASpec(),
+		boundarySpec(),
+	}
+}
+
+func augmentationSpec() Spec {
+	return Spec{
+		Name:        "augmentation",
+		Description: "Choquette-Choo et al. 2021 (label-only): fraction of the record's flips, shifts or noise draws on which the target keeps its label",
+		LabelOnly:   true,
+		build: func(p paramValues) (runFunc, error) {
+			return func(d *Data, t int) ([]float64, error) { return Augmentation(d, t) }, nil
+		},
+	}
+}
+
+func augmentationLiRASpec() Spec {
+	return Spec{
+		Name:        "augmentation-lira",
+		Description: "Choquette-Choo et al. 2021 with reference models, LiRA-style (label-only): Bernoulli likelihood ratio of the correctness under each augmentation, IN vs OUT",
+		LabelOnly:   true,
+		Params: []Param{
+			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
+			numRefParam(numRefHelp),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			cfg := AugmentationLiRAConfig{Online: p.getBool("online"), NumRef: p.getInt("num_ref_models")}
+			return func(d *Data, t int) ([]float64, error) { return AugmentationLiRA(d, t, cfg) }, nil
+		},
+	}
+}
+
+func boundarySpec() Spec {
+	return Spec{
+		Name:        "boundary",
+		Description: "Choquette-Choo et al. 2021, Li & Zhang 2021 (label-only): distance to the decision boundary found by a HopSkipJump-style search",
+		LabelOnly:   true,
+		Params:      []Param{intParam("queries", "300", 10, "label queries per record of the boundary search (the distance is an upper bound that tightens with the budget)")},
+		build: func(p paramValues) (runFunc, error) {
+			return func(d *Data, t int) ([]float64, error) { return Boundary(d, t) }, nil
+		},
+	}
+}
+
+func layerParam() Param {
+	return intParam("layer", "0", 0, "gradient norm over the whole model (0) or over its k-th layer with parameters only (k ≥ 1)")
+}
+
+func gradNormSpec() Spec {
+	return Spec{
+		Name:        "gradnorm",
+		Description: "Nasr et al. 2019 (white-box): score = −‖∇θ loss‖ of the target model, whole model or one layer",
+		WhiteBox:    true,
+		Params:      []Param{layerParam()},
+		build: func(p paramValues) (runFunc, error) {
+			cfg := GradNormConfig{Layer: p.getInt("layer")}
+			return func(d *Data, t int) ([]float64, error) { return GradNorm(d, t, cfg) }, nil
+		},
+	}
+}
+
+func gradNormLiRASpec() Spec {
+	return Spec{
+		Name:        "gradnorm-lira",
+		Description: "Carlini et al. 2022 on a white-box signal: Gaussian likelihood ratio of −log ‖∇θ loss‖ under IN and OUT reference models",
+		WhiteBox:    true,
+		Params: []Param{
+			layerParam(),
+			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
+			{Name: "fix_variance", Type: "autobool", Default: "auto", Help: "one global variance instead of per-record variances (auto: global below 64 reference models per side)"},
+			numRefParam(numRefHelp),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			g := GradNormConfig{Layer: p.getInt("layer")}
+			cfg := LiRAConfig{Online: p.getBool("online"), FixVariance: p.getAutoBool("fix_variance"), NumRef: p.getInt("num_ref_models")}
+			return func(d *Data, t int) ([]float64, error) { return GradNormLiRA(d, t, g, cfg) }, nil
+		},
 	}
 }
 
@@ -109,6 +199,19 @@ func Lookup(name string) (Spec, error) {
 		}
 	}
 	return Spec{}, fmt.Errorf("%w %q (want one of: %s)", ErrUnknownAttack, name, strings.Join(Names(), ", "))
+}
+
+// Admits returns nil when the attack can run on what an interface at access level a returns, and
+// otherwise an error that says what the attack needs: every attack needs scores (a probability at
+// least) except those marked LabelOnly, which run on predicted labels.
+func (s Spec) Admits(a signal.Access) error {
+	if s.WhiteBox && !a.Logits() {
+		return fmt.Errorf("attack %s reads the model's gradients (white-box), but access level %s returns outputs only", s.Name, a)
+	}
+	if a.Scores() || s.LabelOnly {
+		return nil
+	}
+	return fmt.Errorf("attack %s needs scores, but access level %s returns the predicted label only", s.Name, a)
 }
 
 // Has reports whether the attack has a parameter called name (or so aliased).
@@ -331,18 +434,20 @@ func lossSpec() Spec {
 	return Spec{
 		Name:        "loss",
 		Description: "Yeom et al. 2018: score = −loss of the target model (no reference models)",
+		Regression:  true,
 		Params: []Param{
 			compatParam("privacy-meter: Privacy Meter v2 run_loss, score = −p(true label) (sign-inverted)", CompatPrivacyMeter),
+			enumParam("error", string(RegressionSquared), "regression models: the error of the residual r the score negates, r² or |r| (they rank records alike)", string(RegressionSquared), string(RegressionAbsolute)),
 		},
 		build: func(p paramValues) (runFunc, error) {
-			cfg := LOSSConfig{Compat: p.compat()}
+			cfg := LOSSConfig{Compat: p.compat(), Error: RegressionError(p["error"])}
 			return func(d *Data, t int) ([]float64, error) { return LOSS(d, t, cfg) }, nil
 		},
 	}
 }
 
 func songMittalSpec(name string, v SongMittalValue, desc string) Spec {
-	s := Spec{Name: name, Description: desc}
+	s := Spec{Name: name, Description: desc, LabelOnly: v == SMCorrectness}
 	if v != SMCorrectness {
 		s.Params = []Param{
 			boolParam("class_thresholds", "true", "subtract the class's threshold maximising ½(TPR+TNR) on the reference models (Song & Mittal's _thre_setting)"),
@@ -438,7 +543,8 @@ func shadowSpec() Spec {
 func liraSpec() Spec {
 	return Spec{
 		Name:        "lira",
-		Description: "Carlini et al. 2022: Gaussian likelihood ratio of the rescaled logit under IN and OUT reference models",
+		Description: "Carlini et al. 2022: Gaussian likelihood ratio of the rescaled logit (regression: the residual) under IN and OUT reference models",
+		Regression:  true,
 		Params: []Param{
 			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
 			{Name: "fix_variance", Type: "autobool", Default: "auto", Help: "one global variance instead of per-record variances (auto: global below 64 reference models per side, as the paper advises)"},
@@ -469,7 +575,8 @@ func liraSpec() Spec {
 func rmiaSpec() Spec {
 	return Spec{
 		Name:        "rmia",
-		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ, ties broken by the record's own ratio",
+		Description: "Zarifzadeh et al. 2024: fraction of population records that the record's likelihood ratio beats by more than γ, ties broken by the record's own ratio (regression: Gaussian likelihood of the residual)",
+		Regression:  true,
 		Params: []Param{
 			numRefParam(numRefHelp + "; compat: R OUT of Privacy Meter's 2R candidate models, 0 = every complete pair"),
 			floatParam("offline_a", "0", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),

@@ -85,6 +85,9 @@ type RMIAConfig struct {
 // RMIA does not read, are not checked), no population, a target or a reference model out of range, too
 // few reference models, a outside [0, 1], γ not positive and finite.
 func RMIA(d *Data, target int, cfg RMIAConfig) ([]float64, error) {
+	if d != nil && d.Kind == signal.Residual {
+		return RMIAResidual(d, target, cfg)
+	}
 	if err := checkRMIAData(d, target); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // Config is a whole audit run, as written in YAML. Its sections and field names follow Privacy Meter v2
@@ -37,6 +39,8 @@ type Config struct {
 	ranges *rangeSpec
 	// usage is the dataset_usage section, validated (privacy_game dataset_usage only).
 	usage *usageSpec
+	// access lists audit.access's levels, validated (access.go); nil means logits only.
+	access []signal.Access
 }
 
 // RunConfig is the run section.
@@ -66,6 +70,13 @@ type AuditConfig struct {
 	Split      string         `yaml:"split"`       // "pairs" (Privacy Meter v2, default), "lira" or "bernoulli"
 	NumQueries int            `yaml:"num_queries"` // augmented queries per record (1, 2 = with mirror)
 	Records    []int          `yaml:"records"`     // sample-level game: records to audit by leave-one-out
+
+	// Access lists the levels of model access the attacks see (access.go): one or a list.
+	Access yaml.Node `yaml:"access,omitempty"`
+	// Slices lists columns whose subgroups are audited apart, and SliceMinSize the fewest members and
+	// non-members a slice needs (slices.go).
+	Slices       []string `yaml:"slices,omitempty"`
+	SliceMinSize int      `yaml:"slice_min_size,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -115,6 +126,8 @@ type DataConfig struct {
 	// pmeter trains.
 	Modality string `yaml:"modality"`
 	Bundle   string `yaml:"bundle"` // the LLM bundle (mia-llm-logprobs/1: directory, .npz or .jsonl)
+	// Task (pmeter) is classification (default) or regression, label_column then numeric (regression.go).
+	Task string `yaml:"task,omitempty"`
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -357,6 +370,15 @@ func (c *Config) validate() error {
 		return c.fieldError("data", "train_size", "must be 0 (the whole pool) or a number of records, got %d", c.Data.TrainSize)
 	}
 	if err := c.validateDP(); err != nil {
+		return err
+	}
+	if err := c.parseAccess(); err != nil {
+		return err
+	}
+	if err := c.validateTask(); err != nil {
+		return err
+	}
+	if err := c.validateSlices(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

@@ -86,6 +86,11 @@ func LoadData(c *Config) (*Data, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading dataset %s: %w", c.Data.Dataset, err)
 	}
+	if c.regression() {
+		if err := c.toRegression(d); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.checkClasses(d, 0); err != nil {
 		return nil, err
 	}
@@ -244,6 +249,9 @@ func imputeMeans(d *Data) error {
 // the data (the file and label column, or the dataset) rather than the model: no classifier trains on
 // one class. trainSize is data.train_size when the pool was cut to it, else 0.
 func (c *Config) checkClasses(d *Data, trainSize int) error {
+	if c.regression() {
+		return nil
+	}
 	present := presentClasses(d.Pool)
 	if len(present) >= 2 {
 		return nil

@@ -79,7 +79,7 @@ func (c *Config) NumRefModels() int {
 // needsReferences reports whether an attack needs reference models besides the target.
 func needsReferences(name string) bool {
 	switch name {
-	case "loss", "population", "entropy", "modified-entropy", "confidence", "correctness":
+	case "loss", "population", "entropy", "modified-entropy", "confidence", "correctness", "gradnorm":
 		return false
 	}
 	return true
@@ -118,6 +118,9 @@ func (c *Config) attackList() []AttackConfig {
 	case "":
 	default:
 		return []AttackConfig{{Name: strings.ToLower(c.Audit.Algorithm)}}
+	}
+	if c.regression() {
+		return defaultRegressionAttacks()
 	}
 	return DefaultAttacks()
 }
@@ -277,6 +280,9 @@ func (p *Plan) addJobs(c *Config, d *Data, seed uint64) error {
 
 // modelSpecs returns the architecture: train.model (a list of layer specs) or the zoo's train.model_name.
 func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
+	if c.regression() {
+		return c.regressionSpecs(d)
+	}
 	if !c.Train.Model.IsZero() {
 		var specs []nn.LayerSpec
 		if err := c.Train.Model.Decode(&specs); err != nil {
@@ -346,6 +352,12 @@ func fingerprint(d *dataset.Dataset) string {
 	}
 	for _, y := range d.Y {
 		binary.Write(h, binary.LittleEndian, int64(y))
+	}
+	if d.Values != nil { // regression targets (a classification data set's hash is unchanged)
+		fmt.Fprint(h, "values")
+		for _, v := range d.Values {
+			binary.Write(h, binary.LittleEndian, math.Float64bits(v))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }

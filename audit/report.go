@@ -78,8 +78,9 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	in.ReferenceFit = res.ReferenceFit
 	in.DPAudits = res.DPAudits
 	in.Ranges = res.Ranges
+	in.Slices = res.Slices
 	for _, a := range res.Attacks {
-		ar := report.AttackResult{Name: a.Label}
+		ar := report.AttackResult{Name: a.Label, Access: a.Access}
 		if s, err := attack.Lookup(a.Name); err == nil {
 			ar.Description = s.Description
 		}

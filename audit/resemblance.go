@@ -317,6 +317,11 @@ func writeFit(w io.Writer, f *report.ReferenceFit) {
 	}
 	if !f.External {
 		for _, c := range f.Targets {
+			if math.IsNaN(fitVal(c.References.TrainAccuracy)) && math.IsNaN(fitVal(c.References.TestAccuracy)) { // a regression audit
+				fmt.Fprintf(w, "reference models (%d, pooled): population-signal (%s) KS distance to target %d: %.3f (%s)\n",
+					c.ReferenceModels, f.Signal, c.Target, fitVal(c.KSDistance), within(c))
+				continue
+			}
 			fmt.Fprintf(w, "reference models (%d, pooled): train accuracy %.4f, test accuracy %.4f; population-signal KS distance to target %d: %.3f (%s)\n",
 				c.ReferenceModels, fitVal(c.References.TrainAccuracy), fitVal(c.References.TestAccuracy), c.Target, fitVal(c.KSDistance), within(c))
 		}

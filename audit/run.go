@@ -96,6 +96,11 @@ type Result struct {
 	Usage *UsageResult `json:"dataset_usage,omitempty"`
 	// Text holds the results of a language-model audit (data.modality: text; text.go).
 	Text *TextResult `json:"text,omitempty"`
+
+	// Skipped lists the attacks not run at an access level that does not return what they need.
+	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
+	// Slices are the attacks on subgroups (audit.slices; slices.go).
+	Slices []report.Slice `json:"slices,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -103,6 +108,8 @@ type AttackResult struct {
 	Label  string            `json:"label"`
 	Name   string            `json:"name"`
 	Params map[string]string `json:"params"`
+	// Access is the level of model access the attack saw (audit.access), "" when the config sets none.
+	Access string `json:"access,omitempty"`
 	// Targets holds one metric summary per target model; Pooled pools the scores of all targets into one
 	// ROC (Privacy Meter v2's average result), when there is more than one target.
 	Targets []metric.Result `json:"targets"`
@@ -114,6 +121,13 @@ type AttackResult struct {
 	PooledEpsilon *metric.EpsilonBound   `json:"pooled_epsilon_lower_bound,omitempty"`
 	// Scores is targets × records: higher means more likely a member.
 	Scores [][]float64 `json:"-"`
+}
+
+// SkippedAttack is an attack not run at an access level, and why.
+type SkippedAttack struct {
+	Label  string `json:"label"`
+	Access string `json:"access"`
+	Reason string `json:"reason"`
 }
 
 // Stage is the wall time of one stage of a run.
@@ -238,7 +252,18 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 	}
 	stage("train models and extract signals")
 
-	data, err := attackData(d, p, outs, c.Audit.NumQueries)
+	var data *attack.Data
+	if c.regression() {
+		data, err = residualData(d, p, outs)
+	} else {
+		data, err = attackData(d, p, outs, c.Audit.NumQueries)
+	}
+	if err == nil {
+		err = addGradients(data, outs, c.Audit.NumQueries)
+	}
+	if err == nil {
+		err = addLabelOnly(data, outs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +285,9 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 		return res, nil
 	}
 	res.ReferenceFit = referenceFit(signalsOf(data, res.Models), p.Targets, c.Target.Model != "", fitMargins)
+	if res.ReferenceFit != nil && c.regression() {
+		res.ReferenceFit.Signal = string(signal.Residual)
+	}
 	for _, w := range res.ReferenceFit.Warnings() {
 		opt.logf("warning: %s", w)
 	}
@@ -277,43 +305,72 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 		}
 	}
 
-	bar := opt.bar("attacks", len(p.Attacks)*p.Targets)
-	for i, a := range p.Attacks {
-		ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a)}
-		for t := 0; t < p.Targets; t++ {
-			if err := ctx.Err(); err != nil {
+	levels := c.accessLevels()
+	bar := opt.bar("attacks", len(levels)*len(p.Attacks)*p.Targets)
+	for _, acc := range levels {
+		data := data
+		if !acc.Logits() {
+			base := data
+			if data, err = attackDataAt(d, p, outs, c.Audit.NumQueries, acc); err != nil {
 				return nil, err
 			}
-			scores, err := attacks[i].Run(data, t)
-			if err != nil {
-				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
-			}
-			r, err := metric.Evaluate(scores, res.Members[t])
-			if err != nil {
-				return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
-			}
-			ar.Scores = append(ar.Scores, scores)
-			ar.Targets = append(ar.Targets, r)
-			ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t], res.DP.delta()))
-			bar.Add(1)
+			// Label-only signals are the model's labels at every level.
+			data.A, data.Aug, data.Boundary = base.A, base.Aug, base.Boundary
 		}
-		if p.Targets > 1 {
-			tr, err := metric.EvaluateTargets(ar.Scores, res.Members)
-			if err != nil {
-				return nil, err
+		for i, a := range p.Attacks {
+			ar := AttackResult{Name: a.Name, Params: attacks[i].Params, Label: attackLabel(a) + c.accessSuffix(acc)}
+			if len(c.access) > 0 {
+				ar.Access = acc.String()
 			}
-			ar.Pooled = &tr.Pooled
-			s, m, err := metric.Pool(ar.Scores, res.Members)
-			if err != nil {
-				return nil, err
+			if spec, err := attack.Lookup(a.Name); err == nil {
+				if err := spec.Admits(acc); err != nil {
+					opt.logf("skipped: %v", err)
+					res.Skipped = append(res.Skipped, SkippedAttack{Label: ar.Label, Access: acc.String(), Reason: err.Error()})
+					bar.Add(p.Targets)
+					continue
+				}
 			}
-			ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
-				"and records shared between targets are not independent trials", p.Targets), res.DP.delta())
+			for t := 0; t < p.Targets; t++ {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				scores, err := attacks[i].Run(data, t)
+				if err != nil {
+					return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+				}
+				r, err := metric.Evaluate(scores, res.Members[t])
+				if err != nil {
+					return nil, fmt.Errorf("attack %s on target %d: %w", ar.Label, t, err)
+				}
+				ar.Scores = append(ar.Scores, scores)
+				ar.Targets = append(ar.Targets, r)
+				ar.Epsilon = append(ar.Epsilon, epsilonBound(scores, res.Members[t], caveats[t], res.DP.delta()))
+				bar.Add(1)
+			}
+			if p.Targets > 1 {
+				tr, err := metric.EvaluateTargets(ar.Scores, res.Members)
+				if err != nil {
+					return nil, err
+				}
+				ar.Pooled = &tr.Pooled
+				s, m, err := metric.Pool(ar.Scores, res.Members)
+				if err != nil {
+					return nil, err
+				}
+				ar.PooledEpsilon = epsilonBound(s, m, fmt.Sprintf("the records of %d target models are pooled, "+
+					"and records shared between targets are not independent trials", p.Targets), res.DP.delta())
+			}
+			res.Attacks = append(res.Attacks, ar)
 		}
-		res.Attacks = append(res.Attacks, ar)
 	}
 	bar.Finish()
 	stage("attacks and metrics")
+	if len(c.Audit.Slices) > 0 {
+		if res.Slices, err = runSlices(ctx, c, d, p, res); err != nil {
+			return nil, err
+		}
+		stage("slices")
+	}
 	if c.Audit.PrivacyGame == rangeGame {
 		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
 			return nil, err
@@ -551,6 +608,12 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if notDP != "" {
 		fmt.Fprintf(w, "ε≥ n/a: not a DP bound: %s\n", notDP)
 	}
+	if len(r.Slices) > 0 {
+		writeSlices(w, r.Slices)
+	}
+	for _, sk := range r.Skipped {
+		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)
+	}
 	r.writeDP(w)
 	if r.Ranges != nil {
 		writeRanges(w, r.Ranges)
@@ -565,7 +628,11 @@ func (r *Result) WriteSummary(w io.Writer) {
 	}
 	if len(r.Models) > 0 {
 		m := r.Models[0]
-		fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
+		if m.TrainMSE != 0 || m.TestMSE != 0 {
+			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f)\n", m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE)
+		} else {
+			fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
+		}
 	}
 	writeFit(w, r.ReferenceFit)
 	fmt.Fprintf(w, "models: %d trained, %d reused from %s", r.Trained, r.Reused, r.Dir)

@@ -41,6 +41,9 @@ type ModelInfo struct {
 	// Either is NaN when the model has no such record among those audited.
 	TrainAccuracy float64 `json:"train_accuracy"`
 	TestAccuracy  float64 `json:"test_accuracy"`
+	// TrainMSE and TestMSE are a regression model's mean squared residuals on the same records, in
+	// standardised target units (data.task: regression); 0 for a classifier.
+	TrainMSE, TestMSE float64
 }
 
 // modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
@@ -55,6 +58,8 @@ type modelInfoJSON struct {
 	FinalLoss     *float64 `json:"final_loss"`
 	TrainAccuracy *float64 `json:"train_accuracy"`
 	TestAccuracy  *float64 `json:"test_accuracy"`
+	TrainMSE      *float64 `json:"train_mse,omitempty"`
+	TestMSE       *float64 `json:"test_mse,omitempty"`
 }
 
 // MarshalJSON writes m with its non-finite numbers as null.
@@ -65,8 +70,12 @@ func (m ModelInfo) MarshalJSON() ([]byte, error) {
 		}
 		return &x
 	}
-	return json.Marshal(modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
-		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)})
+	j := modelInfoJSON{Model: m.Model, Key: m.Key, Seed: m.Seed, TrainSize: m.TrainSize, External: m.External,
+		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)}
+	if m.TrainMSE != 0 || m.TestMSE != 0 {
+		j.TrainMSE, j.TestMSE = finite(m.TrainMSE), finite(m.TestMSE)
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -85,6 +94,9 @@ func (m *ModelInfo) UnmarshalJSON(b []byte) error {
 	}
 	*m = ModelInfo{Model: j.Model, Key: j.Key, Seed: j.Seed, TrainSize: j.TrainSize, External: j.External, Seconds: j.Seconds,
 		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
+	if j.TrainMSE != nil || j.TestMSE != nil {
+		m.TrainMSE, m.TestMSE = num(j.TrainMSE), num(j.TestMSE)
+	}
 	return nil
 }
 
@@ -96,6 +108,15 @@ type modelOutputs struct {
 	Pop       []float32
 	AuditRows int
 	PopRows   int
+	// GradAudit and GradPop are per-record gradient norms, rows × G (whole model, then each layer with
+	// parameters; gradients.go), when a white-box attack needs them; nil otherwise.
+	GradAudit, GradPop []float32
+	G                  int
+	// Aug is the correctness under A augmentations of the audited records (records × A, 0 or 1) and
+	// Boundary their distances to the decision boundary (target models only); labelonly.go.
+	Aug      []float32
+	A        int
+	Boundary []float32
 }
 
 func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
@@ -108,6 +129,9 @@ func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
 		cfg.Optimizer = nn.AdamW{WeightDecay: t.WeightDecay}
 	default:
 		cfg.Optimizer = nn.SGD{Momentum: t.Momentum, WeightDecay: t.WeightDecay}
+	}
+	if c.regression() {
+		cfg.Loss = nn.MSE{}
 	}
 	switch t.Schedule {
 	case "constant":
@@ -145,7 +169,19 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		}
 	}
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
-		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) }}
+		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) },
+		grad:        p.needsGradients()}
+	if x.aug, x.boundary, err = p.labelOnlyNeeds(); err != nil {
+		return nil, err
+	}
+	if c.regression() {
+		if x.auditV, err = valuesTensor(d.Pool, p.Audit, 1); err != nil {
+			return nil, err
+		}
+		if x.popV, err = valuesTensor(d.Population, p.PopulationIdx, 1); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*modelOutputs, len(p.Jobs))
 	// The bar counts epochs, so that it moves while a long model trains; a reused model counts all of
 	// its epochs at once.
@@ -208,6 +244,10 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 					return nil, nn.Data{}, err
 				}
 				tx, err := nn.FromSlice(train.X, append([]int{train.Len()}, train.Shape...)...)
+				if err == nil && c.regression() {
+					tv, err := valuesTensor(train, seq(train.Len()), 1)
+					return m, nn.Data{X: tx, Values: tv}, err
+				}
 				return m, nn.Data{X: tx, Labels: train.Y}, err
 			},
 			Config: cfg,
@@ -326,6 +366,14 @@ type extractor struct {
 	dir          string
 	auditX, popX *nn.Tensor
 	auditY, popY []int
+	// auditV and popV are the regression targets (data.task: regression), nil for a classifier.
+	auditV, popV *nn.Tensor
+	// grad asks for per-record gradient norms (a white-box attack is listed).
+	grad bool
+	// aug and boundary ask for label-only signals: correctness under augmentations, and the boundary
+	// search's query budget (0: none); labelonly.go.
+	aug      bool
+	boundary int
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
 }
@@ -336,6 +384,12 @@ type extractor struct {
 func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*modelOutputs, error) {
 	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	o, err := loadJob(metaPath, auditPath, popPath, x.auditX.Rows(), x.popX.Rows())
+	if err == nil && x.grad {
+		err = loadGradients(metaPath, o)
+	}
+	if err == nil && (x.aug || x.boundary > 0) {
+		err = x.loadLabelOnly(metaPath, j, o)
+	}
 	if err == nil {
 		return o, nil
 	}
@@ -388,17 +442,30 @@ func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error
 func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info ModelInfo) (*modelOutputs, error) {
 	name := fmt.Sprintf("model %d", j.Model)
 	eval := nn.EvalConfig{BatchSize: x.c.Audit.BatchSize}
-	ao, err := nn.Evaluate(ctx, m, nn.Data{X: x.auditX, Labels: x.auditY}, eval)
+	auditD, popD := nn.Data{X: x.auditX, Labels: x.auditY}, nn.Data{X: x.popX, Labels: x.popY}
+	eval.LayerGradNorms = x.grad
+	if x.auditV != nil { // regression
+		eval.Loss = nn.MSE{}
+		auditD, popD = nn.Data{X: x.auditX, Values: x.auditV}, nn.Data{X: x.popX, Values: x.popV}
+	}
+	ao, err := nn.Evaluate(ctx, m, auditD, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the audited records: %w", name, err)
 	}
-	po, err := nn.Evaluate(ctx, m, nn.Data{X: x.popX, Labels: x.popY}, eval)
+	po, err := nn.Evaluate(ctx, m, popD, eval)
 	if err != nil {
 		return nil, fmt.Errorf("signals of %s on the population: %w", name, err)
 	}
 	q, p := x.c.Audit.NumQueries, x.p
-	info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) })
-	info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
+	trained := func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) }
+	if x.auditV != nil {
+		info.TrainAccuracy, info.TestAccuracy = math.NaN(), math.NaN()
+		info.TrainMSE = meanSquaredResidual(ao.Logits, x.auditV, trained)
+		info.TestMSE = meanSquaredResidual(po.Logits, x.popV, func(int) bool { return true })
+	} else {
+		info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, trained)
+		info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
+	}
 	o := &modelOutputs{Info: info, Audit: ao.Logits.Data, Pop: po.Logits.Data, AuditRows: x.auditX.Rows(), PopRows: x.popX.Rows()}
 	metaPath, auditPath, popPath := signalPaths(x.dir, j)
 	classes := ao.Logits.RowLen()
@@ -408,6 +475,16 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	}
 	if sc.Population, err = writeSignalFile(popPath, npy.NewFloat32(o.Pop, o.PopRows, classes)); err != nil {
 		return nil, err
+	}
+	if x.grad {
+		if err := saveGradients(metaPath, o, ao, po, &sc); err != nil {
+			return nil, err
+		}
+	}
+	if x.aug || x.boundary > 0 {
+		if err := x.queryLabelOnly(ctx, m, j, o, &sc, metaPath); err != nil {
+			return nil, err
+		}
 	}
 	if err := sc.write(metaPath); err != nil {
 		return nil, err
@@ -427,6 +504,13 @@ type signalSidecar struct {
 	Model      ModelInfo  `json:"model"`
 	Audit      signalFile `json:"audit"`
 	Population signalFile `json:"population"`
+	// GradAudit and GradPop are the gradient-norm files (gradients.go), when extracted.
+	GradAudit *signalFile `json:"grad_audit,omitempty"`
+	GradPop   *signalFile `json:"grad_population,omitempty"`
+	// Augmentations and Boundary are the label-only signals' files (labelonly.go), when queried.
+	Augmentations   *signalFile `json:"augmentations,omitempty"`
+	Boundary        *signalFile `json:"boundary,omitempty"`
+	BoundaryQueries int         `json:"boundary_queries,omitempty"`
 	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
 	SHA256 string `json:"sha256"`
 }

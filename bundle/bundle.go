@@ -25,6 +25,12 @@
 //
 // LiRA arrays are transposed into records × models × queries. labels and probs may accompany them.
 //
+// In either layout a bundle may carry white-box signals (the gradient attacks, attack/gradient.go):
+//
+//	grad_norms             N × M or N × M × G   per-record gradient norms ‖∇θ ℓ‖₂, records × models (G:
+//	                                            the whole model, then each layer with parameters)
+//	population_grad_norms  Z × M (× G)          optional, likewise for the population records
+//
 // bundle.json's "signal" names what the signals measure (a signal.Kind: prob_true, loss, rescaled_logit,
 // …; default prob_true, rescaled_logit in the LiRA layout) and "layout" chooses the layout when the
 // files would allow both. "design" says how the memberships were drawn (bernoulli, pairs, lira or other;
@@ -142,10 +148,56 @@ func load(src *source) (*attack.Data, error) {
 			return nil, err
 		}
 	}
+	if err := loadGradNorms(src, d); err != nil {
+		return nil, err
+	}
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// loadGradNorms reads grad_norms (and population_grad_norms), records × models (× G), when present.
+func loadGradNorms(src *source, d *attack.Data) error {
+	read := func(name string, rows int) ([]float64, int, error) {
+		a, file, err := src.getFloat64(name)
+		if err != nil || a == nil {
+			return nil, 0, err
+		}
+		g := 1
+		switch {
+		case len(a.Shape) == 3:
+			g = a.Shape[2]
+		case len(a.Shape) != 2:
+			return nil, 0, fmt.Errorf("%s: shape %s; want %d records × %d models (× G norms)", file, npy.ShapeString(a.Shape), rows, d.M)
+		}
+		if a.Shape[0] != rows || a.Shape[1] != d.M || g < 1 {
+			return nil, 0, fmt.Errorf("%s: shape %s; want %d records × %d models (× G norms), as the signals", file, npy.ShapeString(a.Shape), rows, d.M)
+		}
+		for k, v := range a.F64 {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return nil, 0, fmt.Errorf("%s: record %d, model %d: gradient norm %v; want a finite number ≥ 0", file, k/(d.M*g), k/g%d.M, v)
+			}
+		}
+		return a.F64, g, nil
+	}
+	grad, g, err := read("grad_norms", d.N)
+	if err != nil || grad == nil {
+		if err == nil && src.has("population_grad_norms") {
+			err = fmt.Errorf("%s without %s", src.name("population_grad_norms"), src.name("grad_norms"))
+		}
+		return err
+	}
+	d.Grad, d.G = grad, g
+	pop, pg, err := read("population_grad_norms", d.Z)
+	if err != nil {
+		return err
+	}
+	if pop != nil && pg != g {
+		return fmt.Errorf("%s: %d norms per record, but %s has %d", src.name("population_grad_norms"), pg, src.name("grad_norms"), g)
+	}
+	d.PopGrad = pop
+	return nil
 }
 
 // shapes are the dimensions a bundle's headers declare, checked against each other before any data

@@ -13,7 +13,7 @@ import (
 
 // Write saves d in the Privacy Meter layout into dir, creating it if needed: signals.npy (N × M, or
 // N × M × Q when Q > 1), memberships.npy, and population.npy, labels.npy, probs.npy,
-// population_labels.npy and population_probs.npy when d has them, plus bundle.json naming the signal
+// population_labels.npy, population_probs.npy, grad_norms.npy and population_grad_norms.npy when d has them, plus bundle.json naming the signal
 // kind (and the membership design, when d declares one). Each file is written atomically. d must be valid (attack.Data.Validate).
 func Write(dir string, d *attack.Data) error {
 	if err := d.Validate(); err != nil {
@@ -51,6 +51,12 @@ func Write(dir string, d *attack.Data) error {
 	}
 	if d.Population != nil && d.PopProbs != nil {
 		add("population_probs", npy.NewFloat64(d.PopProbs, d.Z, d.M, d.C))
+	}
+	if d.Grad != nil {
+		add("grad_norms", npy.NewFloat64(d.Grad, d.N, d.M, d.G))
+		if d.PopGrad != nil {
+			add("population_grad_norms", npy.NewFloat64(d.PopGrad, d.Z, d.M, d.G))
+		}
 	}
 	for _, f := range arrays {
 		if err := npy.WriteFile(filepath.Join(dir, f.name+".npy"), f.a); err != nil {

@@ -40,6 +40,10 @@ type Dataset struct {
 	Classes      int
 	FeatureNames []string
 	ClassNames   []string
+
+	// Values holds one regression target per record (nil for a classification data set). A regression
+	// data set has Classes 1 and every Y 0; Subset and Concat carry Values along.
+	Values []float64
 }
 
 // Len returns the number of records N.
@@ -98,6 +102,16 @@ func (d *Dataset) Validate() error {
 			return fmt.Errorf("dataset %s: record %d feature %d is %v", d.Name, k/dim, k%dim, v)
 		}
 	}
+	if d.Values != nil {
+		if len(d.Values) != len(d.Y) {
+			return fmt.Errorf("dataset %s: %d regression targets for %d records", d.Name, len(d.Values), len(d.Y))
+		}
+		for i, v := range d.Values {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("dataset %s: record %d: regression target %v", d.Name, i, v)
+			}
+		}
+	}
 	return nil
 }
 
@@ -121,6 +135,9 @@ func (d *Dataset) Subset(indices []int) (*Dataset, error) {
 		}
 		copy(out.X[k*dim:(k+1)*dim], d.X[i*dim:(i+1)*dim])
 		out.Y[k] = d.Y[i]
+		if d.Values != nil {
+			out.Values = append(out.Values, d.Values[i])
+		}
 	}
 	return out, nil
 }
@@ -145,6 +162,12 @@ func Concat(a, b *Dataset) (*Dataset, error) {
 	}
 	out.X = append(append(out.X, a.X...), b.X...)
 	out.Y = append(append(out.Y, a.Y...), b.Y...)
+	if (a.Values == nil) != (b.Values == nil) {
+		return nil, fmt.Errorf("dataset: cannot concatenate %s and %s: one has regression targets, the other not", a.Name, b.Name)
+	}
+	if a.Values != nil {
+		out.Values = append(append([]float64(nil), a.Values...), b.Values...)
+	}
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,45 @@ func TestNormalizeChannels(t *testing.T) {
 	}
 	if err := d.NormalizeChannels([]float32{0, 0}, []float32{1, 0}); err == nil {
 		t.Error("zero std accepted")
+	}
+}
+
+func TestValuesTravel(t *testing.T) {
+	d := &Dataset{Name: "r", X: []float32{1, 2, 3}, Y: []int{0, 0, 0}, Shape: []int{1}, Classes: 1, Values: []float64{0.5, -1, 2}}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Subset([]int{2, 0})
+	if err != nil || !slices.Equal(s.Values, []float64{2, 0.5}) {
+		t.Fatalf("Subset values %v, %v", s.Values, err)
+	}
+	c, err := Concat(d, s)
+	if err != nil || !slices.Equal(c.Values, []float64{0.5, -1, 2, 2, 0.5}) {
+		t.Fatalf("Concat values %v, %v", c.Values, err)
+	}
+	if _, err := Concat(d, &Dataset{Name: "c", X: []float32{1}, Y: []int{0}, Shape: []int{1}, Classes: 1}); err == nil {
+		t.Error("Concat of a regression and a classification data set accepted")
+	}
+	d.Values[1] = math.NaN()
+	if err := d.Validate(); err == nil {
+		t.Error("NaN target accepted")
+	}
+}
+
+func TestUserMemberships(t *testing.T) {
+	users, names := UserIndex([]string{"b", "a", "b", "c"})
+	if !slices.Equal(users, []int{0, 1, 0, 2}) || !slices.Equal(names, []string{"b", "a", "c"}) {
+		t.Fatalf("UserIndex: %v %v", users, names)
+	}
+	byUser := &Memberships{N: 3, M: 2, Members: []bool{true, false, false, true, true, true}}
+	ms, err := UserMemberships(users, byUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false, false, true, true, false, true, true}; !slices.Equal(ms.Members, want) {
+		t.Errorf("record memberships %v, want %v", ms.Members, want)
+	}
+	if _, err := UserMemberships([]int{3}, byUser); err == nil {
+		t.Error("user out of range accepted")
 	}
 }

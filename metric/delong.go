@@ -28,10 +28,18 @@ func AUCLowerBound(scores []float64, members []bool, alpha float64) (float64, er
 		return 0, fmt.Errorf("AUC lower bound: %w", err)
 	}
 	pos, neg := splitSorted(scores, members)
-	P, N := len(pos), len(neg)
-	if P < 2 || N < 2 {
+	if len(pos) < 2 || len(neg) < 2 {
 		return math.NaN(), nil
 	}
+	auc, se, se0 := deLong(pos, neg)
+	z := math.Sqrt2 * math.Erfinv(1-2*alpha)
+	return auc - z*max(se, se0), nil
+}
+
+// deLong returns the AUC of sorted member scores pos against sorted non-member scores neg, DeLong's
+// standard error and the Mann–Whitney null one (see AUCLowerBound). Both need 2 or more of each.
+func deLong(pos, neg []float64) (auc, se, se0 float64) {
+	P, N := len(pos), len(neg)
 	// placement returns, for each score of a, the fraction of b below it plus half the fraction equal.
 	placement := func(a, b []float64) []float64 {
 		v := make([]float64, len(a))
@@ -64,9 +72,8 @@ func AUCLowerBound(scores []float64, members []bool, alpha float64) (float64, er
 		}
 		return s / float64(len(v)-1)
 	}
-	auc := mean(v10)
-	se := math.Sqrt(variance(v10, auc)/float64(P) + variance(v01, mean(v01))/float64(N))
-	se0 := math.Sqrt(float64(P+N+1) / (12 * float64(P) * float64(N)))
-	z := math.Sqrt2 * math.Erfinv(1-2*alpha)
-	return auc - z*max(se, se0), nil
+	auc = mean(v10)
+	se = math.Sqrt(variance(v10, auc)/float64(P) + variance(v01, mean(v01))/float64(N))
+	se0 = math.Sqrt(float64(P+N+1) / (12 * float64(P) * float64(N)))
+	return auc, se, se0
 }

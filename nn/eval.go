@@ -13,6 +13,8 @@ type EvalConfig struct {
 	Loss      Loss // default CrossEntropy{}
 	// GradNorms requests per-record gradient norms (one extra backward pass per batch).
 	GradNorms bool
+	// LayerGradNorms also requests them per layer with trainable parameters (implies GradNorms).
+	LayerGradNorms bool
 }
 
 // RecordOutputs holds per-record outputs of a model on a data set of N records.
@@ -27,6 +29,11 @@ type RecordOutputs struct {
 	// GradNorm is ‖∇_θ ℓ_i‖₂, the Euclidean norm of the gradient of record i's own loss (not divided by
 	// a batch size) over all trainable parameters θ; nil unless requested.
 	GradNorm []float64
+	// GradLayers lists the indices in the model's Layers of the layers with trainable parameters, and
+	// LayerGradNorm[k][i] is ‖∇_θk ℓ_i‖₂ over layer GradLayers[k]'s parameters θk only; nil unless
+	// EvalConfig.LayerGradNorms. The whole-model norm is the root of the sum of their squares.
+	GradLayers    []int
+	LayerGradNorm [][]float64
 }
 
 // Evaluate runs m in evaluation mode (running batch-norm statistics, no dropout) over d and returns
@@ -61,6 +68,15 @@ func Evaluate(ctx context.Context, m *Sequential, d Data, cfg EvalConfig) (*Reco
 	res := &RecordOutputs{Logits: NewTensor(append([]int{n}, outShape...)...), Loss: make([]float64, n)}
 	if d.Labels != nil {
 		res.PTrue = make([]float64, n)
+	}
+	if cfg.LayerGradNorms {
+		cfg.GradNorms = true
+		for k, l := range m.Layers {
+			if hasTrainable(l) {
+				res.GradLayers = append(res.GradLayers, k)
+				res.LayerGradNorm = append(res.LayerGradNorm, make([]float64, n))
+			}
+		}
 	}
 	if cfg.GradNorms {
 		res.GradNorm = make([]float64, n)
@@ -102,20 +118,40 @@ func Evaluate(ctx context.Context, m *Sequential, d Data, cfg EvalConfig) (*Reco
 			continue
 		}
 		sq := res.GradNorm[lo:hi]
+		var layerSq [][]float64 // per layer of res.GradLayers, this batch; nil without LayerGradNorms
+		for k := range res.LayerGradNorm {
+			layerSq = append(layerSq, res.LayerGradNorm[k][lo:hi])
+		}
 		if fast {
 			if err := m.Backward(g); err != nil {
 				return nil, err
 			}
-			for _, l := range m.Layers {
-				if rn, ok := l.(RecordNormer); ok {
-					rn.AddRecordSqNorms(sq)
+			k := 0
+			for li, l := range m.Layers {
+				rn, ok := l.(RecordNormer)
+				if !ok {
+					continue
 				}
+				if layerSq != nil && k < len(res.GradLayers) && res.GradLayers[k] == li {
+					rn.AddRecordSqNorms(layerSq[k])
+					for i, v := range layerSq[k] {
+						sq[i] += v
+					}
+					k++
+					continue
+				}
+				rn.AddRecordSqNorms(sq)
 			}
-		} else if err := recordSqNormsSlow(m, xb, tb, loss, sq); err != nil {
+		} else if err := recordSqNormsSlow(m, xb, tb, loss, sq, res.GradLayers, layerSq); err != nil {
 			return nil, err
 		}
 		for i, v := range sq {
 			sq[i] = math.Sqrt(v)
+		}
+		for _, ls := range layerSq {
+			for i, v := range ls {
+				ls[i] = math.Sqrt(v)
+			}
 		}
 	}
 	return res, nil
@@ -138,8 +174,19 @@ func pTrue(out *Tensor, labels []int, p []float64) {
 	}
 }
 
-// recordSqNormsSlow computes squared per-record gradient norms with one backward pass per record.
-func recordSqNormsSlow(m *Sequential, x *Tensor, t Target, loss Loss, sq []float64) error {
+// hasTrainable reports whether l has a parameter with a gradient.
+func hasTrainable(l Layer) bool {
+	for _, p := range l.Params() {
+		if p.Grad != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// recordSqNormsSlow computes squared per-record gradient norms with one backward pass per record, and
+// when layerSq is not nil those of each layer of layers (indices into m.Layers) into layerSq.
+func recordSqNormsSlow(m *Sequential, x *Tensor, t Target, loss Loss, sq []float64, layers []int, layerSq [][]float64) error {
 	var lossBuf [1]float64
 	var grad *Tensor
 	for i := range sq {
@@ -167,6 +214,18 @@ func recordSqNormsSlow(m *Sequential, x *Tensor, t Target, loss Loss, sq []float
 			s += sumSq(p.Grad.Data)
 		}
 		sq[i] = s
+		for k, li := range layers {
+			if layerSq == nil {
+				break
+			}
+			var ls float64
+			for _, p := range m.Layers[li].Params() {
+				if p.Grad != nil {
+					ls += sumSq(p.Grad.Data)
+				}
+			}
+			layerSq[k][i] = ls
+		}
 	}
 	return nil
 }

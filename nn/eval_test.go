@@ -159,3 +159,46 @@ func TestEvaluateErrors(t *testing.T) {
 		t.Errorf("regression outputs: p(true) %v, %d losses, %d norms", res.PTrue, len(res.Loss), len(res.GradNorm))
 	}
 }
+
+// TestEvaluateLayerGradNorms checks per-layer gradient norms against brute force, one record at a time,
+// on the ghost-norm path and on the per-record fallback.
+func TestEvaluateLayerGradNorms(t *testing.T) {
+	vecs, labels := synthImages(10, 9, 1, 1, 12, 4)
+	vecs.Shape = []int{9, 12}
+	mlp, err := FromSpecs("mlp", []LayerSpec{
+		{Kind: KindDense, In: 12, Out: 8}, {Kind: KindTanh}, {Kind: KindDense, In: 8, Out: 4},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mlp.Init(2)
+	slow := NewSequential("mlp-fallback", append([]Layer(nil), mlp.Layers...)...)
+	slow.Layers[0] = hidden{mlp.Layers[0]}
+	for _, m := range []*Sequential{mlp, slow} {
+		res, err := Evaluate(context.Background(), m, Data{X: vecs, Labels: labels}, EvalConfig{BatchSize: 4, LayerGradNorms: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.GradLayers) != 2 || res.GradLayers[0] != 0 || res.GradLayers[1] != 2 || len(res.GradNorm) != 9 {
+			t.Fatalf("%s: layers %v, %d whole-model norms", m.Name, res.GradLayers, len(res.GradNorm))
+		}
+		for i := 0; i < 9; i++ {
+			bruteRecord(t, m, vecs.Slice(i, i+1), labels[i])
+			total := 0.0
+			for k, li := range res.GradLayers {
+				var s float64
+				for _, p := range m.Layers[li].Params() {
+					s += sumSq(p.Grad.Data)
+				}
+				want := math.Sqrt(s)
+				if got := res.LayerGradNorm[k][i]; math.Abs(got-want) > 1e-4*want+1e-7 {
+					t.Errorf("%s record %d layer %d: norm %v, batch-of-1 %v", m.Name, i, li, got, want)
+				}
+				total += res.LayerGradNorm[k][i] * res.LayerGradNorm[k][i]
+			}
+			if math.Abs(math.Sqrt(total)-res.GradNorm[i]) > 1e-9*res.GradNorm[i] {
+				t.Errorf("%s record %d: layers' norms combine to %v, whole model %v", m.Name, i, math.Sqrt(total), res.GradNorm[i])
+			}
+		}
+	}
+}

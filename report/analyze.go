@@ -163,6 +163,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 		}
 	}
 	a.summary.Ranges = in.Ranges
+	a.summary.Slices = in.Slices
 	return a, nil
 }
 
@@ -405,7 +406,7 @@ func (a *analysis) summarize() *Summary {
 
 func (a *analysis) attackSummary(k int) AttackSummary {
 	at, an := &a.in.Attacks[k], &a.attacks[k]
-	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName(), Risk: RiskEvidence{Level: an.level()}}
+	out := AttackSummary{Name: at.Name, Description: at.Description, Signal: at.signalName(), Access: at.Access, Risk: RiskEvidence{Level: an.level()}}
 	for _, f := range metric.StandardFPRs() {
 		out.TPRAtFPR = append(out.TPRAtFPR, TPREstimate{FPR: f})
 	}

@@ -172,6 +172,13 @@ func (a *analysis) figures(ctx context.Context) (figs map[string]*figure, histNa
 			return nil, nil, err
 		}
 	}
+	if p, err := accessFigure(a.summary); err != nil {
+		return nil, nil, fmt.Errorf("report: access plot: %w", err)
+	} else if p != nil {
+		if err := render("access", p.Title.Text, "", p, 5*vg.Inch, 3.4*vg.Inch); err != nil {
+			return nil, nil, err
+		}
+	}
 	p, err := a.classFigure(a.summary)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report: per-class plot: %w", err)

@@ -70,6 +70,8 @@ type page struct {
 	DP       *dpView      // the audits against the training's DP claim; nil without one
 	DPAudits []dpAuditRow // the DP audit games' bounds
 	Ranges   *rangesView  // the range membership audit; nil without one
+	Access   *accessView  // attacks against the level of model access; nil without levels
+	Slices   *slicesView  // attacks on subgroups; nil without slices
 
 	Notes      []noteView
 	Alpha      string
@@ -267,6 +269,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 		p.Hists = append(p.Hists, inline(h, "fig-"+h, ""))
 	}
 	p.ClassFig = inline("per_class", "fig-per-class", "")
+	p.Access = accessPage(s, inline("access", "fig-access", ""))
 	p.DP, p.DPAudits = a.dpPage(inline)
 
 	// Most vulnerable records.
@@ -352,6 +355,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Params = flattenParams(in.Params)
 	p.Fit = a.fitView(figs)
 	p.Ranges = a.rangesView()
+	p.Slices = a.slicesView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -65,6 +65,8 @@ type Input struct {
 	DPAudits []DPAudit
 	// Ranges is the outcome of a range membership audit (privacy game range_membership). Optional.
 	Ranges *Ranges
+	// Slices are the attacks on subgroups of the records (audit.slices). Optional.
+	Slices []Slice
 }
 
 // Record is one audited record.
@@ -94,6 +96,10 @@ type AttackResult struct {
 	// shown in the member / non-member histograms instead of the scores. NaN marks a missing value.
 	Signal     []float64
 	SignalName string // what Signal is, e.g. "loss"; "score" when Signal is nil
+
+	// Access is the level of model access the attack saw, as "top_k: 1" (signal.Access), when the audit
+	// compares levels; Name then ends in " @ " + Access. Optional.
+	Access string
 }
 
 // Bool returns a pointer to b, for Record.Member.

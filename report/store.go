@@ -57,6 +57,7 @@ type storedInput struct {
 	DP            *DPClaim       `json:"dp,omitempty"`
 	DPAudits      []DPAudit      `json:"dp_audits,omitempty"`
 	Ranges        *Ranges        `json:"ranges,omitempty"`
+	Slices        []Slice        `json:"slices,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -72,6 +73,7 @@ type storedAttack struct {
 	Description string `json:"description,omitempty"`
 	SignalName  string `json:"signal_name,omitempty"`
 	HasSignal   bool   `json:"has_signal"`
+	Access      string `json:"access,omitempty"`
 }
 
 // WriteInput saves in into dir (created if needed) so that ReadInput, and `pmeter report`, can rebuild the
@@ -95,7 +97,7 @@ func WriteInput(dir string, in *Input) error {
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
 		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
 		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
-		DP: in.DP, DPAudits: in.DPAudits, Ranges: in.Ranges,
+		DP: in.DP, DPAudits: in.DPAudits, Ranges: in.Ranges, Slices: in.Slices,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -122,7 +124,7 @@ func WriteInput(dir string, in *Input) error {
 	scores := make([]float64, 0, len(in.Attacks)*n)
 	var signals []float64
 	for _, at := range in.Attacks {
-		st.Attacks = append(st.Attacks, storedAttack{Name: at.Name, Description: at.Description, SignalName: at.SignalName, HasSignal: at.Signal != nil})
+		st.Attacks = append(st.Attacks, storedAttack{Name: at.Name, Description: at.Description, SignalName: at.SignalName, HasSignal: at.Signal != nil, Access: at.Access})
 		scores = append(scores, at.Scores...)
 		if at.Signal != nil && signals == nil {
 			signals = make([]float64, 0, len(in.Attacks)*n)
@@ -220,7 +222,7 @@ func ReadInput(dir string) (*Input, error) {
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
 		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
-		DP: st.DP, DPAudits: st.DPAudits, Ranges: st.Ranges,
+		DP: st.DP, DPAudits: st.DPAudits, Ranges: st.Ranges, Slices: st.Slices,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {
@@ -245,7 +247,7 @@ func ReadInput(dir string) (*Input, error) {
 		}
 	}
 	for k, sa := range st.Attacks {
-		at := AttackResult{Name: sa.Name, Description: sa.Description, SignalName: sa.SignalName, Scores: scores[k*n : (k+1)*n]}
+		at := AttackResult{Name: sa.Name, Description: sa.Description, SignalName: sa.SignalName, Scores: scores[k*n : (k+1)*n], Access: sa.Access}
 		if sa.HasSignal {
 			at.Signal = signals[k*n : (k+1)*n]
 		}

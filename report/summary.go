@@ -52,6 +52,8 @@ type Summary struct {
 	DP *DPCheck `json:"dp,omitempty"`
 	// Ranges is the range membership audit (Input.Ranges); absent for the other privacy games.
 	Ranges *Ranges `json:"ranges,omitempty"`
+	// Slices are the attacks on subgroups (audit.slices; Input.Slices); absent without slices.
+	Slices []Slice `json:"slices,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
@@ -152,6 +154,9 @@ type AttackSummary struct {
 	// Risk is the attack's risk level and the statistics it rests on.
 	Risk      RiskEvidence    `json:"risk"`
 	PerTarget []TargetSummary `json:"per_target,omitempty"` // when Targets > 1
+
+	// Access is the level of model access the attack saw (Input's Access); absent without levels.
+	Access string `json:"access,omitempty"`
 }
 
 // RiskEvidence is an attack's risk level (Verdict.Level's scale) and the statistics behind it, each at

@@ -29,15 +29,19 @@ const (
 	Entropy          Kind = "entropy"           // −Σ p_c log p_c
 	ModifiedEntropy  Kind = "modified_entropy"  // Song & Mittal's Mentr
 	SoftMarginTaylor Kind = "sm_taylor_softmax" // RMIA's soft-margin Taylor softmax of the true label, in (0, 1]
+
+	// Residual is a regression model's residual y − ŷ (signed, in the target's units). It converts into
+	// no other kind; the regression attacks (LOSS on r² or |r|, LiRA and RMIA on r) read it directly.
+	Residual Kind = "residual"
 )
 
 // ParseKind validates a signal kind name.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
-	case ProbTrue, Loss, RescaledLogit, Confidence, Entropy, ModifiedEntropy, SoftMarginTaylor:
+	case ProbTrue, Loss, RescaledLogit, Confidence, Entropy, ModifiedEntropy, SoftMarginTaylor, Residual:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown signal kind %q (want prob_true, loss, rescaled_logit, confidence, entropy, modified_entropy or sm_taylor_softmax)", s)
+	return "", fmt.Errorf("unknown signal kind %q (want prob_true, loss, rescaled_logit, confidence, entropy, modified_entropy, sm_taylor_softmax or residual)", s)
 }
 
 // Convertible reports whether Convert can turn a signal of kind from into kind to. Only the three kinds

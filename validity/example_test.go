@@ -26,6 +26,6 @@ func ExampleRun() {
 	fmt.Printf("%d null cells, %d leak cells, %d failing\n", len(rep.Null), len(rep.Leak), len(rep.Failures()))
 	fmt.Println(rep.Null[0].Design, rep.Null[0].Variant, rep.Null[0].Pass)
 	// Output:
-	// 12 null cells, 12 leak cells, 0 failing
+	// 16 null cells, 16 leak cells, 0 failing
 	// pairs loss true
 }

@@ -11,12 +11,13 @@ import (
 func TestValidateCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "v.json")
-	// A small run: the loss attack cannot see reference models, so it is null under every design.
+	// A small run: the loss attack cannot see reference models, so it is null under every design. Its
+	// variants are 3: on classifier signals, on regression residuals and at access level probabilities.
 	code, stdout, stderr := attackCLI(t, "validate", "--seeds", "4", "--records", "200", "--attacks", "loss", "--designs", "pairs,lira-9", "--json", out)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"null harness: 0 of 2 cells fail", "leak harness: 0 of 2 cells fail", "pairs", "lira-9", "wrote " + out} {
+	for _, want := range []string{"null harness: 0 of 6 cells fail", "leak harness: 0 of 6 cells fail", "pairs", "lira-9", "wrote " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -42,7 +43,7 @@ func TestValidateCommand(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Seeds != 4 || len(rep.Null) != 2 || len(rep.Null[0].SeedAUC) != 4 || !rep.Null[0].Pass || len(rep.Leak) != 2 || len(rep.Leak[1].SeedIndAUC) != 4 {
+	if rep.Seeds != 4 || len(rep.Null) != 6 || len(rep.Null[0].SeedAUC) != 4 || !rep.Null[0].Pass || len(rep.Leak) != 6 || len(rep.Leak[1].SeedIndAUC) != 4 {
 		t.Errorf("JSON report: %s", b)
 	}
 

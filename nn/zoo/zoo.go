@@ -44,6 +44,21 @@ func Specs(name string, in []int, classes int) ([]nn.LayerSpec, error) {
 	if classes < 2 {
 		return nil, fmt.Errorf("model %s: need at least 2 classes, got %d", name, classes)
 	}
+	return specs(name, in, classes)
+}
+
+// Regression returns the named architecture as a regression model: the same layers with one linear
+// output ŷ (no activation after the last dense layer), for training with nn.MSE. "linreg" is logreg's
+// regression form, linear regression.
+func Regression(name string, in []int) ([]nn.LayerSpec, error) {
+	if strings.EqualFold(name, "linreg") {
+		name = "logreg"
+	}
+	return specs(name, in, 1)
+}
+
+// specs returns the layers of the named architecture with the given number of outputs.
+func specs(name string, in []int, classes int) ([]nn.LayerSpec, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("model %s: empty input shape", name)
 	}

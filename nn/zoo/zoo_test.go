@@ -169,3 +169,19 @@ func TestSpecsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRegression(t *testing.T) {
+	for _, name := range []string{"linreg", "logreg", "mlp", "mlp2"} {
+		specs, err := Regression(name, []int{10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := specs[len(specs)-1]
+		if last.Kind != nn.KindDense || last.Out != 1 {
+			t.Errorf("%s: last layer %+v; want a dense layer with one linear output", name, last)
+		}
+	}
+	if s, _ := Regression("linreg", []int{4}); len(s) != 2 {
+		t.Errorf("linreg has %d layers, want flatten and dense", len(s))
+	}
+}
