@@ -59,9 +59,9 @@ type CanaryConfig struct {
 	KMinus *int   `yaml:"k_minus"` // dp_one_run: canaries guessed excluded (the lowest scores)
 	// Gradient canaries only: Direction is dirac (default) or random, Score likelihood (default) or sum,
 	// Isolate (default true) whether the scores leave out the data's clipped gradient sum (dpaudit.Spec).
-	Direction string `yaml:"direction"`
-	Score     string `yaml:"score"`
-	Isolate   *bool  `yaml:"isolate"`
+	Direction string `yaml:"direction,omitempty"`
+	Score     string `yaml:"score,omitempty"`
+	Isolate   *bool  `yaml:"isolate,omitempty"`
 }
 
 // isCanaryGame reports whether the config plays a DP audit game.
