@@ -525,7 +525,13 @@ type signalFile struct {
 // selfHash returns the SHA-256 that sc records of itself.
 func (sc signalSidecar) selfHash() (string, error) {
 	sc.SHA256 = ""
-	b, err := json.Marshal(sc)
+	return jsonSHA256(sc)
+}
+
+// jsonSHA256 returns the hex SHA-256 of v's compact JSON: the self-checksum of the run directory's JSON
+// artefacts, computed with their own checksum field emptied.
+func jsonSHA256(v any) (string, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,12 +51,7 @@ type whiteBoxScores struct {
 
 func (w whiteBoxScores) selfHash() (string, error) {
 	w.SHA256 = ""
-	b, err := json.Marshal(w)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	return jsonSHA256(w)
 }
 
 func (w whiteBoxScores) write(path string) error {
