@@ -259,6 +259,12 @@ func gatherConst(x, idx *constant, axis int64) (*constant, error) {
 	return out, nil
 }
 
+// maxFoldElems bounds the number of elements of a constant that Concat folds. Without it, a chain of
+// Concat nodes each taking one value twice doubles it at every node, so that a file of a few hundred
+// bytes would make the importer allocate gigabytes. Folded values are shapes and indices, a few
+// elements; weights come from initializers.
+const maxFoldElems = 1 << 20
+
 // concatConst joins 1-D constants (ONNX Concat on axis 0).
 func concatConst(parts []*constant, axis int64) (*constant, error) {
 	if len(parts) == 0 {
@@ -269,6 +275,7 @@ func concatConst(parts []*constant, axis int64) (*constant, error) {
 	}
 	out := &constant{}
 	isFloat := parts[0].isFloat()
+	total := 0
 	for i, p := range parts {
 		if len(p.Shape) != 1 {
 			return nil, fmt.Errorf("input %d has shape %v; only 1-D constants can be concatenated", i, p.Shape)
@@ -276,6 +283,11 @@ func concatConst(parts []*constant, axis int64) (*constant, error) {
 		if p.isFloat() != isFloat {
 			return nil, fmt.Errorf("inputs mix integer and float types")
 		}
+		if total += p.Len(); total > maxFoldElems {
+			return nil, fmt.Errorf("Concat of constants gives more than %d elements, the most this importer folds", maxFoldElems)
+		}
+	}
+	for _, p := range parts {
 		out.F = append(out.F, p.F...)
 		out.I = append(out.I, p.I...)
 	}

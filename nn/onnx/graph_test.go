@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -497,12 +498,28 @@ func TestMalformed(t *testing.T) {
 			`input "a" is neither`},
 		{"value computed twice", model(13, []int{3}, nil, nd("Relu", []string{"x"}, []string{"y"}), nd("Tanh", []string{"x"}, []string{"y"})),
 			`value "y" is computed twice`},
+		{"Concat doubling a constant 31 times", concatDoubling(31), "more than 1048576 elements"},
 	} {
 		_, err := Decode(c.data)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "onnx: ") {
 			t.Errorf("%s: error %v, want one starting with onnx: and containing %q", c.name, err, c.want)
 		}
 	}
+}
+
+// concatDoubling is a model of about 1 KB whose Add constant is a one-element constant doubled by
+// a chain of k Concat nodes, each taking the previous value twice: 2^k elements unless folding is
+// bounded (k = 31 would be 8 GiB of float32).
+func concatDoubling(k int) []byte {
+	var nodes []*nodeProto
+	prev := "c0"
+	for i := 1; i <= k; i++ {
+		cur := fmt.Sprintf("c%d", i)
+		nodes = append(nodes, nd("Concat", []string{prev, prev}, []string{cur}, aInt("axis", 0)))
+		prev = cur
+	}
+	nodes = append(nodes, nd("Add", []string{"x", prev}, []string{"y"}))
+	return model(13, []int{4}, []*tensorProto{tf("c0", []int{1}, []float32{1})}, nodes...)
 }
 
 func bytesOf(b byte, n int) []byte {
