@@ -300,39 +300,15 @@ func runCanaryGame(ctx context.Context, c *Config, d *Data, opt Options, res *Re
 		}
 		res.Canaries.Included = append(res.Canaries.Included, in)
 	}
-	if p.Targets == 1 {
-		// With few canaries all may be in, or all out: then the attack has no ROC, but the game's bounds
-		// stand.
-		if r, err := metric.Evaluate(ar.Scores[0], res.Members[0]); err == nil {
-			ar.Targets = []metric.Result{r}
-			// The canaries' inclusions are independent coins and LOSS uses no reference model: a DP bound.
-			ar.Epsilon = []*metric.EpsilonBound{epsilonBound(ar.Scores[0], res.Members[0], "", delta)}
-		} else {
-			opt.logf("warning: the LOSS attack's metrics need included and excluded canaries: %v", err)
-		}
-	} else {
-		// A run holds too few canaries for metrics of its own; the runs' canaries are pooled (the game's
-		// bounds are per canary, over the runs).
-		ps, pm, err := metric.Pool(ar.Scores, res.Members)
-		if err != nil {
-			return nil, err
-		}
-		r, err := metric.Evaluate(ps, pm)
-		if err != nil {
-			return nil, fmt.Errorf("the canaries of all runs: %w", err)
-		}
-		ar.Pooled = &r
+	game := canaryGame{oneRun: c.Audit.PrivacyGame == GameDPOneRun, name: "one-run", multiName: "multi-run",
+		ids: cs.records, noROC: "the LOSS attack's metrics need included and excluded canaries"}
+	if game.oneRun {
+		game.kPlus, game.kMinus = *k.KPlus, *k.KMinus
 	}
-	res.Attacks = []AttackResult{ar}
-	gameSeed := derive(seed, "dp-audit")
-	if c.Audit.PrivacyGame == GameDPOneRun {
-		res.DPAudits, err = oneRunAudits("one-run", ar.Scores[0], res.Members[0], *k.KPlus, *k.KMinus, delta, gameSeed)
-	} else {
-		res.DPAudits, err = multiRunAudits("multi-run", ar.Scores, res.Members, cs.records, delta, gameSeed)
-	}
-	if err != nil {
+	if res.DPAudits, err = game.audit(&ar, res.Members, delta, derive(seed, "dp-audit"), opt.logf); err != nil {
 		return nil, err
 	}
+	res.Attacks = []AttackResult{ar}
 	stage("attacks and metrics")
 	if err := writeReport(ctx, c, cd, p, res); err != nil {
 		return nil, err
@@ -357,6 +333,46 @@ func (r *Result) addModels(outs []*modelOutputs) {
 			r.Trained++
 		}
 	}
+}
+
+// canaryGame describes how a canary game (dp_one_run or dp_multi_run, with any kind of canary) turns
+// the canaries' scores into its metrics and bounds.
+type canaryGame struct {
+	oneRun          bool   // the one-run game (one training run); else the multi-run game
+	name, multiName string // prefixes of the one-run and the multi-run bounds' names
+	ids             []int  // the canaries' training-pool records (−1 or nil: none), for the multi-run bounds' names
+	kPlus, kMinus   int    // the one-run game's guesses
+	noROC           string // the warning logged when the one run's canaries are all in or all out
+}
+
+// audit computes the metrics of ar, whose Scores hold the canaries' scores against each run's model
+// (higher = more likely included), and returns the game's bounds at δ = delta (0: the default), with
+// members[t] the canaries' inclusions in run t. In the one-run game, the run's ROC and holdout ε bound
+// go in ar.Targets and ar.Epsilon — the inclusions are independent coins, so the bound is a DP bound —
+// or, when the canaries are all in or all out, a warning is logged (the game's bounds stand), and the
+// bounds are oneRunAudits'. In the multi-run game a run holds too few canaries for metrics of its
+// own: the runs' canaries are pooled into ar.Pooled (the game's bounds are per canary, over the runs),
+// and the bounds are multiRunAudits'.
+func (g canaryGame) audit(ar *AttackResult, members [][]bool, delta float64, seed uint64, logf func(string, ...any)) ([]report.DPAudit, error) {
+	if g.oneRun {
+		if r, err := metric.Evaluate(ar.Scores[0], members[0]); err == nil {
+			ar.Targets = []metric.Result{r}
+			ar.Epsilon = []*metric.EpsilonBound{epsilonBound(ar.Scores[0], members[0], "", delta)}
+		} else {
+			logf("warning: %s: %v", g.noROC, err)
+		}
+		return oneRunAudits(g.name, ar.Scores[0], members[0], g.kPlus, g.kMinus, delta, seed)
+	}
+	ps, pm, err := metric.Pool(ar.Scores, members)
+	if err != nil {
+		return nil, err
+	}
+	r, err := metric.Evaluate(ps, pm)
+	if err != nil {
+		return nil, fmt.Errorf("the canaries of all runs: %w", err)
+	}
+	ar.Pooled = &r
+	return multiRunAudits(g.multiName, ar.Scores, members, g.ids, delta, seed)
 }
 
 // oneRunAudits returns the one-run game's bounds at δ = delta (0: the default) and gameAlpha, from the

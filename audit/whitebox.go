@@ -217,34 +217,12 @@ func runGradientGame(ctx context.Context, c *Config, d *Data, opt Options, res *
 		}
 	}
 	delta := res.DP.delta()
-	if runs == 1 {
-		if r, err := metric.Evaluate(ar.Scores[0], res.Members[0]); err == nil {
-			ar.Targets = []metric.Result{r}
-			// Independent inclusions and scores from the run alone: the holdout bound is a DP bound, and
-			// its operating point goes on the trade-off curve.
-			ar.Epsilon = []*metric.EpsilonBound{epsilonBound(ar.Scores[0], res.Members[0], "", delta)}
-		} else {
-			opt.logf("warning: the canaries' ROC needs included and excluded canaries: %v", err)
-		}
-	} else {
-		ps, pm, err := metric.Pool(ar.Scores, res.Members)
-		if err != nil {
-			return nil, err
-		}
-		if r, err := metric.Evaluate(ps, pm); err == nil {
-			ar.Pooled = &r
-		}
-	}
-	res.Attacks = []AttackResult{ar}
-	gameSeed := derive(seed, "dp-audit")
-	if c.Audit.PrivacyGame == GameDPOneRun {
-		res.DPAudits, err = oneRunAudits("white-box one-run", ar.Scores[0], res.Members[0], kPlus, kMinus, delta, gameSeed)
-	} else {
-		res.DPAudits, err = multiRunAudits("white-box multi-run", ar.Scores, res.Members, nil, delta, gameSeed)
-	}
-	if err != nil {
+	game := canaryGame{oneRun: c.Audit.PrivacyGame == GameDPOneRun, name: "white-box one-run", multiName: "white-box multi-run",
+		kPlus: kPlus, kMinus: kMinus, noROC: "the canaries' ROC needs included and excluded canaries"}
+	if res.DPAudits, err = game.audit(&ar, res.Members, delta, derive(seed, "dp-audit"), opt.logf); err != nil {
 		return nil, err
 	}
+	res.Attacks = []AttackResult{ar}
 	stage("attacks and metrics")
 	cd := &Data{Pool: d.Pool, Population: d.Population, ClassNames: d.ClassNames,
 		Source: fmt.Sprintf("%s, with %d gradient canaries", d.Source, m)}
