@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,13 +63,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := fs.Uint64("seed", 0, "")
 	sets := attackSets{}
 	fs.Var(sets, "set", "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, attackUsage)
-		writeAttackTable(stdout)
-		writeLLMAttackTable(stdout)
-		return err
-	}
+	var help strings.Builder
+	help.WriteString(attackUsage)
+	writeAttackTable(&help)
+	writeLLMAttackTable(&help)
+	pos, err := parseArgs(fs, args, help.String(), stdout)
 	if err != nil {
 		return err
 	}

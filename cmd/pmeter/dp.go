@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -125,16 +124,8 @@ func newDPFlags(name string) *dpFlags {
 
 // parse parses args, checks that the required flags are present, and returns the accountant options.
 func (f *dpFlags) parse(args []string, usage string, stdout io.Writer, required ...string) (accountant.Options, error) {
-	pos, err := parseInterspersed(f.fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
+	if err := parseFlags(f.fs, args, "dp "+f.fs.Name(), usage, stdout); err != nil {
 		return accountant.Options{}, err
-	}
-	if err != nil {
-		return accountant.Options{}, err
-	}
-	if len(pos) > 0 {
-		return accountant.Options{}, usagef("unexpected arguments %q; run 'pmeter dp %s -h'", pos, f.fs.Name())
 	}
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -111,16 +110,8 @@ func parseDPAudit(args []string, stdout io.Writer) (dpAuditConfig, error) {
 	fs.Uint64Var(&c.opt.Seed, "seed", 0, "")
 	fs.StringVar(&c.compat, "compat", "", "")
 	fs.BoolVar(&c.json, "json", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, dpAuditUsage)
+	if err := parseFlags(fs, args, "dp audit", dpAuditUsage, stdout); err != nil {
 		return c, err
-	}
-	if err != nil {
-		return c, err
-	}
-	if len(pos) > 0 {
-		return c, usagef("unexpected arguments %q; run 'pmeter dp audit -h'", pos)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

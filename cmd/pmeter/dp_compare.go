@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,11 +34,7 @@ func runDPCompare(_ context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "")
 	jsonOut := fs.String("json", "", "")
 	force := fs.Bool("force", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, dpCompareUsage)
-		return err
-	}
+	pos, err := parseArgs(fs, args, dpCompareUsage, stdout)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,16 +83,8 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&cfg.Workers, "workers", 0, "")
 	jsonPath := fs.String("json", "", "")
 	force := fs.Bool("force", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, dpSoundnessUsage)
+	if err := parseFlags(fs, args, "dp soundness", dpSoundnessUsage, stdout); err != nil {
 		return err
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected arguments %q; run 'pmeter dp soundness -h'", pos)
 	}
 	cfg.Isolate = !*noIsolate
 	k, err := accountant.ParseKind(*kind)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,11 +63,7 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	out := fs.String("out", "", "")
 	sets := attackSets{}
 	fs.Var(sets, "set", "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, duciUsage)
-		return err
-	}
+	pos, err := parseArgs(fs, args, duciUsage, stdout)
 	if err != nil {
 		return err
 	}

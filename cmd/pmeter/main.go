@@ -112,6 +112,30 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+// parseArgs parses the flags of a command documented by usage (parseInterspersed: flags may follow
+// positional arguments) and returns the positional arguments. -h prints usage to stdout and returns
+// flag.ErrHelp; a bad flag is a usage error.
+func parseArgs(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) ([]string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+	}
+	return pos, err
+}
+
+// parseFlags is parseArgs for the command 'pmeter name', which takes flags only: a positional argument
+// is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, name, usage string, stdout io.Writer) error {
+	pos, err := parseArgs(fs, args, usage, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected arguments %q; run 'pmeter %s -h'", pos, name)
+	}
+	return nil
+}
+
 // parseInterspersed parses fs's flags from args, allowing flags after positional arguments (as in
 // 'pmeter run config.yaml --out dir'), and returns the positional arguments. A bad flag is a usage error;
 // -h returns flag.ErrHelp after fs's usage has been printed.

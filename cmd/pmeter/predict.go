@@ -43,11 +43,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "")
 	batch := fs.Int("batch", 256, "")
 	force := fs.Bool("force", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, predictUsage)
-		return err
-	}
+	pos, err := parseArgs(fs, args, predictUsage, stdout)
 	if err != nil {
 		return err
 	}

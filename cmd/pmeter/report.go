@@ -45,11 +45,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := flags.Uint64("seed", 0, "")
 	alpha := flags.Float64("alpha", 0, "")
 	rankBy := flags.String("rank-by", "", "")
-	pos, err := parseInterspersed(flags, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, reportUsage)
-		return err
-	}
+	pos, err := parseArgs(flags, args, reportUsage, stdout)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -82,16 +81,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	workers := fs.Int("workers", 0, "")
 	jsonPath := fs.String("json", "", "")
 	force := fs.Bool("force", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, validateUsage)
+	if err := parseFlags(fs, args, "validate", validateUsage, stdout); err != nil {
 		return err
-	}
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected arguments %q; run 'pmeter validate -h'", pos)
 	}
 
 	set := map[string]bool{}
@@ -134,6 +125,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *noSlow && !*ranges {
 		cfg.Variants = validity.Variants(false)
 	}
+	var err error
 	if cfg.Variants, err = validity.SelectVariants(cfg.Variants, splitList(*attacks)); err != nil {
 		return usagef("--attacks: %v", err)
 	}
