@@ -32,6 +32,7 @@ type converter struct {
 	input     string
 	outputs   []string
 	batch     int
+	folded    int // elements of the constants folded so far by Concat nodes (see grow)
 	warnings  []string
 }
 

@@ -47,6 +47,22 @@ func (c *converter) optConst(n *nodeProto, i int) (*constant, error) {
 	return nil, nil
 }
 
+// maxFoldElems bounds the number of elements of all the constants that Concat nodes fold. Concat is
+// the folded operator whose output can outgrow the file: a chain of Concat nodes each taking one value
+// twice doubles it at every node, so that a file of a few hundred bytes would make the importer
+// allocate gigabytes (the others' outputs are at most the size of one of their inputs). Folded values
+// are shapes and indices, a few elements each; weights come from initializers.
+const maxFoldElems = 1 << 20
+
+// grow counts n more elements of constants folded by Concat against maxFoldElems.
+func (c *converter) grow(n int) error {
+	if n > maxFoldElems-c.folded {
+		return fmt.Errorf("the constants folded from Concat nodes would hold more than %d elements in all, the most this importer folds", maxFoldElems)
+	}
+	c.folded += n
+	return nil
+}
+
 // fold computes the output out of node p from constant inputs.
 func (c *converter) fold(p int, out string) (*constant, error) {
 	n := c.nodes[p]
@@ -109,6 +125,9 @@ func (c *converter) fold(p int, out string) (*constant, error) {
 				return nil, err
 			}
 			parts[i] = k
+			if err := c.grow(k.Len()); err != nil {
+				return nil, err
+			}
 		}
 		return concatConst(parts, attrInt(n, "axis", 0))
 	case "Reshape":
@@ -259,12 +278,6 @@ func gatherConst(x, idx *constant, axis int64) (*constant, error) {
 	return out, nil
 }
 
-// maxFoldElems bounds the number of elements of a constant that Concat folds. Without it, a chain of
-// Concat nodes each taking one value twice doubles it at every node, so that a file of a few hundred
-// bytes would make the importer allocate gigabytes. Folded values are shapes and indices, a few
-// elements; weights come from initializers.
-const maxFoldElems = 1 << 20
-
 // concatConst joins 1-D constants (ONNX Concat on axis 0).
 func concatConst(parts []*constant, axis int64) (*constant, error) {
 	if len(parts) == 0 {
@@ -275,7 +288,6 @@ func concatConst(parts []*constant, axis int64) (*constant, error) {
 	}
 	out := &constant{}
 	isFloat := parts[0].isFloat()
-	total := 0
 	for i, p := range parts {
 		if len(p.Shape) != 1 {
 			return nil, fmt.Errorf("input %d has shape %v; only 1-D constants can be concatenated", i, p.Shape)
@@ -283,11 +295,6 @@ func concatConst(parts []*constant, axis int64) (*constant, error) {
 		if p.isFloat() != isFloat {
 			return nil, fmt.Errorf("inputs mix integer and float types")
 		}
-		if total += p.Len(); total > maxFoldElems {
-			return nil, fmt.Errorf("Concat of constants gives more than %d elements, the most this importer folds", maxFoldElems)
-		}
-	}
-	for _, p := range parts {
 		out.F = append(out.F, p.F...)
 		out.I = append(out.I, p.I...)
 	}
