@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/pmeter/pmeter/accountant"
 	"github.com/pmeter/pmeter/dpaudit"
 	"github.com/pmeter/pmeter/internal/progress"
-	"github.com/pmeter/pmeter/npy"
 )
 
 const dpSoundnessUsage = `Usage:
@@ -78,14 +75,12 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&cfg.Score, "score", dpaudit.ScoreLikelihood, "")
 	noIsolate := fs.Bool("no-isolate", false, "")
 	fs.Float64Var(&cfg.Delta, "delta", 1e-5, "")
-	fs.Float64Var(&cfg.Alpha, "alpha", 0.05, "")
 	kind := fs.String("accountant", "rdp", "")
-	fs.IntVar(&cfg.Workers, "workers", 0, "")
-	jsonPath := fs.String("json", "", "")
-	force := fs.Bool("force", false, "")
+	h := newHarnessFlags(fs)
 	if err := parseFlags(fs, args, "dp soundness", dpSoundnessUsage, stdout); err != nil {
 		return err
 	}
+	cfg.Alpha, cfg.Workers = h.alpha, h.workers
 	cfg.Isolate = !*noIsolate
 	k, err := accountant.ParseKind(*kind)
 	if err != nil {
@@ -133,12 +128,8 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usagef("--score %q: want likelihood or sum", cfg.Score)
 	case !(cfg.Delta > 0 && cfg.Delta < 1):
 		return usagef("--delta %v: want a value in (0, 1)", cfg.Delta)
-	case !(cfg.Alpha > 0 && cfg.Alpha < 1):
-		return usagef("--alpha %v: want a value in (0, 1)", cfg.Alpha)
 	case cfg.MultiRunGroups < 0 || cfg.MultiRunGroups > 0 && cfg.MultiRuns < 4:
 		return usagef("--multi-run-groups %d, --multi-runs %d: want groups ≥ 0 and at least 4 runs each", cfg.MultiRunGroups, cfg.MultiRuns)
-	case cfg.Workers < 0:
-		return usagef("--workers %d: want 0 (one per core) or more", cfg.Workers)
 	}
 	switch *train {
 	case "nn":
@@ -153,10 +144,8 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 	default:
 		return usagef("--train %q: want nn or sim", *train)
 	}
-	if *jsonPath != "" && !*force {
-		if _, err := os.Stat(*jsonPath); err == nil {
-			return fmt.Errorf("%s exists; use --force to overwrite it", *jsonPath)
-		}
+	if err := h.check(); err != nil {
+		return err
 	}
 	var bar *progress.Bar
 	cfg.Progress = func(done, total int) {
@@ -174,15 +163,8 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	fmt.Fprint(stdout, dpaudit.SoundnessTable(cfg, cells))
-	if *jsonPath != "" {
-		if err := npy.WriteAtomic(*jsonPath, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(cells)
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", *jsonPath)
+	if err := h.writeJSON(cells, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
 	if f := dpaudit.Failed(cells); len(f) > 0 {

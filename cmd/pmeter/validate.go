@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/pmeter/pmeter/internal/progress"
-	"github.com/pmeter/pmeter/npy"
 	"github.com/pmeter/pmeter/validity"
 )
 
@@ -74,13 +71,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ranges := fs.Bool("ranges", false, "")
 	usage := fs.Bool("usage", false, "")
 	llmFlag := fs.Bool("llm", false, "")
-	alpha := fs.Float64("alpha", 0.05, "")
 	level := fs.Float64("level", 0.001, "")
 	perms := fs.Int("permutations", 20, "")
 	seed := fs.Uint64("seed", 0, "")
-	workers := fs.Int("workers", 0, "")
-	jsonPath := fs.String("json", "", "")
-	force := fs.Bool("force", false, "")
+	h := newHarnessFlags(fs)
 	if err := parseFlags(fs, args, "validate", validateUsage, stdout); err != nil {
 		return err
 	}
@@ -91,7 +85,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runUsageHarness(ctx, *reduced, set["seeds"], *seeds, set["records"], *records, *level, stdout)
 	}
 	if *llmFlag {
-		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *alpha, *level, *seed, *workers, *jsonPath, *force, stdout)
+		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
 	}
 	cfg := validity.FullConfig()
 	switch {
@@ -132,7 +126,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if cfg.Designs, err = validity.LookupDesigns(splitList(*designs)); err != nil {
 		return usagef("--designs: %v", err)
 	}
-	cfg.Alpha, cfg.Level, cfg.Permutations, cfg.Seed, cfg.Workers = *alpha, *level, *perms, *seed, *workers
+	cfg.Alpha, cfg.Level, cfg.Permutations, cfg.Seed, cfg.Workers = h.alpha, *level, *perms, *seed, h.workers
 	switch {
 	case cfg.Seeds < 3:
 		return usagef("--seeds %d: want at least 3", cfg.Seeds)
@@ -140,19 +134,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usagef("--records %d: want at least 20", cfg.Records)
 	case cfg.Population < 1:
 		return usagef("--population %d: want at least 1", cfg.Population)
-	case !(cfg.Alpha > 0 && cfg.Alpha < 1):
-		return usagef("--alpha %v: want a value in (0, 1)", cfg.Alpha)
 	case !(cfg.Level > 0 && cfg.Level < 1):
 		return usagef("--level %v: want a value in (0, 1)", cfg.Level)
 	case cfg.Permutations < 1:
 		return usagef("--permutations %d: want at least 1", cfg.Permutations)
-	case cfg.Workers < 0:
-		return usagef("--workers %d: want 0 (one per core) or more", cfg.Workers)
 	}
-	if *jsonPath != "" && !*force {
-		if _, err := os.Stat(*jsonPath); err == nil {
-			return fmt.Errorf("%s exists; use --force to overwrite it", *jsonPath)
-		}
+	if err := h.check(); err != nil {
+		return err
 	}
 
 	var bar *progress.Bar
@@ -172,15 +160,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := rep.WriteTables(stdout); err != nil {
 		return err
 	}
-	if *jsonPath != "" {
-		if err := npy.WriteAtomic(*jsonPath, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", *jsonPath)
+	if err := h.writeJSON(rep, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "elapsed %s\n", rep.Elapsed.Round(time.Second))
 	if f := rep.Failures(); len(f) > 0 {
@@ -237,7 +218,7 @@ func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, set
 }
 
 // runValidateLLM is 'pmeter validate --llm'.
-func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seeds, records int, alpha, level float64, seed uint64, workers int, jsonPath string, force bool, stdout io.Writer) error {
+func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seeds, records int, level float64, seed uint64, h *harnessFlags, stdout io.Writer) error {
 	cfg := validity.FullLLMConfig()
 	if reduced {
 		cfg = validity.ReducedLLMConfig()
@@ -248,7 +229,7 @@ func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seed
 	if set["records"] {
 		cfg.Sequences = records
 	}
-	cfg.Alpha, cfg.Level, cfg.Seed, cfg.Workers = alpha, level, seed, workers
+	cfg.Alpha, cfg.Level, cfg.Seed, cfg.Workers = h.alpha, level, seed, h.workers
 	switch {
 	case cfg.Seeds < 3:
 		return usagef("--seeds %d: want at least 3", cfg.Seeds)
@@ -257,10 +238,8 @@ func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seed
 	case !(cfg.Alpha > 0 && cfg.Alpha < 1), !(cfg.Level > 0 && cfg.Level < 1):
 		return usagef("--alpha and --level: want values in (0, 1)")
 	}
-	if jsonPath != "" && !force {
-		if _, err := os.Stat(jsonPath); err == nil {
-			return fmt.Errorf("%s exists; use --force to overwrite it", jsonPath)
-		}
+	if err := h.check(); err != nil {
+		return err
 	}
 	start := time.Now()
 	rep, err := validity.RunLLM(ctx, cfg)
@@ -268,15 +247,8 @@ func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seed
 		return err
 	}
 	rep.WriteTable(stdout)
-	if jsonPath != "" {
-		if err := npy.WriteAtomic(jsonPath, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", jsonPath)
+	if err := h.writeJSON(rep, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
 	if f := rep.Failures(); len(f) > 0 {

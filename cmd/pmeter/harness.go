@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pmeter/pmeter/npy"
+)
+
+// harnessFlags are the flags that the statistical harnesses, 'pmeter validate' and 'pmeter dp
+// soundness', share: the significance of their tests, the number of workers and the JSON output.
+type harnessFlags struct {
+	alpha   float64
+	workers int
+	json    string
+	force   bool
+}
+
+// newHarnessFlags defines --alpha (default 0.05), --workers, --json and --force on fs.
+func newHarnessFlags(fs *flag.FlagSet) *harnessFlags {
+	h := &harnessFlags{}
+	fs.Float64Var(&h.alpha, "alpha", 0.05, "")
+	fs.IntVar(&h.workers, "workers", 0, "")
+	fs.StringVar(&h.json, "json", "", "")
+	fs.BoolVar(&h.force, "force", false, "")
+	return h
+}
+
+// check reports a bad --alpha or --workers as a usage error, and refuses to overwrite an existing
+// --json file without --force (before the harness runs for hours).
+func (h *harnessFlags) check() error {
+	switch {
+	case !(h.alpha > 0 && h.alpha < 1):
+		return usagef("--alpha %v: want a value in (0, 1)", h.alpha)
+	case h.workers < 0:
+		return usagef("--workers %d: want 0 (one per core) or more", h.workers)
+	}
+	if h.json != "" && !h.force {
+		if _, err := os.Stat(h.json); err == nil {
+			return fmt.Errorf("%s exists; use --force to overwrite it", h.json)
+		}
+	}
+	return nil
+}
+
+// writeJSON writes v, indented, to the --json file (atomically) and says so on stdout; without --json
+// it does nothing.
+func (h *harnessFlags) writeJSON(v any, stdout io.Writer) error {
+	if h.json == "" {
+		return nil
+	}
+	if err := npy.WriteAtomic(h.json, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", h.json)
+	return nil
+}
