@@ -32,6 +32,7 @@ type converter struct {
 	input     string
 	outputs   []string
 	batch     int
+	size      int // bytes of the encoded model
 	folded    int // elements of the constants folded so far by Concat nodes (see grow)
 	warnings  []string
 }
@@ -96,7 +97,7 @@ func convert(mp *modelProto, opt Options) (*Model, error) {
 	if g == nil {
 		return nil, fmt.Errorf("the model has no graph")
 	}
-	c := &converter{opt: opt, nodes: g.Nodes, inits: map[string]*tensorProto{}, consts: map[string]*constant{},
+	c := &converter{opt: opt, size: mp.Size, nodes: g.Nodes, inits: map[string]*tensorProto{}, consts: map[string]*constant{},
 		producer: map[string]int{}, consumers: map[string][]int{}, dyn: map[string]bool{}, shapes: map[string][]int{}}
 	found := false
 	for _, o := range mp.Opsets {

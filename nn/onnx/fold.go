@@ -47,17 +47,21 @@ func (c *converter) optConst(n *nodeProto, i int) (*constant, error) {
 	return nil, nil
 }
 
-// maxFoldElems bounds the number of elements of all the constants that Concat nodes fold. Concat is
-// the folded operator whose output can outgrow the file: a chain of Concat nodes each taking one value
-// twice doubles it at every node, so that a file of a few hundred bytes would make the importer
-// allocate gigabytes (the others' outputs are at most the size of one of their inputs). Folded values
-// are shapes and indices, a few elements each; weights come from initializers.
-const maxFoldElems = 1 << 20
+// minFoldElems is the least number of elements that the constants folded by Concat nodes may hold
+// in all; a larger file may fold one element per byte. Concat is the folded operator whose output can
+// outgrow the file: a chain of Concat nodes each taking one value twice doubles it at every node, so
+// that a file of a few hundred bytes would make the importer allocate gigabytes (the other operators'
+// outputs are at most the size of one of their inputs). Folded values are shapes and indices, a few
+// elements each, or at most pieces of the weights the file holds.
+const minFoldElems = 1 << 16
 
-// grow counts n more elements of constants folded by Concat against maxFoldElems.
+// grow counts n more elements of constants folded by Concat against the budget: minFoldElems, or one
+// element per byte of the file.
 func (c *converter) grow(n int) error {
-	if n > maxFoldElems-c.folded {
-		return fmt.Errorf("the constants folded from Concat nodes would hold more than %d elements in all, the most this importer folds", maxFoldElems)
+	budget := max(minFoldElems, c.size)
+	if n > budget-c.folded {
+		return fmt.Errorf("the constants folded from Concat nodes would hold more than %d elements in all, the most this importer folds from a %d-byte file (one per byte, at least %d)",
+			budget, c.size, minFoldElems)
 	}
 	c.folded += n
 	return nil

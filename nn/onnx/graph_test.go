@@ -498,7 +498,7 @@ func TestMalformed(t *testing.T) {
 			`input "a" is neither`},
 		{"value computed twice", model(13, []int{3}, nil, nd("Relu", []string{"x"}, []string{"y"}), nd("Tanh", []string{"x"}, []string{"y"})),
 			`value "y" is computed twice`},
-		{"Concat doubling a constant 31 times", concatDoubling(31), "more than 1048576 elements in all"},
+		{"Concat doubling a constant 31 times", concatDoubling(31), "more than 65536 elements in all"},
 	} {
 		_, err := Decode(c.data)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "onnx: ") {

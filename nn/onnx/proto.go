@@ -13,6 +13,7 @@ type modelProto struct {
 	ProducerName    string
 	ProducerVersion string
 	Graph           *graphProto
+	Size            int // bytes of the encoded model (0 when built in memory)
 }
 
 type opsetID struct {
@@ -120,7 +121,7 @@ func sub(w *wire, field, typ int) ([]byte, error) {
 }
 
 func decodeModel(b []byte) (*modelProto, error) {
-	m := &modelProto{}
+	m := &modelProto{Size: len(b)}
 	err := each(b, func(w *wire, field, typ int) (bool, error) {
 		var err error
 		switch field {
