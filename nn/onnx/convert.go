@@ -92,12 +92,13 @@ func (c *converter) warnf(format string, a ...any) {
 	c.warnings = append(c.warnings, fmt.Sprintf(format, a...))
 }
 
-func convert(mp *modelProto, opt Options) (*Model, error) {
+// convert imports mp, decoded from size bytes (0 for a model built in memory).
+func convert(mp *modelProto, opt Options, size int) (*Model, error) {
 	g := mp.Graph
 	if g == nil {
 		return nil, fmt.Errorf("the model has no graph")
 	}
-	c := &converter{opt: opt, size: mp.Size, nodes: g.Nodes, inits: map[string]*tensorProto{}, consts: map[string]*constant{},
+	c := &converter{opt: opt, size: size, nodes: g.Nodes, inits: map[string]*tensorProto{}, consts: map[string]*constant{},
 		producer: map[string]int{}, consumers: map[string][]int{}, dyn: map[string]bool{}, shapes: map[string][]int{}}
 	found := false
 	for _, o := range mp.Opsets {

@@ -122,7 +122,7 @@ func decode(data []byte, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %w", err)
 	}
-	return convert(mp, opt)
+	return convert(mp, opt, len(data))
 }
 
 // Fresh returns a new model with the architecture of m.Net, its parameters drawn afresh from seed

@@ -192,7 +192,7 @@ func runNodeTest(dir string) (*Model, *nn.Tensor, *constant, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := convert(mp, Options{KeepSoftmax: true})
+	m, err := convert(mp, Options{KeepSoftmax: true}, 0)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -13,7 +13,6 @@ type modelProto struct {
 	ProducerName    string
 	ProducerVersion string
 	Graph           *graphProto
-	Size            int // bytes of the encoded model (0 when built in memory)
 }
 
 type opsetID struct {
@@ -121,7 +120,7 @@ func sub(w *wire, field, typ int) ([]byte, error) {
 }
 
 func decodeModel(b []byte) (*modelProto, error) {
-	m := &modelProto{Size: len(b)}
+	m := &modelProto{}
 	err := each(b, func(w *wire, field, typ int) (bool, error) {
 		var err error
 		switch field {
