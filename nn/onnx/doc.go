@@ -13,7 +13,9 @@
 // LogSoftmax inside a model, element-wise arithmetic with constants, reshapes) become the layers of
 // this package, whose LayerSpec kinds start with "onnx.": nn.FromSpecs cannot rebuild them, Model.Fresh
 // can. Constant sub-graphs, including the Shape → Gather → Unsqueeze → Concat → Reshape chain that
-// PyTorch exports for x.view(x.size(0), -1), are folded; the number of records stays symbolic.
+// PyTorch exports for x.view(x.size(0), -1), are folded; the number of records stays symbolic. The
+// constants that Concat nodes fold hold at most one element per byte of the file in all (at least
+// 2¹⁶), so that a chain of Concats cannot make a small file allocate gigabytes.
 //
 // Records are along the first dimension of the input, and every operator must treat records
 // independently: an operator that would mix them (a reshape or flatten across the first dimension,
