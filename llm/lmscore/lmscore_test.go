@@ -3,8 +3,10 @@ package lmscore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -189,5 +191,41 @@ func TestReadTokens(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.file, err, tc.want)
 		}
+	}
+}
+
+// torchPython is Debian's interpreter, with python3-torch.
+const torchPython = "/usr/bin/python3"
+
+// TestTorchCrossCheck exports the tiny models afresh with PyTorch (scripts/onnx/tiny_gpt.py) and checks
+// pmeter's log-probabilities, μ and σ² on the new files against the ones PyTorch writes beside them, so
+// that the committed fixtures are not the only models checked. Without PyTorch it skips, and fails
+// under CI=true.
+func TestTorchCrossCheck(t *testing.T) {
+	if out, err := exec.Command(torchPython, "-c", "import torch").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("the cross-check needs %s with PyTorch (Debian: apt-get install python3-torch): %v %s", torchPython, err, strings.TrimSpace(string(out)))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command(torchPython, "../../scripts/onnx/tiny_gpt.py", dir).CombinedOutput(); err != nil {
+		t.Fatalf("tiny_gpt.py: %v\n%s", err, out)
+	}
+	in, err := ReadTokens(filepath.Join(dir, "gpt_tokens.jsonl"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gpt_op13", "gpt_op17"} {
+		m, err := Load(filepath.Join(dir, name+".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Score(context.Background(), m, in, Options{EOS: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBundle(t, b, readExpected(t, dir, name))
 	}
 }
