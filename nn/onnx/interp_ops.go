@@ -260,6 +260,21 @@ func (r *runner) binary(op bop, a, b *constant) (*constant, error) {
 	if a == nil || b == nil {
 		return nil, fmt.Errorf("an input is missing")
 	}
+	if a.isFloat() != b.isFloat() && op == bPow {
+		// Pow's exponent may have another type than the base (opset 12): convert it to the base's.
+		if a.isFloat() {
+			b = &constant{Shape: b.Shape, F: b.floats()}
+		} else {
+			e := make([]int64, len(b.F))
+			for i, v := range b.F {
+				if v != v || math.Abs(float64(v)) >= 1<<62 {
+					return nil, fmt.Errorf("exponent %v for an integer base", v)
+				}
+				e[i] = int64(v)
+			}
+			b = &constant{Shape: b.Shape, I: e}
+		}
+	}
 	if a.isFloat() != b.isFloat() {
 		return nil, fmt.Errorf("operands of types %s and %s (they must be the same)", typeName(a), typeName(b))
 	}
