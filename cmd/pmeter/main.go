@@ -31,7 +31,7 @@ Commands:
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
   llm       language models: score token ids with an ONNX model into an LLM bundle (score)
   report    rebuild a run's report from its saved results
-  bench     measure speed against baselines (rmia, roc, train)
+  bench     measure speed against baselines (rmia, roc, train, lm)
   validate  check that every attack under every design is calibrated (null and leak harnesses)
   dp        differential privacy: ε of DP-SGD (epsilon), noise for a target (noise), audits (audit)
   help      show help for a command
