@@ -151,25 +151,43 @@ func (m *Model) Sequence(ctx context.Context, ids []int64) (Stats, error) {
 	}
 	n := len(ids) - 1
 	st := Stats{LogProbs: make([]float64, n), Mu: make([]float64, n), Sigma2: make([]float64, n)}
-	lp := make([]float64, v)
+	lp, p := make([]float64, v), make([]float64, v)
 	for t := 0; t < n; t++ {
 		next := ids[t+1]
 		if next < 0 || next >= int64(v) {
 			return Stats{}, fmt.Errorf("token %d (id %d) is outside the model's vocabulary of %d", t+1, next, v)
 		}
-		logSoftmax(lp, logits[t*v:(t+1)*v])
+		logSoftmax(lp, p, logits[t*v:(t+1)*v])
 		var mu float64
-		for _, l := range lp {
-			mu += math.Exp(l) * l
+		for i, l := range lp {
+			mu += p[i] * l
 		}
 		var s2 float64
-		for _, l := range lp {
+		for i, l := range lp {
 			d := l - mu
-			s2 += math.Exp(l) * d * d
+			s2 += p[i] * d * d
 		}
 		st.LogProbs[t], st.Mu[t], st.Sigma2[t] = lp[next], mu, s2
 	}
 	return st, nil
+}
+
+// logSoftmax writes log_softmax(row) into lp and softmax(row) into p, in float64.
+func logSoftmax(lp, p []float64, row []float32) {
+	m := math.Inf(-1)
+	for _, x := range row {
+		m = math.Max(m, float64(x))
+	}
+	var s float64
+	for i, x := range row {
+		p[i] = math.Exp(float64(x) - m)
+		s += p[i]
+	}
+	ls := m + math.Log(s)
+	for i, x := range row {
+		lp[i] = float64(x) - ls
+		p[i] /= s
+	}
 }
 
 // score computes sequence s's statistics, its pass after EOS and its reference log-probabilities.
@@ -193,22 +211,6 @@ func score(ctx context.Context, m *Model, ids []int64, s int, opt Options, refNa
 		refs[i][s] = r.LogProbs
 	}
 	return nil
-}
-
-// logSoftmax writes log_softmax(row) into dst, in float64.
-func logSoftmax(dst []float64, row []float32) {
-	m := math.Inf(-1)
-	for _, x := range row {
-		m = math.Max(m, float64(x))
-	}
-	var s float64
-	for _, x := range row {
-		s += math.Exp(float64(x) - m)
-	}
-	ls := m + math.Log(s)
-	for i, x := range row {
-		dst[i] = float64(x) - ls
-	}
 }
 
 // Options configures Score.
