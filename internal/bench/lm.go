@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pmeter/pmeter/internal/parallel"
 	"github.com/pmeter/pmeter/llm/lmscore"
 	"github.com/pmeter/pmeter/npy"
 )
@@ -32,12 +33,14 @@ type LMOptions struct {
 
 // LMResult is the outcome of the language-model benchmark.
 type LMResult struct {
-	Go     Measurement
-	Tokens int // tokens scored per run
+	Go        Measurement // logits, then log-probabilities, μ and σ² (lmscore.Score)
+	GoForward Measurement // the logits alone (the ONNX graph)
+	Tokens    int         // tokens scored per run
 
 	Skipped       string // why the baseline did not run ("" when it ran)
 	TorchBest     time.Duration
 	TorchMedian   time.Duration
+	TorchForward  time.Duration // best time of the forward pass alone
 	TorchThreads  int
 	TorchVersion  string
 	Params        int
@@ -46,6 +49,7 @@ type LMResult struct {
 
 type lmPython struct {
 	Seconds []float64 `json:"seconds"`
+	Forward []float64 `json:"forward_seconds"`
 	Threads int       `json:"threads"`
 	Torch   string    `json:"torch"`
 	Params  int       `json:"params"`
@@ -112,6 +116,15 @@ func LM(ctx context.Context, w io.Writer, o LMOptions) (*LMResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.GoForward, err = measure(o.Repeats, func() error {
+		return parallel.For(ctx, len(ids), 0, func(ctx context.Context, s int) error {
+			_, _, err := m.Logits(ctx, ids[s])
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
 	res.Tokens = o.N * o.Seq
 	if res.Skipped == "" {
 		a, err := npy.ReadFile(filepath.Join(dir, "torch_lp.npy"))
@@ -165,6 +178,9 @@ func lmBaseline(ctx context.Context, dir string, o LMOptions, res *LMResult) str
 	}
 	tp := pythonResult{Seconds: r.Seconds}
 	res.TorchBest, res.TorchMedian, res.TorchThreads, res.TorchVersion, res.Params = tp.best(), tp.median(), r.Threads, r.Torch, r.Params
+	if len(r.Forward) > 0 {
+		res.TorchForward = pythonResult{Seconds: r.Forward}.best()
+	}
 	return ""
 }
 
@@ -178,11 +194,14 @@ func printLM(w io.Writer, o LMOptions, model string, r *LMResult) error {
 	fmt.Fprintf(w, "log-probabilities, μ and σ² of every position; Go runs with GOMAXPROCS = %d\n\n", runtime.GOMAXPROCS(0))
 	tps := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(r.Tokens)/d.Seconds()) }
 	t := newTable(w)
-	t.row("implementation", fmt.Sprintf("best of %d", o.Repeats), "median", "tokens/s (best)")
-	t.row("pmeter (Go, nn/onnx Graph, one sequence per goroutine)", formatDuration(r.Go.Best), formatDuration(r.Go.Median), tps(r.Go.Best))
+	t.row("implementation", fmt.Sprintf("best of %d", o.Repeats), "median", "tokens/s (best)", "forward pass alone (best)", "tokens/s")
+	t.row("pmeter (Go, nn/onnx Graph, one sequence per goroutine)", formatDuration(r.Go.Best), formatDuration(r.Go.Median), tps(r.Go.Best),
+		formatDuration(r.GoForward.Best), tps(r.GoForward.Best))
 	if r.Skipped == "" {
-		t.row(fmt.Sprintf("PyTorch %s CPU (%d threads, one batch)", r.TorchVersion, r.TorchThreads), formatDuration(r.TorchBest), formatDuration(r.TorchMedian), tps(r.TorchBest))
-		t.row("ratio (pmeter tokens/s ÷ PyTorch's)", "", "", fmt.Sprintf("%.2f×", r.TorchBest.Seconds()/r.Go.Best.Seconds()))
+		t.row(fmt.Sprintf("PyTorch %s CPU (%d threads, one batch)", r.TorchVersion, r.TorchThreads), formatDuration(r.TorchBest), formatDuration(r.TorchMedian), tps(r.TorchBest),
+			formatDuration(r.TorchForward), tps(r.TorchForward))
+		t.row("ratio (pmeter tokens/s ÷ PyTorch's)", "", "", fmt.Sprintf("%.2f×", r.TorchBest.Seconds()/r.Go.Best.Seconds()),
+			"", fmt.Sprintf("%.2f×", r.TorchForward.Seconds()/r.GoForward.Best.Seconds()))
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -1,8 +1,8 @@
 """PyTorch CPU baseline of 'pmeter bench lm': builds a GPT-2-shaped model with random weights (the class of
 scripts/onnx/tiny_gpt.py, no transformers), exports it to OUTDIR/model.onnx, draws token ids
 (OUTDIR/tokens.npy, int64 N x T), and times PyTorch computing what 'pmeter llm score' computes: the
-logits of the N sequences in one batch, then in float64 each token's log-probability and the mean and
-variance of log p under the next-token distribution. It writes PyTorch's log-probabilities
+logits of the N sequences in one batch (timed alone as forward_seconds), then in float64 each token's
+log-probability and the mean and variance of log p under the next-token distribution (seconds: both). It writes PyTorch's log-probabilities
 (OUTDIR/torch_lp.npy, float64 N x (T-1)) and prints one JSON object with the timings.
 
     /usr/bin/python3 scripts/bench/lm_torch.py OUTDIR --d 256 --layers 4 --heads 4 --vocab 4096 --seq 128 --n 16
@@ -40,18 +40,21 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     ids = torch.randint(0, a.vocab, (a.n, a.seq), generator=g)
     np.save(os.path.join(a.out, "tokens.npy"), ids.numpy())
-    seconds = []
+    seconds, forward = [], []
     with torch.no_grad():
+        m(ids[:1, :8])  # warm-up
         for _ in range(a.repeats):
             t0 = time.perf_counter()
-            logp = torch.log_softmax(m(ids)[:, :-1].double(), dim=-1)
+            logits = m(ids)
+            forward.append(time.perf_counter() - t0)
+            logp = torch.log_softmax(logits[:, :-1].double(), dim=-1)
             lp = logp.gather(-1, ids[:, 1:, None])[..., 0]
             p = logp.exp()
             mu = (p * logp).sum(-1)
             s2 = (p * (logp - mu[..., None]).square()).sum(-1)
             seconds.append(time.perf_counter() - t0)
     np.save(os.path.join(a.out, "torch_lp.npy"), lp.numpy())
-    print(json.dumps({"seconds": seconds, "threads": torch.get_num_threads(), "torch": torch.__version__,
+    print(json.dumps({"seconds": seconds, "forward_seconds": forward, "threads": torch.get_num_threads(), "torch": torch.__version__,
                       "params": sum(p.numel() for p in m.parameters())}))
 
 
