@@ -247,6 +247,30 @@ func decodeGraphModel(data []byte) (*Graph, error) {
 		g.outSl = append(g.outSl, s)
 		g.Outputs = append(g.Outputs, valueInfoOf(v))
 	}
+	// Keep only the nodes that lead to an output.
+	producer := map[int]*gnode{}
+	for _, n := range g.nodes {
+		for _, s := range n.out {
+			if s >= 0 {
+				producer[s] = n
+			}
+		}
+	}
+	live := map[*gnode]bool{}
+	stack := append([]int(nil), g.outSl...)
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n := producer[s]; n != nil && !live[n] {
+			live[n] = true
+			for _, in := range n.in {
+				if in >= 0 {
+					stack = append(stack, in)
+				}
+			}
+		}
+	}
+	g.nodes = slices.DeleteFunc(g.nodes, func(n *gnode) bool { return !live[n] })
 	g.last = make([]int, g.slots)
 	for i := range g.last {
 		g.last[i] = -1

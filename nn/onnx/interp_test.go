@@ -134,3 +134,39 @@ func TestGraphErrors(t *testing.T) {
 		t.Errorf("error %v, want the NonZero node named", err)
 	}
 }
+
+// TestGraphSmall runs small hand-built graphs: a dead branch that would fail is not run, and a shape
+// error names the node.
+func TestGraphSmall(t *testing.T) {
+	ctx := context.Background()
+	b := model(13, []int{3}, []*tensorProto{tf("c", []int{3}, []float32{1, 2, 3}), ti("bad", []int{1}, 7), tf("w", []int{2}, []float32{1, 1})},
+		nd("Gather", []string{"c", "bad"}, []string{"dead"}),
+		nd("Mul", []string{"x", "c"}, []string{"y"}))
+	g, err := DecodeGraph(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.Run(ctx, map[string]*Tensor{"x": {Shape: []int{2, 3}, F: []float32{1, 1, 1, 2, 2, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := out["y"]; y.F[2] != 3 || y.F[5] != 6 {
+		t.Errorf("y = %v", y.F)
+	}
+	b = model(13, []int{3}, []*tensorProto{tf("w", []int{2}, []float32{1, 1})}, nd("Add", []string{"x", "w"}, []string{"y"}))
+	if g, err = DecodeGraph(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Run(ctx, map[string]*Tensor{"x": {Shape: []int{2, 3}, F: make([]float32, 6)}}); err == nil || !strings.Contains(err.Error(), `node "y" (Add): shapes [[2 3] [2]] do not broadcast`) {
+		t.Errorf("error %v", err)
+	}
+	// A tensor over MaxElems is refused by the node that would make it.
+	b = model(13, []int{3}, []*tensorProto{ti("s", []int{3}, 1000, 1000, 3)}, nd("Expand", []string{"x", "s"}, []string{"y"}))
+	if g, err = DecodeGraph(b); err != nil {
+		t.Fatal(err)
+	}
+	g.MaxElems = 1 << 16
+	if _, err := g.Run(ctx, map[string]*Tensor{"x": {Shape: []int{1, 3}, F: make([]float32, 3)}}); err == nil || !strings.Contains(err.Error(), `(Expand): an output of shape [1000 1000 3] has 3000000 elements, more than the limit of 65536`) {
+		t.Errorf("error %v", err)
+	}
+}
