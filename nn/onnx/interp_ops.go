@@ -31,7 +31,7 @@ func init() {
 		"Shape": opShape, "Size": opSize, "Reshape": opReshape, "Flatten": opFlatten,
 		"Transpose": opTranspose, "Concat": opConcat, "Split": opSplit, "Slice": opSlice,
 		"Squeeze": opSqueeze, "Unsqueeze": opSqueeze, "Expand": opExpand, "ConstantOfShape": opConstantOfShape,
-		"Range": opRange, "Where": opWhere, "Cast": opCast, "Trilu": opTrilu,
+		"Range": opRange, "Where": opWhere, "Cast": opCast, "Trilu": opTrilu, "CumSum": opCumSum,
 	}
 	graphOps["Constant"] = func(*runner, *gnode, []*constant) ([]*constant, error) {
 		return nil, fmt.Errorf("constant not folded")
@@ -1814,6 +1814,62 @@ func opTrilu(r *runner, n *gnode, in []*constant) ([]*constant, error) {
 				out.F[i] = x.F[i]
 			} else {
 				out.I[i] = x.I[i]
+			}
+		}
+	}
+	return []*constant{out}, nil
+}
+
+// opCumSum is ONNX CumSum (Hugging Face exports compute position ids as attention_mask.cumsum(-1) − 1).
+func opCumSum(r *runner, n *gnode, in []*constant) ([]*constant, error) {
+	x, err := arg(n, in, 0)
+	if err != nil {
+		return nil, err
+	}
+	a, err := scalarArg(n, in, 1, "axis")
+	if err != nil {
+		return nil, err
+	}
+	if len(x.Shape) == 0 {
+		return nil, fmt.Errorf("CumSum of a scalar")
+	}
+	axis, err := normAxis(int64(a), len(x.Shape), "axis")
+	if err != nil {
+		return nil, err
+	}
+	exclusive, reverse := attrInt(n.n, "exclusive", 0) != 0, attrInt(n.n, "reverse", 0) != 0
+	out, err := r.newTensor(x.Shape, x.isFloat())
+	if err != nil {
+		return nil, err
+	}
+	outer, dim, inner := outerInner(x.Shape, axis)
+	for o := 0; o < outer; o++ {
+		for i := 0; i < inner; i++ {
+			var fs float64
+			var is int64
+			for j := 0; j < dim; j++ {
+				jj := j
+				if reverse {
+					jj = dim - 1 - j
+				}
+				at := (o*dim+jj)*inner + i
+				if x.isFloat() {
+					if exclusive {
+						out.F[at] = float32(fs)
+					}
+					fs += float64(x.F[at])
+					if !exclusive {
+						out.F[at] = float32(fs)
+					}
+				} else {
+					if exclusive {
+						out.I[at] = is
+					}
+					is += x.I[at]
+					if !exclusive {
+						out.I[at] = is
+					}
+				}
 			}
 		}
 	}
