@@ -122,6 +122,11 @@ func (m *Model) Logits(ctx context.Context, ids []int64) ([]float32, int, error)
 	}
 	out, err := m.Graph.Run(ctx, in)
 	if err != nil {
+		if strings.Contains(err.Error(), "(Gather): index") {
+			// An embedding lookup out of range: a token id outside the vocabulary, or more tokens than
+			// the model has positions.
+			return nil, 0, fmt.Errorf("%w (a token id outside the vocabulary, or %d tokens, more than the model's context?)", err, t)
+		}
 		return nil, 0, err
 	}
 	y := out[m.Output]
