@@ -65,7 +65,7 @@ func New(g *onnx.Graph) (*Model, error) {
 			m.Positions = in.Name
 		default:
 			if in.Type == "FLOAT" || in.Type == "DOUBLE" || in.Type == "FLOAT16" {
-				return nil, fmt.Errorf("input %q is %s; a language model takes integer token ids (and optionally attention_mask and position_ids)", in.Name, in.Type)
+				return nil, fmt.Errorf("input %q is %s; a language model takes integer token ids (and optionally attention_mask and position_ids): export it without past key values (use_cache=False)", in.Name, in.Type)
 			}
 			ints = append(ints, in.Name)
 		}
