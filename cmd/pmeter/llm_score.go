@@ -31,6 +31,7 @@ Flags:
   --eos ID           also score each sequence after this token (DC-PDD's token_logprobs_bos)
   --corpus FILE      token ids of a reference corpus (.jsonl as TOKENS) for DC-PDD's frequencies
   --ref NAME=FILE    a reference model (.onnx, same tokenizer) for the reference attack; repeatable
+  --max-tokens N     cut each sequence to its first N tokens (the model's context; one less with --eos)
   --workers N        sequences run at once (default: all cores)
 
 Then: pmeter attack BUNDLE --attack all
@@ -67,6 +68,7 @@ func runLLMScore(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	eos := fs.Int64("eos", -1, "")
 	corpus := fs.String("corpus", "", "")
 	workers := fs.Int("workers", 0, "")
+	maxTokens := fs.Int("max-tokens", 0, "")
 	var refs refFlags
 	fs.Var(&refs, "ref", "")
 	pos, err := parseInterspersed(fs, args)
@@ -84,6 +86,8 @@ func runLLMScore(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usagef("--tokens is required")
 	case *out == "":
 		return usagef("--out is required")
+	case *maxTokens < 0 || *maxTokens == 1:
+		return usagef("--max-tokens %d: want 0 (no limit) or at least 2", *maxTokens)
 	case *workers < 0:
 		return usagef("--workers %d: want 0 or more", *workers)
 	case *eos < -1:
@@ -102,6 +106,11 @@ func runLLMScore(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	in, err := lmscore.ReadTokens(*tokens, *labels)
 	if err != nil {
 		return err
+	}
+	if *maxTokens > 0 {
+		if cut := lmscore.Truncate(&in, *maxTokens); cut > 0 {
+			fmt.Fprintf(stderr, "pmeter llm score: %d of %d sequences cut to their first %d tokens (--max-tokens)\n", cut, len(in.Tokens), *maxTokens)
+		}
 	}
 	m, err := lmscore.Load(pos[0])
 	if err != nil {

@@ -72,6 +72,13 @@ func TestLLMScore(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
 	}
+	// --max-tokens cuts the sequences of 23 and 31 tokens to 20.
+	errb.Reset()
+	out.Reset()
+	if code := run(context.Background(), []string{"llm", "score", model, "--tokens", tokens, "--out", filepath.Join(dir, "cut"),
+		"--eos", "0", "--max-tokens", "20"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "2 of 6 sequences cut to their first 20 tokens") {
+		t.Errorf("--max-tokens: exit %d, stderr %q", code, errb.String())
+	}
 	errb.Reset()
 	if code := run(context.Background(), []string{"llm", "score", filepath.Join(fx, "mlp.onnx"), "--tokens", tokens, "--out", filepath.Join(dir, "z")}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "is FLOAT; a language model takes integer token ids") {
 		t.Errorf("mlp.onnx: exit %d, stderr %q", code, errb.String())

@@ -159,3 +159,17 @@ func readJSONL(path string) (Input, error) {
 	}
 	return in, nil
 }
+
+// Truncate cuts every sequence of in to its first n tokens (as a tokenizer's truncation to a model's
+// context would) and returns how many it cut. With an EOS pass (Options.EOS), n must leave room for the
+// EOS token: at most the model's context − 1.
+func Truncate(in *Input, n int) int {
+	cut := 0
+	for s, ids := range in.Tokens {
+		if len(ids) > n {
+			in.Tokens[s] = ids[:n:n]
+			cut++
+		}
+	}
+	return cut
+}
