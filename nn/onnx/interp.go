@@ -51,8 +51,9 @@ type Graph struct {
 	Producer         string
 	// Warnings lists what the import could not verify (for example an opset outside 7 to 21).
 	Warnings []string
-	// MaxElems bounds the number of elements of any tensor a run computes (default 2³¹); a node that
-	// would exceed it fails with an error naming it.
+	// MaxElems bounds the number of elements of any tensor a run computes (default 2²⁸: 1 GiB of
+	// float32, room for a 2,048-token sequence's logits over a 100,000-token vocabulary); a node that
+	// would exceed it fails with an error naming it, so that a malformed graph cannot exhaust memory.
 	MaxElems int
 	// Workers is the number of goroutines each MatMul and Gemm may use (≤ 1: the calling goroutine).
 	Workers int
@@ -64,6 +65,9 @@ type Graph struct {
 	outSl  []int             // slot of each output
 	last   []int             // last[s] = index of the last node reading slot s (-1: none or an output)
 }
+
+// defaultMaxRunElems is the default Graph.MaxElems.
+const defaultMaxRunElems = 1 << 28
 
 // gnode is a node prepared for the interpreter.
 type gnode struct {
@@ -138,7 +142,7 @@ func decodeGraphModel(data []byte) (*Graph, error) {
 		return nil, fmt.Errorf("the model has no graph")
 	}
 	g := &Graph{IRVersion: mp.IRVersion, Producer: strings.TrimSpace(mp.ProducerName + " " + mp.ProducerVersion),
-		MaxElems: maxElems, consts: map[int]*constant{}}
+		MaxElems: defaultMaxRunElems, consts: map[int]*constant{}}
 	found := false
 	for _, o := range mp.Opsets {
 		if o.Domain == "" || o.Domain == "ai.onnx" {
