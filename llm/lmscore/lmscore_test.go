@@ -75,14 +75,14 @@ func TestScoreMatchesTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"gpt_op13", "gpt_op17"} {
+	for _, name := range []string{"gpt_op13", "gpt_op17", "gpt_mask"} {
 		t.Run(name, func(t *testing.T) {
 			m, err := Load(filepath.Join(fixtures, name+".onnx"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.IDs != "input_ids" || m.Output != "logits" || m.Vocab != 64 {
-				t.Errorf("ids %q logits %q vocabulary %d", m.IDs, m.Output, m.Vocab)
+			if m.IDs != "input_ids" || m.Output != "logits" || m.Vocab != 64 || (m.Mask == "attention_mask") != (name == "gpt_mask") {
+				t.Errorf("ids %q mask %q logits %q vocabulary %d", m.IDs, m.Mask, m.Output, m.Vocab)
 			}
 			b, err := Score(context.Background(), m, in, Options{EOS: 0, Refs: map[string]*Model{"self": m}, Corpus: in.Tokens[:3]})
 			if err != nil {
@@ -217,7 +217,7 @@ func TestTorchCrossCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"gpt_op13", "gpt_op17"} {
+	for _, name := range []string{"gpt_op13", "gpt_op17", "gpt_mask"} {
 		m, err := Load(filepath.Join(dir, name+".onnx"))
 		if err != nil {
 			t.Fatal(err)

@@ -51,11 +51,12 @@ func logSoftmaxRow(row []float32) []float64 {
 }
 
 // TestGraphGPT runs the tiny GPT-2-shaped models exported from PyTorch 1.13 (opset 13 with decomposed
-// LayerNorm and erf GELU; opset 17 with LayerNormalization and tanh GELU) and checks every token's
+// LayerNorm and erf GELU; opset 17 with LayerNormalization and tanh GELU; opset 14 with an attention_mask
+// input, positions from its CumSum) and checks every token's
 // log-probability against PyTorch's within 1e-5, for each sequence alone and for two sequences in one
 // batch.
 func TestGraphGPT(t *testing.T) {
-	for _, name := range []string{"gpt_op13", "gpt_op17"} {
+	for _, name := range []string{"gpt_op13", "gpt_op17", "gpt_mask"} {
 		t.Run(name, func(t *testing.T) {
 			g, err := LoadGraph(filepath.Join("testdata", name+".onnx"))
 			if err != nil {
@@ -64,7 +65,19 @@ func TestGraphGPT(t *testing.T) {
 			if len(g.Warnings) > 0 {
 				t.Errorf("warnings %q", g.Warnings)
 			}
-			if len(g.Inputs) != 1 || g.Inputs[0].Name != "input_ids" || g.Inputs[0].Type != "INT64" ||
+			// gpt_mask also takes an attention mask (all ones here).
+			mask := func(in map[string]*Tensor) map[string]*Tensor {
+				if name == "gpt_mask" {
+					x := in["input_ids"]
+					ones := make([]int64, len(x.I))
+					for i := range ones {
+						ones[i] = 1
+					}
+					in["attention_mask"] = &Tensor{Shape: x.Shape, I: ones}
+				}
+				return in
+			}
+			if len(g.Inputs) != map[bool]int{false: 1, true: 2}[name == "gpt_mask"] || g.Inputs[0].Name != "input_ids" || g.Inputs[0].Type != "INT64" ||
 				len(g.Outputs) != 1 || g.Outputs[0].Name != "logits" || g.Outputs[0].Shape[2] != 64 {
 				t.Fatalf("inputs %+v outputs %+v", g.Inputs, g.Outputs)
 			}
@@ -80,7 +93,7 @@ func TestGraphGPT(t *testing.T) {
 				}
 			}
 			for s, ids := range exp.TokenIDs {
-				out, err := g.Run(context.Background(), map[string]*Tensor{"input_ids": {Shape: []int{1, len(ids)}, I: ids}})
+				out, err := g.Run(context.Background(), mask(map[string]*Tensor{"input_ids": {Shape: []int{1, len(ids)}, I: ids}}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,7 +105,7 @@ func TestGraphGPT(t *testing.T) {
 			}
 			// Two sequences of 9 tokens in one batch.
 			a, b := exp.TokenIDs[2], exp.TokenIDs[4][:9]
-			out, err := g.Run(context.Background(), map[string]*Tensor{"input_ids": {Shape: []int{2, 9}, I: append(append([]int64(nil), a...), b...)}})
+			out, err := g.Run(context.Background(), mask(map[string]*Tensor{"input_ids": {Shape: []int{2, 9}, I: append(append([]int64(nil), a...), b...)}}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,9 @@ output embedding; dynamic batch and sequence axes):
              an additive mask from ConstantOfShape (torch.zeros(T, T)) and Where
   gpt_op17   opset 17: LayerNormalization, tanh-approximate GELU, mask sliced from a registered
              lower-triangular buffer (Slice) compared with Equal, Where with the dtype's minimum
+  gpt_mask   gpt_op17's blocks at opset 14 (torch 1.13's default) with a second input, attention_mask,
+             as Hugging Face's models take it: positions from its CumSum, an additive padding mask
+             (expected values with a mask of ones)
 """
 import json
 import math
@@ -43,7 +46,7 @@ class Block(tnn.Module):
         self.proj = tnn.Linear(4 * d, d)
         self.register_buffer("bias", torch.tril(torch.ones(max_pos, max_pos)).view(1, 1, max_pos, max_pos))
 
-    def attn(self, x):
+    def attn(self, x, pad=None):
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(self.d, dim=2)
         hd = C // self.h
@@ -59,12 +62,14 @@ class Block(tnn.Module):
         else:
             mask = self.bias[:, :, :T, :T]
             w = torch.where(mask == 0, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype), w)
+        if pad is not None:
+            w = w + pad
         w = torch.softmax(w, dim=-1)
         y = torch.matmul(w, v).transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x, pad=None):
+        x = x + self.attn(self.ln1(x), pad)
         h = self.fc(self.ln2(x))
         if self.variant == "gpt_op13":
             h = tnn.functional.gelu(h)
@@ -83,12 +88,17 @@ class GPT(tnn.Module):
         self.lm_head = tnn.Linear(d, vocab, bias=False)
         self.lm_head.weight = self.wte.weight
 
-    def forward(self, input_ids):
+    def forward(self, input_ids, attention_mask=None):
         B, T = input_ids.size()
-        pos = torch.arange(T, dtype=torch.long, device=input_ids.device).unsqueeze(0).expand(B, T)
+        pad = None
+        if attention_mask is None:
+            pos = torch.arange(T, dtype=torch.long, device=input_ids.device).unsqueeze(0).expand(B, T)
+        else:  # as Hugging Face's models do: positions count the unmasked tokens, masked keys get -inf
+            pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            pad = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         x = self.wte(input_ids) + self.wpe(pos)
         for b in self.blocks:
-            x = b(x)
+            x = b(x, pad)
         return self.lm_head(self.ln_f(x))
 
 
@@ -106,11 +116,14 @@ def build(variant, seed, **kw):
     return m.eval()
 
 
-def export(m, path, opset):
+def export(m, path, opset, mask=False):
     ids = torch.randint(0, 64, (2, 7))
-    torch.onnx.export(m, (ids,), path, input_names=["input_ids"], output_names=["logits"], opset_version=opset,
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}},
-                      do_constant_folding=True)
+    args, names, axes = (ids,), ["input_ids"], {"input_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
+    if mask:
+        args, names = (ids, torch.ones(2, 7, dtype=torch.long)), names + ["attention_mask"]
+        axes["attention_mask"] = {0: "batch", 1: "sequence"}
+    torch.onnx.export(m, args, path, input_names=names, output_names=["logits"], opset_version=opset,
+                      dynamic_axes=axes, do_constant_folding=True)
 
 
 @torch.no_grad()
@@ -128,9 +141,9 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     g = torch.Generator().manual_seed(7)
     seqs = [torch.randint(0, 64, (int(n),), generator=g).tolist() for n in (2, 5, 9, 16, 23, 31)]
-    for i, (variant, opset) in enumerate((("gpt_op13", 13), ("gpt_op17", 17))):
-        m = build(variant, 100 + i)
-        export(m, os.path.join(OUT, variant + ".onnx"), opset)
+    for i, (variant, opset) in enumerate((("gpt_op13", 13), ("gpt_op17", 17), ("gpt_mask", 14))):
+        m = build("gpt_op17" if variant == "gpt_mask" else variant, 100 + i)
+        export(m, os.path.join(OUT, variant + ".onnx"), opset, mask=variant == "gpt_mask")
         exp = {"token_ids": seqs, "token_logprobs": [], "mu": [], "sigma2": []}
         for s in seqs:
             lp, mu, s2 = stats(m, s)
