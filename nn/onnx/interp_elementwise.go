@@ -288,6 +288,8 @@ const (
 	uNot
 	uFloor
 	uCeil
+	uSin
+	uCos
 )
 
 func unaryOp(op uop) opFunc {
@@ -360,6 +362,10 @@ func unaryF(op uop, v float32) float32 {
 		return float32(math.Floor(x))
 	case uCeil:
 		return float32(math.Ceil(x))
+	case uSin:
+		return float32(math.Sin(x))
+	case uCos:
+		return float32(math.Cos(x))
 	}
 	return v
 }

@@ -18,7 +18,7 @@ func init() {
 		"Neg": unaryOp(uNeg), "Abs": unaryOp(uAbs), "Sqrt": unaryOp(uSqrt), "Exp": unaryOp(uExp),
 		"Log": unaryOp(uLog), "Erf": unaryOp(uErf), "Tanh": unaryOp(uTanh), "Sigmoid": unaryOp(uSigmoid),
 		"Relu": unaryOp(uRelu), "Reciprocal": unaryOp(uRecip), "Not": unaryOp(uNot), "Floor": unaryOp(uFloor),
-		"Ceil": unaryOp(uCeil), "Gelu": opGelu, "Clip": opClip,
+		"Ceil": unaryOp(uCeil), "Sin": unaryOp(uSin), "Cos": unaryOp(uCos), "Gelu": opGelu, "Clip": opClip,
 		"Softmax": opSoftmax, "LogSoftmax": opSoftmax, "LayerNormalization": opLayerNorm,
 		"ReduceMean": opReduce, "ReduceSum": opReduce, "ReduceMax": opReduce, "ReduceMin": opReduce,
 		"MatMul": opMatMul, "Gemm": opGemm, "Gather": opGather,
@@ -26,6 +26,7 @@ func init() {
 		"Transpose": opTranspose, "Concat": opConcat, "Split": opSplit, "Slice": opSlice,
 		"Squeeze": opSqueeze, "Unsqueeze": opSqueeze, "Expand": opExpand, "ConstantOfShape": opConstantOfShape,
 		"Range": opRange, "Where": opWhere, "Cast": opCast, "Trilu": opTrilu, "CumSum": opCumSum,
+		"Tile": opTile,
 	}
 	graphOps["Constant"] = func(*runner, *gnode, []*constant) ([]*constant, error) {
 		return nil, fmt.Errorf("constant not folded")

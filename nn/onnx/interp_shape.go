@@ -792,3 +792,49 @@ func opCumSum(r *runner, n *gnode, in []*constant) ([]*constant, error) {
 	}
 	return []*constant{out}, nil
 }
+
+// opTile repeats the input along each axis (rotary embeddings' caches, for example).
+func opTile(r *runner, n *gnode, in []*constant) ([]*constant, error) {
+	x, err := arg(n, in, 0)
+	if err != nil {
+		return nil, err
+	}
+	reps, err := shapeArg(in, 1, "repeats")
+	if err != nil {
+		return nil, err
+	}
+	if len(reps) != len(x.Shape) {
+		return nil, fmt.Errorf("repeats %v for input of shape %v", reps, x.Shape)
+	}
+	shape := make([]int, len(reps))
+	for i, k := range reps {
+		if x.Shape[i] != 0 && k > maxElems/x.Shape[i] {
+			return nil, fmt.Errorf("repeats %v: the output is too large", reps)
+		}
+		shape[i] = x.Shape[i] * k
+	}
+	out, err := r.newTensor(shape, x.isFloat())
+	if err != nil {
+		return nil, err
+	}
+	own := stridesOf(x.Shape)
+	idx := make([]int, len(shape))
+	for o := range out.Len() {
+		at := 0
+		for d := range idx {
+			at += (idx[d] % x.Shape[d]) * own[d]
+		}
+		if x.isFloat() {
+			out.F[o] = x.F[at]
+		} else {
+			out.I[o] = x.I[at]
+		}
+		for d := len(idx) - 1; d >= 0; d-- {
+			if idx[d]++; idx[d] < shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return []*constant{out}, nil
+}
