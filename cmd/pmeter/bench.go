@@ -24,7 +24,7 @@ Benchmarks:
          GPT-2-shaped model) against PyTorch CPU on the same model, in tokens per second
 
 Run 'pmeter bench <benchmark> -h' for its flags. Baselines need /usr/bin/python3 with numpy (and
-scikit-learn for roc, torch for train); without them only pmeter is measured.
+scikit-learn for roc, torch for train and lm); without them only pmeter is measured (lm needs --model then).
 `
 
 // runBench implements 'pmeter bench': it picks the benchmark, parses its flags and calls internal/bench.
