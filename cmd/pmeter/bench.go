@@ -20,16 +20,18 @@ Benchmarks:
   roc    ROC curve and AUC against scikit-learn roc_curve + auc
   train  model training (MLP, CNN, two models at once, Fashion-MNIST accuracy) against PyTorch, and
          DP-SGD against non-private training of the same models
+  lm     language-model scoring ('pmeter llm score': token log-probabilities, μ, σ² from an ONNX
+         GPT-2-shaped model) against PyTorch CPU on the same model, in tokens per second
 
 Run 'pmeter bench <benchmark> -h' for its flags. Baselines need /usr/bin/python3 with numpy (and
-scikit-learn for roc, torch for train); without them only pmeter is measured.
+scikit-learn for roc, torch for train and lm); without them only pmeter is measured (lm needs --model then).
 `
 
 // runBench implements 'pmeter bench': it picks the benchmark, parses its flags and calls internal/bench.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return usagef("no benchmark given (want rmia, roc or train)")
+		return usagef("no benchmark given (want rmia, roc, train or lm)")
 	}
 	switch name, rest := args[0], args[1:]; name {
 	case "-h", "-help", "--help", "help":
@@ -41,8 +43,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchROC(ctx, rest, stdout, stderr)
 	case "train":
 		return benchTrain(ctx, rest, stdout, stderr)
+	case "lm":
+		return benchLM(ctx, rest, stdout, stderr)
 	default:
-		return usagef("unknown benchmark %q (want rmia, roc or train)", name)
+		return usagef("unknown benchmark %q (want rmia, roc, train or lm)", name)
 	}
 }
 
@@ -125,5 +129,24 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		o.Parts = strings.Split(parts, ",")
 	}
 	_, err := nnbench.Run(ctx, stdout, o)
+	return err
+}
+
+func benchLM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o bench.LMOptions
+	var procs int
+	fs := flag.NewFlagSet("pmeter bench lm", flag.ContinueOnError)
+	fs.IntVar(&o.D, "d", 256, "model width")
+	fs.IntVar(&o.Layers, "layers", 4, "transformer blocks")
+	fs.IntVar(&o.Heads, "heads", 4, "attention heads")
+	fs.IntVar(&o.Vocab, "vocab", 4096, "vocabulary size")
+	fs.IntVar(&o.Seq, "seq", 128, "tokens per sequence")
+	fs.IntVar(&o.N, "n", 16, "sequences")
+	fs.StringVar(&o.Model, "model", "", "an ONNX language model to time pmeter alone on (no baseline; token ids below -vocab)")
+	benchFlags(fs, &o.Baseline, &o.Repeats, &o.Seed, &procs)
+	if err := parseBench(fs, args, stderr, &procs); err != nil {
+		return err
+	}
+	_, err := bench.LM(ctx, stdout, o)
 	return err
 }

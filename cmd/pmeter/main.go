@@ -29,8 +29,9 @@ Commands:
   attack    run one attack on a signal bundle and write scores and metrics
   duci      estimate the fraction of a dataset that a model trained on (DUCI), from a signal bundle
   predict   run a model (ONNX or saved by pmeter) on X.npy and write its logits
+  llm       language models: score token ids with an ONNX model into an LLM bundle (score)
   report    rebuild a run's report from its saved results
-  bench     measure speed against baselines (rmia, roc, train)
+  bench     measure speed against baselines (rmia, roc, train, lm)
   validate  check that every attack under every design is calibrated (null and leak harnesses)
   dp        differential privacy: ε of DP-SGD (epsilon), noise for a target (noise), audits (audit)
   help      show help for a command
@@ -54,6 +55,7 @@ func commands() []command {
 		{"attack", runAttack},
 		{"duci", runDUCI},
 		{"predict", runPredict},
+		{"llm", runLLM},
 		{"report", runReport},
 		{"bench", runBench},
 		{"validate", runValidate},

@@ -22,6 +22,13 @@
 // a softmax over it, a constant that varies along it) is refused. A Softmax or LogSoftmax that
 // produces the output is stripped by default, because the audit needs logits; Model.Warnings says so.
 //
+// Graph (LoadGraph, DecodeGraph) is the other way to run an ONNX model: a small interpreter over
+// float32 and int64 tensors whose shapes are known only when it runs, for graphs that are not a chain of
+// layers, such as the decoder-only transformers torch.onnx.export writes (embeddings, LayerNormalization
+// or its decomposition, GELU, causal masks, head reshapes, batched MatMul on nn/gemm's kernel, Softmax).
+// It infers only (no gradients, no training); Ops lists its operators. Package llm/lmscore uses it to
+// compute language models' per-token log-probabilities.
+//
 // PyTorch's torch.onnx.export in evaluation mode folds each BatchNorm that follows a Conv into the
 // convolution; export with training=torch.onnx.TrainingMode.PRESERVE (the model in eval mode) to keep
 // BatchNormalization nodes, and so the same trainable parameters as the PyTorch model.
