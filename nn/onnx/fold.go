@@ -156,11 +156,6 @@ func (c *converter) fold(p int, out string) (*constant, error) {
 	return nil, fmt.Errorf("%s of constants is not supported", n.OpType)
 }
 
-// maxFoldElems bounds the number of elements of a constant folded from others (Concat, Gather): folded
-// constants are shape vectors and indices, and without a bound a chain of Concat nodes, each joining the
-// previous result with itself, doubles the size at every node and exhausts memory from a small file.
-const maxFoldElems = 1 << 20
-
 // constantNode reads the value of a Constant node.
 func constantNode(n *nodeProto) (*constant, error) {
 	for _, a := range n.Attrs {
@@ -264,9 +259,6 @@ func gatherConst(x, idx *constant, axis int64) (*constant, error) {
 		return nil, fmt.Errorf("indices: %w", err)
 	}
 	n := int64(x.Shape[0])
-	if len(ii) > maxFoldElems {
-		return nil, fmt.Errorf("Gather of %d indices: a folded constant is limited to %d elements", len(ii), maxFoldElems)
-	}
 	out := &constant{Shape: append([]int(nil), idx.Shape...)}
 	for _, i := range ii {
 		if i < 0 {
@@ -300,11 +292,7 @@ func concatConst(parts []*constant, axis int64) (*constant, error) {
 	}
 	out := &constant{}
 	isFloat := parts[0].isFloat()
-	total := 0
 	for i, p := range parts {
-		if total += p.Len(); total > maxFoldElems {
-			return nil, fmt.Errorf("the result has more than %d elements, the limit of a folded constant", maxFoldElems)
-		}
 		if len(p.Shape) != 1 {
 			return nil, fmt.Errorf("input %d has shape %v; only 1-D constants can be concatenated", i, p.Shape)
 		}
