@@ -11,12 +11,16 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/llm"
+	"github.com/pmeter/pmeter/validity"
 )
 
 func TestTextConfigErrors(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
 		{"data: {modality: images, bundle: x}", "data.modality: unknown modality"},
 		{"data: {modality: text}", "data.bundle: is required"},
+		{"data: {modality: text, bundle: x}\naudit: {privacy_game: range_membership}", "audit.privacy_game: range_membership with data.modality text"},
+		{"data: {modality: text, bundle: x}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {proportions: [0.5]}", "line 3: dataset_usage.proportions: does not apply with data.modality text"},
+		{"data: {modality: text, bundle: x}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {attack: {name: duci-rmia, params: {offline_a: '2'}}}", "dataset_usage.attack: duci-rmia offline_a"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: rmia}]}", "not a language-model attack"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: min-k, params: {k: '3'}}]}", "audit.attacks: attack 0 (min-k): k = 3"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: loss, params: {q: '3'}}]}", "unknown parameter \"q\""},
@@ -84,5 +88,47 @@ func TestTextRun(t *testing.T) {
 	res.WriteSummary(&sb)
 	if !strings.Contains(sb.String(), "blind-unigram") {
 		t.Errorf("summary lacks the blind baselines:\n%s", sb.String())
+	}
+}
+
+// TestTextUsageRun runs privacy_game dataset_usage with data.modality text (text DUCI) on a synthetic
+// bundle whose target LM was fine-tuned on 40 % of the corpus: run.json's dataset_usage block holds the
+// estimate with an interval covering the truth, the summary and report/index.html show it.
+func TestTextUsageRun(t *testing.T) {
+	b := validity.GenerateLLMUsage(7, 300, 100, 4, 0.4)
+	dir := t.TempDir()
+	bdir := filepath.Join(dir, "bundle")
+	if err := b.WriteDir(bdir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig([]byte("run: {log_dir: " + filepath.Join(dir, "run") + "}\ndata: {modality: text, bundle: " + bdir + "}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 200}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), cfg, Options{Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := res.Usage
+	if u == nil || u.Modality != ModalityText || u.DatasetSize != 300 || len(u.Targets) != 1 || len(u.References) != 4 || len(u.ReferenceCheck) == 0 {
+		t.Fatalf("usage result %+v", u)
+	}
+	r := u.Targets[0]
+	if r.TrueProportion == nil || *r.TrueProportion != 0.4 || r.CI == nil || r.CI.Lo > 0.4 || r.CI.Hi < 0.4 {
+		t.Errorf("estimate %.3f, interval %+v, true %v; want an interval covering 0.4", r.Proportion, r.CI, r.TrueProportion)
+	}
+	for _, f := range []string{"run.json", "report/index.html", "duci_scores.npy"} {
+		if _, err := os.Stat(filepath.Join(dir, "run", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "run", "report", "index.html"))
+	if !strings.Contains(string(html), "Text DUCI") {
+		t.Error("report/index.html does not describe text DUCI")
+	}
+	var sb strings.Builder
+	res.WriteSummary(&sb)
+	if !strings.Contains(sb.String(), "300 sequences, text DUCI") || !strings.Contains(sb.String(), "0.400") {
+		t.Errorf("summary:\n%s", sb.String())
 	}
 }
