@@ -195,6 +195,7 @@ func (t *TextResult) writeSummary(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	llm.WriteMimirTable(w, t.Attacks)
 	fmt.Fprintf(w, "blind-* never see the model: an attack not above them measures a distribution shift between member and non-member texts.\nε bounds are not DP bounds: %s.\n", llm.NotDPDefault)
 }
 

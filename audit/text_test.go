@@ -86,8 +86,38 @@ func TestTextRun(t *testing.T) {
 	}
 	var sb strings.Builder
 	res.WriteSummary(&sb)
-	if !strings.Contains(sb.String(), "blind-unigram") {
-		t.Errorf("summary lacks the blind baselines:\n%s", sb.String())
+	if !strings.Contains(sb.String(), "blind-unigram") || strings.Contains(sb.String(), "MIMIR") {
+		t.Errorf("summary lacks the blind baselines or shows MIMIR's metrics without compat:\n%s", sb.String())
+	}
+
+	// compat=mimir on one attack: MIMIR's metrics in the summary, run.json and the report.
+	mdir := filepath.Join(dir, "mimir")
+	cfg, err = ParseConfig([]byte("run: {log_dir: " + mdir + "}\ndata: {modality: text, bundle: " + bdir + "}\naudit: {attacks: [{name: loss}, {name: loss, params: {compat: mimir}}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Run(context.Background(), cfg, Options{Log: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Text.Attacks) != 2 || res.Text.Attacks[0].Mimir != nil || res.Text.Attacks[1].Mimir == nil {
+		t.Fatalf("attacks %+v: want MIMIR's metrics on the compat=mimir row only", res.Text.Attacks)
+	}
+	m := res.Text.Attacks[1].Mimir
+	if m.AUC != res.Text.Attacks[1].Metrics.AUC || !(m.PRAUC > 0 && m.PRAUC < 1) {
+		t.Errorf("MIMIR's metrics %+v", m)
+	}
+	sb.Reset()
+	res.WriteSummary(&sb)
+	if !strings.Contains(sb.String(), "MIMIR's metrics") || !strings.Contains(sb.String(), "loss[compat=mimir]") {
+		t.Errorf("summary lacks MIMIR's metrics:\n%s", sb.String())
+	}
+	html, _ := os.ReadFile(filepath.Join(mdir, "report", "llm.html"))
+	if !strings.Contains(string(html), "MIMIR&#39;s metrics") && !strings.Contains(string(html), "MIMIR's metrics") {
+		t.Error("report/llm.html lacks MIMIR's metrics")
+	}
+	data, _ = os.ReadFile(filepath.Join(mdir, "run.json"))
+	if !strings.Contains(string(data), `"pr_auc"`) {
+		t.Error("run.json lacks MIMIR's pr_auc")
 	}
 }
 

@@ -1,22 +1,52 @@
 package llm
 
 import (
+	"fmt"
+	"io"
 	"math"
+	"text/tabwriter"
 
 	"github.com/pmeter/pmeter/metric"
 )
 
 // MimirMetrics are the numbers MIMIR's run.py reports for one attack (compute_metrics_from_scores).
 type MimirMetrics struct {
-	AUC         float64
-	TPRAtFPR1   float64 // tpr at the last point with fpr < 0.01 (strict)
-	TPRAtFPR01  float64 // tpr at the last point with fpr < 0.001 (strict)
-	PRAUC       float64 // area under the precision-recall curve with the NON-members as the positive class
-	FPR, TPR    []float64
-	Dropped     int // sequences with a NaN score, left out
-	NMembers    int
-	NNonMembers int
+	AUC         float64   `json:"auc"`
+	TPRAtFPR1   float64   `json:"tpr_at_fpr_below_1pct"`   // tpr at the last point with fpr < 0.01 (strict)
+	TPRAtFPR01  float64   `json:"tpr_at_fpr_below_0.1pct"` // tpr at the last point with fpr < 0.001 (strict)
+	PRAUC       float64   `json:"pr_auc"`                  // area under the precision-recall curve with the NON-members as the positive class
+	FPR         []float64 `json:"fpr,omitempty"`
+	TPR         []float64 `json:"tpr,omitempty"`
+	Dropped     int       `json:"dropped"` // sequences with a NaN score, left out
+	NMembers    int       `json:"members"`
+	NNonMembers int       `json:"non_members"`
 }
+
+// WriteMimirTable writes MIMIR's metrics of the results that have them (compat=mimir), one row each,
+// with a line on MIMIR's conventions; it writes nothing when none has them.
+func WriteMimirTable(w io.Writer, results []Result) {
+	var rows []Result
+	for _, r := range results {
+		if r.Mimir != nil {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	io.WriteString(tw, "MIMIR's metrics (compat)\tAUC\tTPR@FPR<1%\tTPR@FPR<0.1%\tPR-AUC\n")
+	for _, r := range rows {
+		m := r.Mimir
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\n", r.Attack, m.AUC, m.TPRAtFPR1, m.TPRAtFPR01, m.PRAUC)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, MimirConventions+".")
+}
+
+// MimirConventions says how MIMIR's metrics differ from pmeter's table.
+const MimirConventions = "MIMIR's conventions (run.py): the TPR at the last ROC point with FPR strictly below 1 % and 0.1 %, and pr_auc with the non-members as the positive class (scikit-learn's auc of precision_recall_curve on MIMIR's scores, lower = member)"
 
 // ComputeMimirMetrics computes MIMIR's metrics of pmeter scores (higher = member; MIMIR's own scores
 // negated): NaN scores are dropped, the ROC curve is scikit-learn's roc_curve with drop_intermediate (via
