@@ -161,4 +161,29 @@ func TestTextUsageRun(t *testing.T) {
 	if !strings.Contains(sb.String(), "300 sequences, text DUCI") || !strings.Contains(sb.String(), "0.400") {
 		t.Errorf("summary:\n%s", sb.String())
 	}
+
+	// Without labels.npy the truth is unknown: the estimate is made all the same.
+	b.Labels = nil
+	bdir2 := filepath.Join(dir, "bundle-nolabels")
+	if err := b.WriteDir(bdir2); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = ParseConfig([]byte("run: {log_dir: " + filepath.Join(dir, "run2") + "}\ndata: {modality: text, bundle: " + bdir2 + "}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Run(context.Background(), cfg, Options{Log: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if tp := res.Usage.Targets[0].TrueProportion; tp != nil || res.Usage.Targets[0].CI == nil {
+		t.Errorf("without labels: true proportion %v, interval %v", tp, res.Usage.Targets[0].CI)
+	}
+	sb.Reset()
+	res.WriteSummary(&sb)
+	if !strings.Contains(sb.String(), "unknown") {
+		t.Errorf("summary without labels:\n%s", sb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run2", "report", "index.html")); err != nil {
+		t.Error(err)
+	}
 }
