@@ -75,3 +75,23 @@ func TestLLMUsageHarness(t *testing.T) {
 		t.Error(f)
 	}
 }
+
+// TestLLMUsageHarnessHasPower checks that the text DUCI harness detects a broken assumption: a target LM
+// fine-tuned harder than the shadow LMs (its members' log-probabilities scaled by 0.6 instead of 0.88)
+// has a higher TPR than the references measure, so the estimate at p = 0.5 is biased upward and the cell
+// fails.
+func TestLLMUsageHarnessHasPower(t *testing.T) {
+	cfg := ReducedLLMUsageConfig()
+	cfg.Seeds, cfg.Proportions, cfg.Resamples = 10, []float64{0.5}, 50
+	rep, err := runLLMUsage(context.Background(), cfg, LLMUsageVariants()[:1], 0.6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Cells[0]
+	if testing.Verbose() {
+		t.Logf("mean error %+.4f ± %.4f, misses %d/%d", c.Bias.Mean, c.Bias.HalfWidth, c.Misses, c.Seeds)
+	}
+	if c.BiasOK || c.Bias.Mean < 0.02 {
+		t.Errorf("target fine-tuned harder than the shadows: mean error %+.4f ± %.4f, misses %d/%d; want a positive bias the cell rejects", c.Bias.Mean, c.Bias.HalfWidth, c.Misses, c.Seeds)
+	}
+}

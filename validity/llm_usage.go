@@ -49,6 +49,11 @@ const llmUsageLeak = 0.88
 // per token and scales its members' log-probabilities by llmUsageLeak, the target exactly as the shadows, as
 // DUCI's interval assumes (the target fine-tuned with the shadows' recipe).
 func GenerateLLMUsage(seed uint64, n, z, shadows int, p float64) *llm.Bundle {
+	return generateLLMUsage(seed, n, z, shadows, p, llmUsageLeak)
+}
+
+// generateLLMUsage is GenerateLLMUsage with the target's leak factor given (the shadows' is llmUsageLeak).
+func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak float64) *llm.Bundle {
 	r := rand.New(rand.NewPCG(seed, 0x6c6d6475)) // "lmdu"
 	M := 1 + shadows
 	in := make([][]bool, M) // model × sequence
@@ -76,7 +81,10 @@ func GenerateLLMUsage(seed uint64, n, z, shadows int, p float64) *llm.Bundle {
 			v := make([]float64, len(base))
 			for t, x := range base {
 				v[t] = x * math.Exp(0.1*r.NormFloat64())
-				if in[m][s] {
+				switch {
+				case in[m][s] && m == 0:
+					v[t] *= targetLeak
+				case in[m][s]:
 					v[t] *= llmUsageLeak
 				}
 			}
@@ -96,6 +104,11 @@ func GenerateLLMUsage(seed uint64, n, z, shadows int, p float64) *llm.Bundle {
 // unclipped estimate is unbiased, both at Alpha Bonferroni-corrected over the cells. cfg.Signal is not
 // used.
 func RunLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*UsageReport, error) {
+	return runLLMUsage(ctx, cfg, variants, llmUsageLeak)
+}
+
+// runLLMUsage is RunLLMUsage with the target's leak factor given.
+func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, targetLeak float64) (*UsageReport, error) {
 	if cfg.Seeds < 2 || cfg.N < 2 || cfg.Z < 1 || cfg.References < 2 || cfg.References%2 != 0 || len(cfg.Proportions) == 0 {
 		return nil, fmt.Errorf("validity: text usage harness of %d seeds, %d sequences, %d population sequences, %d shadow LMs (want an even number), %d proportions",
 			cfg.Seeds, cfg.N, cfg.Z, cfg.References, len(cfg.Proportions))
@@ -110,7 +123,7 @@ func RunLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) 
 	}
 	err := parallel.For(ctx, cfg.Seeds*T, 0, func(ctx context.Context, job int) error {
 		s, t := job/T, job%T
-		b := GenerateLLMUsage(uint64(s)*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t])
+		b := generateLLMUsage(uint64(s)*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak)
 		for v, vr := range variants {
 			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s), Compat: vr.Compat})
 			if err != nil {
