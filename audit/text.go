@@ -208,7 +208,13 @@ func (c *Config) validateTextUsage() error {
 			return c.fieldError("dataset_usage", f, "does not apply with data.modality text: the bundle's shadow LMs are the reference models and the corpus is every sequence outside population.npy")
 		}
 	}
-	return c.parseUsage()
+	if err := c.parseUsage(); err != nil {
+		return err
+	}
+	if r, ok := c.usage.scorer.(*duci.RMIA); ok && r.Tune && c.usage.compat == attack.CompatPrivacyMeter {
+		return c.fieldError("dataset_usage", "compat", "privacy-meter with data.modality text needs dataset_usage.attack's offline_a: Privacy Meter tunes a on the target's paired model, which an LLM bundle does not have")
+	}
+	return nil
 }
 
 // runTextUsage runs text DUCI (llm.Usage) on the bundle: the fraction of its corpus (every sequence

@@ -21,6 +21,7 @@ func TestTextConfigErrors(t *testing.T) {
 		{"data: {modality: text, bundle: x}\naudit: {privacy_game: range_membership}", "audit.privacy_game: range_membership with data.modality text"},
 		{"data: {modality: text, bundle: x}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {proportions: [0.5]}", "line 3: dataset_usage.proportions: does not apply with data.modality text"},
 		{"data: {modality: text, bundle: x}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {attack: {name: duci-rmia, params: {offline_a: '2'}}}", "dataset_usage.attack: duci-rmia offline_a"},
+		{"data: {modality: text, bundle: x}\naudit: {privacy_game: dataset_usage}\ndataset_usage: {compat: privacy-meter}", "line 3: dataset_usage.compat: privacy-meter with data.modality text needs"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: rmia}]}", "not a language-model attack"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: min-k, params: {k: '3'}}]}", "audit.attacks: attack 0 (min-k): k = 3"},
 		{"data: {modality: text, bundle: x}\naudit: {attacks: [{name: loss, params: {q: '3'}}]}", "unknown parameter \"q\""},

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -76,6 +77,9 @@ func Usage(ctx context.Context, b *Bundle, corpus, refs []int, cfg duci.Config) 
 			return nil, nil, fmt.Errorf("llm: reference model %d: the shadow LMs are models 1 to %d", r, d.M-1)
 		}
 	}
+	if cfg.Compat == attack.CompatPrivacyMeter && cfg.Attack == nil && cfg.OfflineA == nil {
+		return nil, nil, ErrCompatTune
+	}
 	if d.Z == 0 && needsPopulation(cfg) {
 		return nil, nil, fmt.Errorf("%w: population.npy (sequences in no model's training set), which DUCI's RMIA compares against; or choose an attack without a population, such as lira", ErrMissingInput)
 	}
@@ -86,6 +90,10 @@ func Usage(ctx context.Context, b *Bundle, corpus, refs []int, cfg duci.Config) 
 	}
 	return &res[0], d, nil
 }
+
+// ErrCompatTune is returned by Usage for compat privacy-meter with a tuned: Privacy Meter tunes a on the
+// target's paired model (target ± 1, complementary memberships), which an LLM bundle does not have.
+var ErrCompatTune = errors.New("llm: text usage: compat privacy-meter tunes offline a on the target's paired model, which an LLM bundle does not have (model 1 is a shadow LM); give offline_a, or use the default mode")
 
 // needsPopulation reports whether cfg's attack reads population signals.
 func needsPopulation(cfg duci.Config) bool {
