@@ -21,6 +21,8 @@ import (
 const duciUsage = `Usage:
   pmeter duci BUNDLE --dataset MASK_OR_INDICES [--target I] [--references LIST] [--attack NAME]
               [--set key=value ...] [--compat privacy-meter] [--resamples B] [--level L] [--seed N] --out DIR
+  pmeter duci LLM_BUNDLE [--dataset SEQUENCES] [--references LIST] [--attack NAME] [--set key=value ...]
+              [--resamples B] [--level L] [--seed N] --out DIR
 
 Estimates the fraction of a dataset that target model I trained on (DUCI: Tong et al., "How Much of My
 Dataset Did You Use?", ICLR 2025) and writes DIR/duci.json: proportion (clipped to [0, 1]), ci_low and
