@@ -32,6 +32,7 @@ func UsageData(b *Bundle, corpus []int) (d *attack.Data, refs []int, err error) 
 			idx = append(idx, i)
 		}
 	}
+	seen := make(map[int]bool, len(corpus))
 	for k, s := range corpus {
 		i, ok := rec[s]
 		switch {
@@ -39,7 +40,10 @@ func UsageData(b *Bundle, corpus []int) (d *attack.Data, refs []int, err error) 
 			return nil, nil, fmt.Errorf("llm: corpus element %d is sequence %d; the bundle has %d sequences", k, s, b.N())
 		case !ok:
 			return nil, nil, fmt.Errorf("llm: corpus element %d is sequence %d, which population.npy marks as in no model's training set", k, s)
+		case seen[s]:
+			return nil, nil, fmt.Errorf("llm: corpus element %d: sequence %d is listed twice", k, s)
 		}
+		seen[s] = true
 		idx = append(idx, i)
 	}
 	if d, err = duci.SelectRecords(d, idx); err != nil {

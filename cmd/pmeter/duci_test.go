@@ -135,7 +135,7 @@ func TestDUCICommandText(t *testing.T) {
 	if !strings.Contains(stdout, "300 sequences") || !strings.Contains(stdout, "true proportion 0.3000") {
 		t.Errorf("stdout: %s", stdout)
 	}
-	for _, args := range [][]string{{"--target", "1"}, {"--dataset", "0-309"}, {"--references", "0,1"}, {"--compat", "privacy-meter"}} {
+	for _, args := range [][]string{{"--target", "1"}, {"--dataset", "0-309"}, {"--references", "0,1"}, {"--compat", "privacy-meter"}, {"--dataset", "0-10,5"}} {
 		code, _, stderr := attackCLI(t, append([]string{"duci", dir, "--out", t.TempDir(), "--resamples", "20"}, args...)...)
 		if code == 0 || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want an error", args, code, stderr)
