@@ -253,8 +253,9 @@ func removeOrphanTemps(dir string, logf func(string, ...any)) {
 	}
 }
 
-// runNames are the files and folders a run writes at the top of its directory.
-var runNames = []string{"metadata.json", "run.json", "memberships.npy", "models", "signals", report.ResultsDir, "report"}
+// runNames are the files and folders a run writes at the top of its directory, as filepath.Match
+// patterns: a text-modality run writes scores_<attack>.npy, the dataset_usage game duci_scores.npy.
+var runNames = []string{"metadata.json", "run.json", "memberships.npy", "models", "signals", report.ResultsDir, "report", "duci_scores.npy", "scores_*.npy"}
 
 // foreignRunFiles returns an error naming the first file or folder of runNames in dir when dir is not a
 // pmeter run directory: it has no claims folder, and no metadata.json of a run (pmeter before claims).
@@ -272,8 +273,24 @@ func foreignRunFiles(dir string) error {
 			return nil
 		}
 	}
-	for _, n := range runNames {
-		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+	var names []string
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+	} else {
+		// Not listable (or absent): look up the literal names.
+		for _, n := range runNames {
+			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, pat := range runNames {
+		for _, n := range names {
+			if ok, _ := filepath.Match(pat, n); !ok {
+				continue
+			}
 			return fmt.Errorf("run.log_dir %s is not a pmeter run directory, and it already holds %s, which a run would write over; choose another log_dir or move %s away",
 				dir, filepath.Join(dir, n), n)
 		}

@@ -167,7 +167,7 @@ func TestClaimOnAnotherHost(t *testing.T) {
 // directory, and leaves nothing behind there; an empty directory or one with other files is fine.
 func TestClaimRefusesForeignDirectory(t *testing.T) {
 	c := tinyConfig(t, t.TempDir(), 0)
-	for _, name := range []string{"metadata.json", "run.json", "models"} {
+	for _, name := range []string{"metadata.json", "run.json", "models", "scores_loss.npy", "duci_scores.npy"} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("mine"), 0o644); err != nil {
 			t.Fatal(err)

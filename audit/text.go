@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pmeter/pmeter/attack"
+	"github.com/pmeter/pmeter/duci"
 	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/npy"
 	"github.com/pmeter/pmeter/report"
@@ -36,6 +38,13 @@ func (c *Config) validateText() error {
 	}
 	if c.Data.Bundle == "" {
 		return c.fieldError("data", "bundle", "is required with modality text: a directory, .npz or .jsonl in the mia-llm-logprobs/1 layout")
+	}
+	switch c.Audit.PrivacyGame {
+	case "privacy_loss_model":
+	case usageGame:
+		return c.validateTextUsage()
+	default:
+		return c.fieldError("audit", "privacy_game", "%s with data.modality text; want privacy_loss_model (the attacks on the bundle's target LM) or %s (text DUCI)", c.Audit.PrivacyGame, usageGame)
 	}
 	for i, a := range c.textAttacks() {
 		if a.Name == "all" {
@@ -98,6 +107,9 @@ func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result,
 	b, err := llm.Read(c.Data.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("data.bundle: %w", err)
+	}
+	if c.Audit.PrivacyGame == usageGame {
+		return runTextUsage(ctx, c, opt, res, b)
 	}
 	if b.Labels == nil {
 		return nil, fmt.Errorf("data.bundle: %w", llm.ErrNoLabels)
@@ -183,5 +195,63 @@ func (t *TextResult) writeSummary(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	llm.WriteMimirTable(w, t.Attacks)
 	fmt.Fprintf(w, "blind-* never see the model: an attack not above them measures a distribution shift between member and non-member texts.\nε bounds are not DP bounds: %s.\n", llm.NotDPDefault)
+}
+
+// validateTextUsage checks privacy_game dataset_usage with data.modality text (text DUCI): the bundle's
+// target LM and shadow LMs are the models, so the dataset_usage fields that describe models pmeter
+// trains do not apply; attack, resamples, level and compat do.
+func (c *Config) validateTextUsage() error {
+	for _, f := range []string{"proportions", "dataset_size", "references"} {
+		if c.present("dataset_usage", f) {
+			return c.fieldError("dataset_usage", f, "does not apply with data.modality text: the bundle's shadow LMs are the reference models and the corpus is every sequence outside population.npy")
+		}
+	}
+	if err := c.parseUsage(); err != nil {
+		return err
+	}
+	if r, ok := c.usage.scorer.(*duci.RMIA); ok && r.Tune && c.usage.compat == attack.CompatPrivacyMeter {
+		return c.fieldError("dataset_usage", "compat", "privacy-meter with data.modality text needs dataset_usage.attack's offline_a: Privacy Meter tunes a on the target's paired model, which an LLM bundle does not have")
+	}
+	return nil
+}
+
+// runTextUsage runs text DUCI (llm.Usage) on the bundle: the fraction of its corpus (every sequence
+// outside population.npy) that the target LM was fine-tuned on, the shadow LMs as references; it writes
+// run.json's dataset_usage block (modality text), duci_scores.npy and report/index.html.
+func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *llm.Bundle) (*Result, error) {
+	res.Source = b.Source
+	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	opt.logf("data: %s — %d sequences, %d shadow LMs", b.Source, b.N(), len(b.Shadows))
+	s := c.usage
+	cfg := duci.Config{Attack: s.scorer, Resamples: s.resamples, Level: s.level, Seed: derive(uint64(c.Run.RandomSeed), "usage-bootstrap"), Compat: s.compat}
+	if r, ok := s.scorer.(*duci.RMIA); ok && s.compat == attack.CompatPrivacyMeter && r.Tune {
+		cfg.Attack = nil
+	}
+	r, d, err := llm.Usage(ctx, b, nil, nil, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("data.bundle: %w", err)
+	}
+	u := &UsageResult{Modality: ModalityText, DatasetSize: d.N, References: r.References, Method: s.method, Compat: s.compat, Targets: []duci.Result{*r}}
+	if s.compat == "" {
+		if u.ReferenceCheck, err = duci.CheckReferences(ctx, d, r, duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed}); err != nil {
+			return nil, fmt.Errorf("dataset usage: %w", err)
+		}
+	}
+	res.Usage = u
+	if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "duci_scores.npy"), npy.NewFloat64(r.TargetScores, 1, len(r.TargetScores))); err != nil {
+		return nil, err
+	}
+	if err := writeUsageReport(filepath.Join(c.Run.LogDir, "report"), u); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
+		return nil, err
+	}
+	return res, nil
 }

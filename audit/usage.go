@@ -172,6 +172,9 @@ func usagePlan(c *Config, d *Data, p *Plan, seed uint64) error {
 
 // UsageResult is the outcome of the dataset_usage game (run.json's dataset_usage).
 type UsageResult struct {
+	// Modality is "text" for text DUCI (data.modality text): the records are the bundle's corpus
+	// sequences, the target its target LM (model 0) and the references its shadow LMs (models 1 to R).
+	Modality    string        `json:"modality,omitempty"`
 	DatasetSize int           `json:"dataset_size"`
 	References  []int         `json:"references"`
 	Method      string        `json:"method"`
@@ -226,13 +229,17 @@ func runUsage(ctx context.Context, c *Config, p *Plan, data *attack.Data) (*Usag
 // writeUsage writes the dataset usage table of the run summary.
 func writeUsage(w io.Writer, u *UsageResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "dataset usage (%s%s, %d records)\ttrue\testimate\tinterval\tthreshold\tTPR\tFPR\n", u.Method, compatNote(u.Compat), u.DatasetSize)
+	unit := "records"
+	if u.Modality == ModalityText {
+		unit = "sequences, text DUCI, references = shadow LMs"
+	}
+	fmt.Fprintf(tw, "dataset usage (%s%s, %d %s)\ttrue\testimate\tinterval\tthreshold\tTPR\tFPR\n", u.Method, compatNote(u.Compat), u.DatasetSize, unit)
 	for _, r := range u.Targets {
 		ci := "–"
 		if r.CI != nil {
 			ci = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
 		}
-		fmt.Fprintf(tw, "target %d\t%.3f\t%.4f\t%s\t%.4g\t%.3f\t%.3f\n", r.Target, *r.TrueProportion, r.Proportion, ci, r.Threshold, r.TPR, r.FPR)
+		fmt.Fprintf(tw, "target %d\t%s\t%.4f\t%s\t%.4g\t%.3f\t%.3f\n", r.Target, trueText(r.TrueProportion, "%.3f"), r.Proportion, ci, r.Threshold, r.TPR, r.FPR)
 	}
 	for _, r := range u.ReferenceCheck {
 		ci := "–"
@@ -242,6 +249,14 @@ func writeUsage(w io.Writer, u *UsageResult) {
 		fmt.Fprintf(tw, "reference %d (check)\t%.3f\t%.4f\t%s\t\t\t\n", r.Model, r.TrueProportion, r.Proportion, ci)
 	}
 	tw.Flush()
+}
+
+// trueText formats a true proportion, "unknown" when it is not (a text bundle without labels.npy).
+func trueText(p *float64, format string) string {
+	if p == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf(format, *p)
 }
 
 func compatNote(c attack.Compat) string {
@@ -258,12 +273,12 @@ var usagePage = template.Must(template.New("usage").Parse(`<!DOCTYPE html>
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd}.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555}</style></head>
 <body><h1>Dataset usage audit</h1>
 <section id="dataset-usage"><h2>Dataset usage</h2>
-<p class="note">How much of a dataset of {{.DatasetSize}} records did each target model train on? Each target is attacked with {{.Method}} on every record of the dataset, and so is each reference model (models {{.References}}, whose memberships are known), with the same number of references. The threshold maximises TPR − FPR on the references' scores, and each record's prediction is debiased with their rates: p̂ = mean((1[score ≥ θ] − FPR)/(TPR − FPR)) (Tong et al., “How Much of My Dataset Did You Use?”, ICLR 2025); the rates are measured on other records of the references than those that chose the threshold (cross-fitting: half and half, both ways); the threshold, TPR and FPR shown are those of all the references' records. The interval is a percentile bootstrap over the records and the reference models, with one model's deviation added; it covers the true proportion at about its level when the target is trained like the references.{{if .Compat}} <strong>Compatibility mode ({{.Compat}}):</strong> Privacy Meter's estimate, with its quirks (strict prediction, references attacked with one reference fewer, no clipping, no interval).{{end}}</p>
+<p class="note">{{if .Modality}}Text DUCI: how much of a corpus of {{.DatasetSize}} sequences was the target language model (model 0) fine-tuned on? The membership signal is each sequence's exp(mean token log-probability), as Privacy Meter v2 audits fine-tuned LMs, and the reference models are the bundle's shadow LMs (fine-tuned with known memberships).{{else}}How much of a dataset of {{.DatasetSize}} records did each target model train on?{{end}} Each target is attacked with {{.Method}} on every record of the dataset, and so is each reference model (models {{.References}}, whose memberships are known), with the same number of references. The threshold maximises TPR − FPR on the references' scores, and each record's prediction is debiased with their rates: p̂ = mean((1[score ≥ θ] − FPR)/(TPR − FPR)) (Tong et al., “How Much of My Dataset Did You Use?”, ICLR 2025); the rates are measured on other records of the references than those that chose the threshold (cross-fitting: half and half, both ways); the threshold, TPR and FPR shown are those of all the references' records. The interval is a percentile bootstrap over the records and the reference models, with one model's deviation added; it covers the true proportion at about its level when the target is trained like the references.{{if .Compat}} <strong>Compatibility mode ({{.Compat}}):</strong> Privacy Meter's estimate, with its quirks (strict prediction, references attacked with one reference fewer, no clipping, no interval).{{end}}</p>
 <table><thead><tr><th>Target</th><th class="num">True proportion</th><th class="num">Estimate</th><th class="num">Interval</th><th class="num">Error</th><th class="num">Threshold</th><th class="num">TPR</th><th class="num">FPR</th><th class="num">Naive (fraction predicted)</th></tr></thead>
 <tbody>{{range .Rows}}<tr><td>target {{.Target}}</td><td class="num">{{.True}}</td><td class="num">{{.Est}}</td><td class="num">{{.CI}}</td><td class="num">{{.Err}}</td><td class="num">{{.Thr}}</td><td class="num">{{.TPR}}</td><td class="num">{{.FPR}}</td><td class="num">{{.Direct}}</td></tr>
 {{end}}</tbody></table>
 {{if .Checks}}<h3>The estimator on the reference models</h3>
-<p class="note">Each reference model's use of the dataset is known (one half). Estimated from its own scores, calibrated by the other references except its pair, it shows how the estimator does on models trained like the targets.</p>
+<p class="note">Each reference model's use of the dataset is known{{if not .Modality}} (one half){{end}}. Estimated from its own scores, calibrated by the other references except its pair, it shows how the estimator does on models trained like the targets.</p>
 <table><thead><tr><th>Reference</th><th class="num">True proportion</th><th class="num">Estimate</th><th class="num">Interval</th><th class="num">Error</th><th>Calibrated by</th></tr></thead>
 <tbody>{{range .Checks}}<tr><td>model {{.Target}}</td><td class="num">{{.True}}</td><td class="num">{{.Est}}</td><td class="num">{{.CI}}</td><td class="num">{{.Err}}</td><td>{{.Thr}}</td></tr>
 {{end}}</tbody></table>{{end}}
@@ -286,9 +301,11 @@ func writeUsageReport(dir string, u *UsageResult) error {
 		v.Checks = append(v.Checks, rw)
 	}
 	for _, r := range u.Targets {
-		rw := row{Target: fmt.Sprint(r.Target), True: fmt.Sprintf("%.3f", *r.TrueProportion), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–",
-			Err: fmt.Sprintf("%+.3f", r.Proportion-*r.TrueProportion), Thr: fmt.Sprintf("%.4g", r.Threshold), TPR: fmt.Sprintf("%.3f", r.TPR),
+		rw := row{Target: fmt.Sprint(r.Target), True: trueText(r.TrueProportion, "%.3f"), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–", Err: "–", Thr: fmt.Sprintf("%.4g", r.Threshold), TPR: fmt.Sprintf("%.3f", r.TPR),
 			FPR: fmt.Sprintf("%.3f", r.FPR), Direct: fmt.Sprintf("%.3f", r.Direct)}
+		if r.TrueProportion != nil {
+			rw.Err = fmt.Sprintf("%+.3f", r.Proportion-*r.TrueProportion)
+		}
 		if r.CI != nil {
 			rw.CI = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
 		}

@@ -9,6 +9,9 @@
 // Min-K%, Min-K%++, reference, ReCaLL, DC-PDD and neighbourhood. Every score follows pmeter's convention:
 // higher = more likely a member.
 //
+// Usage is text DUCI: the fraction of a corpus the target LM was fine-tuned on, package duci's estimator
+// on the sequence signal with the shadow LMs as reference models.
+//
 // Under Compat "mimir" each attack equals MIMIR (iamgroot42/mimir 1b6fd64) to the last bits, quirks
 // included; the default fixes each quirk and says why beside the code (compat.go holds the MIMIR paths).
 package llm

@@ -14,6 +14,9 @@ func FuzzReadJSONL(f *testing.F) {
 	f.Add([]byte(`{"meta":{"format":"mia-llm-logprobs/1","recall":{"prefix_len":3,"max_length":2}},"freq_counts":[1,2,3]}
 {"token_logprobs":[-1],"cond_token_logprobs":[null,-2],"neighbor_losses":[1,2],"zlib_len":5,"text":"ab","ref_token_logprobs":[-1]}
 {"token_logprobs":[-1,-3],"cond_token_logprobs":[-1,null,-2],"neighbor_losses":[3],"zlib_len":9,"text":"abc","ref_token_logprobs":[-2,-1]}`))
+	f.Add([]byte(`{"token_logprobs":[-1,-2],"label":true,"population":false,"shadows":{"a":{"token_logprobs":[-1,-1],"member":true},"b":{"token_logprobs":[-2,-1],"member":false}}}
+{"token_logprobs":[-3],"label":false,"population":false,"shadows":{"a":{"token_logprobs":[-2],"member":false},"b":{"token_logprobs":[-0.5],"member":true}}}
+{"token_logprobs":[-2],"label":false,"population":true,"shadows":{"a":{"token_logprobs":[-2],"member":false},"b":{"token_logprobs":[-1.5],"member":false}}}`))
 	f.Add([]byte(`{"token_logprobs":[]}`))
 	f.Add([]byte(`{"token_logprobs":[-1],"ref_token_logprobs":{"a":[-1],"b":[-2]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -43,6 +43,17 @@ type jsonlRecord struct {
 	CondTokenLogProb floats          `json:"cond_token_logprobs"`
 	NeighborLosses   floats          `json:"neighbor_losses"`
 	Text             *string         `json:"text"`
+	// Shadows maps each shadow LM's name to its log-probabilities of this sequence and whether it was
+	// fine-tuned on it (shadow/<name>/ of the directory form); Population marks a sequence of
+	// population.npy.
+	Shadows    map[string]*jsonlShadow `json:"shadows"`
+	Population *bool                   `json:"population"`
+}
+
+// jsonlShadow is one shadow LM's part of a JSONL line.
+type jsonlShadow struct {
+	TokenLogProbs floats `json:"token_logprobs"`
+	Member        *bool  `json:"member"`
 }
 
 // jsonlHeader is the optional first line.
@@ -76,6 +87,13 @@ func jsonlField(name string) string {
 	if rest, ok := strings.CutPrefix(name, "ref/"); ok {
 		return "ref_token_logprobs." + strings.Split(rest, "/")[0]
 	}
+	if rest, ok := strings.CutPrefix(name, "shadow/"); ok {
+		sh, file, _ := strings.Cut(rest, "/")
+		if file == "members" {
+			return "shadows." + sh + ".member"
+		}
+		return "shadows." + sh + ".token_logprobs"
+	}
 	return name
 }
 
@@ -83,7 +101,10 @@ func jsonlField(name string) string {
 //
 //	"token_logprobs" (required), "label", "mu", "sigma2", "token_ids", "token_logprobs_bos", "zlib_len",
 //	"ref_token_logprobs" (an array, or an object from reference-model name to array),
-//	"cond_token_logprobs" (null where a value is NaN), "neighbor_losses", "text"
+//	"cond_token_logprobs" (null where a value is NaN), "neighbor_losses", "text",
+//	"shadows" (an object from shadow-LM name to {"token_logprobs": [...], "member": true|false}: reference
+//	LMs fine-tuned with known memberships, the same names on every line), "population" (true for a
+//	sequence in no model's training set)
 //
 // named as the layout's arrays, each holding one sequence's values. An optional first line
 // {"meta": {...meta.json...}, "freq_counts": [...], "corpus_token_ids": [[...], ...], "vocab": ["token", ...]}
@@ -106,6 +127,10 @@ func ReadJSONL(path string) (*Bundle, error) {
 		labels                    []bool
 		zl                        []int64
 		texts                     []string
+		shadows                   = map[string]*Shadow{}
+		shadowOrder               []string
+		shadowLP                  = map[string][][]float64{}
+		population                []bool
 		has                       = map[string]int{}
 		line                      int
 	)
@@ -168,7 +193,8 @@ func ReadJSONL(path string) (*Bundle, error) {
 		}{{"label", r.Label != nil}, {"mu", r.Mu != nil}, {"sigma2", r.Sigma2 != nil}, {"token_ids", r.TokenIDs != nil},
 			{"token_logprobs_bos", r.TokenLogProbsBOS != nil}, {"zlib_len", r.ZlibLen != nil},
 			{"ref_token_logprobs", r.RefTokenLogProbs != nil}, {"cond_token_logprobs", r.CondTokenLogProb != nil},
-			{"neighbor_losses", r.NeighborLosses != nil}, {"text", r.Text != nil}} {
+			{"neighbor_losses", r.NeighborLosses != nil}, {"text", r.Text != nil},
+			{"shadows", r.Shadows != nil}, {"population", r.Population != nil}} {
 			if err := mark(c.name, c.ok); err != nil {
 				return nil, err
 			}
@@ -202,6 +228,37 @@ func ReadJSONL(path string) (*Bundle, error) {
 		}
 		if r.Text != nil {
 			texts = append(texts, *r.Text)
+		}
+		if r.Population != nil {
+			population = append(population, *r.Population)
+		}
+		if r.Shadows != nil {
+			if s == 0 {
+				for name := range r.Shadows {
+					if name == "" || strings.ContainsAny(name, "/\\") {
+						return nil, fmt.Errorf("llm: %s:%d: field shadows: shadow LM name %q; want a non-empty name without / or \\", path, line, name)
+					}
+					shadowOrder = append(shadowOrder, name)
+					shadows[name] = &Shadow{Name: name}
+				}
+				slices.Sort(shadowOrder)
+			}
+			if len(r.Shadows) != len(shadowOrder) {
+				return nil, fmt.Errorf("llm: %s:%d: field shadows names %d shadow LMs, the first line %d: give every shadow LM on every line", path, line, len(r.Shadows), len(shadowOrder))
+			}
+			for _, name := range shadowOrder {
+				sh, ok := r.Shadows[name]
+				switch {
+				case !ok:
+					return nil, fmt.Errorf("llm: %s:%d: field shadows lacks shadow LM %q (the first line has it)", path, line, name)
+				case sh == nil || sh.TokenLogProbs == nil:
+					return nil, fmt.Errorf("llm: %s:%d: field shadows.%s.token_logprobs is missing (the shadow LM's log-probabilities of this sequence)", path, line, name)
+				case sh.Member == nil:
+					return nil, fmt.Errorf("llm: %s:%d: field shadows.%s.member is missing (true if the shadow LM was fine-tuned on this sequence)", path, line, name)
+				}
+				shadowLP[name] = append(shadowLP[name], sh.TokenLogProbs)
+				shadows[name].Members = append(shadows[name].Members, *sh.Member)
+			}
 		}
 		if r.RefTokenLogProbs != nil {
 			var one floats
@@ -257,6 +314,12 @@ func ReadJSONL(path string) (*Bundle, error) {
 	for _, name := range refOrder {
 		b.Refs = append(b.Refs, Reference{Name: name, LogProbs: NewRagged(refs[name])})
 	}
+	for _, name := range shadowOrder {
+		sh := shadows[name]
+		sh.LogProbs = NewRagged(shadowLP[name])
+		b.Shadows = append(b.Shadows, *sh)
+	}
+	b.Population = population
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,24 @@ func synthBundle(n int, seed uint64) *Bundle {
 	b.LogProbs, b.Cond, b.Neighbors, b.Tokens = NewRagged(lp), NewRagged(cond), NewRagged(nb), NewRagged(ids)
 	b.Mu, b.Sigma2, b.LogProbsBOS = mu, s2, bos
 	b.Refs = []Reference{{Name: "small", LogProbs: NewRagged(ref)}}
+	// Two shadow LMs and a population (in no model's training set: s%4 == 3, odd, so no target member).
+	for k, name := range []string{"a", "b"} {
+		sh := Shadow{Name: name}
+		var v [][]float64
+		for s := range n {
+			var x []float64
+			for _, l := range b.LogProbs.Seq(s) {
+				x = append(x, l*(0.5+0.5*float64(k)))
+			}
+			v = append(v, x)
+			sh.Members = append(sh.Members, s%4 != 3 && (s+k)%3 == 0)
+		}
+		sh.LogProbs = NewRagged(v)
+		b.Shadows = append(b.Shadows, sh)
+	}
+	for s := range n {
+		b.Population = append(b.Population, s%4 == 3)
+	}
 	b.FreqCounts = make([]int64, 20)
 	for i := range b.FreqCounts {
 		b.FreqCounts[i] = int64(r.IntN(100))
@@ -133,6 +151,11 @@ func TestReadForms(t *testing.T) {
 			"token_ids": b.Tokens.Seq(s), "token_logprobs_bos": b.LogProbsBOS[to:th], "zlib_len": b.ZlibLen[s],
 			"ref_token_logprobs":  map[string]any{"small": b.Refs[0].LogProbs.Seq(s)},
 			"cond_token_logprobs": b.Cond.Seq(s), "neighbor_losses": b.Neighbors.Seq(s), "text": b.Texts[s],
+			"population": b.Population[s],
+			"shadows": map[string]any{
+				"a": map[string]any{"token_logprobs": b.Shadows[0].LogProbs.Seq(s), "member": b.Shadows[0].Members[s]},
+				"b": map[string]any{"token_logprobs": b.Shadows[1].LogProbs.Seq(s), "member": b.Shadows[1].Members[s]},
+			},
 		}
 		line, _ := json.Marshal(rec)
 		sb.Write(line)
@@ -169,6 +192,35 @@ func TestJSONLNull(t *testing.T) {
 `), 0o644)
 	if _, err := Read(p); err == nil || !strings.Contains(err.Error(), "x.jsonl:2: field token_logprobs") {
 		t.Errorf("positive log-prob: error %v, want it to name line 2", err)
+	}
+}
+
+// TestJSONLShadowErrors checks that the JSONL form's shadow LMs and population are validated with
+// errors that name the line and the field.
+func TestJSONLShadowErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.jsonl")
+	for _, c := range []struct{ data, want string }{
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"shadows":{"b":{"token_logprobs":[-1],"member":true}}}`, `s.jsonl:2: field shadows lacks shadow LM "a"`},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1]}}}`, "s.jsonl:2: field shadows.a.member is missing"},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"shadows":{"a":{"member":false}}}`, "s.jsonl:2: field shadows.a.token_logprobs is missing"},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1, 0.5],"member":false}}}`, "s.jsonl:2: field shadows.a.token_logprobs"},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[],"member":false}}}`, "s.jsonl:2: field shadows.a.token_logprobs (sequence 1): no scored token"},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1]}`, "s.jsonl:2: field shadows is on some lines"},
+		{`{"token_logprobs":[-1],"shadows":{"a":{"token_logprobs":[-1],"member":true,"x":1}}}`, "s.jsonl:1: json: unknown field \"x\""},
+		{`{"token_logprobs":[-1],"population":false,"shadows":{"a":{"token_logprobs":[-1],"member":true}}}
+{"token_logprobs":[-1],"population":true,"shadows":{"a":{"token_logprobs":[-1],"member":true}}}`, "s.jsonl:2: field population (sequence 1): marks a member of shadow model a"},
+		{`{"token_logprobs":[-1],"shadows":{"a/b":{"token_logprobs":[-1],"member":true}}}`, "s.jsonl:1: field shadows: shadow LM name"},
+	} {
+		os.WriteFile(p, []byte(c.data), 0o644)
+		if _, err := Read(p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\nerror %v, want it to contain %q", c.data, err, c.want)
+		}
 	}
 }
 

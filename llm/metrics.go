@@ -1,29 +1,57 @@
 package llm
 
 import (
+	"fmt"
+	"io"
 	"math"
-	"slices"
+	"text/tabwriter"
 
 	"github.com/pmeter/pmeter/metric"
 )
 
 // MimirMetrics are the numbers MIMIR's run.py reports for one attack (compute_metrics_from_scores).
 type MimirMetrics struct {
-	AUC         float64
-	TPRAtFPR1   float64 // tpr at the last point with fpr < 0.01 (strict)
-	TPRAtFPR01  float64 // tpr at the last point with fpr < 0.001 (strict)
-	PRAUC       float64 // area under the precision-recall curve with the NON-members as the positive class
-	FPR, TPR    []float64
-	Dropped     int // sequences with a NaN score, left out
-	NMembers    int
-	NNonMembers int
+	AUC         float64   `json:"auc"`
+	TPRAtFPR1   float64   `json:"tpr_at_fpr_below_1pct"`   // tpr at the last point with fpr < 0.01 (strict)
+	TPRAtFPR01  float64   `json:"tpr_at_fpr_below_0.1pct"` // tpr at the last point with fpr < 0.001 (strict)
+	PRAUC       float64   `json:"pr_auc"`                  // area under the precision-recall curve with the NON-members as the positive class
+	FPR         []float64 `json:"fpr,omitempty"`
+	TPR         []float64 `json:"tpr,omitempty"`
+	Dropped     int       `json:"dropped"` // sequences with a NaN score, left out
+	NMembers    int       `json:"members"`
+	NNonMembers int       `json:"non_members"`
 }
+
+// WriteMimirTable writes MIMIR's metrics of the results that have them (compat=mimir), one row each,
+// with a line on MIMIR's conventions; it writes nothing when none has them.
+func WriteMimirTable(w io.Writer, results []Result) {
+	var rows []Result
+	for _, r := range results {
+		if r.Mimir != nil {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	io.WriteString(tw, "MIMIR's metrics (compat)\tAUC\tTPR@FPR<1%\tTPR@FPR<0.1%\tPR-AUC\n")
+	for _, r := range rows {
+		m := r.Mimir
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\n", r.Attack, m.AUC, m.TPRAtFPR1, m.TPRAtFPR01, m.PRAUC)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, MimirConventions+".")
+}
+
+// MimirConventions says how MIMIR's metrics differ from pmeter's table.
+const MimirConventions = "MIMIR's conventions (run.py): the TPR at the last ROC point with FPR strictly below 1 % and 0.1 %, and pr_auc with the non-members as the positive class (scikit-learn's auc of precision_recall_curve on MIMIR's scores, lower = member)"
 
 // ComputeMimirMetrics computes MIMIR's metrics of pmeter scores (higher = member; MIMIR's own scores
 // negated): NaN scores are dropped, the ROC curve is scikit-learn's roc_curve with drop_intermediate (via
 // metric.ROC), the TPR at FPR < X takes the last point strictly below X, and pr_auc is
-// auc(recall, precision) of precision_recall_curve on MIMIR's raw scores with the non-members as the
-// positive class.
+// metric.PRAUC on MIMIR's raw scores with the non-members as the positive class.
 func ComputeMimirMetrics(scores []float64, members []bool) MimirMetrics {
 	var s []float64
 	var m []bool
@@ -52,49 +80,6 @@ func ComputeMimirMetrics(scores []float64, members []bool) MimirMetrics {
 		raw[i] = -s[i]
 		nonMember[i] = !m[i]
 	}
-	out.PRAUC = prAUC(raw, nonMember)
+	out.PRAUC = metric.PRAUC(raw, nonMember)
 	return out
-}
-
-// prAUC is scikit-learn 1.2.1's auc(recall, precision) of precision_recall_curve(positive, scores): one
-// point per distinct score from the highest down, precision = tp / (tp + fp), recall = tp / P, reversed,
-// with (recall 0, precision 1) appended; auc integrates by the trapezoid rule over the decreasing recall
-// and flips the sign.
-func prAUC(scores []float64, positive []bool) float64 {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case scores[a] > scores[b]:
-			return -1
-		case scores[a] < scores[b]:
-			return 1
-		}
-		return 0
-	})
-	var prec, rec []float64
-	tp, fp := 0, 0
-	for k, i := range idx {
-		if positive[i] {
-			tp++
-		} else {
-			fp++
-		}
-		if k+1 < len(idx) && scores[idx[k+1]] == scores[i] {
-			continue
-		}
-		prec = append(prec, float64(tp)/float64(tp+fp))
-		rec = append(rec, float64(tp))
-	}
-	for i := range rec {
-		rec[i] /= float64(tp)
-	}
-	slices.Reverse(prec)
-	slices.Reverse(rec)
-	prec = append(prec, 1)
-	rec = append(rec, 0)
-	// auc: x = recall is decreasing, so the area is -trapz(precision, recall).
-	return -metric.AUC(metric.Curve{FPR: rec, TPR: prec})
 }

@@ -11,7 +11,7 @@ import (
 // baselines, and the topK sequences the attack with the highest AUC ranks highest (their texts when the
 // bundle has them).
 func ReportInput(b *Bundle, attacks, blind []Result, p Params, topK int) *report.LLMInput {
-	in := &report.LLMInput{Bundle: b.Source, Sequences: b.N(), Mode: "pmeter's arithmetic"}
+	in := &report.LLMInput{Bundle: b.Source, Sequences: b.N(), Mode: "pmeter's arithmetic", MimirNote: MimirConventions}
 	if p.Compat != Default {
 		in.Mode = "compat=" + string(p.Compat)
 	}
@@ -26,6 +26,9 @@ func ReportInput(b *Bundle, attacks, blind []Result, p Params, topK int) *report
 		if r.Intervals != nil {
 			iv := r.Intervals.AUC
 			a.AUCCI = &iv
+		}
+		if m := r.Mimir; m != nil {
+			a.Mimir = &report.LLMMimir{AUC: m.AUC, TPR1: m.TPRAtFPR1, TPR01: m.TPRAtFPR01, PRAUC: m.PRAUC}
 		}
 		in.Attacks = append(in.Attacks, a)
 	}

@@ -146,6 +146,11 @@ func (b *Bundle) Validate() error {
 				return b.errAt(b.refFile(r.Name, "lp_offsets"), -1, s, "no scored reference token")
 			}
 		}
+		for _, sh := range b.Shadows {
+			if sh.LogProbs.Count(s) < 1 {
+				return b.errAt("shadow/"+sh.Name+"/lp_offsets", -1, s, "no scored token of the shadow LM")
+			}
+		}
 	}
 	if err := b.checkLogProbs("token_logprobs", b.LogProbs, false); err != nil {
 		return err
@@ -162,6 +167,10 @@ func (b *Bundle) Validate() error {
 		if len(sh.Members) != n {
 			return b.errAt("shadow/"+sh.Name+"/members", -1, -1, "has %d values, want N = %d (is each sequence in this model's training set?)", len(sh.Members), n)
 		}
+	}
+	// Before the population's check, which reads the labels.
+	if b.Labels != nil && len(b.Labels) != n {
+		return b.errAt("labels", -1, -1, "has %d values, want N = %d", len(b.Labels), n)
 	}
 	if b.Population != nil {
 		if len(b.Population) != n {
@@ -254,9 +263,6 @@ func (b *Bundle) Validate() error {
 	}
 
 	// Per-sequence arrays.
-	if b.Labels != nil && len(b.Labels) != n {
-		return b.errAt("labels", -1, -1, "has %d values, want N = %d", len(b.Labels), n)
-	}
 	if b.ZlibLen != nil {
 		if len(b.ZlibLen) != n {
 			return b.errAt("zlib_len", -1, -1, "has %d values, want N = %d", len(b.ZlibLen), n)

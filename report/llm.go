@@ -20,6 +20,8 @@ type LLMInput struct {
 	Bundle    string
 	Sequences int
 	Mode      string // "pmeter's arithmetic" or "compat=mimir"
+	// MimirNote describes MIMIR's conventions, shown above the table of the attacks with Mimir metrics.
+	MimirNote string
 	Attacks   []LLMAttack
 	// Exposed are the sequences the best attack (ExposedBy) ranks highest, highest first.
 	ExposedBy string
@@ -35,6 +37,14 @@ type LLMAttack struct {
 	Epsilon     *metric.EpsilonBound
 	Dropped     int
 	Curve       metric.Curve
+	// Mimir holds MIMIR's own metrics of the attack, under compat=mimir only.
+	Mimir *LLMMimir
+}
+
+// LLMMimir are the metrics MIMIR reports for an attack (its conventions: TPR at FPR strictly below
+// 1 % and 0.1 %, PR-AUC with the non-members as the positive class).
+type LLMMimir struct {
+	AUC, TPR1, TPR01, PRAUC float64
 }
 
 // LLMSequence is one exposed sequence.
@@ -66,6 +76,12 @@ func WriteLLM(dir string, in *LLMInput) error {
 			}
 		}
 	}
+	var mimirRows []LLMAttack
+	for _, a := range attacks {
+		if a.Mimir != nil {
+			mimirRows = append(mimirRows, a)
+		}
+	}
 	var shifted []string
 	for _, a := range attacks {
 		lo := a.Metrics.AUC
@@ -81,7 +97,8 @@ func WriteLLM(dir string, in *LLMInput) error {
 		ROC       template.HTML
 		BlindBest float64
 		Shifted   []string
-	}{in, inlineSVG(roc, "ROC curves of the language-model attacks"), blindBest, shifted}
+		MimirRows []LLMAttack
+	}{in, inlineSVG(roc, "ROC curves of the language-model attacks"), blindBest, shifted, mimirRows}
 	return npy.WriteAtomic(filepath.Join(dir, "llm.html"), func(w io.Writer) error {
 		return llmTemplate.Execute(w, page)
 	})
@@ -173,6 +190,11 @@ The main threat to an LLM membership result is a distribution shift between the 
 their results are explained by the texts alone.</p>{{end}}
 <p>The ε bounds are holdout Clopper–Pearson bounds (α as stated in llm_metrics.json); member and non-member texts of an LLM audit are
 rarely drawn at random from one population, so they measure separation of these texts, not the training algorithm's ε.</p>
+{{if .MimirRows}}<h2>MIMIR's metrics (compat=mimir)</h2>
+<table><tr><th>attack</th><th>AUC</th><th>TPR at FPR &lt; 1 %</th><th>TPR at FPR &lt; 0.1 %</th><th>PR-AUC</th></tr>
+{{range .MimirRows}}<tr><td>{{.Name}}</td><td>{{f3 .Mimir.AUC}}</td><td>{{f3 .Mimir.TPR1}}</td><td>{{f3 .Mimir.TPR01}}</td><td>{{f3 .Mimir.PRAUC}}</td></tr>
+{{end}}</table>
+<p>{{.MimirNote}}.</p>{{end}}
 <h2>ROC curves</h2>
 {{.ROC}}
 <h2>Most exposed sequences ({{.ExposedBy}})</h2>

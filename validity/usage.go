@@ -114,12 +114,7 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 		return nil, fmt.Errorf("validity: dataset usage harness of %d seeds, %d records, %d references, %d proportions", cfg.Seeds, cfg.N, cfg.References, len(cfg.Proportions))
 	}
 	T, K := len(cfg.Proportions), cfg.References
-	type est struct {
-		raw    float64
-		lo, hi float64
-		err    error
-	}
-	out := make([][][]est, cfg.Seeds) // seed × variant × target
+	out := make([][][]usageEst, cfg.Seeds) // seed × variant × target
 	err := parallel.For(ctx, cfg.Seeds, 0, func(ctx context.Context, s int) error {
 		m := T + K
 		members := make([]bool, cfg.N*m)
@@ -146,16 +141,16 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 		for t := range T {
 			targets = append(targets, duci.Target{Model: t, Refs: refs})
 		}
-		out[s] = make([][]est, len(variants))
+		out[s] = make([][]usageEst, len(variants))
 		for v, vr := range variants {
 			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s), Compat: vr.Compat})
-			out[s][v] = make([]est, T)
+			out[s][v] = make([]usageEst, T)
 			for t := range T {
 				if err != nil {
 					out[s][v][t].err = err
 					continue
 				}
-				out[s][v][t] = est{raw: res[t].Raw, lo: math.NaN(), hi: math.NaN()}
+				out[s][v][t] = usageEst{raw: res[t].Raw, lo: math.NaN(), hi: math.NaN()}
 				if ci := res[t].CI; ci != nil {
 					out[s][v][t].lo, out[s][v][t].hi = ci.Lo, ci.Hi
 				}
@@ -166,6 +161,19 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 	if err != nil {
 		return nil, err
 	}
+	return usageCells(cfg, variants, out), nil
+}
+
+// usageEst is one estimate of a harness: the unclipped proportion and the interval (NaN: none).
+type usageEst struct {
+	raw    float64
+	lo, hi float64
+	err    error
+}
+
+// usageCells checks the estimates out (seed × variant × proportion) against the true proportions.
+func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *UsageReport {
+	T := len(cfg.Proportions)
 	rep := &UsageReport{Config: cfg}
 	level := cfg.Alpha / float64(2*T*len(variants))
 	for v, vr := range variants {
@@ -201,7 +209,7 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 			rep.Cells = append(rep.Cells, c)
 		}
 	}
-	return rep, nil
+	return rep
 }
 
 // WriteTable writes the harness's table.

@@ -13,12 +13,15 @@ import (
 
 	"github.com/pmeter/pmeter/bundle"
 	"github.com/pmeter/pmeter/duci"
+	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/npy"
 )
 
 const duciUsage = `Usage:
   pmeter duci BUNDLE --dataset MASK_OR_INDICES [--target I] [--references LIST] [--attack NAME]
               [--set key=value ...] [--compat privacy-meter] [--resamples B] [--level L] [--seed N] --out DIR
+  pmeter duci LLM_BUNDLE [--dataset SEQUENCES] [--references LIST] [--attack NAME] [--set key=value ...]
+              [--resamples B] [--level L] [--seed N] --out DIR
 
 Estimates the fraction of a dataset that target model I trained on (DUCI: Tong et al., "How Much of My
 Dataset Did You Use?", ICLR 2025) and writes DIR/duci.json: proportion (clipped to [0, 1]), ci_low and
@@ -26,9 +29,15 @@ ci_high (bootstrap over the records and the reference models), threshold, tpr an
 maximal TPR − FPR on the reference models), method, and the intermediates. The target's memberships in
 the bundle are not used, except to leave out of the default references a model determined by them.
 
+On an LLM bundle (mia-llm-logprobs/1, see 'pmeter attack -h') it is text DUCI: the fraction of a corpus
+of sequences that the target LM was fine-tuned on, on the sequence signal exp(mean token log-prob), the
+shadow LMs (shadow/<name>/, models 1 to R in name order) as the references; --dataset lists sequences
+and is optional (default: every sequence outside population.npy); labels.npy, when given, adds the true
+proportion to the output.
+
 Flags:
   --dataset X       the dataset's records: a .npy file of a bool mask (one per record) or of integer
-                    record indices, or a list such as 0-499,600,602
+                    record indices, or a list such as 0-499,600,602 (LLM bundle: sequences)
   --target I        the model whose usage is estimated (default 0)
   --references L    reference models (known memberships), e.g. 4,5,6,7; default every other model
                     whose memberships on the dataset are not the target's or their complement
@@ -45,6 +54,8 @@ Flags:
 type duciReport struct {
 	Bundle      string `json:"bundle"`
 	DatasetSize int    `json:"dataset_size"`
+	// Modality is "text" for an LLM bundle (the records are sequences, the references shadow LMs).
+	Modality string `json:"modality,omitempty"`
 	duci.Result
 }
 
@@ -70,8 +81,6 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	switch {
 	case len(pos) != 1:
 		return usagef("want one BUNDLE argument, got %d (%s); run 'pmeter duci -h'", len(pos), strings.Join(pos, " "))
-	case *dataset == "":
-		return usagef("--dataset is required: a mask or index .npy file, or a list such as 0-499")
 	case *out == "":
 		return usagef("--out is required")
 	case *resamples < 2:
@@ -90,6 +99,12 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	outFile := filepath.Join(*out, "duci.json")
 	if lexists(outFile) && !isDUCIReport(outFile) {
 		return usagef("--out %s: %s exists and was not written by 'pmeter duci'; choose another directory, or move the file away", *out, outFile)
+	}
+	if llm.IsBundle(pos[0]) {
+		return runTextDUCI(ctx, pos[0], *dataset, *target, *refsFlag, duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Compat: compat}, outFile, stdout)
+	}
+	if *dataset == "" {
+		return usagef("--dataset is required: a mask or index .npy file, or a list such as 0-499")
 	}
 	d, err := bundle.Load(pos[0])
 	if err != nil {
@@ -113,8 +128,17 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	} else if refs = duci.DefaultReferences(d, *target); len(refs) == 0 {
 		return usagef("the bundle has no model that can serve as a reference for target %d; give --references", *target)
 	}
-	cfg := duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Compat: compat}
-	if r, ok := scorer.(*duci.RMIA); ok && compat != "" {
+	cfg := compatConfig(duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Compat: compat})
+	res, err := duci.Estimate(ctx, d, []duci.Target{{Model: *target, Refs: refs}}, cfg)
+	if err != nil {
+		return err
+	}
+	return writeDUCI(duciReport{Bundle: pos[0], DatasetSize: len(records), Result: res[0]}, "records", outFile, stdout)
+}
+
+// compatConfig moves a compat run's RMIA settings where duci.Estimate's compat mode reads them.
+func compatConfig(cfg duci.Config) duci.Config {
+	if r, ok := cfg.Attack.(*duci.RMIA); ok && cfg.Compat != "" {
 		if r.Tune {
 			cfg.Attack = nil
 		} else {
@@ -122,27 +146,60 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			cfg.OfflineA = &a
 		}
 	}
-	res, err := duci.Estimate(ctx, d, []duci.Target{{Model: *target, Refs: refs}}, cfg)
-	if err != nil {
-		return err
-	}
-	r := res[0]
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	return cfg
+}
+
+// writeDUCI writes duci.json and prints the estimate; unit names what the dataset holds.
+func writeDUCI(rep duciReport, unit, outFile string, stdout io.Writer) error {
+	if err := os.MkdirAll(filepath.Dir(outFile), 0o755); err != nil {
 		return err
 	}
 	if err := npy.WriteAtomic(outFile, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(duciReport{Bundle: pos[0], DatasetSize: len(records), Result: r})
+		return enc.Encode(rep)
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "target model %d used %.4f of the dataset's %d records", r.Target, r.Proportion, len(records))
+	r := rep.Result
+	fmt.Fprintf(stdout, "target model %d used %.4f of the dataset's %d %s", r.Target, r.Proportion, rep.DatasetSize, unit)
 	if r.CI != nil {
 		fmt.Fprintf(stdout, " (%g%% interval [%.4f, %.4f])", 100*r.CI.Level, r.CI.Lo, r.CI.Hi)
 	}
-	fmt.Fprintf(stdout, "; %s, threshold %.4g, reference TPR %.4f, FPR %.4f, references %v\nwrote %s\n", r.Method, r.Threshold, r.TPR, r.FPR, refs, outFile)
+	if r.TrueProportion != nil {
+		fmt.Fprintf(stdout, "; true proportion %.4f", *r.TrueProportion)
+	}
+	fmt.Fprintf(stdout, "; %s, threshold %.4g, reference TPR %.4f, FPR %.4f, references %v\nwrote %s\n", r.Method, r.Threshold, r.TPR, r.FPR, r.References, outFile)
 	return nil
+}
+
+// runTextDUCI is 'pmeter duci' on an LLM bundle: the fraction of the corpus (--dataset: sequence
+// indices, default every sequence outside population.npy) that the target LM was fine-tuned on, the
+// shadow LMs (models 1 to R, in name order) as the reference models.
+func runTextDUCI(ctx context.Context, path, dataset string, target int, refsFlag string, cfg duci.Config, outFile string, stdout io.Writer) error {
+	if target != 0 {
+		return usagef("--target %d: an LLM bundle holds one target LM, model 0 (the shadow LMs are its references)", target)
+	}
+	b, err := llm.Read(path)
+	if err != nil {
+		return err
+	}
+	var corpus, refs []int
+	if dataset != "" {
+		if corpus, err = parseDataset(dataset, b.N()); err != nil {
+			return usagef("--dataset: %v", err)
+		}
+	}
+	if refsFlag != "" {
+		if refs, err = parseIndexList(refsFlag, len(b.Shadows)+1); err != nil {
+			return usagef("--references: %v (the shadow LMs are models 1 to %d)", err, len(b.Shadows))
+		}
+	}
+	res, d, err := llm.Usage(ctx, b, corpus, refs, compatConfig(cfg))
+	if err != nil {
+		return err
+	}
+	return writeDUCI(duciReport{Bundle: path, DatasetSize: d.N, Modality: "text", Result: *res}, "sequences", outFile, stdout)
 }
 
 // isDUCIReport reports whether path holds a duci.json that 'pmeter duci' wrote.

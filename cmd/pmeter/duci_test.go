@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmeter/pmeter/internal/vectortest"
 	"github.com/pmeter/pmeter/npy"
+	"github.com/pmeter/pmeter/validity"
 )
 
 // TestDUCICommand runs 'pmeter duci' on a bundle of the duci_fixed_a case: compat reproduces Privacy
@@ -93,5 +94,51 @@ func TestDUCICommand(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "duci.json"), []byte("{}"), 0o644)
 	if code, _, _ := attackCLI(t, "duci", dir, "--dataset", "0-9", "--out", other); code != 2 {
 		t.Errorf("overwrote a foreign duci.json: exit %d", code)
+	}
+}
+
+// TestDUCICommandText runs 'pmeter duci' on an LLM bundle (text DUCI): the target LM was fine-tuned on
+// 30 % of the corpus; duci.json says modality text, the true proportion (labels.npy) and an interval
+// that covers it; a --target other than 0 and a population sequence in --dataset are usage errors.
+func TestDUCICommandText(t *testing.T) {
+	b := validity.GenerateLLMUsage(3, 300, 100, 4, 0.3)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if err := b.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := attackCLI(t, "duci", dir, "--resamples", "200", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "duci.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Modality    string   `json:"modality"`
+		DatasetSize int      `json:"dataset_size"`
+		True        *float64 `json:"true_proportion"`
+		Lo          *float64 `json:"ci_low"`
+		Hi          *float64 `json:"ci_high"`
+		Refs        []int    `json:"references"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Modality != "text" || m.DatasetSize != 300 || m.True == nil || *m.True != 0.3 || m.Lo == nil || len(m.Refs) != 4 {
+		t.Fatalf("duci.json: %s", data)
+	}
+	if *m.Lo > 0.3 || *m.Hi < 0.3 || *m.Hi-*m.Lo > 0.3 {
+		t.Errorf("interval [%v, %v] for a true proportion of 0.3", *m.Lo, *m.Hi)
+	}
+	if !strings.Contains(stdout, "300 sequences") || !strings.Contains(stdout, "true proportion 0.3000") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	for _, args := range [][]string{{"--target", "1"}, {"--dataset", "0-309"}, {"--references", "0,1"}, {"--compat", "privacy-meter"}, {"--dataset", "0-10,5"}} {
+		code, _, stderr := attackCLI(t, append([]string{"duci", dir, "--out", t.TempDir(), "--resamples", "20"}, args...)...)
+		if code == 0 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want an error", args, code, stderr)
+		}
 	}
 }

@@ -140,6 +140,7 @@ func writeLLMTable(w io.Writer, rep llmReport, n int) {
 		row(r)
 		best = max(best, r.Metrics.AUC, 1-r.Metrics.AUC)
 	}
+	llm.WriteMimirTable(w, rep.Attacks)
 	if len(rep.Blind) > 0 {
 		fmt.Fprintf(w, "blind-* are model-free baselines: an attack whose AUC is not above theirs (%.3f) shows a distribution shift between the member and non-member texts, not the model's memory.\n", best)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -38,6 +39,7 @@ func llmTestBundle(t *testing.T) string {
 		id = append(id, int64(r.IntN(30)))
 		lp, ids, nb = append(lp, seq), append(ids, id), append(nb, []float64{2, 2.5})
 		b.Labels = append(b.Labels, member)
+		b.Texts = append(b.Texts, fmt.Sprintf("sequence number %d <&>", s))
 	}
 	b.LogProbs, b.Tokens, b.Neighbors, b.Mu, b.Sigma2 = llm.NewRagged(lp), llm.NewRagged(ids), llm.NewRagged(nb), mu, s2
 	dir := filepath.Join(t.TempDir(), "bundle")
@@ -54,9 +56,22 @@ func TestAttackLLM(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"loss ", "min-k ", "min-k-pp ", "neighborhood ", "blind-length", "blind-unigram", "distribution shift"} {
+	for _, want := range []string{"loss ", "zlib ", "min-k ", "min-k-pp ", "neighborhood ", "blind-length", "blind-unigram", "distribution shift"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if n := strings.Count(stdout, "TPR@1%FPR"); n != 1 || strings.Contains(stdout, "MIMIR") {
+		t.Errorf("--attack all printed %d tables (want one, and no MIMIR table without compat):\n%s", n, stdout)
+	}
+	// The report: the table, the ROC curves and the most exposed sequences with their texts.
+	html, err := os.ReadFile(filepath.Join(out, "llm.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>ROC curves</h2>", "<svg", "Most exposed sequences", "sequence number 0 &lt;&amp;&gt;", ">neighborhood<"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("llm.html lacks %q", want)
 		}
 	}
 	var rep struct {
@@ -74,8 +89,8 @@ func TestAttackLLM(t *testing.T) {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Attacks) != 4 { // loss, min-k, min-k-pp, neighborhood: the inputs the bundle has
-		t.Errorf("%d attacks ran, want 4: %+v", len(rep.Attacks), rep.Attacks)
+	if len(rep.Attacks) != 5 { // loss, zlib (texts), min-k, min-k-pp, neighborhood: the inputs the bundle has
+		t.Errorf("%d attacks ran, want 5: %+v", len(rep.Attacks), rep.Attacks)
 	}
 	for _, a := range rep.Attacks {
 		if a.Attack == "loss" && !(a.Metrics.AUC > 0.7) {
@@ -84,6 +99,11 @@ func TestAttackLLM(t *testing.T) {
 		if _, err := npy.ReadFile(filepath.Join(out, "scores_"+a.Attack+".npy")); err != nil {
 			t.Error(err)
 		}
+	}
+	// compat=mimir adds MIMIR's metrics in a second table.
+	code, stdout, stderr = attackCLI(t, "attack", dir, "--attack", "all", "--set", "compat=mimir", "--out", out)
+	if code != 0 || strings.Count(stdout, "MIMIR's metrics") != 1 || !strings.Contains(stdout, "PR-AUC") {
+		t.Errorf("compat=mimir: exit %d, %s\n%s", code, stderr, stdout)
 	}
 	// One attack with parameters; the same directory may be reused.
 	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "min-k", "--set", "k=0.3", "--set", "window=2", "--out", out); code != 0 {

@@ -43,7 +43,9 @@ Flags:
                      are its range's points (full: 50 seeds of 3,000 ranges; reduced: 10 of 1,000)
   --usage            the dataset usage (DUCI) harness instead: targets that used 0, 20, 50 and 100 % of
                      the records; each variant's intervals must cover the truth at their stated rate and
-                     its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20)
+                     its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20);
+                     with --llm, text DUCI (llm.Usage) on synthetic LLM bundles whose target LM was
+                     fine-tuned on those fractions of a corpus of 400 sequences, 4 shadow LMs
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
@@ -82,7 +84,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *usage {
-		return runUsageHarness(ctx, *reduced, set["seeds"], *seeds, set["records"], *records, *level, stdout)
+		return runUsageHarness(ctx, *reduced, *llmFlag, set["seeds"], *seeds, set["records"], *records, *level, stdout)
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
@@ -182,9 +184,15 @@ func splitList(s string) []string {
 }
 
 // runUsageHarness runs the DUCI harness (validity.RunUsage) and prints its table; failures are an error.
-func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, setRecords bool, records int, level float64, stdout io.Writer) error {
+// With text, the text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
+func runUsageHarness(ctx context.Context, reduced, text, setSeeds bool, seeds int, setRecords bool, records int, level float64, stdout io.Writer) error {
 	cfg := validity.FullUsageConfig()
-	if reduced {
+	switch {
+	case text && reduced:
+		cfg = validity.ReducedLLMUsageConfig()
+	case text:
+		cfg = validity.FullLLMUsageConfig()
+	case reduced:
 		cfg = validity.ReducedUsageConfig()
 	}
 	if setSeeds {
@@ -192,6 +200,9 @@ func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, set
 	}
 	if setRecords {
 		cfg.N, cfg.Z = records, records
+		if text {
+			cfg.Z = max(1, records/2)
+		}
 	}
 	cfg.Alpha = level
 	switch {
@@ -203,7 +214,11 @@ func runUsageHarness(ctx context.Context, reduced, setSeeds bool, seeds int, set
 		return usagef("--level %v: want a value in (0, 1)", cfg.Alpha)
 	}
 	start := time.Now()
-	rep, err := validity.RunUsage(ctx, cfg, validity.UsageVariants())
+	run, variants := validity.RunUsage, validity.UsageVariants()
+	if text {
+		run, variants = validity.RunLLMUsage, validity.LLMUsageVariants()
+	}
+	rep, err := run(ctx, cfg, variants)
 	if err != nil {
 		return err
 	}
