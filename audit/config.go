@@ -77,6 +77,9 @@ type AuditConfig struct {
 	// non-members a slice needs (slices.go).
 	Slices       []string `yaml:"slices,omitempty"`
 	SliceMinSize int      `yaml:"slice_min_size,omitempty"`
+	// UserAggregates lists how record scores combine per user (max, mean, logsumexp; default all three),
+	// with data.user_column (users.go).
+	UserAggregates []string `yaml:"user_aggregates,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -128,6 +131,9 @@ type DataConfig struct {
 	Bundle   string `yaml:"bundle"` // the LLM bundle (mia-llm-logprobs/1: directory, .npz or .jsonl)
 	// Task (pmeter) is classification (default) or regression, label_column then numeric (regression.go).
 	Task string `yaml:"task,omitempty"`
+	// UserColumn (pmeter) names the column of a CSV/Parquet dataset that holds each record's user id:
+	// memberships are drawn per user and scores aggregated per user (users.go).
+	UserColumn string `yaml:"user_column,omitempty"`
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -379,6 +385,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateSlices(); err != nil {
+		return err
+	}
+	if err := c.validateUsers(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

@@ -79,6 +79,7 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 	in.DPAudits = res.DPAudits
 	in.Ranges = res.Ranges
 	in.Slices = res.Slices
+	in.Users = res.Users
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label, Access: a.Access}
 		if s, err := attack.Lookup(a.Name); err == nil {

@@ -101,6 +101,8 @@ type Result struct {
 	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
 	// Slices are the attacks on subgroups (audit.slices; slices.go).
 	Slices []report.Slice `json:"slices,omitempty"`
+	// Users are the attacks at user level (data.user_column; users.go).
+	Users []report.UserLevel `json:"users,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -371,6 +373,12 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 		}
 		stage("slices")
 	}
+	if p.Users != nil {
+		if res.Users, err = runUsers(c, p, res); err != nil {
+			return nil, err
+		}
+		stage("users")
+	}
 	if c.Audit.PrivacyGame == rangeGame {
 		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
 			return nil, err
@@ -394,6 +402,9 @@ func dpCaveat(d *Data, p *Plan, data *attack.Data, t int) string {
 	var cs []string
 	if r := attack.NotDPReason(data, t); r != "" {
 		cs = append(cs, r)
+	}
+	if p.Users != nil {
+		cs = append(cs, "memberships are drawn per user (data.user_column), so the records of a user are not independent trials")
 	}
 	if len(p.Audit) < d.Pool.Len() {
 		cs = append(cs, "the audited records are a sample balanced by membership in target model 0 (audit.data_size), "+
@@ -611,6 +622,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Slices) > 0 {
 		writeSlices(w, r.Slices)
 	}
+	writeUsers(w, r.Users)
 	for _, sk := range r.Skipped {
 		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)
 	}

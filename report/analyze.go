@@ -164,6 +164,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	}
 	a.summary.Ranges = in.Ranges
 	a.summary.Slices = in.Slices
+	a.summary.Users = in.Users
 	return a, nil
 }
 

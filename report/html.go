@@ -72,6 +72,7 @@ type page struct {
 	Ranges   *rangesView  // the range membership audit; nil without one
 	Access   *accessView  // attacks against the level of model access; nil without levels
 	Slices   *slicesView  // attacks on subgroups; nil without slices
+	Users    *usersView   // attacks at user level; nil without users
 
 	Notes      []noteView
 	Alpha      string
@@ -356,6 +357,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Fit = a.fitView(figs)
 	p.Ranges = a.rangesView()
 	p.Slices = a.slicesView()
+	p.Users = a.usersView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}

@@ -67,6 +67,8 @@ type Input struct {
 	Ranges *Ranges
 	// Slices are the attacks on subgroups of the records (audit.slices). Optional.
 	Slices []Slice
+	// Users are the attacks at user level (data.user_column). Optional.
+	Users []UserLevel
 }
 
 // Record is one audited record.

@@ -54,6 +54,8 @@ type Summary struct {
 	Ranges *Ranges `json:"ranges,omitempty"`
 	// Slices are the attacks on subgroups (audit.slices; Input.Slices); absent without slices.
 	Slices []Slice `json:"slices,omitempty"`
+	// Users are the attacks at user level (data.user_column; Input.Users); absent without users.
+	Users []UserLevel `json:"users,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
