@@ -101,6 +101,7 @@ func Attacks() []Spec {
 		rmiaSpec(),
 		gradNormSpec(),
 		gradNormLiRASpec(),
+		gradNormRMIASpec(),
 		augmentationSpec(),
 		augmentationLiRASpec(),
 		boundarySpec(),
@@ -178,6 +179,26 @@ func gradNormLiRASpec() Spec {
 			g := GradNormConfig{Layer: p.getInt("layer")}
 			cfg := LiRAConfig{Online: p.getBool("online"), FixVariance: p.getAutoBool("fix_variance"), NumRef: p.getInt("num_ref_models")}
 			return func(d *Data, t int) ([]float64, error) { return GradNormLiRA(d, t, g, cfg) }, nil
+		},
+	}
+}
+
+func gradNormRMIASpec() Spec {
+	return Spec{
+		Name:        "gradnorm-rmia",
+		Description: "Zarifzadeh et al. 2024 on a white-box signal: RMIA with Pr(x|θ) = exp(−‖∇θ loss‖) against population records",
+		WhiteBox:    true,
+		Params: []Param{
+			layerParam(),
+			numRefParam(numRefHelp),
+			floatParam("offline_a", "0.3", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
+			boolParam("online", "false", "use IN and OUT reference models (offline_a is then ignored)"),
+			floatParam("gamma", "1", 0, math.Inf(1), true, "γ: count population records with LR(x, z) > γ"),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			g := GradNormConfig{Layer: p.getInt("layer")}
+			cfg := RMIAConfig{NumRef: p.getInt("num_ref_models"), OfflineA: p.getFloat("offline_a"), Online: p.getBool("online"), Gamma: p.getFloat("gamma")}
+			return func(d *Data, t int) ([]float64, error) { return GradNormRMIA(d, t, g, cfg) }, nil
 		},
 	}
 }

@@ -129,6 +129,8 @@ var gradientTable = []struct{ attack, params string }{
 	{"gradnorm", ""},
 	{"gradnorm-lira", "online=true fix_variance=false"},
 	{"gradnorm-lira", "online=false fix_variance=true"},
+	{"gradnorm-rmia", "online=false"},
+	{"gradnorm-rmia", "online=true"},
 }
 
 // withGradients returns d with gradient norms of two kinds (G = 2): the whole model's ‖g‖ = e^{−φ/2}
