@@ -107,6 +107,9 @@ type TrainConfig struct {
 	Schedule          string    `yaml:"schedule"`        // pmeter: constant, cosine, privacy-meter (default)
 	Model             yaml.Node `yaml:"model,omitempty"` // pmeter: a declarative model spec instead of model_name
 	DP                *DPConfig `yaml:"dp,omitempty"`    // pmeter: train with DP-SGD (dpconfig.go)
+	// Checkpoints (pmeter) are epochs after which every model's losses are recorded, with the last
+	// epoch's: the loss trajectories of the trajectory attacks (trajectory.go).
+	Checkpoints []int `yaml:"checkpoints,omitempty"`
 }
 
 // DataConfig is the data section.
@@ -388,6 +391,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateUsers(); err != nil {
+		return err
+	}
+	if err := c.validateCheckpoints(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

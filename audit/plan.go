@@ -318,8 +318,12 @@ func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
 // trainKey is the part of a model's identity that comes from the training recipe.
 func (c *Config) trainKey() string {
 	t := c.Train
-	return fmt.Sprintf("opt=%s lr=%v wd=%v mom=%v epochs=%d batch=%d schedule=%s", strings.ToLower(t.Optimizer),
+	k := fmt.Sprintf("opt=%s lr=%v wd=%v mom=%v epochs=%d batch=%d schedule=%s", strings.ToLower(t.Optimizer),
 		t.LearningRate, t.WeightDecay, t.Momentum, t.Epochs, t.BatchSize, t.Schedule)
+	if len(t.Checkpoints) > 0 { // the trajectory is recorded while a model trains (trajectory.go)
+		k += fmt.Sprintf(" checkpoints=%v", t.Checkpoints)
+	}
+	return k
 }
 
 // derive returns a seed for one named purpose from the run seed.

@@ -266,6 +266,9 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 	if err == nil {
 		err = addLabelOnly(data, outs)
 	}
+	if err == nil {
+		err = addTrajectory(data, outs, c.Audit.NumQueries)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,10 @@ type modelOutputs struct {
 	Aug      []float32
 	A        int
 	Boundary []float32
+	// TrajAudit and TrajPop are the losses at the training checkpoints TrajEpochs, rows × T
+	// (train.checkpoints; trajectory.go); nil otherwise.
+	TrajAudit, TrajPop []float32
+	TrajEpochs         []int
 }
 
 func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
@@ -170,7 +174,7 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 	}
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
 		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) },
-		grad:        p.needsGradients()}
+		grad:        p.needsGradients(), traj: c.trajectoryEpochs(), trajs: map[int]*trajectory{}}
 	if x.aug, x.boundary, err = p.labelOnlyNeeds(); err != nil {
 		return nil, err
 	}
@@ -231,6 +235,9 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		cfg, err := x.trainConfig(j.Seed)
 		if err != nil {
 			return nil, err
+		}
+		if x.traj != nil {
+			cfg.Checkpoint = x.checkpoint(ctx, j)
 		}
 		jobs = append(jobs, sched.Job{
 			Name: fmt.Sprintf("model %d", j.Model),
@@ -376,6 +383,11 @@ type extractor struct {
 	boundary int
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
+	// traj are the epochs of the loss trajectories (train.checkpoints; trajectory.go), nil without;
+	// trajs holds each training model's recorded trajectory until its signals are saved.
+	traj   []int
+	trajMu sync.Mutex
+	trajs  map[int]*trajectory
 }
 
 // reuse returns model j's outputs when the run directory holds its signals, or when it holds the model
@@ -390,11 +402,23 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 	if err == nil && (x.aug || x.boundary > 0) {
 		err = x.loadLabelOnly(metaPath, j, o)
 	}
+	if err == nil && x.traj != nil {
+		if err = x.loadTrajectory(metaPath, o); err != nil {
+			// Recorded while the model trains: retrain it.
+			if !errors.Is(err, os.ErrNotExist) {
+				opt.logf("model %d: retraining for its loss trajectory: %v", j.Model, err)
+			}
+			return nil, nil
+		}
+	}
 	if err == nil {
 		return o, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
+	}
+	if x.traj != nil {
+		return nil, nil // the loss trajectory is recorded while the model trains
 	}
 	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Cached: true}
 	if em := x.p.external[j.Model]; em != nil {
@@ -486,6 +510,11 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 			return nil, err
 		}
 	}
+	if x.traj != nil {
+		if err := x.saveTrajectory(metaPath, j, o, &sc); err != nil {
+			return nil, err
+		}
+	}
 	if err := sc.write(metaPath); err != nil {
 		return nil, err
 	}
@@ -511,6 +540,10 @@ type signalSidecar struct {
 	Augmentations   *signalFile `json:"augmentations,omitempty"`
 	Boundary        *signalFile `json:"boundary,omitempty"`
 	BoundaryQueries int         `json:"boundary_queries,omitempty"`
+	// TrajAudit and TrajPop are the loss trajectories' files at epochs TrajEpochs (trajectory.go).
+	TrajAudit  *signalFile `json:"traj_audit,omitempty"`
+	TrajPop    *signalFile `json:"traj_population,omitempty"`
+	TrajEpochs []int       `json:"traj_epochs,omitempty"`
 	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
 	SHA256 string `json:"sha256"`
 }
