@@ -644,7 +644,8 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Models) > 0 {
 		m := r.Models[0]
 		if m.TrainMSE != 0 || m.TestMSE != 0 {
-			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f)\n", m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE)
+			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f); MAE %.4f, %.4f; R² %.4f, %.4f\n",
+				m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE, m.TrainMAE, m.TestMAE, m.TrainR2, m.TestR2)
 		} else {
 			fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 		}

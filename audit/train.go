@@ -44,6 +44,8 @@ type ModelInfo struct {
 	// TrainMSE and TestMSE are a regression model's mean squared residuals on the same records, in
 	// standardised target units (data.task: regression); 0 for a classifier.
 	TrainMSE, TestMSE float64
+	// TrainMAE, TestMAE, TrainR2 and TestR2 are its mean absolute residuals and R² on them.
+	TrainMAE, TestMAE, TrainR2, TestR2 float64
 }
 
 // modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
@@ -60,6 +62,10 @@ type modelInfoJSON struct {
 	TestAccuracy  *float64 `json:"test_accuracy"`
 	TrainMSE      *float64 `json:"train_mse,omitempty"`
 	TestMSE       *float64 `json:"test_mse,omitempty"`
+	TrainMAE      *float64 `json:"train_mae,omitempty"`
+	TestMAE       *float64 `json:"test_mae,omitempty"`
+	TrainR2       *float64 `json:"train_r2,omitempty"`
+	TestR2        *float64 `json:"test_r2,omitempty"`
 }
 
 // MarshalJSON writes m with its non-finite numbers as null.
@@ -74,6 +80,7 @@ func (m ModelInfo) MarshalJSON() ([]byte, error) {
 		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)}
 	if m.TrainMSE != 0 || m.TestMSE != 0 {
 		j.TrainMSE, j.TestMSE = finite(m.TrainMSE), finite(m.TestMSE)
+		j.TrainMAE, j.TestMAE, j.TrainR2, j.TestR2 = finite(m.TrainMAE), finite(m.TestMAE), finite(m.TrainR2), finite(m.TestR2)
 	}
 	return json.Marshal(j)
 }
@@ -96,6 +103,7 @@ func (m *ModelInfo) UnmarshalJSON(b []byte) error {
 		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
 	if j.TrainMSE != nil || j.TestMSE != nil {
 		m.TrainMSE, m.TestMSE = num(j.TrainMSE), num(j.TestMSE)
+		m.TrainMAE, m.TestMAE, m.TrainR2, m.TestR2 = num(j.TrainMAE), num(j.TestMAE), num(j.TrainR2), num(j.TestR2)
 	}
 	return nil
 }
@@ -484,8 +492,8 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	trained := func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) }
 	if x.auditV != nil {
 		info.TrainAccuracy, info.TestAccuracy = math.NaN(), math.NaN()
-		info.TrainMSE = meanSquaredResidual(ao.Logits, x.auditV, trained)
-		info.TestMSE = meanSquaredResidual(po.Logits, x.popV, func(int) bool { return true })
+		info.TrainMSE, info.TrainMAE, info.TrainR2 = residualFit(ao.Logits, x.auditV, trained)
+		info.TestMSE, info.TestMAE, info.TestR2 = residualFit(po.Logits, x.popV, func(int) bool { return true })
 	} else {
 		info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, trained)
 		info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })

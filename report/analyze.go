@@ -373,6 +373,7 @@ func (a *analysis) summarize() *Summary {
 	if in.TrainAccuracy != nil && in.TestAccuracy != nil {
 		s.TargetModel.GeneralizationGap = num(*in.TrainAccuracy - *in.TestAccuracy)
 	}
+	s.TargetModel.Regression = in.Regression
 	s.Settings = Settings{
 		FPRs:               metric.StandardFPRs(),
 		ConfidenceLevel:    cmp.Or(a.opts.Bootstrap.Level, 0.95),

@@ -69,6 +69,8 @@ type Input struct {
 	Slices []Slice
 	// Users are the attacks at user level (data.user_column). Optional.
 	Users []UserLevel
+	// Regression is a regression target's fit, shown instead of its accuracies (which are nil). Optional.
+	Regression *RegressionFit
 }
 
 // Record is one audited record.
