@@ -225,13 +225,13 @@ type fitView struct {
 	// TrainHead, TestHead head them.
 	Utility, TrainHead, TestHead string
 	Signal                       string
-	External   bool
-	Population string
-	Margins    string
-	Rows       []fitRow // per target: the target, its references and the difference
-	Models     []fitRow // every model
-	Warnings   []string
-	Figures    []*pageFigure
+	External                     bool
+	Population                   string
+	Margins                      string
+	Rows                         []fitRow // per target: the target, its references and the difference
+	Models                       []fitRow // every model
+	Warnings                     []string
+	Figures                      []*pageFigure
 }
 
 type fitRow struct {
