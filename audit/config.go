@@ -80,6 +80,9 @@ type AuditConfig struct {
 	// UserAggregates lists how record scores combine per user (max, mean, logsumexp; default all three),
 	// with data.user_column (users.go).
 	UserAggregates []string `yaml:"user_aggregates,omitempty"`
+	// Augmentations sets the augmentations of the label-only attacks augmentation and
+	// augmentation-lira (labelonly.go).
+	Augmentations *AugmentationsConfig `yaml:"augmentations,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -193,7 +196,8 @@ func cleanYAMLError(err error) error {
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
 		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
 		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries",
-		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage"} {
+		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage",
+		"audit.AugmentationsConfig": "section audit.augmentations"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -394,6 +398,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateCheckpoints(); err != nil {
+		return err
+	}
+	if err := c.validateAugmentations(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

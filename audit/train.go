@@ -546,6 +546,7 @@ type signalSidecar struct {
 	GradPop   *signalFile `json:"grad_population,omitempty"`
 	// Augmentations and Boundary are the label-only signals' files (labelonly.go), when queried.
 	Augmentations   *signalFile `json:"augmentations,omitempty"`
+	AugmentConfig   string      `json:"augment_config,omitempty"` // labelonly.AugmentConfig.String()
 	Boundary        *signalFile `json:"boundary,omitempty"`
 	BoundaryQueries int         `json:"boundary_queries,omitempty"`
 	// TrajAudit and TrajPop are the loss trajectories' files at epochs TrajEpochs (trajectory.go).
