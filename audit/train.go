@@ -245,7 +245,7 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 			return nil, err
 		}
 		if x.traj != nil {
-			cfg.Checkpoint = x.checkpoint(ctx, j)
+			cfg.Checkpoint = x.checkpoint(ctx, d, j)
 		}
 		jobs = append(jobs, sched.Job{
 			Name: fmt.Sprintf("model %d", j.Model),
@@ -411,13 +411,7 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 		err = x.loadLabelOnly(metaPath, j, o)
 	}
 	if err == nil && x.traj != nil {
-		if err = x.loadTrajectory(metaPath, o); err != nil {
-			// Recorded while the model trains: retrain it.
-			if !errors.Is(err, os.ErrNotExist) {
-				opt.logf("model %d: retraining for its loss trajectory: %v", j.Model, err)
-			}
-			return nil, nil
-		}
+		err = x.loadTrajectory(metaPath, o)
 	}
 	if err == nil {
 		return o, nil
@@ -426,7 +420,12 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
 	}
 	if x.traj != nil {
-		return nil, nil // the loss trajectory is recorded while the model trains
+		if err := x.trajectoryFromCheckpoints(ctx, d, j); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				opt.logf("model %d: retraining for its loss trajectory: %v", j.Model, err)
+			}
+			return nil, nil
+		}
 	}
 	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Cached: true}
 	if em := x.p.external[j.Model]; em != nil {
@@ -453,6 +452,11 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 
 // save writes a trained model's weights and sidecar.
 func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
+	return x.saveAt(weightsPath(x.dir, j), m, d, j, info)
+}
+
+// saveAt writes model j's weights m and sidecar at path.
+func (x *extractor) saveAt(path string, m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
 	cfg, err := x.trainConfig(j.Seed)
 	if err != nil {
 		return err
@@ -461,7 +465,7 @@ func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error
 	if err != nil {
 		return err
 	}
-	return nn.Save(weightsPath(x.dir, j), m, nn.ModelInfo{
+	return nn.Save(path, m, nn.ModelInfo{
 		Arch: modelName(x.c), InputShape: d.Pool.Shape, Seed: j.Seed, Train: &spec,
 		IndicesHash: nn.HashIndices(j.Train), NumRecords: len(j.Train),
 		Extra: map[string]string{"key": j.ModelKey, "final_loss": strconv.FormatFloat(info.FinalLoss, 'g', -1, 64),

@@ -12,12 +12,14 @@ import (
 	"github.com/pmeter/pmeter/npy"
 )
 
-// Loss trajectories (train.checkpoints): every model pmeter trains is evaluated after each listed epoch
-// and after its last one, and its cross-entropy loss on every audited and population record there is
-// saved beside its signals (rows × T checkpoints, with their SHA-256) for the trajectory attacks
-// (attack.LossTrajectory, attack.LossTrajectoryLiRA). The losses are taken while the model trains (the
-// evaluation leaves its training bit for bit as it was), so a run directory whose signals lack them
-// retrains the model; the checkpoints are part of the models' keys.
+// Loss trajectories (train.checkpoints): every model pmeter trains saves its weights after each listed
+// epoch (models/<key>-epoch<E>.safetensors, with the sidecar and SHA-256 of its final weights) and is
+// evaluated there and after its last epoch; its cross-entropy loss on every audited and population
+// record is saved beside its signals (rows × T checkpoints, with their SHA-256) for the trajectory
+// attacks (attack.LossTrajectory, attack.LossTrajectoryLiRA). Both happen while the model trains (leaving
+// its training bit for bit as it was). A run directory whose signals lack the losses recomputes them
+// from the saved checkpoints, and retrains a model whose checkpoints are missing or damaged; the
+// checkpoints are part of the models' keys.
 
 // validateCheckpoints checks train.checkpoints, and that the trajectory attacks have them.
 func (c *Config) validateCheckpoints() error {
@@ -71,41 +73,90 @@ type trajectory struct {
 	done       int       // checkpoints recorded
 }
 
-// checkpoint returns nn.TrainConfig.Checkpoint for model j: it evaluates the model's losses on the
-// audited and population records after each of the trajectory's epochs and hands the full trajectory to
-// the extractor.
-func (x *extractor) checkpoint(ctx context.Context, j Job) func(epoch int, m *nn.Sequential) error {
-	tr := &trajectory{epochs: x.traj}
+// newTrajectory returns an empty trajectory of the run's epochs.
+func (x *extractor) newTrajectory() *trajectory {
 	t := len(x.traj)
-	ar, pr := x.auditX.Rows(), x.popX.Rows()
-	tr.audit, tr.pop = make([]float32, ar*t), make([]float32, pr*t)
+	return &trajectory{epochs: x.traj, audit: make([]float32, x.auditX.Rows()*t), pop: make([]float32, x.popX.Rows()*t)}
+}
+
+// record evaluates model m's losses on the audited and population records as checkpoint k.
+func (x *extractor) record(ctx context.Context, tr *trajectory, k int, m *nn.Sequential) error {
+	t := len(tr.epochs)
 	eval := nn.EvalConfig{BatchSize: x.c.Audit.BatchSize}
+	for _, s := range []struct {
+		d   nn.Data
+		dst []float32
+	}{{nn.Data{X: x.auditX, Labels: x.auditY}, tr.audit}, {nn.Data{X: x.popX, Labels: x.popY}, tr.pop}} {
+		r, err := nn.Evaluate(ctx, m, s.d, eval)
+		if err != nil {
+			return fmt.Errorf("losses at epoch %d: %w", tr.epochs[k], err)
+		}
+		for i, l := range r.Loss {
+			s.dst[i*t+k] = float32(l)
+		}
+	}
+	tr.done++
+	return nil
+}
+
+// finish hands a complete trajectory of model j to the extractor.
+func (x *extractor) finish(j Job, tr *trajectory) {
+	x.trajMu.Lock()
+	x.trajs[j.Model] = tr
+	x.trajMu.Unlock()
+}
+
+// checkpointPath is where model j's weights after epoch are saved.
+func checkpointPath(dir string, j Job, epoch int) string {
+	return filepath.Join(dir, "models", fmt.Sprintf("%s-epoch%d.safetensors", j.ModelKey, epoch))
+}
+
+// checkpoint returns nn.TrainConfig.Checkpoint for model j: after each of the trajectory's epochs it
+// saves the weights (but after the last, which the run saves as the model) and evaluates the model's
+// losses, and it hands the full trajectory to the extractor.
+func (x *extractor) checkpoint(ctx context.Context, d *Data, j Job) func(epoch int, m *nn.Sequential) error {
+	tr := x.newTrajectory()
+	last := x.traj[len(x.traj)-1]
 	return func(epoch int, m *nn.Sequential) error {
 		k := slices.Index(tr.epochs, epoch)
 		if k < 0 {
 			return nil
 		}
-		for _, s := range []struct {
-			d    nn.Data
-			dst  []float32
-			rows int
-		}{{nn.Data{X: x.auditX, Labels: x.auditY}, tr.audit, ar}, {nn.Data{X: x.popX, Labels: x.popY}, tr.pop, pr}} {
-			r, err := nn.Evaluate(ctx, m, s.d, eval)
-			if err != nil {
-				return fmt.Errorf("losses at epoch %d: %w", epoch, err)
-			}
-			for i := 0; i < s.rows; i++ {
-				s.dst[i*t+k] = float32(r.Loss[i])
+		if epoch != last {
+			if err := x.saveAt(checkpointPath(x.dir, j, epoch), m, d, j, ModelInfo{}); err != nil {
+				return err
 			}
 		}
-		tr.done++
-		if tr.done == t {
-			x.trajMu.Lock()
-			x.trajs[j.Model] = tr
-			x.trajMu.Unlock()
+		if err := x.record(ctx, tr, k, m); err != nil {
+			return err
+		}
+		if tr.done == len(tr.epochs) {
+			x.finish(j, tr)
 		}
 		return nil
 	}
+}
+
+// trajectoryFromCheckpoints recomputes model j's trajectory from its saved checkpoints and final
+// weights (a run directory whose signals lack the losses, or that audits other records).
+func (x *extractor) trajectoryFromCheckpoints(ctx context.Context, d *Data, j Job) error {
+	tr := x.newTrajectory()
+	want := nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: x.p.Specs}
+	for k, e := range tr.epochs {
+		path := checkpointPath(x.dir, j, e)
+		if k == len(tr.epochs)-1 && e == x.c.Train.Epochs {
+			path = weightsPath(x.dir, j)
+		}
+		m, _, err := nn.Load(path, want)
+		if err != nil {
+			return fmt.Errorf("checkpoint after epoch %d: %w", e, err)
+		}
+		if err := x.record(ctx, tr, k, m); err != nil {
+			return err
+		}
+	}
+	x.finish(j, tr)
+	return nil
 }
 
 func trajPaths(metaPath string) (audit, pop string) {

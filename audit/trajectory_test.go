@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -75,6 +77,43 @@ data: {dataset: fashion-mnist, train_size: 200}
 		if resA.Attacks[k].Targets[0].AUC != res.Attacks[k].Targets[0].AUC {
 			t.Errorf("%s: AUC %v on reuse, %v before", res.Attacks[k].Label, resA.Attacks[k].Targets[0].AUC, res.Attacks[k].Targets[0].AUC)
 		}
+	}
+	// The checkpoints are saved; without the signals the losses are recomputed from them, not retrained.
+	for _, j := range p.Jobs {
+		for _, e := range []int{2, 4} {
+			if _, err := os.Stat(checkpointPath(c.Run.LogDir, j, e)); err != nil {
+				t.Fatalf("model %d: %v", j.Model, err)
+			}
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(c.Run.LogDir, "signals")); err != nil {
+		t.Fatal(err)
+	}
+	resB, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resB.Trained != 0 {
+		t.Errorf("trained %d models; want the trajectories recomputed from the checkpoints", resB.Trained)
+	}
+	for k := range res.Attacks {
+		if resB.Attacks[k].Targets[0].AUC != res.Attacks[k].Targets[0].AUC {
+			t.Errorf("%s: AUC %v from the checkpoints, %v while training", res.Attacks[k].Label, resB.Attacks[k].Targets[0].AUC, res.Attacks[k].Targets[0].AUC)
+		}
+	}
+	// A damaged checkpoint retrains its model.
+	if err := os.WriteFile(checkpointPath(c.Run.LogDir, p.Jobs[1], 2), []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(c.Run.LogDir, "signals")); err != nil {
+		t.Fatal(err)
+	}
+	resC, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resC.Trained != 1 || resC.Attacks[3].Targets[0].AUC != res.Attacks[3].Targets[0].AUC {
+		t.Errorf("trained %d models (want 1), AUC %v (want %v)", resC.Trained, resC.Attacks[3].Targets[0].AUC, res.Attacks[3].Targets[0].AUC)
 	}
 }
 
