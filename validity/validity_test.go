@@ -473,8 +473,8 @@ func TestUserNullHarness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(leak.Cells) != 3 {
-		t.Fatalf("%d leak cells, want 3", len(leak.Cells))
+	if len(leak.Cells) != len(lc.Variants)*3 {
+		t.Fatalf("%d leak cells, want %d", len(leak.Cells), len(lc.Variants)*3)
 	}
 	for _, c := range leak.Cells {
 		if c.Aggregate == "mean" && !(c.AUC.Mean > 0.6) {
