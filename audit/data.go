@@ -109,6 +109,11 @@ func LoadData(c *Config) (*Data, error) {
 			return nil, err
 		}
 	}
+	if c.Data.UserColumn != "" {
+		if err := c.separateUsers(d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 

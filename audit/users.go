@@ -81,6 +81,34 @@ func (c *Config) userAggregates() []metric.UserAggregate {
 	return out
 }
 
+// separateUsers leaves out of the population the records of users who have records in the training
+// pool: the population stands for data no model trained on, and a member user's other records are not.
+// The source says how many were left out.
+func (c *Config) separateUsers(d *Data) error {
+	inPool := make(map[string]bool, len(d.Pool.Groups))
+	for _, u := range d.Pool.Groups {
+		inPool[u] = true
+	}
+	var keep []int
+	for i, u := range d.Population.Groups {
+		if !inPool[u] {
+			keep = append(keep, i)
+		}
+	}
+	if dropped := d.Population.Len() - len(keep); dropped > 0 {
+		if len(keep) == 0 {
+			return c.fieldError("data", "user_column", "every population record (the file's last 25 %%) belongs to a user with records in the training pool; no record is left that no model could train on")
+		}
+		pop, err := d.Population.Subset(keep)
+		if err != nil {
+			return err
+		}
+		d.Population = pop
+		d.Source += fmt.Sprintf("; %d population records of users in the training pool left out", dropped)
+	}
+	return nil
+}
+
 // userMemberships draws the design over the pool's users and expands it to their records: pool record i
 // is in model m's training set exactly when user p.Users[i] is. The design keeps its meaning on records
 // (pairs: each record in one model of each pair; lira: in half of the models; bernoulli: fair coins,

@@ -39,6 +39,11 @@ data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: i
 	if slices.Contains(d.Pool.FeatureNames, "user") {
 		t.Fatal("the user column is a feature")
 	}
+	for _, u := range d.Population.Groups {
+		if slices.Contains(d.Pool.Groups, u) {
+			t.Fatalf("user %s has records in the pool and in the population", u)
+		}
+	}
 	p, err := MakePlan(c, d)
 	if err != nil {
 		t.Fatal(err)
