@@ -45,10 +45,10 @@ func FullUserConfig() UserConfig {
 }
 
 // ReducedUserConfig is what `go test ./validity` runs: 20 seeds of 400 users, the null harness, the
-// variants of the attacks with reference models and LOSS, the pairs and bernoulli designs.
+// variants of LOSS, LiRA, RMIA, gradnorm-LiRA and augmentation-LiRA, the pairs and bernoulli designs.
 func ReducedUserConfig() UserConfig {
 	d, _ := LookupDesigns([]string{"pairs", "bernoulli"})
-	v, _ := SelectVariants(Variants(false), []string{"loss", "lira", "rmia", "reference", "gradnorm-lira", "augmentation-lira"})
+	v, _ := SelectVariants(Variants(false), []string{"loss", "lira", "rmia", "gradnorm-lira", "augmentation-lira"})
 	return UserConfig{Seeds: 20, Users: 400, MaxRecords: 6, Population: 1000, Null: true, Variants: v, Designs: d}
 }
 
