@@ -62,6 +62,14 @@ type Data struct {
 	A        int
 	Aug      []bool
 	Boundary []float64
+
+	// Loss trajectories (trajectory.go): Traj, if present, is N records × M models × T checkpoints, the
+	// cross-entropy loss of the record's first query under model m at checkpoint k (the last one the
+	// final model); PopTraj is Z × M × T; TrajEpochs, if set, are the checkpoints' epochs, increasing.
+	T          int
+	Traj       []float64
+	PopTraj    []float64
+	TrajEpochs []int
 }
 
 // Signal returns the signal of record i under model m for query q.
@@ -139,6 +147,9 @@ func (d *Data) Validate() error {
 				}
 			}
 		}
+	}
+	if err := d.validateTraj(); err != nil {
+		return err
 	}
 	if d.Aug != nil && (d.A < 1 || len(d.Aug) != d.N*d.M*d.A) {
 		return fmt.Errorf("augmentation correctness: %d values, want %d records × %d models × %d augmentations", len(d.Aug), d.N, d.M, d.A)

@@ -88,3 +88,32 @@ func GradNormLiRA(d *Data, target int, g GradNormConfig, cfg LiRAConfig) ([]floa
 	}
 	return LiRA(v, target, cfg)
 }
+
+// GradNormRMIA is RMIA (Zarifzadeh, Liu, Shokri & Chang, "Low-Cost High-Power Membership Inference
+// Attacks", ICML 2024, Eq. 4–5) on the white-box signal: Pr(x|θ) = exp(−‖∇_θ ℓ(x; θ)‖₂), the gradient
+// norm's counterpart of p(y|x) = exp(−ℓ) — 1 for a record the model fits exactly, smaller as the gradient
+// grows. The pairwise likelihood ratios LR(x, z) = (Pr(x|θ_t)/Pr(x)) / (Pr(z|θ_t)/Pr(z)) against the
+// population records z, Pr(·) the mean over the record's reference models (SelectReferences, online IN and
+// OUT, offline OUT with a), and the score #{z : LR(x, z) > γ}/Z are RMIA's own (cfg). It needs the
+// population's gradient norms.
+func GradNormRMIA(d *Data, target int, g GradNormConfig, cfg RMIAConfig) ([]float64, error) {
+	if err := checkGrad(d, target, g, "gradnorm-rmia"); err != nil {
+		return nil, err
+	}
+	if d.PopGrad == nil {
+		return nil, fmt.Errorf("gradnorm-rmia: the data have no population gradient norms; RMIA compares every record with population records")
+	}
+	if cfg.Compat.set() || cfg.Aggregate == QueryMajority {
+		return nil, fmt.Errorf("gradnorm-rmia: compat and aggregate=majority are for RMIA on probabilities")
+	}
+	pr := func(grad []float64, rows int) []float64 {
+		out := make([]float64, rows*d.M)
+		for k := range out {
+			out[k] = math.Exp(-grad[k*d.G+g.Layer])
+		}
+		return out
+	}
+	v := &Data{N: d.N, M: d.M, Q: 1, Kind: signal.ProbTrue, Members: d.Members, Design: d.Design,
+		Signals: pr(d.Grad, d.N), Z: d.Z, Population: pr(d.PopGrad, d.Z)}
+	return RMIA(v, target, cfg)
+}

@@ -3,6 +3,8 @@ package attack
 import (
 	"math"
 	"testing"
+
+	"github.com/pmeter/pmeter/signal"
 )
 
 // gradData is regressionData with gradient norms: G = 2 (whole model, one layer).
@@ -62,5 +64,37 @@ func TestGradNormLiRA(t *testing.T) {
 	}
 	if !(got[0] > got[1]) {
 		t.Errorf("the member (record 0, small norm) scores %v, the non-member %v", got[0], got[1])
+	}
+}
+
+// TestGradNormRMIA: RMIA on Pr(x|θ) = exp(−‖g‖) is RMIA on those probabilities (record 0, with the smaller
+// target norm, ranks above record 1), and without population norms it is an error.
+func TestGradNormRMIA(t *testing.T) {
+	d := gradData()
+	d.PopGrad = []float64{0.5, 0.2, 0.4, 0.1, 0.6, 0.3, 0.5, 0.2, 0.7, 0.3, 1.5, 1, 1.2, 0.9, 1.1, 0.5, 1.4, 1.2, 1.3, 0.8}
+	for _, cfg := range []RMIAConfig{{OfflineA: 1}, {OfflineA: 0.3}, {Online: true}} {
+		got, err := GradNormRMIA(d, 0, GradNormConfig{Layer: 1}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr := func(g []float64, rows int) []float64 {
+			out := make([]float64, rows*d.M)
+			for k := range out {
+				out[k] = math.Exp(-g[k*2+1])
+			}
+			return out
+		}
+		v := &Data{N: 2, M: 5, Q: 1, Kind: signal.ProbTrue, Members: d.Members, Design: d.Design, Signals: pr(d.Grad, 2), Z: 2, Population: pr(d.PopGrad, 2)}
+		want, err := RMIA(v, 0, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != want[0] || got[1] != want[1] || !(got[0] > got[1]) {
+			t.Errorf("%+v: %v, RMIA on exp(−‖g‖) gives %v", cfg, got, want)
+		}
+	}
+	d.PopGrad = nil
+	if _, err := GradNormRMIA(d, 0, GradNormConfig{}, RMIAConfig{}); err == nil {
+		t.Error("no population gradient norms accepted")
 	}
 }

@@ -23,9 +23,11 @@ type Spec struct {
 	LabelOnly bool
 	// Regression marks an attack that also reads regression residuals (signal.Residual; regression.go).
 	Regression bool
-	// WhiteBox marks an attack that reads the model's gradients (Data.Grad; gradient.go): it runs only
-	// with the model itself, at access level logits.
-	WhiteBox bool
+	// WhiteBox marks an attack that reads the model's gradients (Data.Grad; gradient.go) or, with
+	// Trajectory, its losses at training checkpoints (Data.Traj; trajectory.go): it runs only with the
+	// model itself, at access level logits.
+	WhiteBox   bool
+	Trajectory bool
 	// build makes the typed configuration from validated values, checking what one parameter alone cannot.
 	build func(p paramValues) (runFunc, error)
 }
@@ -101,6 +103,9 @@ func Attacks() []Spec {
 		rmiaSpec(),
 		gradNormSpec(),
 		gradNormLiRASpec(),
+		gradNormRMIASpec(),
+		lossTrajectorySpec(),
+		lossTrajectoryLiRASpec(),
 		augmentationSpec(),
 		augmentationLiRASpec(),
 		boundarySpec(),
@@ -182,6 +187,60 @@ func gradNormLiRASpec() Spec {
 	}
 }
 
+func gradNormRMIASpec() Spec {
+	return Spec{
+		Name:        "gradnorm-rmia",
+		Description: "Zarifzadeh et al. 2024 on a white-box signal: RMIA with Pr(x|θ) = exp(−‖∇θ loss‖) against population records",
+		WhiteBox:    true,
+		Params: []Param{
+			layerParam(),
+			numRefParam(numRefHelp),
+			floatParam("offline_a", "0.3", 0, 1, false, "offline a: Pr_IN(x) ≈ a·Pr_OUT(x) + 1 − a"),
+			boolParam("online", "false", "use IN and OUT reference models (offline_a is then ignored)"),
+			floatParam("gamma", "1", 0, math.Inf(1), true, "γ: count population records with LR(x, z) > γ"),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			g := GradNormConfig{Layer: p.getInt("layer")}
+			cfg := RMIAConfig{NumRef: p.getInt("num_ref_models"), OfflineA: p.getFloat("offline_a"), Online: p.getBool("online"), Gamma: p.getFloat("gamma")}
+			return func(d *Data, t int) ([]float64, error) { return GradNormRMIA(d, t, g, cfg) }, nil
+		},
+	}
+}
+
+func lossTrajectorySpec() Spec {
+	return Spec{
+		Name:        "loss-trajectory",
+		Description: "loss trajectory (white-box, training checkpoints): score = −mean loss over the checkpoints, or −slope of the loss against the epochs",
+		WhiteBox:    true,
+		Trajectory:  true,
+		Params: []Param{
+			enumParam("statistic", string(TrajectoryMean), "mean: −mean loss over the checkpoints; slope: −least-squares slope of the loss against the epochs", string(TrajectoryMean), string(TrajectorySlope)),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			stat := TrajectoryStatistic(p["statistic"])
+			return func(d *Data, t int) ([]float64, error) { return LossTrajectory(d, t, stat) }, nil
+		},
+	}
+}
+
+func lossTrajectoryLiRASpec() Spec {
+	return Spec{
+		Name:        "loss-trajectory-lira",
+		Description: "Carlini et al. 2022 on the loss trajectory (white-box, training checkpoints): LiRA with each checkpoint's loss as one query, IN and OUT reference models at the same checkpoint",
+		WhiteBox:    true,
+		Trajectory:  true,
+		Params: []Param{
+			boolParam("online", "true", "use IN and OUT reference models (false: offline, OUT models only)"),
+			{Name: "fix_variance", Type: "autobool", Default: "auto", Help: "one global variance instead of per-record variances (auto: global below 64 reference models per side)"},
+			numRefParam(numRefHelp),
+		},
+		build: func(p paramValues) (runFunc, error) {
+			cfg := LiRAConfig{Online: p.getBool("online"), FixVariance: p.getAutoBool("fix_variance"), NumRef: p.getInt("num_ref_models")}
+			return func(d *Data, t int) ([]float64, error) { return LossTrajectoryLiRA(d, t, cfg) }, nil
+		},
+	}
+}
+
 // Names returns the names of the registered attacks, in registry order.
 func Names() []string {
 	var out []string
@@ -205,6 +264,9 @@ func Lookup(name string) (Spec, error) {
 // otherwise an error that says what the attack needs: every attack needs scores (a probability at
 // least) except those marked LabelOnly, which run on predicted labels.
 func (s Spec) Admits(a signal.Access) error {
+	if s.Trajectory && !a.Logits() {
+		return fmt.Errorf("attack %s reads the losses of the model's training checkpoints (white-box), but access level %s returns outputs only", s.Name, a)
+	}
 	if s.WhiteBox && !a.Logits() {
 		return fmt.Errorf("attack %s reads the model's gradients (white-box), but access level %s returns outputs only", s.Name, a)
 	}

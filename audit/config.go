@@ -77,6 +77,12 @@ type AuditConfig struct {
 	// non-members a slice needs (slices.go).
 	Slices       []string `yaml:"slices,omitempty"`
 	SliceMinSize int      `yaml:"slice_min_size,omitempty"`
+	// UserAggregates lists how record scores combine per user (max, mean, logsumexp; default all three),
+	// with data.user_column (users.go).
+	UserAggregates []string `yaml:"user_aggregates,omitempty"`
+	// Augmentations sets the augmentations of the label-only attacks augmentation and
+	// augmentation-lira (labelonly.go).
+	Augmentations *AugmentationsConfig `yaml:"augmentations,omitempty"`
 
 	// Canaries are the canaries of the DP audit games (dp_one_run, dp_multi_run; dpconfig.go).
 	Canaries *CanaryConfig `yaml:"canaries,omitempty"`
@@ -104,6 +110,9 @@ type TrainConfig struct {
 	Schedule          string    `yaml:"schedule"`        // pmeter: constant, cosine, privacy-meter (default)
 	Model             yaml.Node `yaml:"model,omitempty"` // pmeter: a declarative model spec instead of model_name
 	DP                *DPConfig `yaml:"dp,omitempty"`    // pmeter: train with DP-SGD (dpconfig.go)
+	// Checkpoints (pmeter) are epochs after which every model's losses are recorded, with the last
+	// epoch's: the loss trajectories of the trajectory attacks (trajectory.go).
+	Checkpoints []int `yaml:"checkpoints,omitempty"`
 }
 
 // DataConfig is the data section.
@@ -128,6 +137,9 @@ type DataConfig struct {
 	Bundle   string `yaml:"bundle"` // the LLM bundle (mia-llm-logprobs/1: directory, .npz or .jsonl)
 	// Task (pmeter) is classification (default) or regression, label_column then numeric (regression.go).
 	Task string `yaml:"task,omitempty"`
+	// UserColumn (pmeter) names the column of a CSV/Parquet dataset that holds each record's user id:
+	// memberships are drawn per user and scores aggregated per user (users.go).
+	UserColumn string `yaml:"user_column,omitempty"`
 }
 
 // LoadConfig reads and validates a YAML config file. Errors name the file, line and field.
@@ -184,7 +196,8 @@ func cleanYAMLError(err error) error {
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
 		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
 		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries",
-		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage"} {
+		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage",
+		"audit.AugmentationsConfig": "section audit.augmentations"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
 	return errors.New(msg)
@@ -379,6 +392,15 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateSlices(); err != nil {
+		return err
+	}
+	if err := c.validateUsers(); err != nil {
+		return err
+	}
+	if err := c.validateCheckpoints(); err != nil {
+		return err
+	}
+	if err := c.validateAugmentations(); err != nil {
 		return err
 	}
 	if c.Audit.PrivacyGame == rangeGame {

@@ -109,6 +109,11 @@ func LoadData(c *Config) (*Data, error) {
 			return nil, err
 		}
 	}
+	if c.Data.UserColumn != "" {
+		if err := c.separateUsers(d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -119,7 +124,7 @@ const maxCategoriesLimit = 1 << 16
 // tabularNames are the names of the data section's options, for the advice in the loaders' errors.
 func tabularNames() dataset.OptionNames {
 	return dataset.OptionNames{Label: "data.label_column", Categorical: "data.categorical_columns", Drop: "data.drop_columns",
-		Missing: "data.missing", MaxCategories: "data.max_categories"}
+		Missing: "data.missing", MaxCategories: "data.max_categories", Group: "data.user_column"}
 }
 
 // isTable reports whether data.dataset reads a table file (csv or parquet).
@@ -181,7 +186,7 @@ func (c *Config) validateData() error {
 // tableOptions returns the loader options of a csv or parquet dataset.
 func (c *Config) tableOptions() (dataset.TabularOptions, error) {
 	o := dataset.TabularOptions{Label: c.Data.LabelCol, Drop: c.Data.DropColumns, Categorical: c.Data.CategoricalColumns,
-		MaxCategories: c.Data.MaxCategories, Names: tabularNames()}
+		MaxCategories: c.Data.MaxCategories, Group: c.Data.UserColumn, Names: tabularNames()}
 	if c.Data.Missing != "" {
 		m, err := dataset.ParseMissingPolicy(c.Data.Missing)
 		if err != nil {

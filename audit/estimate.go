@@ -253,6 +253,10 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	// records.csv and results.json (one row per record and target), the HTML page and plots.
 	e.ModelDisk = mul(int64(trained), add(mul(4, e.Params), 8192))
 	e.SignalDisk = mul(m, add(mul((N+Z)*q, 4*cl), 2048))
+	if t := int64(len(c.trajectoryEpochs())); t > 0 { // train.checkpoints: weights and losses (trajectory.go)
+		e.ModelDisk = add(e.ModelDisk, mul(int64(trained)*(t-1), add(mul(4, e.Params), 8192)))
+		e.SignalDisk = add(e.SignalDisk, mul(m, add(mul((N+Z)*q, 4*t), 2048)))
+	}
 	if s := c.ranges; s != nil {
 		e.SignalDisk = add(e.SignalDisk, mul(m, add(mul(mul(N, int64(s.size)), 4*cl), 2048))) // range signals
 	}

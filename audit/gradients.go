@@ -20,7 +20,7 @@ import (
 // needsGradients reports whether an attack of the plan reads gradient norms.
 func (p *Plan) needsGradients() bool {
 	for _, a := range p.Attacks {
-		if s, err := attack.Lookup(a.Name); err == nil && s.WhiteBox {
+		if s, err := attack.Lookup(a.Name); err == nil && s.WhiteBox && !s.Trajectory {
 			return true
 		}
 	}

@@ -17,13 +17,13 @@ run: {random_seed: 4}
 audit:
   num_ref_models: 2
   population_size: 100
-  attacks: [{name: loss}, {name: gradnorm}, {name: gradnorm, params: {layer: "2"}}, {name: gradnorm-lira}]
+  attacks: [{name: loss}, {name: gradnorm}, {name: gradnorm, params: {layer: "2"}}, {name: gradnorm-lira}, {name: gradnorm-rmia}]
 train: {model_name: mlp, optimizer: Adam, learning_rate: 0.003, epochs: 6, batch_size: 32, schedule: constant}
 data: {dataset: fashion-mnist, train_size: 200}
 `
 	dir := t.TempDir()
 	// First a black-box run: its signals have no gradient norms.
-	c0, err := ParseConfig([]byte(strings.Replace(cfgText, "attacks: [{name: loss}, {name: gradnorm}, {name: gradnorm, params: {layer: \"2\"}}, {name: gradnorm-lira}]", "attacks: [{name: loss}]", 1)))
+	c0, err := ParseConfig([]byte(strings.Replace(cfgText, "attacks: [{name: loss}, {name: gradnorm}, {name: gradnorm, params: {layer: \"2\"}}, {name: gradnorm-lira}, {name: gradnorm-rmia}]", "attacks: [{name: loss}]", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ data: {dataset: fashion-mnist, train_size: 200}
 	for _, a := range res.Attacks {
 		auc[a.Label] = a.Targets[0].AUC
 	}
-	for _, name := range []string{"gradnorm", "gradnorm (layer=2)", "gradnorm-lira"} {
+	for _, name := range []string{"gradnorm", "gradnorm (layer=2)", "gradnorm-lira", "gradnorm-rmia"} {
 		if !(auc[name] > 0.55) {
 			t.Errorf("%s: AUC %v on an overfitted MLP", name, auc[name])
 		}
@@ -86,8 +86,8 @@ data: {dataset: fashion-mnist, train_size: 200}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resA.Skipped) != 3 || !strings.Contains(resA.Skipped[0].Reason, "white-box") {
-		t.Errorf("skipped %+v; want the 3 white-box attacks at probabilities", resA.Skipped)
+	if len(resA.Skipped) != 4 || !strings.Contains(resA.Skipped[0].Reason, "white-box") {
+		t.Errorf("skipped %+v; want the 4 white-box attacks at probabilities", resA.Skipped)
 	}
 	// At logits, the gradient norms were reused from the run directory: the same results.
 	for k := range res.Attacks {
@@ -101,7 +101,7 @@ data: {dataset: fashion-mnist, train_size: 200}
 // overfitted on 300 records) with reference models trained here.
 func TestExternalGradients(t *testing.T) {
 	c := externalConfig(t, t.TempDir())
-	c.Audit.Attacks = []AttackConfig{{Name: "gradnorm"}, {Name: "gradnorm-lira"}}
+	c.Audit.Attacks = []AttackConfig{{Name: "gradnorm"}, {Name: "gradnorm-lira"}, {Name: "gradnorm-rmia"}}
 	res, err := Run(context.Background(), c, Options{})
 	if err != nil {
 		t.Fatal(err)

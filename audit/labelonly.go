@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -16,12 +17,75 @@ import (
 
 // Label-only signals. When a label-only attack that queries the model is listed, each model is queried
 // for labels only (package labelonly): augmentation and augmentation-lira read whether every model keeps
-// each audited record's label under its augmentations (images: flips and shifts of one pixel, 18 in
-// all; tabular data: 16 draws of Gaussian noise of σ = 0.5 on the standardised features, and the record
-// itself), and boundary reads each target model's distance from every audited record to its decision
+// each audited record's label under its augmentations (by default images: flips and shifts of one
+// pixel, 18 in all; tabular data: 16 draws of Gaussian noise of σ = 0.5 on the standardised features,
+// and the record itself; audit.augmentations sets them), and boundary reads each target model's distance from every audited record to its decision
 // boundary, found by a HopSkipJump-style search within the attack's query budget, starting from the
 // nearest population records of another predicted label. They are saved beside the signals with their
 // SHA-256 and reused like them.
+
+// AugmentationsConfig (audit.augmentations) sets the augmentations that augmentation and
+// augmentation-lira query; an unset field keeps its default.
+type AugmentationsConfig struct {
+	// Shift is the largest translation of an image in pixels (default 1), Flips whether each shift is
+	// also taken mirrored (default true): (2·shift+1)²·2 augmentations with flips.
+	Shift *int  `yaml:"shift,omitempty"`
+	Flips *bool `yaml:"flips,omitempty"`
+	// Noise is the σ of the Gaussian noise on a tabular record's standardised features (default 0.5),
+	// NoiseDraws the number of noisy copies (default 16).
+	Noise      *float64 `yaml:"noise,omitempty"`
+	NoiseDraws *int     `yaml:"noise_draws,omitempty"`
+}
+
+// Bounds of audit.augmentations.
+const (
+	maxAugShift      = 8
+	maxAugNoise      = 10
+	maxAugNoiseDraws = 1024
+)
+
+// validateAugmentations checks audit.augmentations: values in range, and an attack that reads them.
+func (c *Config) validateAugmentations() error {
+	a := c.Audit.Augmentations
+	if a == nil {
+		return nil
+	}
+	listed := false
+	for _, at := range c.attackList() {
+		listed = listed || at.Name == "augmentation" || at.Name == "augmentation-lira"
+	}
+	switch {
+	case !listed:
+		return c.fieldError("audit", "augmentations", "sets the augmentations of the attacks augmentation and augmentation-lira, and neither is listed")
+	case a.Shift != nil && (*a.Shift < 1 || *a.Shift > maxAugShift):
+		return c.fieldError("audit", "augmentations", "shift must lie in [1, %d] pixels, got %d", maxAugShift, *a.Shift)
+	case a.Noise != nil && !(*a.Noise > 0 && *a.Noise <= maxAugNoise):
+		return c.fieldError("audit", "augmentations", "noise must be a σ in (0, %d] (features are standardised), got %v", maxAugNoise, *a.Noise)
+	case a.NoiseDraws != nil && (*a.NoiseDraws < 1 || *a.NoiseDraws > maxAugNoiseDraws):
+		return c.fieldError("audit", "augmentations", "noise_draws must lie in [1, %d], got %d", maxAugNoiseDraws, *a.NoiseDraws)
+	}
+	return nil
+}
+
+// augmentConfig returns the augmentations of audit.augmentations, defaults where unset.
+func (c *Config) augmentConfig() labelonly.AugmentConfig {
+	cfg := labelonly.AugmentConfig{Seed: augSeed}
+	if a := c.Audit.Augmentations; a != nil {
+		if a.Shift != nil {
+			cfg.Shift = *a.Shift
+		}
+		if a.Flips != nil {
+			cfg.NoFlips = !*a.Flips
+		}
+		if a.Noise != nil {
+			cfg.Noise = *a.Noise
+		}
+		if a.NoiseDraws != nil {
+			cfg.NoiseDraws = *a.NoiseDraws
+		}
+	}
+	return cfg
+}
 
 // labelOnlyNeeds returns what the plan's attacks query: augmentation correctness, and the boundary
 // search's budget (0: none).
@@ -107,7 +171,8 @@ func (x *extractor) queryLabelOnly(ctx context.Context, m *nn.Sequential, j Job,
 	oracle := modelOracle(m, shape, 256)
 	augPath, bPath := labelOnlyPaths(metaPath)
 	if x.aug {
-		augs := labelonly.Augmentations(shape, labelonly.AugmentConfig{Seed: augSeed})
+		ac := x.c.augmentConfig()
+		augs := labelonly.Augmentations(shape, ac)
 		ok, err := labelonly.Correct(ctx, oracle, xs, shape, ys, augs, 0, augSeed, 64)
 		if err != nil {
 			return fmt.Errorf("model %d: augmentations: %w", j.Model, err)
@@ -123,7 +188,7 @@ func (x *extractor) queryLabelOnly(ctx context.Context, m *nn.Sequential, j Job,
 		if err != nil {
 			return err
 		}
-		sc.Augmentations = &f
+		sc.Augmentations, sc.AugmentConfig = &f, ac.String()
 	}
 	if x.boundary > 0 && j.Model < x.p.Targets {
 		// Starting points: population records the model labels otherwise, nearest first.
@@ -200,6 +265,10 @@ func (x *extractor) loadLabelOnly(metaPath string, j Job, o *modelOutputs) error
 	if x.aug {
 		if sc.Augmentations == nil {
 			return fmt.Errorf("%s: no augmentation correctness saved (a label-only attack is new to this run directory)", metaPath)
+		}
+		// Sidecars written before audit.augmentations existed hold the default augmentations.
+		if saved, want := cmp.Or(sc.AugmentConfig, (labelonly.AugmentConfig{Seed: augSeed}).String()), x.c.augmentConfig().String(); saved != want {
+			return fmt.Errorf("%s: augmentation correctness saved for other augmentations (%s, now %s)", metaPath, saved, want)
 		}
 		a, err := readSignalFile(augPath, *sc.Augmentations)
 		if err != nil {

@@ -42,6 +42,10 @@ type Plan struct {
 	Attacks []AttackConfig
 	// DP is the DP-SGD recipe every model trains with (train.dp), nil for non-private training.
 	DP *DPRecipe
+	// Users holds each pool record's user index into UserNames (data.user_column), nil without users;
+	// Memberships are then drawn per user (users.go).
+	Users     []int
+	UserNames []string
 
 	// build returns a freshly initialised model of the architecture.
 	build func(name string, seed uint64) (*nn.Sequential, error)
@@ -205,10 +209,12 @@ func makePlan(ctx context.Context, c *Config, d *Data) (*Plan, error) {
 	} else {
 		p.Models, p.Design = c.modelCount()
 		ms := derive(seed, "memberships")
-		switch p.Design {
-		case attack.DesignPairs:
+		switch {
+		case c.Data.UserColumn != "":
+			p.Memberships, err = c.userMemberships(d, p, ms)
+		case p.Design == attack.DesignPairs:
 			p.Memberships, err = dataset.PairedMemberships(n, p.Models/2, ms)
-		case attack.DesignLiRA:
+		case p.Design == attack.DesignLiRA:
 			p.Memberships, err = dataset.LiRAMemberships(n, p.Models, 0.5, ms)
 		default:
 			p.Memberships, err = dataset.BernoulliMemberships(n, p.Models, ms)
@@ -312,8 +318,12 @@ func (c *Config) modelSpecs(d *Data) ([]nn.LayerSpec, error) {
 // trainKey is the part of a model's identity that comes from the training recipe.
 func (c *Config) trainKey() string {
 	t := c.Train
-	return fmt.Sprintf("opt=%s lr=%v wd=%v mom=%v epochs=%d batch=%d schedule=%s", strings.ToLower(t.Optimizer),
+	k := fmt.Sprintf("opt=%s lr=%v wd=%v mom=%v epochs=%d batch=%d schedule=%s", strings.ToLower(t.Optimizer),
 		t.LearningRate, t.WeightDecay, t.Momentum, t.Epochs, t.BatchSize, t.Schedule)
+	if len(t.Checkpoints) > 0 { // the trajectory is recorded while a model trains (trajectory.go)
+		k += fmt.Sprintf(" checkpoints=%v", t.Checkpoints)
+	}
+	return k
 }
 
 // derive returns a seed for one named purpose from the run seed.

@@ -193,18 +193,30 @@ func residualData(d *Data, p *Plan, outs []*modelOutputs) (*attack.Data, error) 
 	return ad, ad.Validate()
 }
 
-// meanSquaredResidual returns the mean of r² over the records include accepts; NaN over none.
-func meanSquaredResidual(pred *nn.Tensor, values *nn.Tensor, include func(i int) bool) float64 {
-	s, k := 0.0, 0
+// residualFit returns the mean squared and mean absolute residual r = y − ŷ over the records include
+// accepts, and R² = 1 − Σ r² / Σ (y − ȳ)² over them (NaN when every y is equal); NaN over none.
+func residualFit(pred *nn.Tensor, values *nn.Tensor, include func(i int) bool) (mse, mae, r2 float64) {
+	var sq, abs, sy, syy float64
+	k := 0
 	for i, p := range pred.Data {
 		if include(i) {
-			r := float64(values.Data[i]) - float64(p)
-			s += r * r
+			y := float64(values.Data[i])
+			r := y - float64(p)
+			sq += r * r
+			abs += math.Abs(r)
+			sy += y
+			syy += y * y
 			k++
 		}
 	}
 	if k == 0 {
-		return math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
-	return s / float64(k)
+	n := float64(k)
+	sst := syy - sy*sy/n
+	r2 = math.NaN()
+	if sst > 1e-12*syy {
+		r2 = 1 - sq/sst
+	}
+	return sq / n, abs / n, r2
 }

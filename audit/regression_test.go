@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -105,7 +107,46 @@ data: {dataset: csv, file: ` + diabetesPath + `, label_column: target, task: reg
 		t.Errorf("pool: %d classes, targets standardised: mean %v", d.Pool.Classes, meanOfValues(d.Pool.Values))
 	}
 	if res.ReferenceFit == nil || res.ReferenceFit.Signal != string(signal.Residual) {
-		t.Errorf("reference fit signal: %+v", res.ReferenceFit)
+		t.Fatalf("reference fit signal: %+v", res.ReferenceFit)
+	}
+	// MAE and R² beside the MSE: R² = 1 − MSE/variance over the same records, which is about 1 for the
+	// standardised target; the report shows them instead of the (undefined) accuracies.
+	if !(m.TrainMAE > 0 && m.TrainMAE < m.TestMAE && m.TrainR2 > m.TestR2 && m.TrainR2 < 1) || math.Abs(m.TestR2-(1-m.TestMSE)) > 0.25 {
+		t.Errorf("target: MAE %v, %v; R² %v, %v (test MSE %v)", m.TrainMAE, m.TestMAE, m.TrainR2, m.TestR2, m.TestMSE)
+	}
+	if r := res.ReferenceFit.Models[0]; r.TrainMSE == nil || *r.TrainMSE != m.TrainMSE || r.TrainAccuracy != nil {
+		t.Errorf("reference fit of the target: MSE %v, accuracy %v", r.TrainMSE, r.TrainAccuracy)
+	}
+	b, err := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		TargetModel struct {
+			Regression *struct {
+				MSE *float64 `json:"test_mse"`
+				R2  *float64 `json:"test_r2"`
+			} `json:"regression"`
+		} `json:"target_model"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || sum.TargetModel.Regression == nil || sum.TargetModel.Regression.MSE == nil ||
+		*sum.TargetModel.Regression.MSE != m.TestMSE || sum.TargetModel.Regression.R2 == nil {
+		t.Errorf("summary.json target_model.regression: %+v (%v)", sum.TargetModel.Regression, err)
+	}
+	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
+	for _, want := range []string{"Train / test MSE", "Train / test R²", "<th class=\"num\">Train MSE</th>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	// The comparison with references as printed for an imported target: MSE and the residual, not
+	// accuracy and the rescaled logit.
+	f := *res.ReferenceFit
+	f.External = true
+	var out strings.Builder
+	writeFit(&out, &f)
+	if s := out.String(); !strings.Contains(s, "mean squared residual") || !strings.Contains(s, "train MSE") || strings.Contains(s, "rescaled logit") || strings.Contains(s, "NaN") {
+		t.Errorf("fit text for a regression target:\n%s", s)
 	}
 }
 

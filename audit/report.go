@@ -75,10 +75,22 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 		}
 	}
 	in.TrainAccuracy, in.TestAccuracy = train.value(), test.value()
+	if c.regression() {
+		var m [6]meanOf
+		for t := 0; t < p.Targets; t++ {
+			i := res.Models[t]
+			for k, x := range []float64{i.TrainMSE, i.TestMSE, i.TrainMAE, i.TestMAE, i.TrainR2, i.TestR2} {
+				m[k].add(x)
+			}
+		}
+		in.Regression = &report.RegressionFit{TrainMSE: m[0].value(), TestMSE: m[1].value(), TrainMAE: m[2].value(),
+			TestMAE: m[3].value(), TrainR2: m[4].value(), TestR2: m[5].value()}
+	}
 	in.ReferenceFit = res.ReferenceFit
 	in.DPAudits = res.DPAudits
 	in.Ranges = res.Ranges
 	in.Slices = res.Slices
+	in.Users = res.Users
 	for _, a := range res.Attacks {
 		ar := report.AttackResult{Name: a.Label, Access: a.Access}
 		if s, err := attack.Lookup(a.Name); err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/report"
+	"github.com/pmeter/pmeter/signal"
 )
 
 // fitMargins are the differences between a target and its reference models beyond which a run warns
@@ -91,11 +92,15 @@ func referenceFit(models []modelSignals, targets int, external bool, margins rep
 		if m < targets {
 			role = "target"
 		}
-		f.Models = append(f.Models, report.ModelFit{
+		mf := report.ModelFit{
 			Model: m, Role: role, External: ms.info.External,
 			TrainAccuracy: fitNum(ms.info.TrainAccuracy), TestAccuracy: fitNum(ms.info.TestAccuracy),
 			Population: summarizeSignal(ms.pop), Members: summarizeSignal(ms.members), NonMembers: summarizeSignal(ms.other),
-		})
+		}
+		if ms.info.regression() {
+			mf.TrainMSE, mf.TestMSE = fitNum(ms.info.TrainMSE), fitNum(ms.info.TestMSE)
+		}
+		f.Models = append(f.Models, mf)
 	}
 	for t := 0; t < targets; t++ {
 		var refs []modelSignals
@@ -112,7 +117,7 @@ func referenceFit(models []modelSignals, targets int, external bool, margins rep
 // compareFit compares target t with its references, pooled, and warns where a difference exceeds its
 // threshold (fitThresholds).
 func compareFit(t int, target modelSignals, refs []modelSignals, external bool, margins report.FitMargins) report.FitComparison {
-	var pop, mem, other, train, test []float64
+	var pop, mem, other, train, test, trainMSE, testMSE []float64
 	refsExternal := true
 	for _, r := range refs {
 		pop = append(pop, r.pop...)
@@ -120,6 +125,8 @@ func compareFit(t int, target modelSignals, refs []modelSignals, external bool, 
 		other = append(other, r.other...)
 		train = append(train, r.info.TrainAccuracy)
 		test = append(test, r.info.TestAccuracy)
+		trainMSE = append(trainMSE, r.info.TrainMSE)
+		testMSE = append(testMSE, r.info.TestMSE)
 		refsExternal = refsExternal && r.info.External
 	}
 	c := report.FitComparison{
@@ -129,6 +136,9 @@ func compareFit(t int, target modelSignals, refs []modelSignals, external bool, 
 			Population: summarizeSignal(pop), Members: summarizeSignal(mem), NonMembers: summarizeSignal(other)},
 		KSDistance: fitNum(metric.KSDistance(target.pop, pop)),
 		Histogram:  fitHistogram(target.pop, pop),
+	}
+	if target.info.regression() {
+		c.References.TrainMSE, c.References.TestMSE = fitNum(meanFinite(trainMSE)), fitNum(meanFinite(testMSE))
 	}
 	tTrain, tTest := fitNum(target.info.TrainAccuracy), fitNum(target.info.TestAccuracy)
 	c.TrainAccuracyDiff = fitDiff(tTrain, c.References.TrainAccuracy)
@@ -327,12 +337,21 @@ func writeFit(w io.Writer, f *report.ReferenceFit) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "\ntarget and reference models: accuracy, and the rescaled logit of the true label on the %d population records\n", f.PopulationRecords)
+	regression := f.Signal == string(signal.Residual)
+	utility, signalName, heads := "accuracy", "the rescaled logit of the true label", "train acc\ttest acc"
+	if regression {
+		utility, signalName, heads = "mean squared residual (standardised target)", "the residual y − ŷ", "train MSE\ttest MSE"
+	}
+	fmt.Fprintf(w, "\ntarget and reference models: %s, and %s on the %d population records\n", utility, signalName, f.PopulationRecords)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	io.WriteString(tw, "model\ttrain acc\ttest acc\tmean\t5%\t25%\tmedian\t75%\t95%\n")
+	io.WriteString(tw, "model\t"+heads+"\tmean\t5%\t25%\tmedian\t75%\t95%\n")
 	row := func(name string, m report.ModelFit) {
 		p := m.Population
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", name, fitVal(m.TrainAccuracy), fitVal(m.TestAccuracy),
+		train, test := m.TrainAccuracy, m.TestAccuracy
+		if regression {
+			train, test = m.TrainMSE, m.TestMSE
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", name, fitVal(train), fitVal(test),
 			fitVal(p.Mean), fitVal(p.Q05), fitVal(p.Q25), fitVal(p.Median), fitVal(p.Q75), fitVal(p.Q95))
 	}
 	for _, c := range f.Targets {
@@ -342,11 +361,24 @@ func writeFit(w io.Writer, f *report.ReferenceFit) {
 		}
 		row(name, f.Models[c.Target])
 		row(fmt.Sprintf("references (%d, pooled)", c.ReferenceModels), c.References)
-		fmt.Fprintf(tw, "difference\t%+.4f\t%+.4f\tKS distance %.3f (%s)\n", fitVal(c.TrainAccuracyDiff), fitVal(c.TestAccuracyDiff), fitVal(c.KSDistance), within(c))
+		dTrain, dTest := fitVal(c.TrainAccuracyDiff), fitVal(c.TestAccuracyDiff)
+		if regression {
+			t := f.Models[c.Target]
+			dTrain, dTest = fitVal(t.TrainMSE)-fitVal(c.References.TrainMSE), fitVal(t.TestMSE)-fitVal(c.References.TestMSE)
+		}
+		fmt.Fprintf(tw, "difference\t%+.4f\t%+.4f\tKS distance %.3f (%s)\n", dTrain, dTest, fitVal(c.KSDistance), within(c))
 	}
 	tw.Flush()
 	for _, c := range f.Targets {
 		m, th := f.Margins, c.Thresholds
+		if regression {
+			fmt.Fprintf(w, "margin: KS distance %.2f", m.KSDistance)
+			if th.KSDistance != m.KSDistance {
+				fmt.Fprintf(w, "; raised for target %d, whose records are too few to measure it: %.3f", c.Target, th.KSDistance)
+			}
+			fmt.Fprintln(w)
+			continue
+		}
 		fmt.Fprintf(w, "margins: train accuracy ±%.2f, test accuracy ±%.2f, KS distance %.2f", m.TrainAccuracy, m.TestAccuracy, m.KSDistance)
 		if th != m {
 			fmt.Fprintf(w, "; raised for target %d, whose records are too few to measure them: ±%.3f, ±%.3f, %.3f", c.Target, th.TrainAccuracy, th.TestAccuracy, th.KSDistance)
@@ -354,3 +386,6 @@ func writeFit(w io.Writer, f *report.ReferenceFit) {
 		fmt.Fprintln(w)
 	}
 }
+
+// regression reports whether m is a regression model's (its fit is in MSE, not accuracy).
+func (m ModelInfo) regression() bool { return m.TrainMSE != 0 || m.TestMSE != 0 }

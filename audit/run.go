@@ -101,6 +101,8 @@ type Result struct {
 	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
 	// Slices are the attacks on subgroups (audit.slices; slices.go).
 	Slices []report.Slice `json:"slices,omitempty"`
+	// Users are the attacks at user level (data.user_column; users.go).
+	Users []report.UserLevel `json:"users,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -264,6 +266,9 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 	if err == nil {
 		err = addLabelOnly(data, outs)
 	}
+	if err == nil {
+		err = addTrajectory(data, outs, c.Audit.NumQueries)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +376,12 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 		}
 		stage("slices")
 	}
+	if p.Users != nil {
+		if res.Users, err = runUsers(c, p, res); err != nil {
+			return nil, err
+		}
+		stage("users")
+	}
 	if c.Audit.PrivacyGame == rangeGame {
 		if res.Ranges, err = runRanges(ctx, c, d, p, data, opt); err != nil {
 			return nil, err
@@ -394,6 +405,9 @@ func dpCaveat(d *Data, p *Plan, data *attack.Data, t int) string {
 	var cs []string
 	if r := attack.NotDPReason(data, t); r != "" {
 		cs = append(cs, r)
+	}
+	if p.Users != nil {
+		cs = append(cs, "memberships are drawn per user (data.user_column), so the records of a user are not independent trials")
 	}
 	if len(p.Audit) < d.Pool.Len() {
 		cs = append(cs, "the audited records are a sample balanced by membership in target model 0 (audit.data_size), "+
@@ -611,6 +625,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Slices) > 0 {
 		writeSlices(w, r.Slices)
 	}
+	writeUsers(w, r.Users)
 	for _, sk := range r.Skipped {
 		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)
 	}
@@ -629,7 +644,8 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Models) > 0 {
 		m := r.Models[0]
 		if m.TrainMSE != 0 || m.TestMSE != 0 {
-			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f)\n", m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE)
+			fmt.Fprintf(w, "\ntarget model 0: train MSE %.4f, test MSE %.4f (standardised target; gap %.4f); MAE %.4f, %.4f; R² %.4f, %.4f\n",
+				m.TrainMSE, m.TestMSE, m.TestMSE-m.TrainMSE, m.TrainMAE, m.TestMAE, m.TrainR2, m.TestR2)
 		} else {
 			fmt.Fprintf(w, "\ntarget model 0: train accuracy %.4f, test accuracy %.4f (gap %.4f)\n", m.TrainAccuracy, m.TestAccuracy, m.TrainAccuracy-m.TestAccuracy)
 		}

@@ -44,6 +44,8 @@ type ModelInfo struct {
 	// TrainMSE and TestMSE are a regression model's mean squared residuals on the same records, in
 	// standardised target units (data.task: regression); 0 for a classifier.
 	TrainMSE, TestMSE float64
+	// TrainMAE, TestMAE, TrainR2 and TestR2 are its mean absolute residuals and R² on them.
+	TrainMAE, TestMAE, TrainR2, TestR2 float64
 }
 
 // modelInfoJSON is ModelInfo as JSON, where a number that is not finite (an accuracy over no records, the
@@ -60,6 +62,10 @@ type modelInfoJSON struct {
 	TestAccuracy  *float64 `json:"test_accuracy"`
 	TrainMSE      *float64 `json:"train_mse,omitempty"`
 	TestMSE       *float64 `json:"test_mse,omitempty"`
+	TrainMAE      *float64 `json:"train_mae,omitempty"`
+	TestMAE       *float64 `json:"test_mae,omitempty"`
+	TrainR2       *float64 `json:"train_r2,omitempty"`
+	TestR2        *float64 `json:"test_r2,omitempty"`
 }
 
 // MarshalJSON writes m with its non-finite numbers as null.
@@ -74,6 +80,7 @@ func (m ModelInfo) MarshalJSON() ([]byte, error) {
 		Seconds: m.Seconds, FinalLoss: finite(m.FinalLoss), TrainAccuracy: finite(m.TrainAccuracy), TestAccuracy: finite(m.TestAccuracy)}
 	if m.TrainMSE != 0 || m.TestMSE != 0 {
 		j.TrainMSE, j.TestMSE = finite(m.TrainMSE), finite(m.TestMSE)
+		j.TrainMAE, j.TestMAE, j.TrainR2, j.TestR2 = finite(m.TrainMAE), finite(m.TestMAE), finite(m.TrainR2), finite(m.TestR2)
 	}
 	return json.Marshal(j)
 }
@@ -96,6 +103,7 @@ func (m *ModelInfo) UnmarshalJSON(b []byte) error {
 		FinalLoss: num(j.FinalLoss), TrainAccuracy: num(j.TrainAccuracy), TestAccuracy: num(j.TestAccuracy)}
 	if j.TrainMSE != nil || j.TestMSE != nil {
 		m.TrainMSE, m.TestMSE = num(j.TrainMSE), num(j.TestMSE)
+		m.TrainMAE, m.TestMAE, m.TrainR2, m.TestR2 = num(j.TrainMAE), num(j.TestMAE), num(j.TrainR2), num(j.TestR2)
 	}
 	return nil
 }
@@ -117,6 +125,10 @@ type modelOutputs struct {
 	Aug      []float32
 	A        int
 	Boundary []float32
+	// TrajAudit and TrajPop are the losses at the training checkpoints TrajEpochs, rows × T
+	// (train.checkpoints; trajectory.go); nil otherwise.
+	TrajAudit, TrajPop []float32
+	TrajEpochs         []int
 }
 
 func (c *Config) trainConfig(seed uint64) nn.TrainConfig {
@@ -170,7 +182,7 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 	}
 	x := &extractor{c: c, p: p, dir: dir, auditX: auditX, popX: popX, auditY: auditY, popY: popY,
 		trainConfig: func(seed uint64) (nn.TrainConfig, error) { return c.trainConfigFor(seed, p.DP, opt) },
-		grad:        p.needsGradients()}
+		grad:        p.needsGradients(), traj: c.trajectoryEpochs(), trajs: map[int]*trajectory{}}
 	if x.aug, x.boundary, err = p.labelOnlyNeeds(); err != nil {
 		return nil, err
 	}
@@ -231,6 +243,9 @@ func trainAll(ctx context.Context, c *Config, d *Data, p *Plan, dir string, opt 
 		cfg, err := x.trainConfig(j.Seed)
 		if err != nil {
 			return nil, err
+		}
+		if x.traj != nil {
+			cfg.Checkpoint = x.checkpoint(ctx, d, j)
 		}
 		jobs = append(jobs, sched.Job{
 			Name: fmt.Sprintf("model %d", j.Model),
@@ -376,6 +391,11 @@ type extractor struct {
 	boundary int
 	// trainConfig is a model's training configuration, with the run's DP recipe.
 	trainConfig func(seed uint64) (nn.TrainConfig, error)
+	// traj are the epochs of the loss trajectories (train.checkpoints; trajectory.go), nil without;
+	// trajs holds each training model's recorded trajectory until its signals are saved.
+	traj   []int
+	trajMu sync.Mutex
+	trajs  map[int]*trajectory
 }
 
 // reuse returns model j's outputs when the run directory holds its signals, or when it holds the model
@@ -390,11 +410,22 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 	if err == nil && (x.aug || x.boundary > 0) {
 		err = x.loadLabelOnly(metaPath, j, o)
 	}
+	if err == nil && x.traj != nil {
+		err = x.loadTrajectory(metaPath, o)
+	}
 	if err == nil {
 		return o, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
+	}
+	if x.traj != nil {
+		if err := x.trajectoryFromCheckpoints(ctx, d, j); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				opt.logf("model %d: retraining for its loss trajectory: %v", j.Model, err)
+			}
+			return nil, nil
+		}
 	}
 	info := ModelInfo{Model: j.Model, Key: j.ModelKey, Seed: j.Seed, TrainSize: len(j.Train), Cached: true}
 	if em := x.p.external[j.Model]; em != nil {
@@ -421,6 +452,11 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 
 // save writes a trained model's weights and sidecar.
 func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
+	return x.saveAt(weightsPath(x.dir, j), m, d, j, info)
+}
+
+// saveAt writes model j's weights m and sidecar at path.
+func (x *extractor) saveAt(path string, m *nn.Sequential, d *Data, j Job, info ModelInfo) error {
 	cfg, err := x.trainConfig(j.Seed)
 	if err != nil {
 		return err
@@ -429,7 +465,7 @@ func (x *extractor) save(m *nn.Sequential, d *Data, j Job, info ModelInfo) error
 	if err != nil {
 		return err
 	}
-	return nn.Save(weightsPath(x.dir, j), m, nn.ModelInfo{
+	return nn.Save(path, m, nn.ModelInfo{
 		Arch: modelName(x.c), InputShape: d.Pool.Shape, Seed: j.Seed, Train: &spec,
 		IndicesHash: nn.HashIndices(j.Train), NumRecords: len(j.Train),
 		Extra: map[string]string{"key": j.ModelKey, "final_loss": strconv.FormatFloat(info.FinalLoss, 'g', -1, 64),
@@ -460,8 +496,8 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	trained := func(i int) bool { return p.Memberships.In(p.Audit[i], j.Model) }
 	if x.auditV != nil {
 		info.TrainAccuracy, info.TestAccuracy = math.NaN(), math.NaN()
-		info.TrainMSE = meanSquaredResidual(ao.Logits, x.auditV, trained)
-		info.TestMSE = meanSquaredResidual(po.Logits, x.popV, func(int) bool { return true })
+		info.TrainMSE, info.TrainMAE, info.TrainR2 = residualFit(ao.Logits, x.auditV, trained)
+		info.TestMSE, info.TestMAE, info.TestR2 = residualFit(po.Logits, x.popV, func(int) bool { return true })
 	} else {
 		info.TrainAccuracy = accuracy(ao.Logits, x.auditY, q, trained)
 		info.TestAccuracy = accuracy(po.Logits, x.popY, q, func(int) bool { return true })
@@ -483,6 +519,11 @@ func (x *extractor) extract(ctx context.Context, m *nn.Sequential, j Job, info M
 	}
 	if x.aug || x.boundary > 0 {
 		if err := x.queryLabelOnly(ctx, m, j, o, &sc, metaPath); err != nil {
+			return nil, err
+		}
+	}
+	if x.traj != nil {
+		if err := x.saveTrajectory(metaPath, j, o, &sc); err != nil {
 			return nil, err
 		}
 	}
@@ -509,8 +550,13 @@ type signalSidecar struct {
 	GradPop   *signalFile `json:"grad_population,omitempty"`
 	// Augmentations and Boundary are the label-only signals' files (labelonly.go), when queried.
 	Augmentations   *signalFile `json:"augmentations,omitempty"`
+	AugmentConfig   string      `json:"augment_config,omitempty"` // labelonly.AugmentConfig.String()
 	Boundary        *signalFile `json:"boundary,omitempty"`
 	BoundaryQueries int         `json:"boundary_queries,omitempty"`
+	// TrajAudit and TrajPop are the loss trajectories' files at epochs TrajEpochs (trajectory.go).
+	TrajAudit  *signalFile `json:"traj_audit,omitempty"`
+	TrajPop    *signalFile `json:"traj_population,omitempty"`
+	TrajEpochs []int       `json:"traj_epochs,omitempty"`
 	// SHA256 is the hex SHA-256 of the sidecar's compact JSON with SHA256 itself empty.
 	SHA256 string `json:"sha256"`
 }

@@ -30,6 +30,10 @@
 //	grad_norms             N × M or N × M × G   per-record gradient norms ‖∇θ ℓ‖₂, records × models (G:
 //	                                            the whole model, then each layer with parameters)
 //	population_grad_norms  Z × M (× G)          optional, likewise for the population records
+//	loss_trajectory        N × M × T (or N × M) per-record losses at T training checkpoints, the last
+//	                                            the final model (the trajectory attacks, trajectory.go);
+//	                                            bundle.json's "trajectory_epochs" may name their epochs
+//	population_loss_trajectory  Z × M × T       optional, likewise for the population records
 //
 // bundle.json's "signal" names what the signals measure (a signal.Kind: prob_true, loss, rescaled_logit,
 // …; default prob_true, rescaled_logit in the LiRA layout) and "layout" chooses the layout when the
@@ -75,6 +79,8 @@ type Manifest struct {
 	// empty means infer it (attack.InferDesign). Only declared bernoulli or lira memberships allow an ε
 	// bound on differential privacy (attack.CheckDPDesign).
 	Design string `json:"design,omitempty"`
+	// TrajectoryEpochs are the epochs of loss_trajectory's checkpoints, increasing; empty means 1, 2, ….
+	TrajectoryEpochs []int `json:"trajectory_epochs,omitempty"`
 }
 
 // Load reads the bundle at path, a directory or a .npz file, and returns its validated data.
@@ -151,6 +157,9 @@ func load(src *source) (*attack.Data, error) {
 	if err := loadGradNorms(src, d); err != nil {
 		return nil, err
 	}
+	if err := loadTrajectories(src, d, m.TrajectoryEpochs); err != nil {
+		return nil, err
+	}
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -197,6 +206,53 @@ func loadGradNorms(src *source, d *attack.Data) error {
 		return fmt.Errorf("%s: %d norms per record, but %s has %d", src.name("population_grad_norms"), pg, src.name("grad_norms"), g)
 	}
 	d.PopGrad = pop
+	return nil
+}
+
+// loadTrajectories reads loss_trajectory (and population_loss_trajectory), records × models (× T), when
+// present, with the checkpoints' epochs.
+func loadTrajectories(src *source, d *attack.Data, epochs []int) error {
+	read := func(name string, rows int) ([]float64, int, error) {
+		a, file, err := src.getFloat64(name)
+		if err != nil || a == nil {
+			return nil, 0, err
+		}
+		t := 1
+		switch {
+		case len(a.Shape) == 3:
+			t = a.Shape[2]
+		case len(a.Shape) != 2:
+			return nil, 0, fmt.Errorf("%s: shape %s; want %d records × %d models (× T checkpoints)", file, npy.ShapeString(a.Shape), rows, d.M)
+		}
+		if a.Shape[0] != rows || a.Shape[1] != d.M || t < 1 {
+			return nil, 0, fmt.Errorf("%s: shape %s; want %d records × %d models (× T checkpoints), as the signals", file, npy.ShapeString(a.Shape), rows, d.M)
+		}
+		for k, v := range a.F64 {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return nil, 0, fmt.Errorf("%s: record %d, model %d, checkpoint %d: loss %v; want a finite number ≥ 0", file, k/(d.M*t), k/t%d.M, k%t, v)
+			}
+		}
+		return a.F64, t, nil
+	}
+	traj, t, err := read("loss_trajectory", d.N)
+	if err != nil || traj == nil {
+		if err == nil && (src.has("population_loss_trajectory") || len(epochs) > 0) {
+			err = fmt.Errorf("%s or %s \"trajectory_epochs\" without %s", src.name("population_loss_trajectory"), ManifestFile, src.name("loss_trajectory"))
+		}
+		return err
+	}
+	if len(epochs) > 0 && len(epochs) != t {
+		return fmt.Errorf("%s: \"trajectory_epochs\" names %d epochs, but %s has %d checkpoints", ManifestFile, len(epochs), src.name("loss_trajectory"), t)
+	}
+	d.Traj, d.T, d.TrajEpochs = traj, t, epochs
+	pop, pt, err := read("population_loss_trajectory", d.Z)
+	if err != nil {
+		return err
+	}
+	if pop != nil && pt != t {
+		return fmt.Errorf("%s: %d checkpoints, but %s has %d", src.name("population_loss_trajectory"), pt, src.name("loss_trajectory"), t)
+	}
+	d.PopTraj = pop
 	return nil
 }
 

@@ -57,3 +57,38 @@ func TestGradNorms(t *testing.T) {
 		}
 	}
 }
+
+// TestTrajectories round-trips loss trajectories and their epochs through Write and Load, runs the
+// trajectory attack on the loaded bundle and rejects a mismatched epoch list and bad losses.
+func TestTrajectories(t *testing.T) {
+	d := &attack.Data{N: 2, M: 2, Q: 1, Kind: signal.ProbTrue, Signals: []float64{0.9, 0.4, 0.3, 0.8},
+		Members: []bool{true, false, false, true}, Z: 1, Population: []float64{0.5, 0.5},
+		T: 3, TrajEpochs: []int{2, 4, 6}, Traj: []float64{2, 1, 0.5, 2, 1.8, 1.7, 2, 1.9, 1.8, 2, 1, 0.2}, PopTraj: []float64{2, 1.9, 1.9, 2, 1.8, 1.8}}
+	dir := t.TempDir()
+	if err := Write(dir, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.T != 3 || !slices.Equal(got.Traj, d.Traj) || !slices.Equal(got.PopTraj, d.PopTraj) || !slices.Equal(got.TrajEpochs, d.TrajEpochs) {
+		t.Fatalf("loaded T %d, epochs %v, %v, %v", got.T, got.TrajEpochs, got.Traj, got.PopTraj)
+	}
+	scores, err := attack.LossTrajectory(got, 0, attack.TrajectoryMean)
+	if err != nil || !(scores[0] > scores[1]) {
+		t.Errorf("loss-trajectory on the bundle: %v, %v", scores, err)
+	}
+	if err := npy.WriteFile(filepath.Join(dir, "loss_trajectory.npy"), npy.NewFloat64([]float64{1, 2, 3, 4}, 2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `"trajectory_epochs" names 3 epochs, but loss_trajectory.npy has 1 checkpoints`) {
+		t.Errorf("mismatched epochs: %v", err)
+	}
+	if err := npy.WriteFile(filepath.Join(dir, "loss_trajectory.npy"), npy.NewFloat64([]float64{1, 2, -3, 4, 1, 1, 1, 1, 1, 1, 1, 1}, 2, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "record 0, model 0, checkpoint 2: loss -3") {
+		t.Errorf("negative loss: %v", err)
+	}
+}

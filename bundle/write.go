@@ -13,7 +13,7 @@ import (
 
 // Write saves d in the Privacy Meter layout into dir, creating it if needed: signals.npy (N × M, or
 // N × M × Q when Q > 1), memberships.npy, and population.npy, labels.npy, probs.npy,
-// population_labels.npy, population_probs.npy, grad_norms.npy and population_grad_norms.npy when d has them, plus bundle.json naming the signal
+// population_labels.npy, population_probs.npy, grad_norms.npy, population_grad_norms.npy, loss_trajectory.npy and population_loss_trajectory.npy when d has them, plus bundle.json naming the signal
 // kind (and the membership design, when d declares one). Each file is written atomically. d must be valid (attack.Data.Validate).
 func Write(dir string, d *attack.Data) error {
 	if err := d.Validate(); err != nil {
@@ -58,12 +58,18 @@ func Write(dir string, d *attack.Data) error {
 			add("population_grad_norms", npy.NewFloat64(d.PopGrad, d.Z, d.M, d.G))
 		}
 	}
+	if d.Traj != nil {
+		add("loss_trajectory", npy.NewFloat64(d.Traj, d.N, d.M, d.T))
+		if d.PopTraj != nil {
+			add("population_loss_trajectory", npy.NewFloat64(d.PopTraj, d.Z, d.M, d.T))
+		}
+	}
 	for _, f := range arrays {
 		if err := npy.WriteFile(filepath.Join(dir, f.name+".npy"), f.a); err != nil {
 			return err
 		}
 	}
-	m := Manifest{Signal: string(d.Kind), Layout: LayoutPrivacyMeter}
+	m := Manifest{Signal: string(d.Kind), Layout: LayoutPrivacyMeter, TrajectoryEpochs: d.TrajEpochs}
 	if d.Design != attack.DesignAuto {
 		m.Design = d.Design.String()
 	}

@@ -80,6 +80,9 @@ type TabularOptions struct {
 	Categorical []string
 	// Drop lists columns to ignore (identifiers, leaky columns).
 	Drop []string
+	// Group, if set, names a column that identifies each record's group (a user id): not a feature;
+	// its text per record goes to Dataset.Groups. A missing group is a missing value.
+	Group string
 	// Missing is the missing-value policy (MissingError by default).
 	Missing MissingPolicy
 	// MissingValues are the field values (after trimming spaces) that mean "missing". nil means "",
@@ -97,7 +100,7 @@ type TabularOptions struct {
 
 // OptionNames are the names of TabularOptions' fields in error messages.
 type OptionNames struct {
-	Label, Categorical, Drop, Missing, MaxCategories string
+	Label, Categorical, Drop, Missing, MaxCategories, Group string
 }
 
 // withDefaults fills the empty names with the Go field names.
@@ -109,6 +112,7 @@ func (n OptionNames) withDefaults() OptionNames {
 	}
 	def(&n.Label, "Label")
 	def(&n.Categorical, "Categorical")
+	def(&n.Group, "Group")
 	def(&n.Drop, "Drop")
 	def(&n.Missing, "Missing")
 	def(&n.MaxCategories, "MaxCategories")
@@ -381,6 +385,7 @@ type tableColumn struct {
 type tablePlan struct {
 	cols    []*tableColumn
 	label   int
+	group   int // the group column (opts.Group), −1 without one
 	rows    int // records kept
 	dim     int
 	labels  map[string]int // label → count during the first pass
@@ -407,7 +412,7 @@ func newTablePlan(name string, header []string, opts *TabularOptions, headerLine
 	if opts.Missing < MissingError || opts.Missing > MissingMean {
 		return nil, fmt.Errorf("%s: %s is %v, want error, drop or mean", name, n.Missing, opts.Missing)
 	}
-	p := &tablePlan{label: -1, missing: map[string]bool{}, labels: map[string]int{}, opts: opts, names: n}
+	p := &tablePlan{label: -1, group: -1, missing: map[string]bool{}, labels: map[string]int{}, opts: opts, names: n}
 	mv := opts.MissingValues
 	if mv == nil {
 		mv = defaultMissing
@@ -433,6 +438,19 @@ func newTablePlan(name string, header []string, opts *TabularOptions, headerLine
 		}
 		c.drop = slices.Contains(opts.Drop, c.name)
 		c.categorical = slices.Contains(opts.Categorical, c.name)
+		if opts.Group != "" && c.name == opts.Group {
+			p.group = i
+		}
+	}
+	if opts.Group != "" {
+		switch {
+		case p.group < 0:
+			return nil, fmt.Errorf("%s: no group column %q, which %s names (the file's columns: %s)", name, opts.Group, n.Group, columns)
+		case p.group == p.label:
+			return nil, fmt.Errorf("%s: the group column %q (%s) is the label column", name, opts.Group, n.Group)
+		case p.cols[p.group].drop || p.cols[p.group].categorical:
+			return nil, fmt.Errorf("%s: the group column %q (%s) is also listed in %s or %s", name, opts.Group, n.Group, n.Drop, n.Categorical)
+		}
 	}
 	if p.label < 0 {
 		return nil, fmt.Errorf("%s: no label column %q, which %s names (the file's columns: %s)", name, opts.Label, n.Label, columns)
@@ -490,6 +508,9 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 	if p.isMissing(lf) {
 		return p.at(pos, p.label, fmt.Errorf("missing label %s (set %s to drop to drop the records without a label)", lf.describe(), p.names.Missing))
 	}
+	if p.group >= 0 && p.isMissing(&rec[p.group]) {
+		return p.at(pos, p.group, fmt.Errorf("missing group %s (%s; set %s to drop to drop such records)", rec[p.group].describe(), p.names.Group, p.names.Missing))
+	}
 	if opts.Missing == MissingError {
 		for i, c := range p.cols {
 			if !c.drop && p.isMissing(&rec[i]) {
@@ -509,7 +530,7 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 		}
 	}
 	for i, c := range p.cols {
-		if c.drop || i == p.label {
+		if c.drop || i == p.label || i == p.group {
 			continue
 		}
 		f := &rec[i]
@@ -620,7 +641,7 @@ func (p *tablePlan) finish(name string) error {
 		return fmt.Errorf("%s: no records", name)
 	}
 	for i, c := range p.cols {
-		if c.drop || i == p.label {
+		if c.drop || i == p.label || i == p.group {
 			continue
 		}
 		if !c.categorical && c.numbers > 0 && c.texts > 0 {
@@ -674,9 +695,12 @@ func (p *tablePlan) newDataset(name string) *Dataset {
 		FeatureNames: make([]string, 0, p.dim),
 		ClassNames:   p.classes,
 	}
+	if p.group >= 0 {
+		d.Groups = make([]string, 0, p.rows)
+	}
 	for i, c := range p.cols {
 		switch {
-		case c.drop || i == p.label:
+		case c.drop || i == p.label || i == p.group:
 		case c.categorical:
 			for _, v := range c.categories {
 				d.FeatureNames = append(d.FeatureNames, c.name+"="+v)
@@ -706,7 +730,7 @@ func (p *tablePlan) fill(d *Dataset, rec []tableField, pos int64) error {
 	}
 	row := d.X[r*p.dim : (r+1)*p.dim]
 	for i, c := range p.cols {
-		if c.drop || i == p.label {
+		if c.drop || i == p.label || i == p.group {
 			continue
 		}
 		f := &rec[i]
@@ -730,6 +754,9 @@ func (p *tablePlan) fill(d *Dataset, rec []tableField, pos int64) error {
 			}
 			row[c.offset] = float32(v)
 		}
+	}
+	if p.group >= 0 {
+		d.Groups = append(d.Groups, strings.Clone(rec[p.group].text))
 	}
 	d.Y = append(d.Y, y)
 	return nil

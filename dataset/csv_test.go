@@ -304,3 +304,28 @@ func TestLoadCSVBOM(t *testing.T) {
 	_, _, err := LoadCSV(p, TabularOptions{})
 	wantParseError(t, "inner mark", err, 3, 1, `"\ufeff2" is not a number`)
 }
+
+// TestLoadCSVGroup: the group column (a user id) is no feature, its text per record is in Groups and
+// follows the records through Subset and a dropped record; a missing group is an error that names it.
+func TestLoadCSVGroup(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "g.csv", []byte("x,user,y\n1,a,0\n2,b,1\n?,b,0\n3,a,1\n"))
+	d, st, err := LoadCSV(p, TabularOptions{Label: "y", Group: "user", Missing: MissingDrop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.FeatureNames, []string{"x"}) || !slices.Equal(d.Groups, []string{"a", "b", "a"}) || st.Dropped != 1 {
+		t.Fatalf("features %v, groups %v, dropped %d", d.FeatureNames, d.Groups, st.Dropped)
+	}
+	s, _ := d.Subset([]int{2, 1})
+	if !slices.Equal(s.Groups, []string{"a", "b"}) {
+		t.Errorf("subset groups %v", s.Groups)
+	}
+	p = write(t, dir, "m.csv", []byte("x,user,y\n1,a,0\n2,,1\n"))
+	if _, _, err := LoadCSV(p, TabularOptions{Label: "y", Group: "user"}); err == nil || !strings.Contains(err.Error(), "missing group") {
+		t.Errorf("missing group: %v", err)
+	}
+	if _, _, err := LoadCSV(p, TabularOptions{Label: "y", Group: "y"}); err == nil || !strings.Contains(err.Error(), "is the label column") {
+		t.Errorf("group = label: %v", err)
+	}
+}

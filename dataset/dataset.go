@@ -44,6 +44,9 @@ type Dataset struct {
 	// Values holds one regression target per record (nil for a classification data set). A regression
 	// data set has Classes 1 and every Y 0; Subset and Concat carry Values along.
 	Values []float64
+	// Groups holds one group identifier per record (a user id: TabularOptions.Group), nil without
+	// one; Subset and Concat carry Groups along.
+	Groups []string
 }
 
 // Len returns the number of records N.
@@ -138,6 +141,9 @@ func (d *Dataset) Subset(indices []int) (*Dataset, error) {
 		if d.Values != nil {
 			out.Values = append(out.Values, d.Values[i])
 		}
+		if d.Groups != nil {
+			out.Groups = append(out.Groups, d.Groups[i])
+		}
 	}
 	return out, nil
 }
@@ -167,6 +173,12 @@ func Concat(a, b *Dataset) (*Dataset, error) {
 	}
 	if a.Values != nil {
 		out.Values = append(append([]float64(nil), a.Values...), b.Values...)
+	}
+	if (a.Groups == nil) != (b.Groups == nil) {
+		return nil, fmt.Errorf("dataset: cannot concatenate %s and %s: one has groups, the other not", a.Name, b.Name)
+	}
+	if a.Groups != nil {
+		out.Groups = append(append([]string(nil), a.Groups...), b.Groups...)
 	}
 	return out, nil
 }

@@ -267,10 +267,10 @@ func (r *parquetReader) bind(p *tablePlan) error {
 			return fmt.Errorf("%s: column %q: type %s is not supported (list the column in %s)", r.name, c.name, c.why, p.names.Drop)
 		}
 		if c.conv == convText {
-			pc.categorical = i != p.label
+			pc.categorical = i != p.label && i != p.group
 			c.intern = map[string]string{}
 		}
-		c.needText = pc.categorical || i == p.label
+		c.needText = pc.categorical || i == p.label || i == p.group
 	}
 	return nil
 }

@@ -28,7 +28,9 @@ type AugmentConfig struct {
 	// Shift is the largest translation of an image, in pixels, in each direction (default 1): every
 	// shift (dx, dy) in [−Shift, Shift]², each with and without a horizontal flip, (2·Shift+1)²·2
 	// augmentations in all, the identity included (Choquette-Choo et al. §4.1, "flips and translations").
-	Shift int
+	// NoFlips leaves the flipped copies out: (2·Shift+1)² augmentations.
+	Shift   int
+	NoFlips bool
 	// Noise is the standard deviation of the Gaussian noise added to every feature of a tabular record
 	// (default 0.5, features standardised), and NoiseDraws the number of draws (default 16); the
 	// identity is the first augmentation (Choquette-Choo et al.'s noise augmentation for non-image data).
@@ -37,6 +39,21 @@ type AugmentConfig struct {
 	// Seed chooses the noise. The noise of draw k on record r depends only on (Seed, k, r), so that every
 	// model sees the same augmented records.
 	Seed uint64
+}
+
+// String describes the configuration with its defaults filled in, for a record of what was queried.
+func (c AugmentConfig) String() string {
+	shift, noise, draws := c.Shift, c.Noise, c.NoiseDraws
+	if shift <= 0 {
+		shift = 1
+	}
+	if noise <= 0 {
+		noise = 0.5
+	}
+	if draws <= 0 {
+		draws = 16
+	}
+	return fmt.Sprintf("shift=%d flips=%t noise=%g noise_draws=%d seed=%d", shift, !c.NoFlips, noise, draws, c.Seed)
 }
 
 // Augmentation is one deterministic transformation of a record.
@@ -56,7 +73,11 @@ func Augmentations(shape []int, cfg AugmentConfig) []Augmentation {
 			s = 1
 		}
 		out := []Augmentation{{}}
-		for _, flip := range []bool{false, true} {
+		flips := []bool{false, true}
+		if cfg.NoFlips {
+			flips = flips[:1]
+		}
+		for _, flip := range flips {
 			for dy := -s; dy <= s; dy++ {
 				for dx := -s; dx <= s; dx++ {
 					if !flip && dx == 0 && dy == 0 {

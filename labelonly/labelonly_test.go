@@ -136,3 +136,24 @@ func TestAugmentations(t *testing.T) {
 		}
 	}
 }
+
+// TestAugmentConfig: the shift and the flips of images and the noise of tables are set by AugmentConfig.
+func TestAugmentConfig(t *testing.T) {
+	for _, tc := range []struct {
+		shape []int
+		cfg   AugmentConfig
+		want  int
+	}{
+		{[]int{1, 5, 5}, AugmentConfig{}, 18},
+		{[]int{1, 5, 5}, AugmentConfig{Shift: 2}, 50},
+		{[]int{1, 5, 5}, AugmentConfig{Shift: 2, NoFlips: true}, 25},
+		{[]int{4}, AugmentConfig{NoiseDraws: 7}, 8},
+	} {
+		if got := len(Augmentations(tc.shape, tc.cfg)); got != tc.want {
+			t.Errorf("%v %+v: %d augmentations, want %d", tc.shape, tc.cfg, got, tc.want)
+		}
+	}
+	if s := (AugmentConfig{Noise: 0.2}).String(); s != "shift=1 flips=true noise=0.2 noise_draws=16 seed=0" {
+		t.Errorf("String: %q", s)
+	}
+}

@@ -221,6 +221,11 @@ func trainDP(ctx context.Context, m *Sequential, d Data, cfg TrainConfig, n int,
 			}
 		}
 		res.EpochLoss = append(res.EpochLoss, lossSum/float64(max(seen, 1)))
+		if cfg.Checkpoint != nil {
+			if err := cfg.Checkpoint(epoch+1, m); err != nil {
+				return res, fmt.Errorf("nn: model %q: checkpoint after epoch %d: %w", m.Name, epoch+1, err)
+			}
+		}
 	}
 	return res, nil
 }

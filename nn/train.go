@@ -35,6 +35,10 @@ type TrainConfig struct {
 	Progress func(epoch, batch int, loss float64)
 	// DP, when set, trains with DP-SGD (see DPConfig).
 	DP *DPConfig
+	// Checkpoint, when set, is called after every completed epoch with its number (1-based) and the
+	// model, whose weights are then those of that epoch: to save a checkpoint or to evaluate the model
+	// there (the losses of a loss trajectory). It must not change the weights; an error stops training.
+	Checkpoint func(epoch int, m *Sequential) error
 }
 
 // TrainResult summarises a training run.
@@ -148,6 +152,11 @@ func Train(ctx context.Context, m *Sequential, d Data, cfg TrainConfig) (TrainRe
 			}
 		}
 		res.EpochLoss = append(res.EpochLoss, sum/float64(max(seen, 1)))
+		if cfg.Checkpoint != nil {
+			if err := cfg.Checkpoint(epoch+1, m); err != nil {
+				return res, fmt.Errorf("nn: model %q: checkpoint after epoch %d: %w", m.Name, epoch+1, err)
+			}
+		}
 	}
 	return res, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -365,5 +366,51 @@ func TestTrainMSERegression(t *testing.T) {
 		if math.Abs(float64(m.Layers[0].(*Dense).W.Data[i]-w)) > 1e-3 {
 			t.Errorf("W[%d] = %v, want %v", i, m.Layers[0].(*Dense).W.Data[i], w)
 		}
+	}
+}
+
+// TestCheckpointKeepsTraining: evaluating the model after every epoch (Checkpoint) leaves the training
+// bit for bit as it was (dropout and batch norm in the model), and the last checkpoint's losses are the
+// final model's.
+func TestCheckpointKeepsTraining(t *testing.T) {
+	x, y := synthImages(2, 40, 3, 12, 12, 4)
+	d := Data{X: x, Labels: y}
+	build := func() *Sequential {
+		m, _ := FromSpecs("ckpt", []LayerSpec{
+			{Kind: KindConv2D, In: 3, Out: 8, Kernel: 3, Padding: 1}, {Kind: KindBatchNorm, In: 8}, {Kind: KindReLU},
+			{Kind: KindMaxPool2D, Kernel: 2}, {Kind: KindFlatten}, {Kind: KindDropout, P: 0.2}, {Kind: KindDense, In: 288, Out: 4},
+		})
+		m.Init(3)
+		return m
+	}
+	cfg := TrainConfig{Epochs: 3, BatchSize: 16, LR: 0.05, Optimizer: SGD{Momentum: 0.9}, Seed: 3}
+	plain := build()
+	if _, err := Train(context.Background(), plain, d, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var epochs []int
+	var last []float64
+	cfg.Checkpoint = func(epoch int, m *Sequential) error {
+		epochs = append(epochs, epoch)
+		r, err := Evaluate(context.Background(), m, d, EvalConfig{BatchSize: 7})
+		if err == nil {
+			last = r.Loss
+		}
+		return err
+	}
+	m := build()
+	if _, err := Train(context.Background(), m, d, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(snapshot(plain), snapshot(m)) || !slices.Equal(epochs, []int{1, 2, 3}) {
+		t.Fatalf("checkpoints at %v changed the weights: %v", epochs, !sameBits(snapshot(plain), snapshot(m)))
+	}
+	final, err := Evaluate(context.Background(), m, d, EvalConfig{})
+	if err != nil || !slices.Equal(final.Loss, last) {
+		t.Errorf("the last checkpoint's losses differ from the final model's (%v)", err)
+	}
+	cfg.Checkpoint = func(int, *Sequential) error { return errors.New("disk full") }
+	if _, err := Train(context.Background(), build(), d, cfg); err == nil || !strings.Contains(err.Error(), "checkpoint after epoch 1: disk full") {
+		t.Errorf("checkpoint error: %v", err)
 	}
 }

@@ -164,6 +164,7 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 	}
 	a.summary.Ranges = in.Ranges
 	a.summary.Slices = in.Slices
+	a.summary.Users = in.Users
 	return a, nil
 }
 
@@ -372,6 +373,7 @@ func (a *analysis) summarize() *Summary {
 	if in.TrainAccuracy != nil && in.TestAccuracy != nil {
 		s.TargetModel.GeneralizationGap = num(*in.TrainAccuracy - *in.TestAccuracy)
 	}
+	s.TargetModel.Regression = in.Regression
 	s.Settings = Settings{
 		FPRs:               metric.StandardFPRs(),
 		ConfidenceLevel:    cmp.Or(a.opts.Bootstrap.Level, 0.95),

@@ -72,6 +72,7 @@ type page struct {
 	Ranges   *rangesView  // the range membership audit; nil without one
 	Access   *accessView  // attacks against the level of model access; nil without levels
 	Slices   *slicesView  // attacks on subgroups; nil without slices
+	Users    *usersView   // attacks at user level; nil without users
 
 	Notes      []noteView
 	Alpha      string
@@ -207,6 +208,9 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	if tm := s.TargetModel; tm.TrainAccuracy != nil && tm.TestAccuracy != nil {
 		p.Figures = append(p.Figures, keyFigure{"Train / test accuracy", pct(*tm.TrainAccuracy) + " / " + pct(*tm.TestAccuracy),
 			"gap " + f1(100*val(tm.GeneralizationGap)) + " points"})
+	} else if r := tm.Regression; r != nil && r.TrainMSE != nil && r.TestMSE != nil {
+		p.Figures = append(p.Figures, keyFigure{"Train / test MSE", f3(*r.TrainMSE) + " / " + f3(*r.TestMSE),
+			"R² " + optF3(r.TrainR2) + " / " + optF3(r.TestR2) + ", standardised target"})
 	}
 
 	// Attack table.
@@ -356,6 +360,7 @@ func (a *analysis) page(figs map[string]*figure, histNames []string, files []str
 	p.Fit = a.fitView(figs)
 	p.Ranges = a.rangesView()
 	p.Slices = a.slicesView()
+	p.Users = a.usersView()
 
 	// Method notes: one per attack family present, in order of first appearance.
 	seen := map[string]int{}
@@ -422,6 +427,11 @@ func (a *analysis) setup() []kv {
 	}
 	if tm.GeneralizationGap != nil {
 		add("Generalisation gap", f1(100*(*tm.GeneralizationGap))+" percentage points")
+	}
+	if r := tm.Regression; r != nil {
+		add("Train / test MSE", optF3(r.TrainMSE)+" / "+optF3(r.TestMSE)+" (standardised target)")
+		add("Train / test MAE", optF3(r.TrainMAE)+" / "+optF3(r.TestMAE))
+		add("Train / test R²", optF3(r.TrainR2)+" / "+optF3(r.TestR2))
 	}
 	add("Bootstrap", fmt.Sprintf("%s resamples, %s intervals, seed %d", thousands(s.Settings.BootstrapResamples), rate(s.Settings.ConfidenceLevel), s.Settings.BootstrapSeed))
 	add("ε lower bound", fmt.Sprintf("%s, α = %s, δ = %s, split seed %d", s.Settings.EpsilonMethod, fixed(s.Settings.EpsilonAlpha, 2),
@@ -556,4 +566,12 @@ func inlineSVG(svg []byte, title string) template.HTML {
 	s := svgProlog.ReplaceAllString(string(svg), "")
 	s = strings.Replace(s, "<svg ", `<svg role="img" aria-label="`+template.HTMLEscapeString(title)+`" `, 1)
 	return template.HTML(s)
+}
+
+// optF3 formats an optional number with three decimals, "–" when absent.
+func optF3(x *float64) string {
+	if x == nil {
+		return "–"
+	}
+	return f3(*x)
 }

@@ -67,6 +67,10 @@ type Input struct {
 	Ranges *Ranges
 	// Slices are the attacks on subgroups of the records (audit.slices). Optional.
 	Slices []Slice
+	// Users are the attacks at user level (data.user_column). Optional.
+	Users []UserLevel
+	// Regression is a regression target's fit, shown instead of its accuracies (which are nil). Optional.
+	Regression *RegressionFit
 }
 
 // Record is one audited record.

@@ -55,6 +55,10 @@ type ModelFit struct {
 	// population records; null when undefined. Pooled: the mean over the models.
 	TrainAccuracy *float64 `json:"train_accuracy"`
 	TestAccuracy  *float64 `json:"test_accuracy"`
+	// TrainMSE and TestMSE are a regression model's mean squared residuals on the same records (its
+	// accuracies are null); absent for a classifier. Pooled: the mean over the models.
+	TrainMSE *float64 `json:"train_mse,omitempty"`
+	TestMSE  *float64 `json:"test_mse,omitempty"`
 	// Population, Members and NonMembers summarise the signal on the population records, and on the
 	// audited records the model trained on and did not train on. Pooled: over every model's values.
 	Population SignalSummary `json:"population"`
@@ -217,14 +221,17 @@ func signalLabel(s string) string {
 
 // fitView is the page's reference-model section.
 type fitView struct {
-	Signal     string
-	External   bool
-	Population string
-	Margins    string
-	Rows       []fitRow // per target: the target, its references and the difference
-	Models     []fitRow // every model
-	Warnings   []string
-	Figures    []*pageFigure
+	// Utility names what the Train and Test columns hold (accuracy; a regression model's MSE), and
+	// TrainHead, TestHead head them.
+	Utility, TrainHead, TestHead string
+	Signal                       string
+	External                     bool
+	Population                   string
+	Margins                      string
+	Rows                         []fitRow // per target: the target, its references and the difference
+	Models                       []fitRow // every model
+	Warnings                     []string
+	Figures                      []*pageFigure
 }
 
 type fitRow struct {
@@ -255,9 +262,22 @@ func (a *analysis) fitView(figs map[string]*figure) *fitView {
 			f1(100*f.Margins.TrainAccuracy), f1(100*f.Margins.TestAccuracy), f2(f.Margins.KSDistance)),
 		Warnings: f.Warnings(),
 	}
+	regression := f.Signal == "residual"
+	v.Utility, v.TrainHead, v.TestHead = "accuracy", "Train accuracy", "Test accuracy"
+	if regression {
+		v.Utility, v.TrainHead, v.TestHead = "mean squared residual (MSE, in units of the standardised target)", "Train MSE", "Test MSE"
+		v.Margins = fmt.Sprintf("a Kolmogorov–Smirnov distance above %s, raised where the records are too few to measure it to within the margin", f2(f.Margins.KSDistance))
+	}
+	utility := func(m ModelFit) (string, string) {
+		if regression {
+			return optF3(m.TrainMSE), optF3(m.TestMSE)
+		}
+		return pct(val(m.TrainAccuracy)), pct(val(m.TestAccuracy))
+	}
 	row := func(name string, m ModelFit) fitRow {
 		p := m.Population
-		return fitRow{Name: name, Train: pct(val(m.TrainAccuracy)), Test: pct(val(m.TestAccuracy)), Mean: f2(val(p.Mean)),
+		train, test := utility(m)
+		return fitRow{Name: name, Train: train, Test: test, Mean: f2(val(p.Mean)),
 			Q05: f2(val(p.Q05)), Q25: f2(val(p.Q25)), Median: f2(val(p.Median)), Q75: f2(val(p.Q75)), Q95: f2(val(p.Q95)),
 			MembersMedian: f2(val(m.Members.Median)), NonMembersMedian: f2(val(m.NonMembers.Median))}
 	}
@@ -276,8 +296,19 @@ func (a *analysis) fitView(figs map[string]*figure) *fitView {
 			v.Rows = append(v.Rows, row(name, f.Models[c.Target]))
 		}
 		v.Rows = append(v.Rows, row(fmt.Sprintf("references (%d models, pooled)", c.ReferenceModels), c.References))
-		v.Rows = append(v.Rows, fitRow{Name: "difference", Diff: true, Warn: len(c.Warnings) > 0,
-			Train: signed(c.TrainAccuracyDiff), Test: signed(c.TestAccuracyDiff), KS: f3(val(c.KSDistance))})
+		diff := fitRow{Name: "difference", Diff: true, Warn: len(c.Warnings) > 0,
+			Train: signed(c.TrainAccuracyDiff), Test: signed(c.TestAccuracyDiff), KS: f3(val(c.KSDistance))}
+		if regression && c.Target < len(f.Models) {
+			minus := func(a, b *float64) string {
+				if a == nil || b == nil {
+					return "–"
+				}
+				return fmt.Sprintf("%+.3f", *a-*b)
+			}
+			t := f.Models[c.Target]
+			diff.Train, diff.Test = minus(t.TrainMSE, c.References.TrainMSE), minus(t.TestMSE, c.References.TestMSE)
+		}
+		v.Rows = append(v.Rows, diff)
 		if fg := figs[fitFigureName(k)]; fg != nil {
 			v.Figures = append(v.Figures, &pageFigure{ID: "fig-" + fitFigureName(k), Title: fg.Title, SVG: inlineSVG(fg.SVG, fg.Title), File: PlotsDir + "/" + fg.Name})
 		}

@@ -58,6 +58,8 @@ type storedInput struct {
 	DPAudits      []DPAudit      `json:"dp_audits,omitempty"`
 	Ranges        *Ranges        `json:"ranges,omitempty"`
 	Slices        []Slice        `json:"slices,omitempty"`
+	Users         []UserLevel    `json:"users,omitempty"`
+	Regression    *RegressionFit `json:"regression,omitempty"`
 }
 
 // storedRecords holds the records' scalar fields column by column.
@@ -97,7 +99,7 @@ func WriteInput(dir string, in *Input) error {
 		Title: in.Title, Dataset: in.Dataset, Model: in.Model, Game: in.Game,
 		Params: in.Params, Targets: in.Targets, DPCaveat: &in.DPCaveat, TrainAccuracy: in.TrainAccuracy, TestAccuracy: in.TestAccuracy,
 		ClassNames: in.ClassNames, FeatureNames: in.FeatureNames, ImageShape: in.ImageShape, ReferenceFit: in.ReferenceFit,
-		DP: in.DP, DPAudits: in.DPAudits, Ranges: in.Ranges, Slices: in.Slices,
+		DP: in.DP, DPAudits: in.DPAudits, Ranges: in.Ranges, Slices: in.Slices, Users: in.Users, Regression: in.Regression,
 		Records: storedRecords{ID: make([]int, n), Target: make([]int, n), Label: make([]int, n), Member: make([]*bool, n)},
 	}
 	if !in.Created.IsZero() {
@@ -222,7 +224,7 @@ func ReadInput(dir string) (*Input, error) {
 		Title: st.Title, Dataset: st.Dataset, Model: st.Model, Game: st.Game, Params: st.Params,
 		Targets: st.Targets, TrainAccuracy: st.TrainAccuracy, TestAccuracy: st.TestAccuracy,
 		ClassNames: st.ClassNames, FeatureNames: st.FeatureNames, ImageShape: st.ImageShape, ReferenceFit: st.ReferenceFit,
-		DP: st.DP, DPAudits: st.DPAudits, Ranges: st.Ranges, Slices: st.Slices,
+		DP: st.DP, DPAudits: st.DPAudits, Ranges: st.Ranges, Slices: st.Slices, Users: st.Users, Regression: st.Regression,
 		Records: make([]Record, n),
 	}
 	if st.Created != nil {

@@ -54,6 +54,8 @@ type Summary struct {
 	Ranges *Ranges `json:"ranges,omitempty"`
 	// Slices are the attacks on subgroups (audit.slices; Input.Slices); absent without slices.
 	Slices []Slice `json:"slices,omitempty"`
+	// Users are the attacks at user level (data.user_column; Input.Users); absent without users.
+	Users []UserLevel `json:"users,omitempty"`
 }
 
 // RecordCounts counts the audited records (rows: a record audited against several targets counts once
@@ -71,6 +73,21 @@ type TargetModel struct {
 	TrainAccuracy     *float64 `json:"train_accuracy"`
 	TestAccuracy      *float64 `json:"test_accuracy"`
 	GeneralizationGap *float64 `json:"generalization_gap"`
+	// Regression is a regression model's fit (Input.Regression), whose accuracies are null; absent for a
+	// classifier.
+	Regression *RegressionFit `json:"regression,omitempty"`
+}
+
+// RegressionFit is a regression model's fit on its training (member) records and on unseen
+// (population) records, in the units of the standardised target: mean squared and mean absolute
+// residual, and R² = 1 − Σ r² / Σ (y − ȳ)² over the same records. Null where undefined.
+type RegressionFit struct {
+	TrainMSE *float64 `json:"train_mse"`
+	TestMSE  *float64 `json:"test_mse"`
+	TrainMAE *float64 `json:"train_mae"`
+	TestMAE  *float64 `json:"test_mae"`
+	TrainR2  *float64 `json:"train_r2"`
+	TestR2   *float64 `json:"test_r2"`
 }
 
 // Settings records how the numbers were computed.

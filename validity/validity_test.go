@@ -441,3 +441,44 @@ func TestUsageHarnessRejectsPrivacyMeter(t *testing.T) {
 		t.Error("the harness passes Privacy Meter's biased estimate")
 	}
 }
+
+// TestUserNullHarness runs the reduced user-level harness (ReducedUserConfig): on a target that leaks
+// nothing, with memberships drawn per user, every variant's scores aggregated per user (max, mean,
+// logsumexp) give a user-level mean AUC of 0.5; on a leaking target LOSS's mean aggregate has power.
+func TestUserNullHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the reduced user-level harness takes about 10 s of CPU; skipped under -short")
+	}
+	cfg := ReducedUserConfig()
+	rep, err := RunUsers(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(cfg.Variants) * len(cfg.Designs) * 3; len(rep.Cells) != want {
+		t.Fatalf("%d cells, want %d", len(rep.Cells), want)
+	}
+	for _, f := range rep.Failures() {
+		t.Error(f)
+	}
+	if testing.Verbose() {
+		var b strings.Builder
+		rep.WriteTable(&b)
+		t.Log(b.String())
+	}
+	lc := ReducedUserConfig()
+	lc.Null, lc.Leak, lc.Seeds = false, true, 3
+	lc.Variants, _ = SelectVariants(Variants(false), []string{"loss"})
+	lc.Designs = lc.Designs[:1]
+	leak, err := RunUsers(context.Background(), lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leak.Cells) != len(lc.Variants)*3 {
+		t.Fatalf("%d leak cells, want %d", len(leak.Cells), len(lc.Variants)*3)
+	}
+	for _, c := range leak.Cells {
+		if c.Aggregate == "mean" && !(c.AUC.Mean > 0.6) {
+			t.Errorf("leak %s / %s / mean: AUC %.4f; a leaking target's users should be exposed", c.Variant, c.Design, c.AUC.Mean)
+		}
+	}
+}

@@ -37,7 +37,7 @@ type Variant struct {
 	Access string
 	// Regression runs the attack on regression residuals made from the data (see asResidual).
 	Regression bool
-	// Gradient adds white-box gradient norms made from the data (see withGradients).
+	// Gradient adds white-box gradient norms and loss trajectories made from the data (see withGradients).
 	Gradient bool
 	// LabelOnly adds label-only signals made from the data (see withLabelOnly).
 	LabelOnly bool
@@ -124,17 +124,24 @@ func asResidual(d *attack.Data) *attack.Data {
 	return &r
 }
 
-// gradientTable lists the white-box variants, run on gradient norms made from the data (withGradients).
+// gradientTable lists the white-box variants, run on gradient norms and loss trajectories made from the
+// data (withGradients).
 var gradientTable = []struct{ attack, params string }{
 	{"gradnorm", ""},
 	{"gradnorm-lira", "online=true fix_variance=false"},
 	{"gradnorm-lira", "online=false fix_variance=true"},
+	{"gradnorm-rmia", "online=false"},
+	{"gradnorm-rmia", "online=true"},
+	{"loss-trajectory", "statistic=mean"},
+	{"loss-trajectory", "statistic=slope"},
+	{"loss-trajectory-lira", "online=true fix_variance=false"},
+	{"loss-trajectory-lira", "online=false fix_variance=true"},
 }
 
 // withGradients returns d with gradient norms of two kinds (G = 2): the whole model's ‖g‖ = e^{−φ/2}
 // and a layer's e^{−φ/4} of each record's first-query rescaled logit φ, so that a member, whose φ is
 // higher in a leaking model, has a smaller gradient, and a model that does not leak gives members and
-// non-members the same distribution.
+// non-members the same distribution; and loss trajectories made from φ the same way (T = 3).
 func withGradients(d *attack.Data) *attack.Data {
 	r := *d
 	grad := func(sig []float64, rows int) []float64 {
@@ -146,6 +153,20 @@ func withGradients(d *attack.Data) *attack.Data {
 		return out
 	}
 	r.G, r.Grad, r.PopGrad = 2, grad(d.Signals, d.N), grad(d.Population, d.Z)
+	// Loss trajectories at epochs 1, 2, 3: ℓ_k = log(1 + e^{−φ·k/3}), the loss falling towards the final
+	// model's as training proceeds.
+	traj := func(sig []float64, rows int) []float64 {
+		out := make([]float64, rows*d.M*3)
+		for k := range rows * d.M {
+			phi := sig[k*d.Q]
+			for c := 0; c < 3; c++ {
+				x := -phi * float64(c+1) / 3
+				out[3*k+c] = math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+			}
+		}
+		return out
+	}
+	r.T, r.TrajEpochs, r.Traj, r.PopTraj = 3, []int{1, 2, 3}, traj(d.Signals, d.N), traj(d.Population, d.Z)
 	return &r
 }
 

@@ -423,7 +423,7 @@ func TestAttackEveryAttack(t *testing.T) {
 				if code != 1 || !strings.Contains(stderr, "population") {
 					t.Errorf("exit %d, stderr %q; want exit 1 for the missing population", code, stderr)
 				}
-			case "gradnorm", "gradnorm-lira", "augmentation", "augmentation-lira", "boundary":
+			case "gradnorm", "gradnorm-lira", "gradnorm-rmia", "loss-trajectory", "loss-trajectory-lira", "augmentation", "augmentation-lira", "boundary":
 				// White-box and label-only signals: the bundle has none (bundle's tests load grad_norms).
 				if code != 1 || !strings.Contains(stderr, "the data have no") {
 					t.Errorf("exit %d, stderr %q; want exit 1 for the missing signals", code, stderr)

@@ -49,6 +49,11 @@ Flags:
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
+  --users            the user-level harness instead: memberships drawn per user (1 to 6 records each),
+                     scores aggregated per user (max, mean, logsumexp); null: user-level mean AUC 0.5
+                     (full: 50 seeds of 1,000 users, every variant and design; reduced: 20 seeds of 400
+                     users); --seeds, --attacks, --designs, --harness, --no-slow, --level, --seed,
+                     --workers and --json apply
   --alpha X          significance of the ε lower bounds (default 0.05)
   --level X          significance of the harnesses (default 0.001)
   --permutations N   permutations per seed for the null TPR (default 20)
@@ -73,6 +78,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ranges := fs.Bool("ranges", false, "")
 	usage := fs.Bool("usage", false, "")
 	llmFlag := fs.Bool("llm", false, "")
+	usersFlag := fs.Bool("users", false, "")
 	level := fs.Float64("level", 0.001, "")
 	perms := fs.Int("permutations", 20, "")
 	seed := fs.Uint64("seed", 0, "")
@@ -88,6 +94,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
+	}
+	if *usersFlag {
+		return runValidateUsers(ctx, *reduced, set, *seeds, *harness, *attacks, *designs, *noSlow, *level, *seed, h, stdout)
 	}
 	cfg := validity.FullConfig()
 	switch {
@@ -258,6 +267,57 @@ func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seed
 	}
 	start := time.Now()
 	rep, err := validity.RunLLM(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.WriteTable(stdout)
+	if err := h.writeJSON(rep, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
+	if f := rep.Failures(); len(f) > 0 {
+		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
+	}
+	return nil
+}
+
+// runValidateUsers is 'pmeter validate --users'.
+func runValidateUsers(ctx context.Context, reduced bool, set map[string]bool, seeds int, harness, attacks, designs string, noSlow bool, level float64, seed uint64, h *harnessFlags, stdout io.Writer) error {
+	cfg := validity.FullUserConfig()
+	if reduced {
+		cfg = validity.ReducedUserConfig()
+	}
+	if set["seeds"] {
+		cfg.Seeds = seeds
+	}
+	switch harness {
+	case "null":
+		cfg.Null, cfg.Leak = true, false
+	case "leak":
+		cfg.Null, cfg.Leak = false, true
+	case "all":
+		cfg.Null, cfg.Leak = true, true
+	default:
+		return usagef("--harness %q: want null, leak or all", harness)
+	}
+	var err error
+	if noSlow {
+		cfg.Variants = validity.Variants(false)
+	}
+	if cfg.Variants, err = validity.SelectVariants(cfg.Variants, splitList(attacks)); err != nil {
+		return usagef("--attacks: %v", err)
+	}
+	if set["designs"] {
+		if cfg.Designs, err = validity.LookupDesigns(splitList(designs)); err != nil {
+			return usagef("--designs: %v", err)
+		}
+	}
+	cfg.Level, cfg.Seed, cfg.Workers = level, seed, h.workers
+	if err := h.check(); err != nil {
+		return err
+	}
+	start := time.Now()
+	rep, err := validity.RunUsers(ctx, cfg)
 	if err != nil {
 		return err
 	}

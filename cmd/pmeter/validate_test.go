@@ -90,3 +90,19 @@ func TestValidateRanges(t *testing.T) {
 		t.Errorf("--ranges ran the attack table:\n%s", stdout)
 	}
 }
+
+// TestValidateUsers runs a tiny user-level harness: LOSS's cells under one design, every aggregate.
+func TestValidateUsers(t *testing.T) {
+	code, stdout, stderr := attackCLI(t, "validate", "--users", "--seeds", "3", "--attacks", "loss", "--designs", "pairs", "--harness", "null")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"user level: 3 seeds of 1000 users", "null     loss", "logsumexp"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, stderr := attackCLI(t, "validate", "--users", "--harness", "maybe"); code != 2 || !strings.Contains(stderr, "--harness") {
+		t.Errorf("bad --harness: exit %d, %s", code, stderr)
+	}
+}

@@ -1,0 +1,138 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pmeter/pmeter/metric"
+)
+
+// TestRunUsers audits an MLP on the user example's records (synthetic users of 1 to 8 Adult records):
+// every model trains on whole users, the user-level results are the record scores aggregated per user,
+// and summary.json and the report carry them.
+func TestRunUsers(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+run: {random_seed: 2}
+audit:
+  num_ref_models: 1
+  attacks: [{name: lira}, {name: loss}]
+train: {model_name: mlp, optimizer: Adam, learning_rate: 0.005, epochs: 6, batch_size: 64, schedule: constant}
+data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: income, user_column: user, train_size: 600}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Run.LogDir = t.TempDir()
+	res, err := Run(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(d.Pool.FeatureNames, "user") {
+		t.Fatal("the user column is a feature")
+	}
+	for _, u := range d.Population.Groups {
+		if slices.Contains(d.Pool.Groups, u) {
+			t.Fatalf("user %s has records in the pool and in the population", u)
+		}
+	}
+	p, err := MakePlan(c, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[int]int{} // user → its first record
+	for r, u := range p.Users {
+		if d.Pool.Groups[r] != p.UserNames[u] {
+			t.Fatalf("record %d: user %d is %q, the file says %q", r, u, p.UserNames[u], d.Pool.Groups[r])
+		}
+		f, ok := first[u]
+		if !ok {
+			first[u] = r
+			continue
+		}
+		for m := 0; m < p.Models; m++ {
+			if p.Memberships.In(r, m) != p.Memberships.In(f, m) {
+				t.Fatalf("user %s: records %d and %d differ in model %d", p.UserNames[u], f, r, m)
+			}
+		}
+	}
+	if len(first) < 100 {
+		t.Fatalf("%d users in 600 records", len(first))
+	}
+	if len(res.Users) != 2*3 {
+		t.Fatalf("%d user-level results, want 6 (2 attacks × 3 aggregates)", len(res.Users))
+	}
+	for k, u := range res.Users {
+		a := res.Attacks[k/3]
+		us, um, err := metric.AggregateUsers(a.Scores[0], res.Members[0], p.Users, metric.UserAggregate(u.Aggregate))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := metric.Evaluate(us, um)
+		if u.Attack != a.Label || r.AUC != u.Result.AUC || u.Result.Members+u.Result.NonMembers != len(first) {
+			t.Errorf("%s (%s): AUC %v over %d users, the aggregated scores give %v over %d", u.Attack, u.Aggregate,
+				u.Result.AUC, u.Result.Members+u.Result.NonMembers, r.AUC, len(us))
+		}
+		if len(u.Top) != userTop || u.Top[0].Score < u.Top[userTop-1].Score {
+			t.Errorf("%s (%s): top users %+v", u.Attack, u.Aggregate, u.Top)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Users []struct {
+			Aggregate string            `json:"aggregate"`
+			Top       []json.RawMessage `json:"top_users"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Users) != 6 || sum.Users[2].Aggregate != "logsumexp" || len(sum.Users[0].Top) != userTop {
+		t.Errorf("summary.json: users %+v, %v", sum.Users, err)
+	}
+	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
+	if !strings.Contains(string(page), "Which users are exposed") {
+		t.Error("the report has no user section")
+	}
+	var out strings.Builder
+	res.WriteSummary(&out)
+	if !strings.Contains(out.String(), "most exposed users") {
+		t.Errorf("the summary names no exposed users:\n%s", out.String())
+	}
+}
+
+// TestUserConfigErrors: data.user_column and audit.user_aggregates are checked where the config is
+// parsed, and the errors name the field.
+func TestUserConfigErrors(t *testing.T) {
+	const table = "data: {dataset: csv, file: x.csv, label_column: y, user_column: u"
+	for _, tc := range []struct{ yaml, want string }{
+		{"data: {dataset: adult, user_column: u}\n", "data.user_column: applies to dataset csv or parquet only"},
+		{"data: {dataset: adult}\naudit: {user_aggregates: [max]}\n", "audit.user_aggregates: needs data.user_column"},
+		{table + "}\naudit: {user_aggregates: [median]}\n", `audit.user_aggregates: entry 1 is "median"`},
+		{table + "}\naudit: {user_aggregates: [max, max]}\n", `audit.user_aggregates: lists "max" twice`},
+		{table + "}\naudit: {data_size: 100}\n", "audit.data_size: must be left out with data.user_column"},
+		{"data: {dataset: csv, file: x.csv, label_column: y, user_column: y}\n", `data.user_column: is the label column "y"`},
+		{table + ", drop_columns: [u]}\n", "data.user_column: column \"u\" is also listed in data.drop_columns"},
+		{table + "}\naudit: {privacy_game: privacy_loss_sample}\n", "data.user_column: applies to privacy_game privacy_loss_model"},
+	} {
+		_, err := ParseConfig([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	c, err := ParseConfig([]byte("run: {random_seed: 1}\ndata: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: income, user_column: nobody}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadData(c); err == nil || !strings.Contains(err.Error(), `no group column "nobody", which data.user_column names`) {
+		t.Errorf("unknown user column: %v", err)
+	}
+}
