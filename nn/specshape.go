@@ -27,9 +27,9 @@ type SpecSummary struct {
 	// (as Sequential.Cost counts them).
 	Kept int64
 	// MaxOut is the largest per-record output of one layer (or the input), the size of the shared
-	// input-gradient buffers; Residual reports a residual block, which needs two more of them.
-	MaxOut   int64
-	Residual bool
+	// input-gradient buffers; MaxResidual the largest inside a residual block (or at its input),
+	// whose backward pass needs two more of them.
+	MaxOut, MaxResidual int64
 	// Scratch counts the float32 values of the convolutions' own buffers (patch matrices and
 	// products of one chunk of images), which do not grow with the batch beyond a few images.
 	Scratch int64
@@ -140,9 +140,21 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 			params = addSat(params, int64(spec.Out))
 		}
 		work = mulSat64(mulSat64(int64(spec.In), kk), mulSat(ho, wo))
-		// Conv2D's patch matrix and its gradient, and the product, of a chunk of images (Conv2D.chunk).
-		ch := max(1, colsBudget/max(work, 1))
-		s.Scratch = addSat(s.Scratch, mulSat64(ch, addSat(2*work, mulSat(spec.Out, ho*wo))))
+		// Conv2D's patch matrix and its gradient, and the product, of a chunk of images (Conv2D.chunk);
+		// none for a pointwise convolution (but its subsampled input with a stride), and an image's phase planes and their gradient for a
+		// phased one (conv_strided.go).
+		switch {
+		case spec.Kernel == 1 && spec.Padding == 0:
+			if stride > 1 { // the subsampled input, kept for the backward pass
+				s.Kept = addSat(s.Kept, mulSat64(int64(spec.In), mulSat(ho, wo)))
+			}
+		default:
+			ch := max(1, colsBudget/max(work, 1))
+			s.Scratch = addSat(s.Scratch, mulSat64(ch, addSat(2*work, mulSat(spec.Out, ho*wo))))
+			if stride > 1 && spec.Kernel > 1 && in[1]%stride == 0 && in[2]%stride == 0 && ho == in[1]/stride && wo == in[2]/stride {
+				s.Scratch = addSat(s.Scratch, 2*mulSat64(int64(spec.In), mulSat(in[1], in[2])))
+			}
+		}
 		macs = float64(spec.Out) * float64(spec.In) * float64(kk) * float64(ho) * float64(wo)
 		out = []int{spec.Out, ho, wo}
 	case KindBatchNorm:
@@ -163,6 +175,8 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 			return nil, fail("empty body")
 		}
 		var body, shortcut []LayerSpec
+		outer := s.MaxOut
+		s.MaxOut = numel64(in)
 		b, err := s.chain(spec.Body, in, &body, name+" body layer ")
 		if err != nil {
 			return nil, err
@@ -175,7 +189,8 @@ func (s *SpecSummary) layer(spec *LayerSpec, in []int, name string) ([]int, erro
 			return nil, fail("body gives %v, shortcut gives %v", b, sc)
 		}
 		spec.Body, spec.Shortcut = body, shortcut
-		s.Residual = true
+		s.MaxResidual = max(s.MaxResidual, s.MaxOut)
+		s.MaxOut = max(outer, s.MaxOut)
 		out = b
 	default:
 		// The other layers have no parameters: building them allocates nothing.
@@ -218,8 +233,8 @@ func numel64(shape []int) int64 {
 // outside DP-SGD) on batches of batch records with an optimizer keeping moments values per parameter
 // (Adam: 2; SGD with momentum: 1): the weights, their gradients and the moments; the batch-norm
 // running statistics; the values each layer keeps for the backward pass (Kept per record); the
-// input-gradient buffers the layers share (two of the largest output per record, four with residual
-// blocks); and the convolutions' scratch buffers. The training data and the Go runtime's own
+// input-gradient buffers the layers share (two of the largest output per record, and two of the
+// largest inside a residual block); and the convolutions' scratch buffers. The training data and the Go runtime's own
 // overhead come on top.
 //
 // Calibrated against the live heap after an epoch of training with Adam (runtime.MemStats.HeapAlloc
@@ -230,10 +245,7 @@ func numel64(shape []int) int64 {
 // MiB for WRN-28-2 at batch 128.) TestTrainMemoryEstimate holds it within [0.8, 1.5]× of the heap on
 // small models, where the convolutions' scratch weighs more.
 func (s *SpecSummary) TrainMemory(batch, moments int) int64 {
-	grads := 2 * s.MaxOut
-	if s.Residual {
-		grads = 4 * s.MaxOut
-	}
+	grads := addSat(2*s.MaxOut, 2*s.MaxResidual)
 	values := mulSat64(int64(2+moments), s.Params)
 	values = addSat(values, s.Buffers)
 	values = addSat(values, mulSat64(int64(batch), addSat(s.Kept, grads)))
