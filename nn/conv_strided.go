@@ -328,3 +328,21 @@ func shiftAdd(dsrc, in []float32, ho, hs, w, dh, dw int) {
 		dst[j] += v
 	}
 }
+
+// SetGeneralConv makes every convolution of m (inside residual blocks too) use the general im2col
+// path instead of its dedicated one when general is true, and the dedicated ones again when false:
+// the baseline of the dedicated paths in benchmarks (pmeter bench train) and checks. Results differ
+// at most in the rounding of the pointwise weight gradients.
+func (m *Sequential) SetGeneralConv(general bool) { setGeneralConv(m.Layers, general) }
+
+func setGeneralConv(layers []Layer, general bool) {
+	for _, l := range layers {
+		switch l := l.(type) {
+		case *Conv2D:
+			l.general = general
+		case *Residual:
+			setGeneralConv(l.Body, general)
+			setGeneralConv(l.Shortcut, general)
+		}
+	}
+}
