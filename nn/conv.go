@@ -394,12 +394,7 @@ func (c *Conv2D) col2imGeneral(dcols []float32, ld int, dx []float32) {
 					in := row[oh*wo : (oh+1)*wo]
 					dr := dxc[ih*w : (ih+1)*w]
 					if s == 1 {
-						src := in[lo:hi]
-						dst := dr[lo-p+kj:]
-						dst = dst[:len(src)]
-						for j, v := range src {
-							dst[j] += v
-						}
+						addTo(dr[lo-p+kj:], in[lo:hi])
 					} else {
 						for ow := lo; ow < hi; ow++ {
 							dr[ow*s-p+kj] += in[ow]

@@ -1,5 +1,7 @@
 package nn
 
+import "github.com/pmeter/pmeter/nn/internal/vec"
+
 // Patch matrices of stride-1 convolutions whose output is as wide as the input (2·Padding = K − 1,
 // PyTorch's padding="same" for odd K). Output position j = oh·W + ow reads input position
 // j + (ki − p)·W + (kj − p) of the plane, so each row of the patch matrix is the plane shifted by a
@@ -80,13 +82,16 @@ func (c *Conv2D) col2imSame(dcols []float32, ld int, dx []float32) {
 				if j0 >= j1 {
 					continue
 				}
-				src := row[j0:j1]
-				dst := dxc[j0+d : j1+d]
-				dst = dst[:len(src)]
-				for j, v := range src {
-					dst[j] += v
-				}
+				addTo(dxc[j0+d:j1+d], row[j0:j1])
 			}
 		}
+	}
+}
+
+// addTo adds src to dst element by element (vectorised; bitwise the scalar loop).
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for j := vec.Add(dst, src); j < len(src); j++ {
+		dst[j] += src[j]
 	}
 }

@@ -321,12 +321,7 @@ func shiftAdd(dsrc, in []float32, ho, hs, w, dh, dw int) {
 	if j0 >= j1 {
 		return
 	}
-	src := in[j0:j1]
-	dst := dsrc[j0+d : j1+d]
-	dst = dst[:len(src)]
-	for j, v := range src {
-		dst[j] += v
-	}
+	addTo(dsrc[j0+d:j1+d], in[j0:j1])
 }
 
 // SetGeneralConv makes every convolution of m (inside residual blocks too) use the general im2col
