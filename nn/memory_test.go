@@ -10,6 +10,9 @@ import (
 // training epoch with Adam (live bytes after a collection, the training data excluded), for a small
 // model with every vision layer kind and a plain CNN: within [0.8, 1.5]× of it.
 func TestTrainMemoryEstimate(t *testing.T) {
+	if raceEnabled || Backend() != "gonum" {
+		t.Skipf("the heap is measured for the pure-Go backend without the race detector (backend %s, race %v)", Backend(), raceEnabled)
+	}
 	cnn := []LayerSpec{
 		{Kind: KindConv2D, In: 3, Out: 16, Kernel: 3, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Kernel: 2},
 		{Kind: KindConv2D, In: 16, Out: 32, Kernel: 3, Padding: 1}, {Kind: KindReLU}, {Kind: KindMaxPool2D, Kernel: 2},
