@@ -291,13 +291,7 @@ func shiftCopy(out, src []float32, ho, hs, w, dh, dw int) {
 	if j0 < j1 {
 		copy(out[j0:j1], src[j0+d:j1+d])
 	}
-	if lo > 0 || hi < w {
-		for oh := ohLo; oh < ohHi; oh++ {
-			row := out[oh*w : (oh+1)*w]
-			clear32(row[:lo])
-			clear32(row[hi:])
-		}
-	}
+	zeroWrapped(out, ohLo, ohHi, w, lo, hi)
 }
 
 // shiftAdd is the adjoint of shiftCopy: dsrc[oh + dh, ow + dw] += in[oh, ow] inside dsrc. It zeroes
@@ -309,13 +303,7 @@ func shiftAdd(dsrc, in []float32, ho, hs, w, dh, dw int) {
 		return
 	}
 	lo, hi := max(0, -dw), min(w, w-dw)
-	if lo > 0 || hi < w {
-		for oh := ohLo; oh < ohHi; oh++ {
-			row := in[oh*w : (oh+1)*w]
-			clear32(row[:lo])
-			clear32(row[hi:])
-		}
-	}
+	zeroWrapped(in, ohLo, ohHi, w, lo, hi)
 	d := dh*w + dw
 	j0, j1 := max(ohLo*w, -d), min(ohHi*w, hs*w-d)
 	if j0 >= j1 {
