@@ -23,7 +23,8 @@ type SpecSummary struct {
 	// Workspace is the largest per-record scratch space of one layer (a convolution's unfolded input).
 	Workspace int64
 	// Kept counts the values of Activations that a training step actually stores per record: a ReLU
-	// fused into the convolution or batch norm before it, and a flatten, share their input's storage
+	// fused into the convolution, batch norm or residual block before it, and a flatten, share their
+	// input's storage
 	// (as Sequential.Cost counts them).
 	Kept int64
 	// MaxOut is the largest per-record output of one layer (or the input), the size of the shared
@@ -70,7 +71,8 @@ func (s *SpecSummary) chain(specs []LayerSpec, in []int, filled *[]LayerSpec, pr
 		// Kept, as activations (cost.go) counts what Forward stores.
 		shared := spec.Kind == KindFlatten
 		if spec.Kind == KindReLU && i > 0 {
-			shared = specs[i-1].Kind == KindConv2D || specs[i-1].Kind == KindBatchNorm
+			k := specs[i-1].Kind
+			shared = k == KindConv2D || k == KindBatchNorm || k == KindResidual
 		}
 		if !shared {
 			s.Kept = addSat(s.Kept, numel64(out))
