@@ -80,8 +80,11 @@ func (e *Estimate) Calibrate(ctx context.Context, c *Config, d *Data) error {
 // CalibrationMemory is about the memory Calibrate needs (bytes): one model with its gradients and
 // optimizer state, and a batch of up to 128 records' activations, their gradients and scratch space.
 func (e *Estimate) CalibrationMemory() int64 {
-	b := int64(min(e.BatchSize, 128))
-	return add(mul(16, e.Params), mul(8*b, add(e.Activations, e.Workspace)))
+	b := min(e.BatchSize, 128)
+	if e.summary != nil {
+		return e.summary.TrainMemory(b, 2)
+	}
+	return add(mul(16, e.Params), mul(8*int64(b), add(e.Activations, e.Workspace)))
 }
 
 // FormatDuration writes a duration for people: "42 s", "17 min", "3.5 h", "2.1 days".

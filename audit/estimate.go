@@ -62,6 +62,8 @@ type Estimate struct {
 	// signals.
 	Calibration  *Calibration
 	TrainSeconds float64
+
+	summary *nn.SpecSummary // the architecture's, for CalibrationMemory
 }
 
 // EstimateRun computes the estimate of a run of c on data d. It checks the sizes the config asks of
@@ -86,7 +88,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		}
 		if sum, err = nn.Summarize(em.net.Specs(), d.Pool.Shape); err != nil {
 			// Imported layers that have no spec of their own: count what the loaded model holds.
-			sum = &nn.SpecSummary{Params: int64(em.net.NumParams()), Activations: 4 * int64(d.Pool.Dim())}
+			sum = &nn.SpecSummary{Params: int64(em.net.NumParams()), Activations: 4 * int64(d.Pool.Dim()), Kept: 4 * int64(d.Pool.Dim()), MaxOut: int64(d.Pool.Dim())}
 		}
 		e.Model = "imported from " + c.Target.Model
 	} else {
@@ -101,14 +103,16 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	e.Params = sum.Params
 	e.TrainFLOPs, e.ForwardFLOPs = sum.TrainFLOPs, sum.ForwardFLOPs
 	e.Activations, e.Workspace = sum.Activations, sum.Workspace
+	e.summary = sum
 
 	workers := c.Run.Workers
 	if workers == 0 {
 		workers = runtime.NumCPU()
 	}
 	// One model training: weights and gradients, optimiser state (Adam: two moments; SGD: a momentum
-	// buffer), a batch's activations and their gradients (and a convolution's unfolded input), and
-	// its training set gathered from the pool.
+	// buffer), a batch's activations, the shared gradient buffers and the convolutions' scratch space
+	// (nn.SpecSummary.TrainMemory, calibrated against measured heaps), and its training set gathered
+	// from the pool.
 	optState := int64(0)
 	switch strings.ToLower(c.Train.Optimizer) {
 	case "adam", "adamw":
@@ -119,9 +123,7 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 		}
 	}
 	perModel := func(trainRecords int) int64 {
-		b := int64(c.Train.BatchSize)
-		return add(add(mul(4*(2+optState), sum.Params), mul(8*b, add(sum.Activations, sum.Workspace))),
-			add(4*sum.Buffers, mul(int64(trainRecords), 4*dim+8)))
+		return add(sum.TrainMemory(c.Train.BatchSize, int(optState)), mul(int64(trainRecords), 4*dim+8))
 	}
 
 	if c.Audit.PrivacyGame == "privacy_loss_sample" {
@@ -224,7 +226,10 @@ func EstimateRun(c *Config, d *Data) (*Estimate, error) {
 	// The membership matrix (pool × models), the audited and population records' query tensors, and
 	// the evaluation of one model on them in batches of audit.batch_size.
 	e.PlanMemory = add(mul(int64(n), m), mul((Nq+Z)*q, 4*dim+8))
-	e.TrainMemory = add(mul(int64(e.Workers), perModel(trainRecords)), mul(int64(max(e.Workers, 1)*c.Audit.BatchSize), 4*sum.Activations))
+	// Evaluation splits a batch of audit.batch_size into passes whose layer outputs fit in
+	// nn.DefaultEvalMemory (nn.EvalPass).
+	evalPass := int64(nn.EvalPass(c.Audit.BatchSize, 4*sum.Kept, 0))
+	e.TrainMemory = add(mul(int64(e.Workers), perModel(trainRecords)), mul(int64(max(e.Workers, 1))*evalPass, 4*sum.Kept))
 	// Every model's float32 logits on the audited and population records.
 	e.SignalMemory = mul(mul(m, (Nq+Z)*q), 4*cl)
 	if gradient && c.Audit.Canaries.Direction == "random" {

@@ -118,6 +118,7 @@ func modelOracle(m *nn.Sequential, shape []int, batch int) labelonly.Oracle {
 	return func(ctx context.Context, x []float32, rows int) ([]int, error) {
 		d := len(x) / max(rows, 1)
 		out := make([]int, rows)
+		batch := m.EvalPass(shape, batch, 0) // fewer records per pass when a batch's activations are large
 		for lo := 0; lo < rows; lo += batch {
 			if err := ctx.Err(); err != nil {
 				return nil, err

@@ -26,6 +26,11 @@ type Conv2D struct {
 	recordBuf []float32
 	// noParamGrad makes Backward compute the input gradient only (DP-SGD's first pass).
 	noParamGrad bool
+	// phase and dphase hold an image's phase planes and their gradient (conv_strided.go); general
+	// turns the dedicated paths off (for tests that compare them with the general path).
+	phase, dphase []float32
+	sub           []float32 // a strided pointwise convolution's subsampled input
+	general       bool
 }
 
 // NewConv2D returns a Conv2D layer with zero parameters. in, out, k and stride must be positive and
@@ -115,6 +120,10 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	c.ho, c.wo = convOut(c.h, c.K, c.Stride, c.Padding), convOut(c.w, c.K, c.Stride, c.Padding)
 	hw, kd := c.ho*c.wo, c.In*c.K*c.K
 	y := reuse(&c.y, n, c.Out, c.ho, c.wo)
+	if c.pointwise() {
+		c.forwardPointwise(x, y)
+		return y
+	}
 	ch := c.chunk(n)
 	cols := reuseFloats(&c.cols, kd*ch*hw)
 	prod := reuseFloats(&c.prod, c.Out*ch*hw)
@@ -179,6 +188,21 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	c.dy = dy
 	hw, kd := c.ho*c.wo, c.In*c.K*c.K
 	inLen, outLen := c.In*c.h*c.w, c.Out*hw
+	params := !c.noParamGrad
+	if c.pointwise() {
+		var dx *Tensor
+		if needDX {
+			dx = reuse(&c.dx, n, c.In, c.h, c.w) // overwritten by the products
+		}
+		if c.B != nil && params {
+			clear32(c.DB.Data)
+		}
+		if n == 0 && params {
+			clear32(c.DW.Data)
+		}
+		c.backwardPointwise(dy, dx, params)
+		return dx
+	}
 	ch := c.chunk(n)
 	cols := reuseFloats(&c.cols, kd*ch*hw)
 	prod := reuseFloats(&c.prod, c.Out*ch*hw)
@@ -189,7 +213,6 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		clear32(dx.Data)
 		dcols = reuseFloats(&c.dcols, kd*ch*hw)
 	}
-	params := !c.noParamGrad
 	if c.B != nil && params {
 		clear32(c.DB.Data)
 	}
@@ -289,6 +312,10 @@ func (c *Conv2D) AddRecordSqNorms(sq []float64) {
 // are ld apart. Row (c, ki, kj) holds x[c, oh·s − p + ki, ow·s − p + kj] for every output position
 // (oh, ow), 0 outside the image.
 func (c *Conv2D) im2col(x, cols []float32, ld int) {
+	if c.phased() {
+		c.im2colPhased(x, cols, ld)
+		return
+	}
 	if c.Stride == 1 && c.wo == c.w {
 		c.im2colSame(x, cols, ld)
 		return
@@ -338,6 +365,10 @@ func (c *Conv2D) im2colGeneral(x, cols []float32, ld int) {
 // col2im adds the patch-matrix gradient dcols (rows ld apart) back onto the image gradient dx (the
 // adjoint of im2col).
 func (c *Conv2D) col2im(dcols []float32, ld int, dx []float32) {
+	if c.phased() {
+		c.col2imPhased(dcols, ld, dx)
+		return
+	}
 	if c.Stride == 1 && c.wo == c.w {
 		c.col2imSame(dcols, ld, dx)
 		return
@@ -363,12 +394,7 @@ func (c *Conv2D) col2imGeneral(dcols []float32, ld int, dx []float32) {
 					in := row[oh*wo : (oh+1)*wo]
 					dr := dxc[ih*w : (ih+1)*w]
 					if s == 1 {
-						src := in[lo:hi]
-						dst := dr[lo-p+kj:]
-						dst = dst[:len(src)]
-						for j, v := range src {
-							dst[j] += v
-						}
+						addTo(dr[lo-p+kj:], in[lo:hi])
 					} else {
 						for ow := lo; ow < hi; ow++ {
 							dr[ow*s-p+kj] += in[ow]

@@ -65,6 +65,7 @@ func TestFusedReLUMatchesLayers(t *testing.T) {
 		{Kind: KindConv2D, In: 2, Out: 3, Kernel: 3, Padding: 1, NoBias: true},
 		{Kind: KindResidual, Body: []LayerSpec{bn(3), relu, {Kind: KindConv2D, In: 3, Out: 3, Kernel: 3, Padding: 1}, bn(3), relu,
 			{Kind: KindConv2D, In: 3, Out: 3, Kernel: 3, Padding: 1, NoBias: true}}},
+		relu, // fused into the residual block's sum
 		bn(3), relu,
 		{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv2D, In: 3, Out: 4, Kernel: 3, Stride: 2, Padding: 1}, bn(4), relu, {Kind: KindMaxPool2D, Kernel: 1}},
 			Shortcut: []LayerSpec{{Kind: KindConv2D, In: 3, Out: 4, Kernel: 1, Stride: 2}}},

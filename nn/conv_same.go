@@ -1,5 +1,7 @@
 package nn
 
+import "github.com/pmeter/pmeter/nn/internal/vec"
+
 // Patch matrices of stride-1 convolutions whose output is as wide as the input (2·Padding = K − 1,
 // PyTorch's padding="same" for odd K). Output position j = oh·W + ow reads input position
 // j + (ki − p)·W + (kj − p) of the plane, so each row of the patch matrix is the plane shifted by a
@@ -31,15 +33,7 @@ func (c *Conv2D) im2colSame(x, cols []float32, ld int) {
 				if j0 < j1 {
 					copy(row[j0:j1], xc[j0+d:j1+d])
 				}
-				for oh := ohLo; oh < ohHi; oh++ {
-					out := row[oh*w : (oh+1)*w]
-					for ow := 0; ow < lo; ow++ {
-						out[ow] = 0
-					}
-					for ow := hi; ow < w; ow++ {
-						out[ow] = 0
-					}
-				}
+				zeroWrapped(row, ohLo, ohHi, w, lo, hi)
 			}
 		}
 	}
@@ -64,29 +58,47 @@ func (c *Conv2D) col2imSame(dcols []float32, ld int, dx []float32) {
 					continue
 				}
 				lo, hi := validRange(w, w, 1, p, kj)
-				if lo > 0 || hi < w {
-					for oh := ohLo; oh < ohHi; oh++ {
-						in := row[oh*w : (oh+1)*w]
-						for ow := 0; ow < lo; ow++ {
-							in[ow] = 0
-						}
-						for ow := hi; ow < w; ow++ {
-							in[ow] = 0
-						}
-					}
-				}
+				zeroWrapped(row, ohLo, ohHi, w, lo, hi)
 				d := (ki-p)*w + (kj - p)
 				j0, j1 := max(ohLo*w, -d), min(ohHi*w, h*w-d)
 				if j0 >= j1 {
 					continue
 				}
-				src := row[j0:j1]
-				dst := dxc[j0+d : j1+d]
-				dst = dst[:len(src)]
-				for j, v := range src {
-					dst[j] += v
-				}
+				addTo(dxc[j0+d:j1+d], row[j0:j1])
 			}
+		}
+	}
+}
+
+// addTo adds src to dst element by element (vectorised; bitwise the scalar loop).
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for j := vec.Add(dst, src); j < len(src); j++ {
+		dst[j] += src[j]
+	}
+}
+
+// zeroWrapped sets columns [0, lo) and [hi, w) of rows [ohLo, ohHi) of the plane p (rows w apart) to
+// 0: one store per row for the one-column margins of 3×3 kernels.
+func zeroWrapped(p []float32, ohLo, ohHi, w, lo, hi int) {
+	if ohLo >= ohHi || (lo == 0 && hi == w) {
+		return
+	}
+	p = p[ohLo*w : ohHi*w]
+	switch {
+	case lo == 1 && hi == w:
+		for j := 0; j < len(p); j += w {
+			p[j] = 0
+		}
+	case lo == 0 && hi == w-1:
+		for j := w - 1; j < len(p); j += w {
+			p[j] = 0
+		}
+	default:
+		for j := 0; j < len(p); j += w {
+			row := p[j : j+w]
+			clear32(row[:lo])
+			clear32(row[hi:])
 		}
 	}
 }

@@ -14,8 +14,9 @@ type Cost struct {
 	// gradient of all but the first (each as many operations as the forward product).
 	TrainFLOPs float64
 	// Activations is the number of float32 values per record that a training step keeps between
-	// forward and backward: the output of every layer (a ReLU fused into the layer before it and a
-	// flatten, which share their input's storage, are not counted twice).
+	// forward and backward: the output of every layer (a ReLU fused into the layer before it, a
+	// convolution, batch norm or residual block, and a flatten, which share their input's storage,
+	// are not counted twice).
 	Activations int
 }
 
@@ -61,7 +62,7 @@ func activations(layers []Layer, in []int) (int, error) {
 		case *ReLU:
 			if i > 0 {
 				switch layers[i-1].(type) {
-				case *Conv2D, *BatchNorm:
+				case *Conv2D, *BatchNorm, *Residual:
 					shared = true
 				}
 			}

@@ -9,8 +9,13 @@ import (
 
 // EvalConfig configures Evaluate. Zero values take the defaults noted.
 type EvalConfig struct {
-	BatchSize int  // records per forward pass; default 256
-	Loss      Loss // default CrossEntropy{}
+	// BatchSize is the most records per forward pass; default 256. A pass takes fewer when its
+	// layer outputs would not fit in Memory (EvalPass); the results do not depend on either.
+	BatchSize int
+	// Memory bounds the bytes of one forward pass's layer outputs (and, for gradient norms, of their
+	// gradients too); default DefaultEvalMemory.
+	Memory int64
+	Loss   Loss // default CrossEntropy{}
 	// GradNorms requests per-record gradient norms (one extra backward pass per batch).
 	GradNorms bool
 	// LayerGradNorms also requests them per layer with trainable parameters (implies GradNorms).
@@ -80,6 +85,13 @@ func Evaluate(ctx context.Context, m *Sequential, d Data, cfg EvalConfig) (*Reco
 	}
 	if cfg.GradNorms {
 		res.GradNorm = make([]float64, n)
+	}
+	if per, err := activations(m.Layers, d.X.Shape[1:]); err == nil {
+		perRecord := 4 * int64(per)
+		if cfg.GradNorms {
+			perRecord *= 2 // the output gradients, one buffer per layer (not shared) for the norms
+		}
+		bs = EvalPass(bs, perRecord, cfg.Memory)
 	}
 	fast := true
 	for _, l := range m.Layers {
@@ -155,6 +167,38 @@ func Evaluate(ctx context.Context, m *Sequential, d Data, cfg EvalConfig) (*Reco
 		}
 	}
 	return res, nil
+}
+
+// DefaultEvalMemory is the default bound on the memory of one evaluation forward pass (EvalPass): 256
+// MiB, a pass of about 50 CIFAR-10 records through WRN-28-2 (5.3 MB of layer outputs per record),
+// or of the whole batch for small models. Chunks of this size are as fast as larger ones: every
+// layer's product still has thousands of columns.
+const DefaultEvalMemory = 256 << 20
+
+// EvalPass returns the records one evaluation forward pass takes: batch, or fewer so that their layer
+// outputs, bytesPerRecord each, fit in memory bytes (DefaultEvalMemory when memory ≤ 0); at least one.
+// In evaluation mode records do not interact and every output element is computed by the same
+// sequence of operations whatever the number of records in the pass, so a batch split into passes
+// gives bitwise the results of one pass (see TestEvaluateSplitsLargeBatches).
+func EvalPass(batch int, bytesPerRecord, memory int64) int {
+	if memory <= 0 {
+		memory = DefaultEvalMemory
+	}
+	if bytesPerRecord <= 0 {
+		return max(batch, 1)
+	}
+	return int(max(1, min(int64(batch), memory/bytesPerRecord)))
+}
+
+// EvalPass returns the records per forward pass for evaluating m (in evaluation mode, without
+// gradients) on records of per-record shape in, at most batch: see the function EvalPass. A shape m
+// cannot take gives batch.
+func (m *Sequential) EvalPass(in []int, batch int, memory int64) int {
+	per, err := activations(m.Layers, in)
+	if err != nil {
+		return max(batch, 1)
+	}
+	return EvalPass(batch, 4*int64(per), memory)
 }
 
 // pTrue writes softmax(out_i)[labels_i] for each row, in float64.

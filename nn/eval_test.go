@@ -202,3 +202,66 @@ func TestEvaluateLayerGradNorms(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateSplitsLargeBatches checks that a batch evaluated in several passes, because its layer
+// outputs exceed EvalConfig.Memory, gives bitwise the outputs and gradient norms of one pass, on a
+// trained model with every vision layer kind, and that EvalPass bounds the records per pass.
+func TestEvaluateSplitsLargeBatches(t *testing.T) {
+	if Backend() != "gonum" {
+		t.Skipf("bitwise equality of split passes is checked for the pure-Go backend only, this is %s", Backend())
+	}
+	m, err := FromSpecs("split", visionSpecs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(3)
+	x, labels := synthImages(5, 37, 3, 16, 16, 10)
+	d := Data{X: x, Labels: labels}
+	if _, err := Train(context.Background(), m, d, TrainConfig{Epochs: 1, BatchSize: 8, LR: 0.05, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	per, err := activations(m.Layers, []int{3, 16, 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		memory int64
+		pass   int // records per pass with gradient norms
+	}{{1 << 40, 37}, {2 * 4 * int64(per) * 5, 5}, {2, 1}} {
+		if got := m.EvalPass([]int{3, 16, 16}, 37, tc.memory/2); got != tc.pass {
+			t.Errorf("EvalPass(memory %d) = %d records, want %d", tc.memory/2, got, tc.pass)
+		}
+	}
+	if got := EvalPass(5000, 5<<20, 0); got != DefaultEvalMemory/(5<<20) {
+		t.Errorf("EvalPass(5000 records of 5 MiB) = %d, want %d", got, DefaultEvalMemory/(5<<20))
+	}
+	eval := func(memory int64) *RecordOutputs {
+		out, err := Evaluate(context.Background(), m, d, EvalConfig{BatchSize: 37, Memory: memory, LayerGradNorms: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	whole := eval(1 << 40)
+	for _, memory := range []int64{2 * 4 * int64(per) * 5, 2} {
+		split := eval(memory)
+		for i, v := range whole.Logits.Data {
+			if !sameFloatBits(v, split.Logits.Data[i]) {
+				t.Fatalf("memory %d: logit %d = %v, %v in one pass", memory, i, split.Logits.Data[i], v)
+			}
+		}
+		same := func(what string, a, b []float64) {
+			for i := range a {
+				if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+					t.Fatalf("memory %d: %s of record %d = %v, %v in one pass", memory, what, i, b[i], a[i])
+				}
+			}
+		}
+		same("loss", whole.Loss, split.Loss)
+		same("p(true)", whole.PTrue, split.PTrue)
+		same("gradient norm", whole.GradNorm, split.GradNorm)
+		for k := range whole.LayerGradNorm {
+			same("layer gradient norm", whole.LayerGradNorm[k], split.LayerGradNorm[k])
+		}
+	}
+}

@@ -62,6 +62,11 @@ func TestLayerGradients(t *testing.T) {
 		{name: "conv/k2s2p2", layer: conv(2, 3, 2, 2, 2, true), input: uni(2, 2, 5, 5)},
 		{name: "conv/k5s1p0-nobias", layer: conv(3, 2, 5, 1, 0, false), input: uni(2, 3, 6, 7)},
 		{name: "conv/k3s3p1", layer: conv(1, 2, 3, 3, 1, true), input: uni(3, 1, 8, 7)},
+		// The dedicated paths: pointwise, and phased (output of the input's size over the stride).
+		{name: "conv/k1s1p0", layer: conv(3, 4, 1, 1, 0, true), input: uni(2, 3, 5, 4)},
+		{name: "conv/k1s2p0-nobias", layer: conv(3, 2, 1, 2, 0, false), input: uni(2, 3, 6, 4)},
+		{name: "conv/k3s2p1-even", layer: conv(2, 3, 3, 2, 1, true), input: uni(2, 2, 6, 8)},
+		{name: "conv/k3s3p1-phased", layer: conv(2, 2, 3, 3, 1, false), input: uni(2, 2, 6, 9)},
 		{name: "maxpool/k2s2", layer: func() (Layer, error) { return NewMaxPool2D(2, 0, 0) },
 			input: func(r *rand.Rand) *Tensor { return distinctValues(r, 0.03, 2, 3, 6, 5) }},
 		{name: "maxpool/k3s2p1", layer: func() (Layer, error) { return NewMaxPool2D(3, 2, 1) },

@@ -16,6 +16,7 @@ type Residual struct {
 
 	x, y, dx *Tensor
 	arena    *gradArena // set by Sequential.Backward while training: shared gradient buffers
+	fuseReLU bool       // set by Sequential: apply the next layer's ReLU to the sum
 }
 
 // NewResidual returns a residual block; shortcut may be empty (identity).
@@ -132,8 +133,15 @@ func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
 		s = l.Forward(s, train)
 	}
 	y := reuse(&r.y, h.Shape...)
+	yd, sd := y.Data[:len(h.Data)], s.Data[:len(h.Data)]
+	if r.fuseReLU {
+		for i, v := range h.Data {
+			yd[i] = relu32(v + sd[i])
+		}
+		return y
+	}
 	for i, v := range h.Data {
-		y.Data[i] = v + s.Data[i]
+		yd[i] = v + sd[i]
 	}
 	return y
 }

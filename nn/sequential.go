@@ -204,8 +204,8 @@ func (m *Sequential) NumParams() int {
 	return n
 }
 
-// fuse marks the ReLU layers whose work a neighbour does in passing: after a Conv2D or a BatchNorm,
-// that layer applies it to its output; before a MaxPool2D, pooling applies its mask to the input
+// fuse marks the ReLU layers whose work a neighbour does in passing: after a Conv2D, a BatchNorm or a
+// residual block (post-activation ResNets), that layer applies it to its output; before a MaxPool2D, pooling applies its mask to the input
 // gradient, and after a BatchNorm, batch norm applies it to the gradient it receives. It does the same
 // inside residual blocks. The results are bitwise those of the separate layers.
 func (m *Sequential) fuse() { fuseLayers(m.Layers) }
@@ -228,11 +228,13 @@ func fuseLayers(layers []Layer) {
 		case *ReLU:
 			_, afterConv := prev.(*Conv2D)
 			_, afterBN := prev.(*BatchNorm)
+			_, afterBlock := prev.(*Residual)
 			_, beforePool := next.(*MaxPool2D)
-			l.fusedIn, l.maskedBelow, l.fusedOut = afterConv || afterBN, afterBN, beforePool
+			l.fusedIn, l.maskedBelow, l.fusedOut = afterConv || afterBN || afterBlock, afterBN, beforePool
 		case *MaxPool2D:
 			_, l.reluMask = prev.(*ReLU)
 		case *Residual:
+			l.fuseReLU = nextReLU
 			fuseLayers(l.Body)
 			fuseLayers(l.Shortcut)
 		}

@@ -69,6 +69,9 @@ func TestTorchLayers(t *testing.T) {
 	build := map[string]func(c layerRef) (Layer, error){
 		"conv_k3s2p1":        nil,
 		"conv_k5s1p0_nobias": nil,
+		"conv_k1s1p0":        nil,
+		"conv_k1s2p0_nobias": nil,
+		"conv_k3s2p1_even":   nil,
 		"linear": func(c layerRef) (Layer, error) {
 			return NewDense(c.Weight.Shape[1], c.Weight.Shape[0], len(c.Bias.Data) > 0)
 		},
@@ -80,7 +83,11 @@ func TestTorchLayers(t *testing.T) {
 		s := c.Weight.Shape
 		return NewConv2D(s[1], s[0], s[2], c.Stride, c.Padding, len(c.Bias.Data) > 0)
 	}
-	build["conv_k3s2p1"], build["conv_k5s1p0_nobias"] = convBuild, convBuild
+	for name, f := range build {
+		if f == nil {
+			build[name] = convBuild
+		}
+	}
 	for name, mk := range build {
 		t.Run(name, func(t *testing.T) {
 			var c layerRef

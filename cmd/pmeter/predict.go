@@ -105,11 +105,12 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rowOut *= d
 	}
 	logits := make([]float32, n*rowOut)
-	for lo := 0; lo < n; lo += *batch {
+	step := net.EvalPass(inShape, *batch, 0) // fewer records per pass when a batch's activations are large
+	for lo := 0; lo < n; lo += step {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hi := min(lo+*batch, n)
+		hi := min(lo+step, n)
 		y, err := net.Forward(x.Slice(lo, hi), false)
 		if err != nil {
 			return fmt.Errorf("model %s: records %d–%d: %w", pos[0], lo, hi, err)

@@ -36,7 +36,8 @@ func TestRunAllParts(t *testing.T) {
 	}
 	// Zoo's wrn28-2 and ResNet-20 with 1×1 convolutions as its two projection shortcuts (the
 	// paper's "0.27M" parameters).
-	if r := rep.WRN; r.Go.Samples != 8 || r.Cost.Params != 1467610 || r.Go.GFLOPs() <= 0 || r.GemmGFLOPs <= 0 || r.Budget <= 0 {
+	if r := rep.WRN; r.Go.Samples != 8 || r.Cost.Params != 1467610 || r.Go.GFLOPs() <= 0 || r.GemmGFLOPs <= 0 || r.Budget <= 0 ||
+		r.General.Samples != r.Go.Samples || r.General.GFLOPs() <= 0 {
 		t.Errorf("wrn %+v", r)
 	}
 	if r := rep.ResNet; r.Go.Samples != 16 || r.Cost.Params != 272474 || r.GemmGFLOPs <= 0 {
@@ -57,7 +58,7 @@ func TestRunAllParts(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"backend " + rep.Backend, "dp mlp: mlp2", "dp cnn: cnn2", "× non-private", "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
-		"fashion: mlp 784-128-10", "test accuracy", "wrn: wrn28-2", "resnet: resnet20", "gemm kernel on the same products", "of user", "peak RSS",
+		"fashion: mlp 784-128-10", "test accuracy", "wrn: wrn28-2", "resnet: resnet20", "gemm kernel on the same products", "of user", "peak RSS", "general im2col path",
 		"PyTorch skipped: not requested"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())

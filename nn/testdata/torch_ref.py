@@ -98,6 +98,15 @@ for name, make in opts.items():
     optcases[name] = traj
 out["optim"] = {"p0": t(p0), "grads": [t(g) for g in grads], "lrs": lrs, "after": optcases}
 
+# The convolutions' dedicated paths (drawn last, so the cases above keep their values): pointwise
+# (1×1, stride 1), and phased (stride 2 with an output of half the input: 1×1 and 3×3, padding 1).
+conv = tnn.Conv2d(4, 6, 1)
+layer_case("conv_k1s1p0", conv, torch.randn(2, 4, 5, 6), stride=1, padding=0)
+conv = tnn.Conv2d(3, 5, 1, stride=2, bias=False)
+layer_case("conv_k1s2p0_nobias", conv, torch.randn(2, 3, 8, 6), stride=2, padding=0)
+conv = tnn.Conv2d(3, 4, 3, stride=2, padding=1)
+layer_case("conv_k3s2p1_even", conv, torch.randn(2, 3, 8, 10), stride=2, padding=1)
+
 with open("torch_ref.json", "w") as f:
     json.dump(out, f)
 print("torch", torch.__version__)

@@ -116,3 +116,37 @@ func TestBNMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestAddMatchesScalar checks Add against dst[i] += src[i] bitwise, signed zeros, infinities and
+// NaNs included, on lengths around the unrolled and 8-value steps.
+func TestAddMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-45}
+	for _, n := range []int{0, 7, 8, 31, 32, 33, 77, 1024} {
+		mk := func() []float32 {
+			s := make([]float32, n)
+			for i := range s {
+				if r.IntN(4) == 0 {
+					s[i] = special[r.IntN(len(special))]
+				} else {
+					s[i] = float32(r.NormFloat64())
+				}
+			}
+			return s
+		}
+		dst, src := mk(), mk()
+		want := append([]float32(nil), dst...)
+		k := Add(dst, src)
+		if k%8 != 0 || k > n {
+			t.Fatalf("n=%d: did %d elements", n, k)
+		}
+		for i := 0; i < k; i++ {
+			want[i] += src[i]
+		}
+		for i := range dst {
+			if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, dst[i], want[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package nn
+
+func processCPU() float64 { return 0 }

@@ -1,0 +1,17 @@
+//go:build amd64 && !purego
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+func add(dst, src []float32) int {
+	if !cpu.X86.HasAVX || len(src) < 8 {
+		return 0
+	}
+	n := len(src) &^ 7
+	addAVX(dst[:n], src[:n])
+	return n
+}
+
+//go:noescape
+func addAVX(dst, src []float32)
