@@ -397,8 +397,8 @@ func (e *Estimate) WriteTo(w io.Writer) (int64, error) {
 	}
 	if c := e.Calibration; c != nil {
 		trained := e.Models - e.External
-		fmt.Fprintf(tw, "training time\tabout %s\t%d model%s and their signals, %d at once; calibrated %.1f GFLOP/s per core (%d steps of %d records, %.2f CPU-s)\n",
-			FormatDuration(e.TrainSeconds), trained, plural(trained), max(e.Workers, 1), c.GFLOPs, c.Steps, c.Batch, c.CPUSeconds)
+		fmt.Fprintf(tw, "training time\tabout %s\t%d model%s and their signals, %d at once; calibrated %.1f GFLOP/s per core (%d step%s of %d records, %.2f CPU-s)\n",
+			FormatDuration(e.TrainSeconds), trained, plural(trained), max(e.Workers, 1), c.GFLOPs, c.Steps, plural(c.Steps), c.Batch, c.CPUSeconds)
 	}
 	fmt.Fprintf(tw, "memory\t%s at the peak\n", FormatBytes(e.PeakMemory))
 	fmt.Fprintf(tw, "  data\t%s\n", FormatBytes(e.DataMemory))
