@@ -122,6 +122,9 @@ data: {dataset: csv, file: ` + diabetesPath + `, label_column: target, task: reg
 		t.Fatal(err)
 	}
 	var sum struct {
+		Records struct {
+			Classes int `json:"classes"`
+		} `json:"records"`
 		TargetModel struct {
 			Regression *struct {
 				MSE *float64 `json:"test_mse"`
@@ -133,11 +136,17 @@ data: {dataset: csv, file: ` + diabetesPath + `, label_column: target, task: reg
 		*sum.TargetModel.Regression.MSE != m.TestMSE || sum.TargetModel.Regression.R2 == nil {
 		t.Errorf("summary.json target_model.regression: %+v (%v)", sum.TargetModel.Regression, err)
 	}
+	if sum.Records.Classes != 0 {
+		t.Errorf("summary.json records.classes = %d for a regression target, want 0 (it has no classes)", sum.Records.Classes)
+	}
 	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
 	for _, want := range []string{"Train / test MSE", "Train / test R²", "<th class=\"num\">Train MSE</th>"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the report lacks %q", want)
 		}
+	}
+	if strings.Contains(string(page), "<dt>Classes</dt>") || strings.Contains(string(page), `href="#classes"`) {
+		t.Errorf("the report of a regression target lists classes")
 	}
 	// The comparison with references as printed for an imported target: MSE and the residual, not
 	// accuracy and the rescaled logit.

@@ -55,6 +55,9 @@ func reportInput(c *Config, d *Data, p *Plan, res *Result) (*report.Input, error
 		test.add(res.Models[t].TestAccuracy)
 		for i, r := range p.Audit {
 			rec := report.Record{ID: r, Target: t, Label: res.Labels[i], Member: report.Bool(res.Members[t][i])}
+			if c.regression() {
+				rec.Label = -1 // a regression target has no classes (res.Labels holds 0 for its one output)
+			}
 			if res.Canaries != nil { // r is a row of the canary game's training data
 				rec.ID = res.Canaries.reportID(i)
 			}
