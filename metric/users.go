@@ -3,6 +3,8 @@ package metric
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 )
 
 // UserAggregate is how record scores combine into a user's score.
@@ -67,4 +69,132 @@ func AggregateUsers(scores []float64, members []bool, users []int, how UserAggre
 		}
 	}
 	return out, mem, nil
+}
+
+// MinUserReference is the fewest non-member users a user's size-calibrated p-value is computed against
+// (UserPValues): with m reference users the smallest p-value is 1/(m+1), so 19 lets every user reach 0.05.
+const MinUserReference = 19
+
+// UserPValue is one user's size-calibrated exposure (UserPValues).
+type UserPValue struct {
+	// P is (1 + #{reference users scoring ≥ this user}) / (1 + Reference): the false-positive rate,
+	// among non-member users of this user's size, of naming every user scoring at least as high,
+	// with the user itself counted among them. Small is exposed; it is never below 1/(1 + Reference).
+	P float64
+	// Reference is the number of non-member users P compares against (the user itself left out), and
+	// MinSize..MaxSize the range of their record counts: MinSize = MaxSize = the user's own size unless
+	// that size had fewer than MinUserReference non-member users and neighbouring sizes were added.
+	Reference        int
+	MinSize, MaxSize int
+}
+
+// UserPValues converts aggregated user scores (AggregateUsers; higher = more likely a member) into
+// p-values calibrated for user size: each user is compared with the non-member users of the same number
+// of records, sizes[u], on the same target.
+//
+// Why: the aggregate of n record scores has a distribution that depends on n — the mean of one score
+// spreads the most, the max of many is shifted up — so ranking users by the raw aggregate names the
+// users whose size makes the aggregate extreme (single-record users under mean, large users under max),
+// not the users the model exposes. Of the two attack-agnostic references for a user of n records — the
+// aggregates of the non-member users of n records, or aggregates of n record scores resampled from all
+// non-member records (a parametric bootstrap by size) — the first is used: the bootstrap assumes a
+// user's record scores are independent, and a user's records are not (one person's data is alike, so
+// its scores move together, which widens the spread of the mean beyond the bootstrap's and would
+// favour large users in its place). The non-member users of the same size have whatever dependence
+// real users have, and need no model of the scores.
+//
+// What P guarantees: when the target leaks nothing about this user (its aggregate is exchangeable with
+// those of its reference users, as under a membership split drawn at random over users), P(P ≤ α) ≤ α
+// for every α — it is a conservative permutation p-value, the user counted with its references
+// ((1 + k)/(1 + m)). It holds exactly when the reference is the user's own size; when a size has fewer
+// than minRef non-member users, the nearest sizes (in ratio of record counts, the smaller first on a
+// tie) are added until at least minRef + 1 non-member users are in the group, and the guarantee is
+// then approximate (the mixture of sizes is what it was meant to remove, in a smaller measure). A
+// non-member user is left out of its own reference. P is per user, not corrected for the number of
+// users: among U users of a target that leaks nothing about size-n users, about α·U have P ≤ α.
+//
+// The user-level ROC (Evaluate on the raw aggregates) is unaffected: it compares members and
+// non-members as wholes, and under no leakage both have the same mixture of sizes.
+func UserPValues(scores []float64, members []bool, sizes []int, minRef int) ([]UserPValue, error) {
+	if len(members) != len(scores) || len(sizes) != len(scores) {
+		return nil, fmt.Errorf("user p-values: %d scores, %d memberships, %d sizes", len(scores), len(members), len(sizes))
+	}
+	// Non-member counts per distinct size, sizes ascending.
+	count := map[int]int{}
+	for u, n := range sizes {
+		if n < 1 {
+			return nil, fmt.Errorf("user p-values: user %d has %d records", u, n)
+		}
+		if math.IsNaN(scores[u]) {
+			return nil, fmt.Errorf("user p-values: user %d's score is NaN", u)
+		}
+		if _, ok := count[n]; !ok {
+			count[n] = 0
+		}
+		if !members[u] {
+			count[n]++
+		}
+	}
+	distinct := make([]int, 0, len(count))
+	for n := range count {
+		distinct = append(distinct, n)
+	}
+	slices.Sort(distinct)
+	// Each distinct size's reference group: a range distinct[lo..hi] widened towards the nearer size
+	// (in log ratio) until it holds minRef+1 non-member users or every size.
+	type group struct {
+		lo, hi int
+		ref    []float64 // the group's non-member scores, ascending
+	}
+	groups := make([]*group, len(distinct))
+	byRange := map[[2]int]*group{}
+	for k, n := range distinct {
+		lo, hi, c := k, k, count[n]
+		for c < minRef+1 && (lo > 0 || hi < len(distinct)-1) {
+			left := lo > 0 && (hi == len(distinct)-1 ||
+				math.Log(float64(n)/float64(distinct[lo-1])) <= math.Log(float64(distinct[hi+1])/float64(n)))
+			if left {
+				lo--
+				c += count[distinct[lo]]
+			} else {
+				hi++
+				c += count[distinct[hi]]
+			}
+		}
+		g, ok := byRange[[2]int{lo, hi}]
+		if !ok {
+			g = &group{lo: lo, hi: hi}
+			byRange[[2]int{lo, hi}] = g
+		}
+		groups[k] = g
+	}
+	index := make(map[int]int, len(distinct))
+	for k, n := range distinct {
+		index[n] = k
+	}
+	bySize := make([][]float64, len(distinct)) // non-member scores per distinct size
+	for u, n := range sizes {
+		if !members[u] {
+			bySize[index[n]] = append(bySize[index[n]], scores[u])
+		}
+	}
+	for _, g := range byRange {
+		for k := g.lo; k <= g.hi; k++ {
+			g.ref = append(g.ref, bySize[k]...)
+		}
+		slices.Sort(g.ref)
+	}
+	out := make([]UserPValue, len(scores))
+	for u, n := range sizes {
+		g := groups[index[n]]
+		// Reference users scoring ≥ scores[u]: those from the first position not below it.
+		at := sort.SearchFloat64s(g.ref, scores[u])
+		ge, m := len(g.ref)-at, len(g.ref)
+		if !members[u] { // leave the user itself out
+			ge--
+			m--
+		}
+		out[u] = UserPValue{P: float64(1+ge) / float64(1+m), Reference: m, MinSize: distinct[g.lo], MaxSize: distinct[g.hi]}
+	}
+	return out, nil
 }
