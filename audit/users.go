@@ -171,7 +171,9 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 				}
 				pooled, pooledIn = append(pooled, us...), append(pooledIn, um...)
 				if t == 0 {
-					ul.Top = topUsers(us, um, names, counts)
+					if ul.Top, err = topUsers(us, um, names, counts); err != nil {
+						return nil, fmt.Errorf("users: attack %s (%s): %w", a.Label, how, err)
+					}
 				}
 			}
 			r, err := metric.Evaluate(pooled, pooledIn)
@@ -185,24 +187,34 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 	return out, nil
 }
 
-// topUsers returns the userTop users with the highest scores, highest first (ties by name).
-func topUsers(scores []float64, members []bool, names []string, counts []int) []report.UserScore {
+// topUsers returns the userTop most exposed users: those with the smallest size-calibrated p-value
+// (metric.UserPValues: each user's aggregate against the non-member users of its number of records),
+// ties — users above every reference user of their size tie at 1/(1 + m) — by the name. The raw
+// aggregate is not the order: its distribution depends on a user's size (the mean of one record
+// spreads the most, the max of many is shifted up), so it would name users for their size.
+func topUsers(scores []float64, members []bool, names []string, counts []int) ([]report.UserScore, error) {
+	ps, err := metric.UserPValues(scores, members, counts, metric.MinUserReference)
+	if err != nil {
+		return nil, err
+	}
 	order := make([]int, len(scores))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(x, y int) bool {
 		a, b := order[x], order[y]
-		if scores[a] != scores[b] {
-			return scores[a] > scores[b]
+		if ps[a].P != ps[b].P {
+			return ps[a].P < ps[b].P
 		}
 		return names[a] < names[b]
 	})
 	var out []report.UserScore
 	for _, u := range order[:min(userTop, len(order))] {
-		out = append(out, report.UserScore{User: names[u], Records: counts[u], Score: scores[u], Member: members[u]})
+		p := ps[u]
+		out = append(out, report.UserScore{User: names[u], Records: counts[u], Score: scores[u], Member: members[u],
+			PValue: p.P, Reference: p.Reference, ReferenceSizes: [2]int{p.MinSize, p.MaxSize}})
 	}
-	return out
+	return out, nil
 }
 
 // writeUsers prints the user-level table and the top users of the strongest attack.
@@ -231,13 +243,13 @@ func writeUsers(w io.Writer, us []report.UserLevel) {
 	}
 	tw.Flush()
 	b := us[best]
-	fmt.Fprintf(w, "most exposed users (%s, %s, target 0):", b.Attack, b.Aggregate)
+	fmt.Fprintf(w, "most exposed users (%s, %s, target 0; p against non-member users of the same size):", b.Attack, b.Aggregate)
 	for _, t := range b.Top[:min(5, len(b.Top))] {
 		m := "non-member"
 		if t.Member {
 			m = "member"
 		}
-		fmt.Fprintf(w, " %s (%d records, %s)", t.User, t.Records, m)
+		fmt.Fprintf(w, " %s (%d records, score %.4g, p %.3f, %s)", t.User, t.Records, t.Score, t.PValue, m)
 	}
 	fmt.Fprintln(w)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/report"
 )
 
 // TestRunUsers audits an MLP on the user example's records (synthetic users of 1 to 8 Adult records):
@@ -81,8 +82,36 @@ data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: i
 			t.Errorf("%s (%s): AUC %v over %d users, the aggregated scores give %v over %d", u.Attack, u.Aggregate,
 				u.Result.AUC, u.Result.Members+u.Result.NonMembers, r.AUC, len(us))
 		}
-		if len(u.Top) != userTop || u.Top[0].Score < u.Top[userTop-1].Score {
-			t.Errorf("%s (%s): top users %+v", u.Attack, u.Aggregate, u.Top)
+		// The top users are ranked by their p-value against the non-member users of their size, and
+		// carry their raw aggregate beside it.
+		counts := make([]int, len(us))
+		for _, x := range p.Users {
+			counts[x]++
+		}
+		ps, err := metric.UserPValues(us, um, counts, metric.MinUserReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]int{}
+		for x, name := range p.UserNames {
+			byName[name] = x
+		}
+		if len(u.Top) != userTop {
+			t.Errorf("%s (%s): %d top users", u.Attack, u.Aggregate, len(u.Top))
+		}
+		for k, top := range u.Top {
+			x := byName[top.User]
+			if top.PValue != ps[x].P || top.Score != us[x] || top.Records != counts[x] || top.Reference != ps[x].Reference {
+				t.Errorf("%s (%s): top user %+v, want p %v, score %v, %d records", u.Attack, u.Aggregate, top, ps[x].P, us[x], counts[x])
+			}
+			if k > 0 && top.PValue < u.Top[k-1].PValue {
+				t.Errorf("%s (%s): top users not in p-value order: %+v", u.Attack, u.Aggregate, u.Top)
+			}
+		}
+		for x := range ps {
+			if ps[x].P < u.Top[len(u.Top)-1].PValue && !slices.ContainsFunc(u.Top, func(s report.UserScore) bool { return s.User == p.UserNames[x] }) {
+				t.Errorf("%s (%s): user %s (p %v) is left out of the top users", u.Attack, u.Aggregate, p.UserNames[x], ps[x].P)
+			}
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "summary.json"))
@@ -97,6 +126,8 @@ data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: i
 	}
 	if err := json.Unmarshal(b, &sum); err != nil || len(sum.Users) != 6 || sum.Users[2].Aggregate != "logsumexp" || len(sum.Users[0].Top) != userTop {
 		t.Errorf("summary.json: users %+v, %v", sum.Users, err)
+	} else if !strings.Contains(string(sum.Users[0].Top[0]), `"p_value":`) || !strings.Contains(string(sum.Users[0].Top[0]), `"reference_sizes":`) {
+		t.Errorf("summary.json: top user %s has no p_value or reference_sizes", sum.Users[0].Top[0])
 	}
 	page, _ := os.ReadFile(filepath.Join(c.Run.LogDir, "report", "index.html"))
 	if !strings.Contains(string(page), "Which users are exposed") {

@@ -15,17 +15,26 @@ type UserLevel struct {
 	// Result is the user-level ROC summary: AUC and TPR at the standard FPRs, counted in users
 	// (members, non-members), pooled over targets.
 	Result metric.Result `json:"result"`
-	// Top lists the users with the highest scores against target 0, highest first: the users an
-	// attacker would name first. Their membership says whether naming them is right.
+	// Top lists the most exposed users against target 0, most exposed first: those with the smallest
+	// PValue (their score against the non-member users of their size; ties by name), not the highest
+	// raw Score, whose distribution depends on a user's number of records. Their membership says
+	// whether naming them is right.
 	Top []UserScore `json:"top_users"`
 }
 
 // UserScore is one user's aggregated score against target 0.
 type UserScore struct {
-	User    string  `json:"user"`
-	Records int     `json:"records"`
-	Score   float64 `json:"score"`
-	Member  bool    `json:"member"`
+	User    string `json:"user"`
+	Records int    `json:"records"`
+	// Score is the raw aggregate of the user's record scores (metric.AggregateUsers).
+	Score  float64 `json:"score"`
+	Member bool    `json:"member"`
+	// PValue is Score calibrated for size (metric.UserPValues): (1 + k)/(1 + Reference), k of the
+	// Reference non-member users of ReferenceSizes records (the user's own size unless too few) scoring
+	// at least Score. When the target leaks nothing about the user, P(PValue ≤ α) ≤ α.
+	PValue         float64 `json:"p_value"`
+	Reference      int     `json:"reference_users"`
+	ReferenceSizes [2]int  `json:"reference_sizes"`
 }
 
 // usersView is the page's section on users.
@@ -44,8 +53,8 @@ type userRow struct {
 }
 
 type userTopRow struct {
-	Rank, User, Records, Score string
-	Member                     bool
+	Rank, User, Records, Score, P, Reference string
+	Member                                   bool
 }
 
 // usersView shows every attack × aggregate, and the top users of the one with the highest AUC.
@@ -79,8 +88,12 @@ func (a *analysis) usersView() *usersView {
 	v.Users, v.Members = thousands(b.Result.Members+b.Result.NonMembers), thousands(b.Result.Members)
 	v.TopLabel = b.Attack + " (" + b.Aggregate + ")"
 	for k, t := range b.Top {
+		ref := fmt.Sprintf("%s users of %d records", thousands(t.Reference), t.ReferenceSizes[0])
+		if t.ReferenceSizes[0] != t.ReferenceSizes[1] {
+			ref = fmt.Sprintf("%s users of %d–%d records", thousands(t.Reference), t.ReferenceSizes[0], t.ReferenceSizes[1])
+		}
 		v.Top = append(v.Top, userTopRow{Rank: fmt.Sprint(k + 1), User: t.User, Records: thousands(t.Records),
-			Score: fmt.Sprintf("%.4g", t.Score), Member: t.Member})
+			Score: fmt.Sprintf("%.4g", t.Score), P: fmt.Sprintf("%.3g", t.PValue), Reference: ref, Member: t.Member})
 		if t.Member {
 			v.TopMembers++
 		}
