@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -13,14 +14,24 @@ import (
 	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/internal/parallel"
 	"github.com/pmeter/pmeter/metric"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The user-level harness (data.user_column): memberships are drawn over users of 1 to MaxRecords
 // records and expanded to their records (dataset.UserMemberships), every variant scores the records,
 // and the scores are aggregated per user (metric.AggregateUsers: max, mean, logsumexp). Null: the target
 // leaks nothing, so every variant × design × aggregate must give a user-level mean AUC of 0.5 (Student-t
-// interval over seeds, Bonferroni over the cells). Leak: the target leaks as the references do, and the
+// interval over seeds, Bonferroni over the cells), and the most exposed users — the TopUsers with the
+// smallest size-calibrated p-value (metric.UserPValues), as the report lists them — must have the sizes
+// of the users at large: their record counts, pooled over seeds, pass a chi-square goodness-of-fit test
+// against the users' sizes at the same level (its own family, Bonferroni over the cells). The same test
+// on the users with the highest raw aggregate is reported beside it (RawTopSizeP), not required: it
+// fails, which is why the ranking is calibrated. Leak: the target leaks as the references do, and the
 // harness reports each cell's AUC (a sanity check of power; a user's records add evidence).
+
+// TopUsers is how many most exposed users per data set the null harness checks for size skew: the
+// number the report lists (audit's userTop).
+const TopUsers = 10
 
 // UserConfig configures RunUsers.
 type UserConfig struct {
@@ -61,8 +72,17 @@ type UserCell struct {
 	Aggregate string    `json:"aggregate"`
 	SeedAUC   []float64 `json:"seed_auc"`
 	AUC       Interval  `json:"auc"`
-	Errors    []string  `json:"errors,omitempty"`
-	Pass      bool      `json:"pass"`
+	// Sizes counts the users of each record count (index 0: one record), summed over seeds; TopSizes
+	// the same for the TopUsers users per seed with the smallest size-calibrated p-value, RawTopSizes
+	// for those with the highest raw aggregate. TopSizeP and RawTopSizeP are the chi-square
+	// goodness-of-fit p-values of those counts against the shares of Sizes.
+	Sizes       []int    `json:"sizes,omitempty"`
+	TopSizes    []int    `json:"top_sizes,omitempty"`
+	RawTopSizes []int    `json:"raw_top_sizes,omitempty"`
+	TopSizeP    float64  `json:"top_size_p"`
+	RawTopSizeP float64  `json:"raw_top_size_p"`
+	Errors      []string `json:"errors,omitempty"`
+	Pass        bool     `json:"pass"`
 }
 
 // UserReport is the outcome of RunUsers.
@@ -78,7 +98,8 @@ func (r *UserReport) Failures() []string {
 	var out []string
 	for _, c := range r.Cells {
 		if c.Harness == "null" && !c.Pass {
-			out = append(out, fmt.Sprintf("users null %s / %s / %s: AUC %.4f ± %.4f %s", c.Variant, c.Design, c.Aggregate, c.AUC.Mean, c.AUC.HalfWidth, firstError(c.Errors)))
+			out = append(out, fmt.Sprintf("users null %s / %s / %s: AUC %.4f ± %.4f, top users' sizes %v against %v (p %.3g) %s", c.Variant, c.Design, c.Aggregate,
+				c.AUC.Mean, c.AUC.HalfWidth, c.TopSizes, c.Sizes, c.TopSizeP, firstError(c.Errors)))
 		}
 	}
 	return out
@@ -142,7 +163,7 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 		}
 	}
 	// results[job][variant][aggregate]
-	results := make([][][]outcome, len(jobs))
+	results := make([][][]userOutcome, len(jobs))
 	err := parallel.For(ctx, len(jobs), cfg.Workers, func(ctx context.Context, i int) error {
 		j := jobs[i]
 		g := cfg.Designs[j.design]
@@ -167,9 +188,13 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 		}
 		views := map[int]*attack.Data{2: full}
 		tm := full.TargetMembers(target)
-		out := make([][]outcome, len(cfg.Variants))
+		sizes := make([]int, cfg.Users)
+		for _, u := range users {
+			sizes[u]++
+		}
+		out := make([][]userOutcome, len(cfg.Variants))
 		for k, v := range cfg.Variants {
-			out[k] = make([]outcome, len(aggs))
+			out[k] = make([]userOutcome, len(aggs))
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -195,7 +220,16 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 					out[k][a].err = err
 					continue
 				}
-				out[k][a].auc = metric.AUC(metric.ROC(us, um, true))
+				o := &out[k][a]
+				o.auc = metric.AUC(metric.ROC(us, um, true))
+				ps, err := metric.UserPValues(us, um, sizes, metric.MinUserReference)
+				if err != nil {
+					o.err = err
+					continue
+				}
+				o.sizes = sizeCounts(sizes, cfg.MaxRecords, nil)
+				o.top = sizeCounts(sizes, cfg.MaxRecords, topBy(len(us), func(x, y int) bool { return ps[x].P < ps[y].P }))
+				o.rawTop = sizeCounts(sizes, cfg.MaxRecords, topBy(len(us), func(x, y int) bool { return us[x] > us[y] }))
 			}
 		}
 		results[i] = out
@@ -214,6 +248,7 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 					if harness {
 						c.Harness = "leak"
 					}
+					c.Sizes, c.TopSizes, c.RawTopSizes = make([]int, cfg.MaxRecords), make([]int, cfg.MaxRecords), make([]int, cfg.MaxRecords)
 					for i, j := range jobs {
 						if j.leak != harness || j.design != g {
 							continue
@@ -224,13 +259,20 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 							continue
 						}
 						c.SeedAUC = append(c.SeedAUC, o.auc)
+						for n := range cfg.MaxRecords {
+							c.Sizes[n] += o.sizes[n]
+							c.TopSizes[n] += o.top[n]
+							c.RawTopSizes[n] += o.rawTop[n]
+						}
 					}
 					if len(c.SeedAUC) == 0 && len(c.Errors) == 0 {
 						continue // harness not run
 					}
 					if len(c.SeedAUC) >= 2 {
 						c.AUC = meanInterval(c.SeedAUC, cfg.Level/float64(cells))
-						c.Pass = len(c.Errors) == 0 && (harness || c.AUC.Contains(0.5))
+						c.TopSizeP = chiSquareFit(c.TopSizes, c.Sizes)
+						c.RawTopSizeP = chiSquareFit(c.RawTopSizes, c.Sizes)
+						c.Pass = len(c.Errors) == 0 && (harness || c.AUC.Contains(0.5) && c.TopSizeP >= cfg.Level/float64(cells))
 					}
 					rep.Cells = append(rep.Cells, c)
 				}
@@ -241,14 +283,81 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 	return rep, nil
 }
 
+// userOutcome is one variant × aggregate on one data set: the user-level AUC, and the users' sizes
+// (index n−1: n records) over all users, the TopUsers most exposed, and the TopUsers highest raw.
+type userOutcome struct {
+	auc                float64
+	sizes, top, rawTop []int
+	err                error
+}
+
+// topBy returns the TopUsers first of 0..n−1 in the order less gives, ties by index (which is
+// independent of a user's size: sizes are drawn independently per user).
+func topBy(n int, less func(x, y int) bool) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool { return less(order[x], order[y]) })
+	return order[:min(TopUsers, n)]
+}
+
+// sizeCounts counts the users of each size 1..maxRecords among those listed, or among all when nil.
+func sizeCounts(sizes []int, maxRecords int, among []int) []int {
+	out := make([]int, maxRecords)
+	if among == nil {
+		for _, n := range sizes {
+			out[n-1]++
+		}
+		return out
+	}
+	for _, u := range among {
+		out[sizes[u]-1]++
+	}
+	return out
+}
+
+// chiSquareFit returns the p-value of Pearson's chi-square goodness-of-fit test of the counts obs
+// against the shares of ref: Σ (o − e)²/e with e = Σobs · ref/Σref, on (number of cells with ref > 0)
+// − 1 degrees of freedom. An observed count where ref has none gives 0; fewer than two cells, 1.
+func chiSquareFit(obs, ref []int) float64 {
+	var no, nr float64
+	for i := range obs {
+		no += float64(obs[i])
+		nr += float64(ref[i])
+	}
+	if no == 0 || nr == 0 {
+		return 1
+	}
+	var x float64
+	df := -1
+	for i := range obs {
+		if ref[i] == 0 {
+			if obs[i] > 0 {
+				return 0
+			}
+			continue
+		}
+		e := no * float64(ref[i]) / nr
+		d := float64(obs[i]) - e
+		x += d * d / e
+		df++
+	}
+	if df < 1 {
+		return 1
+	}
+	return distuv.ChiSquared{K: float64(df)}.Survival(x)
+}
+
 // WriteTable prints one row per cell.
 func (r *UserReport) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "user level: %d seeds of %d users (1 to %d records each); null: mean AUC within its interval of 0.5\n", r.Seeds, r.Users, r.MaxRecords)
+	fmt.Fprintf(w, "user level: %d seeds of %d users (1 to %d records each); null: mean AUC within its interval of 0.5, and the sizes of the %d most exposed users per seed (size-calibrated p) fit the users' sizes (chi-square; both at level %g, Bonferroni over the cells); raw: the same test on the highest raw aggregates, for comparison\n",
+		r.Seeds, r.Users, r.MaxRecords, TopUsers, r.Level)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "harness\tvariant\tdesign\taggregate\tmean AUC\t± (interval)\t")
+	fmt.Fprintln(tw, "harness\tvariant\tdesign\taggregate\tmean AUC\t± (interval)\ttop sizes p\traw top sizes p\t")
 	for _, c := range r.Cells {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%s\n", c.Harness, c.Variant, c.Design, c.Aggregate, c.AUC.Mean, c.AUC.HalfWidth,
-			markSuffix(c.Pass || c.Harness == "leak")+errorNote(c.Errors))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%.3g\t%.3g\t%s\n", c.Harness, c.Variant, c.Design, c.Aggregate, c.AUC.Mean, c.AUC.HalfWidth,
+			c.TopSizeP, c.RawTopSizeP, markSuffix(c.Pass || c.Harness == "leak")+errorNote(c.Errors))
 	}
 	tw.Flush()
 }

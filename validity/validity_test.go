@@ -444,7 +444,10 @@ func TestUsageHarnessRejectsPrivacyMeter(t *testing.T) {
 
 // TestUserNullHarness runs the reduced user-level harness (ReducedUserConfig): on a target that leaks
 // nothing, with memberships drawn per user, every variant's scores aggregated per user (max, mean,
-// logsumexp) give a user-level mean AUC of 0.5; on a leaking target LOSS's mean aggregate has power.
+// logsumexp) give a user-level mean AUC of 0.5, and the most exposed users (size-calibrated p-values)
+// have the sizes of the users at large (chi-square at the harness's level, Bonferroni over cells); the
+// users with the highest raw mean are skewed toward one record (the check has power), and on a leaking
+// target LOSS's mean aggregate has power.
 func TestUserNullHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the reduced user-level harness takes about 10 s of CPU; skipped under -short")
@@ -459,6 +462,19 @@ func TestUserNullHarness(t *testing.T) {
 	}
 	for _, f := range rep.Failures() {
 		t.Error(f)
+	}
+	cells := float64(len(rep.Cells))
+	for _, c := range rep.Cells {
+		if c.Aggregate != "mean" || c.Variant != "loss" {
+			continue
+		}
+		// LOSS's raw mean's top users: single-record users beyond their share of the users. (Variants
+		// whose scores saturate, such as online LiRA's probabilities, tie so often that the raw order is
+		// the tie order, and show less skew.)
+		if c.RawTopSizeP >= rep.Level/cells || float64(c.RawTopSizes[0])/float64(sum(c.RawTopSizes)) <= float64(c.Sizes[0])/float64(sum(c.Sizes)) {
+			t.Errorf("%s / %s / mean: the highest raw means have sizes %v against the users' %v (p %.3g); expected a skew to one record",
+				c.Variant, c.Design, c.RawTopSizes, c.Sizes, c.RawTopSizeP)
+		}
 	}
 	if testing.Verbose() {
 		var b strings.Builder
@@ -481,4 +497,12 @@ func TestUserNullHarness(t *testing.T) {
 			t.Errorf("leak %s / %s / mean: AUC %.4f; a leaking target's users should be exposed", c.Variant, c.Design, c.AUC.Mean)
 		}
 	}
+}
+
+func sum(x []int) int {
+	s := 0
+	for _, v := range x {
+		s += v
+	}
+	return s
 }
