@@ -25,6 +25,9 @@ import (
 // userTop is how many top users the report and summary.json list per attack and aggregate.
 const userTop = 10
 
+// userAlpha is the p-value at or below which a user counts as exposed (UserLevel.Exposed).
+const userAlpha = 0.05
+
 // defaultUserAggregates are the aggregates of a run that names none.
 var defaultUserAggregates = []metric.UserAggregate{metric.UserMax, metric.UserMean, metric.UserLogSumExp}
 
@@ -171,7 +174,7 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 				}
 				pooled, pooledIn = append(pooled, us...), append(pooledIn, um...)
 				if t == 0 {
-					if ul.Top, err = topUsers(us, um, names, counts); err != nil {
+					if err := topUsers(&ul, us, um, names, counts); err != nil {
 						return nil, fmt.Errorf("users: attack %s (%s): %w", a.Label, how, err)
 					}
 				}
@@ -192,10 +195,22 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 // ties — users above every reference user of their size tie at 1/(1 + m) — by the name. The raw
 // aggregate is not the order: its distribution depends on a user's size (the mean of one record
 // spreads the most, the max of many is shifted up), so it would name users for their size.
-func topUsers(scores []float64, members []bool, names []string, counts []int) ([]report.UserScore, error) {
+//
+// It also counts the users exposed at p ≤ userAlpha, and how many a target that leaks nothing would
+// give on average (each user's NullShare summed): a count well above it says the model leaks about
+// users beyond chance, which no single p-value of the list can (none is corrected for the number of
+// users).
+func topUsers(ul *report.UserLevel, scores []float64, members []bool, names []string, counts []int) error {
 	ps, err := metric.UserPValues(scores, members, counts, metric.MinUserReference)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	ul.ExposedAlpha, ul.TargetUsers, ul.Exposed, ul.ExposedNull = userAlpha, len(scores), 0, 0
+	for _, p := range ps {
+		if p.P <= userAlpha {
+			ul.Exposed++
+		}
+		ul.ExposedNull += p.NullShare(userAlpha)
 	}
 	order := make([]int, len(scores))
 	for i := range order {
@@ -208,13 +223,13 @@ func topUsers(scores []float64, members []bool, names []string, counts []int) ([
 		}
 		return names[a] < names[b]
 	})
-	var out []report.UserScore
+	ul.Top = nil
 	for _, u := range order[:min(userTop, len(order))] {
 		p := ps[u]
-		out = append(out, report.UserScore{User: names[u], Records: counts[u], Score: scores[u], Member: members[u],
+		ul.Top = append(ul.Top, report.UserScore{User: names[u], Records: counts[u], Score: scores[u], Member: members[u],
 			PValue: p.P, Reference: p.Reference, ReferenceSizes: [2]int{p.MinSize, p.MaxSize}})
 	}
-	return out, nil
+	return nil
 }
 
 // writeUsers prints the user-level table and the top users of the strongest attack.
@@ -251,5 +266,6 @@ func writeUsers(w io.Writer, us []report.UserLevel) {
 		}
 		fmt.Fprintf(w, " %s (%d records, score %.4g, p %.3f, %s)", t.User, t.Records, t.Score, t.PValue, m)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\nusers at p ≤ %g (%s, %s, target 0): %d of %d (%.1f expected if the model leaked nothing)\n",
+		b.ExposedAlpha, b.Attack, b.Aggregate, b.Exposed, b.TargetUsers, b.ExposedNull)
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,6 +92,16 @@ data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: i
 		ps, err := metric.UserPValues(us, um, counts, metric.MinUserReference)
 		if err != nil {
 			t.Fatal(err)
+		}
+		exposed, null := 0, 0.0
+		for _, q := range ps {
+			if q.P <= userAlpha {
+				exposed++
+			}
+			null += q.NullShare(userAlpha)
+		}
+		if u.Exposed != exposed || math.Abs(u.ExposedNull-null) > 1e-9 || u.TargetUsers != len(us) || null > userAlpha*float64(len(us)) {
+			t.Errorf("%s (%s): %d of %d users exposed, %.2f expected; want %d, %.2f (≤ α·U)", u.Attack, u.Aggregate, u.Exposed, u.TargetUsers, u.ExposedNull, exposed, null)
 		}
 		byName := map[string]int{}
 		for x, name := range p.UserNames {

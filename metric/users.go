@@ -198,3 +198,11 @@ func UserPValues(scores []float64, members []bool, sizes []int, minRef int) ([]U
 	}
 	return out, nil
 }
+
+// NullShare returns the probability that P ≤ alpha when the user's aggregate is exchangeable with its
+// Reference users' and has no ties: ⌊alpha·(1 + Reference)⌋ / (1 + Reference), at most alpha. Summed
+// over users, it is the number of users expected at P ≤ alpha on a target that leaks nothing.
+func (p UserPValue) NullShare(alpha float64) float64 {
+	m := float64(1 + p.Reference)
+	return math.Floor(alpha*m+1e-9) / m
+}

@@ -116,6 +116,15 @@ func TestUserPValues(t *testing.T) {
 			}
 		}
 	}
+	// P ≤ α is reachable in ⌊α(1 + m)⌋ of the 1 + m ranks: 19 references give 1/20 at 0.05, 18 none.
+	for _, tc := range []struct {
+		ref         int
+		alpha, want float64
+	}{{19, 0.05, 0.05}, {18, 0.05, 0}, {39, 0.05, 0.05}, {42, 0.05, 2.0 / 43}, {0, 0.05, 0}, {3, 1, 1}} {
+		if got := (UserPValue{Reference: tc.ref}).NullShare(tc.alpha); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("NullShare(%v) with %d references: %v, want %v", tc.alpha, tc.ref, got, tc.want)
+		}
+	}
 	for _, bad := range []struct {
 		scores []float64
 		sizes  []int

@@ -20,6 +20,13 @@ type UserLevel struct {
 	// raw Score, whose distribution depends on a user's number of records. Their membership says
 	// whether naming them is right.
 	Top []UserScore `json:"top_users"`
+	// Exposed counts the TargetUsers users of target 0 with PValue ≤ ExposedAlpha (0.05), and ExposedNull is the
+	// number expected on a target that leaks nothing (Σ over users of P(PValue ≤ α) under exchangeability,
+	// at most α per user).
+	TargetUsers  int     `json:"target_users"`
+	Exposed      int     `json:"exposed_users"`
+	ExposedNull  float64 `json:"exposed_users_null"`
+	ExposedAlpha float64 `json:"exposed_alpha"`
 }
 
 // UserScore is one user's aggregated score against target 0.

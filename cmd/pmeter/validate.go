@@ -50,7 +50,8 @@ Flags:
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
   --users            the user-level harness instead: memberships drawn per user (1 to 6 records each),
-                     scores aggregated per user (max, mean, logsumexp); null: user-level mean AUC 0.5
+                     scores aggregated per user (max, mean, logsumexp); null: user-level mean AUC 0.5,
+                     and the 10 most exposed users per seed (size-calibrated p) have the users' sizes
                      (full: 50 seeds of 1,000 users, every variant and design; reduced: 20 seeds of 400
                      users); --seeds, --attacks, --designs, --harness, --no-slow, --level, --seed,
                      --workers and --json apply
