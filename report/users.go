@@ -52,6 +52,8 @@ type usersView struct {
 	Users, Members   string
 	HasBelowRes      bool
 	TopMembers, TopN int
+	// Exposed of TargetUsers have p ≤ Alpha against target 0; ExposedNull would on a null target.
+	Exposed, TargetUsers, Alpha, ExposedNull string
 }
 
 type userRow struct {
@@ -96,7 +98,9 @@ func (a *analysis) usersView() *usersView {
 	v.TopLabel = b.Attack + " (" + b.Aggregate + ")"
 	for k, t := range b.Top {
 		ref := fmt.Sprintf("%s users of %d records", thousands(t.Reference), t.ReferenceSizes[0])
-		if t.ReferenceSizes[0] != t.ReferenceSizes[1] {
+		if t.ReferenceSizes[1] == 1 {
+			ref = thousands(t.Reference) + " users of 1 record"
+		} else if t.ReferenceSizes[0] != t.ReferenceSizes[1] {
 			ref = fmt.Sprintf("%s users of %d–%d records", thousands(t.Reference), t.ReferenceSizes[0], t.ReferenceSizes[1])
 		}
 		v.Top = append(v.Top, userTopRow{Rank: fmt.Sprint(k + 1), User: t.User, Records: thousands(t.Records),
@@ -106,5 +110,7 @@ func (a *analysis) usersView() *usersView {
 		}
 	}
 	v.TopN = len(b.Top)
+	v.Exposed, v.TargetUsers, v.ExposedNull = thousands(b.Exposed), thousands(b.TargetUsers), fmt.Sprintf("%.1f", b.ExposedNull)
+	v.Alpha = fmt.Sprintf("%g", b.ExposedAlpha)
 	return v
 }
