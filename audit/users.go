@@ -19,8 +19,9 @@ import (
 // and the reference models alike, so that attack.SelectReferences picks each record's IN and OUT
 // references among the models that hold or lack its whole user. Every attack then runs on records as
 // usual, and its record scores are also combined per user (audit.user_aggregates: max, mean,
-// logsumexp; metric.AggregateUsers) into a user-level ROC, pooled over targets, that answers "which
-// users are exposed" (PrivacyGuard's user-level aggregation).
+// logsumexp; metric.AggregateUsers) into a user-level ROC, pooled over targets (PrivacyGuard's
+// user-level aggregation), and the users most exposed against target 0 are those whose aggregate stands
+// out among the non-member users of their size (metric.UserPValues).
 
 // userTop is how many top users the report and summary.json list per attack and aggregate.
 const userTop = 10

@@ -20,8 +20,9 @@ const (
 // AggregateUsers combines per-record scores (higher = more likely a member) into one score per user,
 // users[i] being record i's user index in [0, U), and returns U scores and the users' memberships,
 // checking that all of a user's records share one membership (a user-level split, dataset.
-// UserMemberships). A user without records is an error. The user-level ROC of the result answers
-// "which users are exposed" as PrivacyGuard's user-level aggregation does.
+// UserMemberships). A user without records is an error. The user-level ROC of the result answers "how
+// exposed are users" as PrivacyGuard's user-level aggregation does; to say which users are exposed,
+// compare each user with users of its size (UserPValues), since the aggregate's spread depends on it.
 func AggregateUsers(scores []float64, members []bool, users []int, how UserAggregate) ([]float64, []bool, error) {
 	if len(scores) != len(users) || len(members) != len(users) {
 		return nil, nil, fmt.Errorf("user scores: %d scores, %d memberships, %d users", len(scores), len(members), len(users))
