@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"hash/fnv"
 	"io"
 	"slices"
 	"sort"
@@ -175,7 +176,7 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 				}
 				pooled, pooledIn = append(pooled, us...), append(pooledIn, um...)
 				if t == 0 {
-					if err := topUsers(&ul, us, um, names, counts); err != nil {
+					if err := topUsers(&ul, uint64(c.Run.RandomSeed), us, um, names, counts); err != nil {
 						return nil, fmt.Errorf("users: attack %s (%s): %w", a.Label, how, err)
 					}
 				}
@@ -192,26 +193,29 @@ func runUsers(c *Config, p *Plan, res *Result) ([]report.UserLevel, error) {
 }
 
 // topUsers returns the userTop most exposed users: those with the smallest size-calibrated p-value
-// (metric.UserPValues: each user's aggregate against the non-member users of its number of records),
-// ties — users above every reference user of their size tie at 1/(1 + m) — by the name. The raw
-// aggregate is not the order: its distribution depends on a user's size (the mean of one record
-// spreads the most, the max of many is shifted up), so it would name users for their size.
+// (metric.UserPValues: each user's aggregate against the non-member users of its number of records,
+// randomized over ties, so that on a target that leaks nothing every user, of any size, is as likely to
+// come first). The raw aggregate is not the order: its distribution depends on a user's size (the mean
+// of one record spreads the most, the max of many is shifted up), so it would name users for their size.
+// The randomization is seeded by the run's seed, the attack and the aggregate.
 //
 // It also counts the users exposed at p ≤ userAlpha, and how many a target that leaks nothing would
-// give on average (each user's NullShare summed): a count well above it says the model leaks about
-// users beyond chance, which no single p-value of the list can (none is corrected for the number of
-// users).
-func topUsers(ul *report.UserLevel, scores []float64, members []bool, names []string, counts []int) error {
-	ps, err := metric.UserPValues(scores, members, counts, metric.MinUserReference)
+// give on average (userAlpha of the users: p is uniform then): a count well above it says the model
+// leaks about users beyond chance, which no single p-value of the list can (none is corrected for the
+// number of users).
+func topUsers(ul *report.UserLevel, seed uint64, scores []float64, members []bool, names []string, counts []int) error {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "users|%d|%s|%s", seed, ul.Attack, ul.Aggregate)
+	ps, err := metric.UserPValues(scores, members, counts, metric.MinUserReference, h.Sum64())
 	if err != nil {
 		return err
 	}
-	ul.ExposedAlpha, ul.TargetUsers, ul.Exposed, ul.ExposedNull = userAlpha, len(scores), 0, 0
+	ul.ExposedAlpha, ul.TargetUsers, ul.Exposed = userAlpha, len(scores), 0
+	ul.ExposedNull = userAlpha * float64(len(scores))
 	for _, p := range ps {
 		if p.P <= userAlpha {
 			ul.Exposed++
 		}
-		ul.ExposedNull += p.NullShare(userAlpha)
 	}
 	order := make([]int, len(scores))
 	for i := range order {
@@ -228,7 +232,7 @@ func topUsers(ul *report.UserLevel, scores []float64, members []bool, names []st
 	for _, u := range order[:min(userTop, len(order))] {
 		p := ps[u]
 		ul.Top = append(ul.Top, report.UserScore{User: names[u], Records: counts[u], Score: scores[u], Member: members[u],
-			PValue: p.P, Reference: p.Reference, ReferenceSizes: [2]int{p.MinSize, p.MaxSize}})
+			PValue: p.P, PValueMax: p.Hi, Reference: p.Reference, ReferenceSizes: [2]int{p.MinSize, p.MaxSize}})
 	}
 	return nil
 }
@@ -265,7 +269,7 @@ func writeUsers(w io.Writer, us []report.UserLevel) {
 		if t.Member {
 			m = "member"
 		}
-		fmt.Fprintf(w, " %s (%d records, score %.4g, p %.3f, %s)", t.User, t.Records, t.Score, t.PValue, m)
+		fmt.Fprintf(w, " %s (%d records, score %.4g, p %.2g ≤ %.3f, %s)", t.User, t.Records, t.Score, t.PValue, t.PValueMax, m)
 	}
 	fmt.Fprintf(w, "\nusers at p ≤ %g (%s, %s, target 0): %d of %d (%.1f expected if the model leaked nothing)\n",
 		b.ExposedAlpha, b.Attack, b.Aggregate, b.Exposed, b.TargetUsers, b.ExposedNull)

@@ -3,6 +3,7 @@ package metric
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 )
@@ -73,25 +74,32 @@ func AggregateUsers(scores []float64, members []bool, users []int, how UserAggre
 }
 
 // MinUserReference is the fewest non-member users a user's size-calibrated p-value is computed against
-// (UserPValues): with m reference users the smallest p-value is 1/(m+1), so 19 lets every user reach 0.05.
+// (UserPValues): with m reference users the conservative p-value is at least 1/(m+1), so 19 lets every
+// user reach 0.05.
 const MinUserReference = 19
 
 // UserPValue is one user's size-calibrated exposure (UserPValues).
 type UserPValue struct {
-	// P is (1 + #{reference users scoring ≥ this user}) / (1 + Reference): the false-positive rate,
-	// among non-member users of this user's size, of naming every user scoring at least as high,
-	// with the user itself counted among them. Small is exposed; it is never below 1/(1 + Reference).
+	// P is the randomized p-value Lo + U·(Hi − Lo), U uniform on [0, 1): small is exposed. Under the
+	// null it is exactly uniform, whatever the ties, so that users of every size and membership have
+	// the same chance to rank first; users are ranked by it.
 	P float64
+	// Hi is the conservative p-value (1 + #{reference users scoring ≥ this user}) / (1 + Reference):
+	// the false-positive rate, among non-member users of this user's size, of naming every user
+	// scoring at least as high, the user counted among them. Lo is #{reference users scoring >} /
+	// (1 + Reference). Hi − Lo is 1/(1 + Reference) plus the share of references tied with the user.
+	Lo, Hi float64
 	// Reference is the number of non-member users P compares against (the user itself left out), and
 	// MinSize..MaxSize the range of their record counts: MinSize = MaxSize = the user's own size unless
-	// that size had fewer than MinUserReference non-member users and neighbouring sizes were added.
+	// that size had fewer than MinUserReference + 1 non-member users and neighbouring sizes were added.
 	Reference        int
 	MinSize, MaxSize int
 }
 
 // UserPValues converts aggregated user scores (AggregateUsers; higher = more likely a member) into
 // p-values calibrated for user size: each user is compared with the non-member users of the same number
-// of records, sizes[u], on the same target.
+// of records, sizes[u], on the same target. The randomization draws one uniform per user, in user
+// order, from a generator seeded with seed.
 //
 // Why: the aggregate of n record scores has a distribution that depends on n — the mean of one score
 // spreads the most, the max of many is shifted up — so ranking users by the raw aggregate names the
@@ -104,19 +112,27 @@ type UserPValue struct {
 // favour large users in its place). The non-member users of the same size have whatever dependence
 // real users have, and need no model of the scores.
 //
+// Why randomized: discrete scores (a label-only attack's 0/1 correctness, a count) tie, and ties make
+// the conservative p-value Hi conservative by an amount that depends on the size — the max of six 0/1
+// scores is almost always 1, tied with nearly every reference, so Hi ≈ 1, while one record's score of 1
+// gets Hi ≈ the share of 1s — and ranking by Hi would again name users for their size. The randomized
+// P spreads each user uniformly over its tie (and over the 1/(1 + m) step of the resolution, which
+// also puts members and non-members, and sizes with more or fewer references, on an equal footing at
+// the top). pmeter's validity harness checks this (TestUserNullHarness; `pmeter validate --users`).
+//
 // What P guarantees: when the target leaks nothing about this user (its aggregate is exchangeable with
-// those of its reference users, as under a membership split drawn at random over users), P(P ≤ α) ≤ α
-// for every α — it is a conservative permutation p-value, the user counted with its references
-// ((1 + k)/(1 + m)). It holds exactly when the reference is the user's own size; when a size has fewer
-// than minRef non-member users, the nearest sizes (in ratio of record counts, the smaller first on a
-// tie) are added until at least minRef + 1 non-member users are in the group, and the guarantee is
-// then approximate (the mixture of sizes is what it was meant to remove, in a smaller measure). A
-// non-member user is left out of its own reference. P is per user, not corrected for the number of
-// users: among U users of a target that leaks nothing about size-n users, about α·U have P ≤ α.
+// those of its reference users, as under a membership split drawn at random over users), P is uniform
+// on [0, 1): P(P ≤ α) = α, and P(Hi ≤ α) ≤ α (a randomized and a conservative permutation p-value). It
+// holds exactly when the reference is the user's own size; when a size has fewer than minRef + 1
+// non-member users, the nearest sizes (in ratio of record counts, the smaller first on a tie) are added
+// until the group has that many, and the guarantee is then approximate (the mixture of sizes is what it
+// was meant to remove, in a smaller measure). A non-member user is left out of its own reference. P is
+// per user, not corrected for the number of users: among U users of a target that leaks nothing, α·U
+// have P ≤ α on average.
 //
 // The user-level ROC (Evaluate on the raw aggregates) is unaffected: it compares members and
 // non-members as wholes, and under no leakage both have the same mixture of sizes.
-func UserPValues(scores []float64, members []bool, sizes []int, minRef int) ([]UserPValue, error) {
+func UserPValues(scores []float64, members []bool, sizes []int, minRef int, seed uint64) ([]UserPValue, error) {
 	if len(members) != len(scores) || len(sizes) != len(scores) {
 		return nil, fmt.Errorf("user p-values: %d scores, %d memberships, %d sizes", len(scores), len(members), len(sizes))
 	}
@@ -185,25 +201,22 @@ func UserPValues(scores []float64, members []bool, sizes []int, minRef int) ([]U
 		}
 		slices.Sort(g.ref)
 	}
+	rng := rand.New(rand.NewPCG(seed, 0x7573657270)) // "userp"
 	out := make([]UserPValue, len(scores))
 	for u, n := range sizes {
 		g := groups[index[n]]
-		// Reference users scoring ≥ scores[u]: those from the first position not below it.
-		at := sort.SearchFloat64s(g.ref, scores[u])
-		ge, m := len(g.ref)-at, len(g.ref)
-		if !members[u] { // leave the user itself out
+		s := scores[u]
+		// Reference users scoring ≥ s and > s: those from the first position not below s, and above it.
+		ge := len(g.ref) - sort.SearchFloat64s(g.ref, s)
+		gt := len(g.ref) - sort.Search(len(g.ref), func(i int) bool { return g.ref[i] > s })
+		m := len(g.ref)
+		if !members[u] { // leave the user itself out: it is one of the ties
 			ge--
 			m--
 		}
-		out[u] = UserPValue{P: float64(1+ge) / float64(1+m), Reference: m, MinSize: distinct[g.lo], MaxSize: distinct[g.hi]}
+		den := float64(1 + m)
+		lo, hi := float64(gt)/den, float64(1+ge)/den
+		out[u] = UserPValue{P: lo + rng.Float64()*(hi-lo), Lo: lo, Hi: hi, Reference: m, MinSize: distinct[g.lo], MaxSize: distinct[g.hi]}
 	}
 	return out, nil
-}
-
-// NullShare returns the probability that P ≤ alpha when the user's aggregate is exchangeable with its
-// Reference users' and has no ties: ⌊alpha·(1 + Reference)⌋ / (1 + Reference), at most alpha. Summed
-// over users, it is the number of users expected at P ≤ alpha on a target that leaks nothing.
-func (p UserPValue) NullShare(alpha float64) float64 {
-	m := float64(1 + p.Reference)
-	return math.Floor(alpha*m+1e-9) / m
 }

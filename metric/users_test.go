@@ -2,6 +2,7 @@ package metric
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -39,12 +40,13 @@ func TestAggregateUsers(t *testing.T) {
 	}
 }
 
-// TestUserPValues works the size-calibrated p-values out by hand: P = (1 + #{reference users ≥ s}) /
-// (1 + #reference), the reference being the non-member users of the user's size (the user left out),
-// widened to the nearest sizes when a size has fewer than minRef + 1 non-member users.
+// TestUserPValues works the size-calibrated p-values out by hand: Hi = (1 + #{reference users ≥ s}) /
+// (1 + #reference), Lo = #{reference users > s} / (1 + #reference), and P in [Lo, Hi), the reference
+// being the non-member users of the user's size (the user left out), widened to the nearest sizes when
+// a size has fewer than minRef + 1 non-member users.
 func TestUserPValues(t *testing.T) {
 	type want struct {
-		p        float64
+		lo, hi   float64
 		ref      int
 		min, max int
 	}
@@ -57,22 +59,22 @@ func TestUserPValues(t *testing.T) {
 		want    []want
 	}{{
 		// Two sizes of three non-members each: every group is the user's own size. Raw scores rank the
-		// single-record users first (5, 5); calibrated, users 3 and 7 tie at 1/3, each the highest of
-		// its size.
+		// single-record users first (5, 5); calibrated, users 3 and 7 are both the highest of their
+		// size (Hi = 1/3).
 		name:    "exact sizes",
 		scores:  []float64{5, 1, 3, 5, 0.5, 0.2, 0.4, 0.9},
 		members: []bool{true, false, false, false, true, false, false, false},
 		sizes:   []int{1, 1, 1, 1, 2, 2, 2, 2},
 		minRef:  2,
 		want: []want{
-			{2.0 / 4, 3, 1, 1}, // member 5 against {1, 3, 5}: one ≥ (a tie counts)
-			{3.0 / 3, 2, 1, 1}, // non-member 1 against {3, 5}
-			{2.0 / 3, 2, 1, 1}, // 3 against {1, 5}
-			{1.0 / 3, 2, 1, 1}, // 5 against {1, 3}
-			{2.0 / 4, 3, 2, 2}, // member 0.5 against {0.2, 0.4, 0.9}
-			{3.0 / 3, 2, 2, 2},
-			{2.0 / 3, 2, 2, 2},
-			{1.0 / 3, 2, 2, 2},
+			{0, 2.0 / 4, 3, 1, 1},       // member 5 against {1, 3, 5}: one ≥ (the tie), none >
+			{2.0 / 3, 3.0 / 3, 2, 1, 1}, // non-member 1 against {3, 5}
+			{1.0 / 3, 2.0 / 3, 2, 1, 1}, // 3 against {1, 5}
+			{0, 1.0 / 3, 2, 1, 1},       // 5 against {1, 3}
+			{1.0 / 4, 2.0 / 4, 3, 2, 2}, // member 0.5 against {0.2, 0.4, 0.9}
+			{2.0 / 3, 3.0 / 3, 2, 2, 2},
+			{1.0 / 3, 2.0 / 3, 2, 2, 2},
+			{0, 1.0 / 3, 2, 2, 2},
 		},
 	}, {
 		// Sizes 1, 2, 4, 8 with 3, 1, 1, 2 non-members and minRef 2 (groups of ≥ 3 non-members): size 2
@@ -84,16 +86,16 @@ func TestUserPValues(t *testing.T) {
 		sizes:   []int{1, 1, 1, 2, 2, 4, 4, 8, 8, 8},
 		minRef:  2,
 		want: []want{
-			{3.0 / 3, 2, 1, 1}, // against {2, 3}
-			{2.0 / 3, 2, 1, 1}, // against {1, 3}
-			{1.0 / 3, 2, 1, 1}, // against {1, 2}
-			{1.0 / 4, 3, 1, 2}, // 10 against {1, 2, 3}
-			{3.0 / 5, 4, 1, 2}, // member 2.5 against {1, 2, 3, 10}
-			{3.0 / 4, 3, 2, 8}, // 20 against {10, 30, 40}
-			{4.0 / 5, 4, 2, 8}, // member 15 against {10, 20, 30, 40}
-			{2.0 / 3, 2, 4, 8}, // 30 against {20, 40}
-			{1.0 / 3, 2, 4, 8}, // 40 against {20, 30}
-			{2.0 / 4, 3, 4, 8}, // member 35 against {20, 30, 40}
+			{2.0 / 3, 3.0 / 3, 2, 1, 1}, // against {2, 3}
+			{1.0 / 3, 2.0 / 3, 2, 1, 1}, // against {1, 3}
+			{0, 1.0 / 3, 2, 1, 1},       // against {1, 2}
+			{0, 1.0 / 4, 3, 1, 2},       // 10 against {1, 2, 3}
+			{2.0 / 5, 3.0 / 5, 4, 1, 2}, // member 2.5 against {1, 2, 3, 10}
+			{2.0 / 4, 3.0 / 4, 3, 2, 8}, // 20 against {10, 30, 40}
+			{3.0 / 5, 4.0 / 5, 4, 2, 8}, // member 15 against {10, 20, 30, 40}
+			{1.0 / 3, 2.0 / 3, 2, 4, 8}, // 30 against {20, 40}
+			{0, 1.0 / 3, 2, 4, 8},       // 40 against {20, 30}
+			{1.0 / 4, 2.0 / 4, 3, 4, 8}, // member 35 against {20, 30, 40}
 		},
 	}, {
 		// One non-member in all: it has no reference (P = 1), the member is compared with it.
@@ -102,35 +104,84 @@ func TestUserPValues(t *testing.T) {
 		members: []bool{true, false},
 		sizes:   []int{3, 1},
 		minRef:  MinUserReference,
-		want:    []want{{1.0 / 2, 1, 1, 3}, {1, 0, 1, 3}},
+		want:    []want{{0, 1.0 / 2, 1, 1, 3}, {0, 1, 0, 1, 3}},
+	}, {
+		// Ties: the member's 1 ties with two references, so P spreads over [0, 3/4); a non-member's 1
+		// ties with one other.
+		name:    "ties",
+		scores:  []float64{1, 1, 1, 0},
+		members: []bool{true, false, false, false},
+		sizes:   []int{1, 1, 1, 1},
+		minRef:  0,
+		want:    []want{{0, 3.0 / 4, 3, 1, 1}, {0, 2.0 / 3, 2, 1, 1}, {0, 2.0 / 3, 2, 1, 1}, {2.0 / 3, 1, 2, 1, 1}},
 	}} {
-		got, err := UserPValues(tc.scores, tc.members, tc.sizes, tc.minRef)
+		got, err := UserPValues(tc.scores, tc.members, tc.sizes, tc.minRef, 1)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		for u, w := range tc.want {
 			g := got[u]
-			if math.Abs(g.P-w.p) > 1e-12 || g.Reference != w.ref || g.MinSize != w.min || g.MaxSize != w.max {
-				t.Errorf("%s: user %d: P %.4f against %d users of %d..%d records, want %.4f against %d of %d..%d",
-					tc.name, u, g.P, g.Reference, g.MinSize, g.MaxSize, w.p, w.ref, w.min, w.max)
+			if math.Abs(g.Lo-w.lo) > 1e-12 || math.Abs(g.Hi-w.hi) > 1e-12 || !(g.Lo <= g.P && g.P < g.Hi) ||
+				g.Reference != w.ref || g.MinSize != w.min || g.MaxSize != w.max {
+				t.Errorf("%s: user %d: P %.4f in [%.4f, %.4f) against %d users of %d..%d records, want [%.4f, %.4f) against %d of %d..%d",
+					tc.name, u, g.P, g.Lo, g.Hi, g.Reference, g.MinSize, g.MaxSize, w.lo, w.hi, w.ref, w.min, w.max)
 			}
-		}
-	}
-	// P ≤ α is reachable in ⌊α(1 + m)⌋ of the 1 + m ranks: 19 references give 1/20 at 0.05, 18 none.
-	for _, tc := range []struct {
-		ref         int
-		alpha, want float64
-	}{{19, 0.05, 0.05}, {18, 0.05, 0}, {39, 0.05, 0.05}, {42, 0.05, 2.0 / 43}, {0, 0.05, 0}, {3, 1, 1}} {
-		if got := (UserPValue{Reference: tc.ref}).NullShare(tc.alpha); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("NullShare(%v) with %d references: %v, want %v", tc.alpha, tc.ref, got, tc.want)
 		}
 	}
 	for _, bad := range []struct {
 		scores []float64
 		sizes  []int
 	}{{[]float64{1, 2}, []int{1, 0}}, {[]float64{1, math.NaN()}, []int{1, 1}}, {[]float64{1}, []int{1, 1}}} {
-		if _, err := UserPValues(bad.scores, []bool{true, false}[:len(bad.scores)], bad.sizes, 1); err == nil {
+		if _, err := UserPValues(bad.scores, []bool{true, false}[:len(bad.scores)], bad.sizes, 1, 1); err == nil {
 			t.Errorf("scores %v, sizes %v accepted", bad.scores, bad.sizes)
 		}
+	}
+}
+
+// TestUserPValuesNullUniform: on users whose record scores are 0/1 (a label-only attack) with nothing
+// leaked, the max aggregate ties massively — six records' max is almost always 1 — yet the randomized P
+// is uniform at every size, while the conservative Hi is not (the reason P ranks users). 60 data sets of
+// 300 users of 1 to 6 records, P(record score 1) = 0.8, memberships fair coins.
+func TestUserPValuesNullUniform(t *testing.T) {
+	const sets, users, alpha = 60, 300, 0.2
+	r := rand.New(rand.NewPCG(3, 4))
+	var below, belowHi, total [6]int
+	for set := range sets {
+		scores, members, sizes := make([]float64, users), make([]bool, users), make([]int, users)
+		for u := range users {
+			sizes[u], members[u] = 1+r.IntN(6), r.IntN(2) == 0
+			for range sizes[u] {
+				if r.Float64() < 0.8 {
+					scores[u] = 1
+				}
+			}
+		}
+		ps, err := UserPValues(scores, members, sizes, MinUserReference, uint64(set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for u, p := range ps {
+			total[sizes[u]-1]++
+			if p.P <= alpha {
+				below[sizes[u]-1]++
+			}
+			if p.Hi <= alpha {
+				belowHi[sizes[u]-1]++
+			}
+		}
+	}
+	for n := range total {
+		// Binomial(total, α): 5 standard deviations.
+		mean := alpha * float64(total[n])
+		sd := math.Sqrt(mean * (1 - alpha))
+		if math.Abs(float64(below[n])-mean) > 5*sd {
+			t.Errorf("users of %d records: %d of %d at P ≤ %g, want %.0f ± %.0f", n+1, below[n], total[n], alpha, mean, 5*sd)
+		}
+		if float64(belowHi[n]) > mean+5*sd {
+			t.Errorf("users of %d records: %d of %d at Hi ≤ %g; the conservative p-value exceeds its level", n+1, belowHi[n], total[n], alpha)
+		}
+	}
+	if belowHi[5] > total[5]/20 {
+		t.Errorf("six-record users: %d of %d at Hi ≤ %g; expected the ties to hold Hi near 1", belowHi[5], total[5], alpha)
 	}
 }

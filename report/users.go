@@ -21,8 +21,7 @@ type UserLevel struct {
 	// whether naming them is right.
 	Top []UserScore `json:"top_users"`
 	// Exposed counts the TargetUsers users of target 0 with PValue ≤ ExposedAlpha (0.05), and ExposedNull is the
-	// number expected on a target that leaks nothing (Σ over users of P(PValue ≤ α) under exchangeability,
-	// at most α per user).
+	// number expected on a target that leaks nothing (α·TargetUsers: PValue is uniform then).
 	TargetUsers  int     `json:"target_users"`
 	Exposed      int     `json:"exposed_users"`
 	ExposedNull  float64 `json:"exposed_users_null"`
@@ -36,10 +35,13 @@ type UserScore struct {
 	// Score is the raw aggregate of the user's record scores (metric.AggregateUsers).
 	Score  float64 `json:"score"`
 	Member bool    `json:"member"`
-	// PValue is Score calibrated for size (metric.UserPValues): (1 + k)/(1 + Reference), k of the
-	// Reference non-member users of ReferenceSizes records (the user's own size unless too few) scoring
-	// at least Score. When the target leaks nothing about the user, P(PValue ≤ α) ≤ α.
+	// PValue is Score calibrated for size (metric.UserPValues): Score's rank among the Reference
+	// non-member users of ReferenceSizes records (the user's own size unless too few), randomized over
+	// ties, between (#{scoring > Score})/(1 + Reference) and PValueMax = (1 + #{scoring ≥ Score})/(1 +
+	// Reference). When the target leaks nothing about the user, PValue is uniform: P(PValue ≤ α) = α;
+	// and P(PValueMax ≤ α) ≤ α.
 	PValue         float64 `json:"p_value"`
+	PValueMax      float64 `json:"p_value_max"`
 	Reference      int     `json:"reference_users"`
 	ReferenceSizes [2]int  `json:"reference_sizes"`
 }
@@ -62,8 +64,8 @@ type userRow struct {
 }
 
 type userTopRow struct {
-	Rank, User, Records, Score, P, Reference string
-	Member                                   bool
+	Rank, User, Records, Score, P, PMax, Reference string
+	Member                                         bool
 }
 
 // usersView shows every attack × aggregate, and the top users of the one with the highest AUC.
@@ -104,7 +106,7 @@ func (a *analysis) usersView() *usersView {
 			ref = fmt.Sprintf("%s users of %d–%d records", thousands(t.Reference), t.ReferenceSizes[0], t.ReferenceSizes[1])
 		}
 		v.Top = append(v.Top, userTopRow{Rank: fmt.Sprint(k + 1), User: t.User, Records: thousands(t.Records),
-			Score: fmt.Sprintf("%.4g", t.Score), P: fmt.Sprintf("%.3g", t.PValue), Reference: ref, Member: t.Member})
+			Score: fmt.Sprintf("%.4g", t.Score), P: fmt.Sprintf("%.3g", t.PValue), PMax: fmt.Sprintf("%.3g", t.PValueMax), Reference: ref, Member: t.Member})
 		if t.Member {
 			v.TopMembers++
 		}

@@ -222,7 +222,7 @@ func RunUsers(ctx context.Context, cfg UserConfig) (*UserReport, error) {
 				}
 				o := &out[k][a]
 				o.auc = metric.AUC(metric.ROC(us, um, true))
-				ps, err := metric.UserPValues(us, um, sizes, metric.MinUserReference)
+				ps, err := metric.UserPValues(us, um, sizes, metric.MinUserReference, seed+uint64(k*len(aggs)+a))
 				if err != nil {
 					o.err = err
 					continue
