@@ -521,7 +521,7 @@ func rangeSignals(ctx context.Context, c *Config, d *Data, p *Plan, points []flo
 		var m *nn.Sequential
 		if em := p.external[j.Model]; em != nil {
 			m = em.net
-		} else if m, _, err = nn.Load(weightsPath(c.Run.LogDir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs}); err != nil {
+		} else if m, _, err = loadCached(weightsPath(c.Run.LogDir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs}, opt); err != nil {
 			return nil, fmt.Errorf("range signals of model %d need its saved weights: %w", j.Model, err)
 		}
 		o, err := nn.Evaluate(ctx, m, nn.Data{X: x, Labels: labels}, nn.EvalConfig{BatchSize: c.Audit.BatchSize})
