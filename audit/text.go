@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/pmeter/pmeter/duci"
 	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/npy"
-	"github.com/pmeter/pmeter/report"
 )
 
 // ModalityText is data.modality for language models: the run reads an LLM bundle (per-token
@@ -151,17 +149,13 @@ func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result,
 		return nil, err
 	}
 	res.Text = tr
-	rdir := filepath.Join(c.Run.LogDir, "report")
-	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return nil, err
-	}
 	for _, r := range tr.Attacks {
 		name := strings.NewReplacer("[", "_", "]", "", ",", "_", "=", "").Replace(r.Attack)
 		if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "scores_"+name+".npy"), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
 			return nil, err
 		}
 	}
-	if err := report.WriteLLM(rdir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
+	if err := writeTextPage(c.Run.LogDir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
 		return nil, err
 	}
 	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
@@ -247,7 +241,7 @@ func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *l
 	if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "duci_scores.npy"), npy.NewFloat64(r.TargetScores, 1, len(r.TargetScores))); err != nil {
 		return nil, err
 	}
-	if err := writeUsageReport(filepath.Join(c.Run.LogDir, "report"), u); err != nil {
+	if err := writeUsagePage(c.Run.LogDir, u); err != nil {
 		return nil, err
 	}
 	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
