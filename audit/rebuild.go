@@ -32,14 +32,14 @@ const (
 // JSON file records its own SHA-256 (jsonSHA256 with its sha256 field empty) and that of its .npy, so
 // that a damaged file is detected rather than rebuilt into a wrong page.
 const (
-	textPageFile      = "llm_page.json"
-	textPageFloats    = "llm_page.npy" // float64: each attack's ROC FPR, TPR and thresholds, then the exposed sequences' scores
-	textPageFormat    = "pmeter.audit.llm-page/v1"
-	usagePageFile     = "usage_page.json"
-	usagePageFormat   = "pmeter.audit.usage-page/v1"
-	textPageName      = "llm.html"
-	usagePageName     = "index.html"
-	llmPageSignature  = "<title>pmeter: language-model membership audit</title>"
+	textPageFile       = "llm_page.json"
+	textPageFloats     = "llm_page.npy" // float64: each attack's ROC FPR, TPR and thresholds, then the exposed sequences' scores
+	textPageFormat     = "pmeter.audit.llm-page/v1"
+	usagePageFile      = "usage_page.json"
+	usagePageFormat    = "pmeter.audit.usage-page/v1"
+	textPageName       = "llm.html"
+	usagePageName      = "index.html"
+	llmPageSignature   = "<title>pmeter: language-model membership audit</title>"
 	usagePageSignature = "<title>Dataset usage audit</title>"
 )
 
