@@ -134,6 +134,9 @@ func buildTextPage(runDir, dir string) (string, error) {
 	floats := a.Float64s()
 	want := len(st.Exposed)
 	for _, at := range st.Attacks {
+		if at.CurvePoints < 0 {
+			return "", fmt.Errorf("%s: damaged: %s has %d curve points", filepath.Join(results, textPageFile), at.Name, at.CurvePoints)
+		}
 		want += 3 * at.CurvePoints
 	}
 	if a.Kind != npy.Float64 || len(a.Shape) != 1 || len(floats) != want {

@@ -100,7 +100,8 @@ func textParams(a AttackConfig) (llm.Params, error) {
 }
 
 // runText runs a text-modality audit: read and validate the bundle, run the attacks and the blind
-// baselines, write run.json's text block, llm_metrics.json, the scores and report/llm.html.
+// baselines, write run.json's text block, the scores, and report/llm.html with its saved input
+// (results/llm_page.json and .npy, from which 'pmeter report' rebuilds it).
 func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result, error) {
 	b, err := llm.Read(c.Data.Bundle)
 	if err != nil {
@@ -213,7 +214,8 @@ func (c *Config) validateTextUsage() error {
 
 // runTextUsage runs text DUCI (llm.Usage) on the bundle: the fraction of its corpus (every sequence
 // outside population.npy) that the target LM was fine-tuned on, the shadow LMs as references; it writes
-// run.json's dataset_usage block (modality text), duci_scores.npy and report/index.html.
+// run.json's dataset_usage block (modality text), duci_scores.npy, and report/index.html with its saved
+// input (results/usage_page.json).
 func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *llm.Bundle) (*Result, error) {
 	res.Source = b.Source
 	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
