@@ -656,6 +656,19 @@ func writeSignalFile(path string, a *npy.Array) (signalFile, error) {
 
 // readSignalFile reads a float32 matrix from path and checks it against what its sidecar records.
 func readSignalFile(path string, want signalFile) (*npy.Array, error) {
+	a, err := readCheckedFile(path, want)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != npy.Float32 || !slices.Equal(a.Shape, want.Shape) {
+		return nil, fmt.Errorf("%s: %v of shape %v, but its sidecar records float32 of shape %v", path, a.Kind, a.Shape, want.Shape)
+	}
+	return a, nil
+}
+
+// readCheckedFile reads an array written by writeSignalFile from path and checks its name and SHA-256
+// against want.
+func readCheckedFile(path string, want signalFile) (*npy.Array, error) {
 	if want.File != filepath.Base(path) {
 		return nil, fmt.Errorf("%s: the sidecar describes %s instead", path, want.File)
 	}
@@ -675,9 +688,6 @@ func readSignalFile(path string, want signalFile) (*npy.Array, error) {
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != want.SHA256 {
 		return nil, fmt.Errorf("%s: damaged: SHA-256 %s…, but its sidecar records %s…", path, sum[:12], want.SHA256[:min(12, len(want.SHA256))])
-	}
-	if a.Kind != npy.Float32 || !slices.Equal(a.Shape, want.Shape) {
-		return nil, fmt.Errorf("%s: %v of shape %v, but its sidecar records float32 of shape %v", path, a.Kind, a.Shape, want.Shape)
 	}
 	return a, nil
 }
