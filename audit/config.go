@@ -28,6 +28,10 @@ type Config struct {
 	Target TargetConfig `yaml:"target,omitempty"`
 	// Range (pmeter) configures privacy_game range_membership; see RangeConfig.
 	Range RangeConfig `yaml:"range,omitempty"`
+	// Ramia is Privacy Meter's ramia section: it makes the run a range_membership audit with the
+	// equivalent range settings (RamiaConfig). ParseConfig moves it into Range, so a parsed Config holds
+	// nil here.
+	Ramia *RamiaConfig `yaml:"ramia,omitempty"`
 	// Usage (pmeter) configures privacy_game dataset_usage; see UsageConfig.
 	Usage UsageConfig `yaml:"dataset_usage,omitempty"`
 
@@ -35,6 +39,8 @@ type Config struct {
 	root *yaml.Node
 	// file is the config's path, or "" for the embedded default.
 	file string
+	// ramia is Privacy Meter's ramia section when the config had one (moved here from Ramia).
+	ramia *RamiaConfig
 	// ranges is the range section, validated (privacy_game range_membership only).
 	ranges *rangeSpec
 	// usage is the dataset_usage section, validated (privacy_game dataset_usage only).
@@ -196,7 +202,7 @@ func cleanYAMLError(err error) error {
 		"audit.AuditConfig": "section audit", "audit.TrainConfig": "section train", "audit.DataConfig": "section data",
 		"audit.AttackConfig": "an attack entry", "audit.TargetConfig": "section target", "audit.ReferenceModel": "a reference model entry",
 		"audit.DPConfig": "section train.dp", "audit.CanaryConfig": "section audit.canaries",
-		"audit.RangeConfig": "section range", "audit.UsageConfig": "section dataset_usage",
+		"audit.RangeConfig": "section range", "audit.RamiaConfig": "section ramia", "audit.UsageConfig": "section dataset_usage",
 		"audit.AugmentationsConfig": "section audit.augmentations"} {
 		msg = strings.ReplaceAll(msg, "not found in type "+typ, "is not a known field of "+section)
 	}
@@ -291,6 +297,9 @@ func (c *Config) node(section, field string) *yaml.Node {
 }
 
 func (c *Config) validate() error {
+	if err := c.applyRamia(); err != nil {
+		return err
+	}
 	if c.Run.NumExperiments < 1 || c.Run.NumExperiments > maxModels {
 		return c.fieldError("run", "num_experiments", "must lie in [1, %d], got %d", maxModels, c.Run.NumExperiments)
 	}
@@ -433,6 +442,15 @@ func (c *Config) Warnings() []string {
 	}
 	if len(c.Audit.Records) > 0 && c.Audit.PrivacyGame != "privacy_loss_sample" {
 		w = append(w, "audit.records is ignored: only privacy_game privacy_loss_sample audits single records")
+	}
+	if c.ramia != nil {
+		w = append(w, "the ramia section (Privacy Meter's run_range_mia.py) makes this a range_membership audit: ranges are scored by RMIA and aggregated to range-level results (Privacy Meter reports per-sample ones; pmeter's range section with compat: privacy-meter reproduces them)")
+		if c.ramia.Device != "" {
+			w = append(w, "ramia.device is ignored: pmeter infers on the CPU")
+		}
+	}
+	if c.Audit.PrivacyGame == rangeGame && c.Audit.Algorithm != "" && !strings.EqualFold(c.Audit.Algorithm, "RMIA") {
+		w = append(w, "audit.algorithm "+c.Audit.Algorithm+" is ignored: range_membership scores ranges with RMIA, as Privacy Meter's run_range_mia.py does")
 	}
 	if !reflect.DeepEqual(c.Range, RangeConfig{}) && c.Audit.PrivacyGame != rangeGame {
 		w = append(w, "the range section is ignored: only privacy_game range_membership samples ranges")

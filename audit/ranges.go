@@ -65,6 +65,9 @@ type RangeConfig struct {
 	Compat string `yaml:"compat"`
 }
 
+// wordReplaceRefusal says why range function word_replace is refused.
+const wordReplaceRefusal = "word_replace needs a masked language model (Privacy Meter's mask_model, e.g. bert-base-uncased) to write each range's texts, which pmeter does not run: generate the neighbour texts yourself and audit their signals with package ramia (ramia.TextRanges, ramia.FromSignals, ramia.Audit)"
+
 // rangeSpec is the range section, validated.
 type rangeSpec struct {
 	sampler     string
@@ -88,13 +91,13 @@ type rangeTrim struct {
 // line and the field.
 func (c *Config) parseRange() error {
 	r := c.Range
-	if !c.present("range", "sampler") && !c.present("range", "range_function") {
-		return c.fieldError("audit", "privacy_game", "%s needs a range section with a sampler (l2, missing_values or geometric)", rangeGame)
+	if !c.present(c.rangeSection(), "sampler") && !c.present(c.rangeSection(), "range_function") {
+		return c.fieldError("audit", "privacy_game", "%s needs a %s section with a %s (l2, missing_values or geometric)", rangeGame, c.rangeSection(), c.rangeSamplerField())
 	}
 	s := &rangeSpec{sampler: r.Sampler}
 	switch {
 	case r.Sampler != "" && r.RangeFunction != "":
-		return c.fieldError("range", "range_function", "give sampler or Privacy Meter's range_function, not both")
+		return c.fieldError(c.rangeSection(), "range_function", "give sampler or Privacy Meter's range_function, not both")
 	case r.RangeFunction != "":
 		s.sampler = r.RangeFunction
 	}
@@ -105,23 +108,26 @@ func (c *Config) parseRange() error {
 	switch s.sampler {
 	case "l2", "missing_values", "geometric":
 	case "word_replace":
-		return c.fieldError("range", field, "word_replace needs a masked language model, which pmeter does not run: generate the neighbour texts yourself and audit their signals with package ramia (ramia.TextRanges, ramia.FromSignals, ramia.Audit)")
+		return c.fieldError(c.rangeSection(), field, "%s", wordReplaceRefusal)
 	default:
-		return c.fieldError("range", field, "unknown sampler %q (want l2, missing_values or geometric)", s.sampler)
+		return c.fieldError(c.rangeSection(), field, "unknown sampler %q (want l2, missing_values or geometric)", s.sampler)
 	}
 	sizeField := "size"
+	if c.ramia != nil {
+		sizeField = "sample_size"
+	}
 	switch {
-	case c.present("range", "size") && c.present("range", "sample_size"):
-		return c.fieldError("range", "sample_size", "give size or Privacy Meter's sample_size, not both")
-	case c.present("range", "sample_size"):
+	case c.present(c.rangeSection(), "size") && c.present(c.rangeSection(), "sample_size"):
+		return c.fieldError(c.rangeSection(), "sample_size", "give size or Privacy Meter's sample_size, not both")
+	case c.present(c.rangeSection(), "sample_size"):
 		s.size, sizeField = r.SampleSize, "sample_size"
-	case c.present("range", "size"):
+	case c.present(c.rangeSection(), "size"):
 		s.size = r.Size
 	case s.sampler != "geometric":
-		return c.fieldError("range", "size", "is required: the number of points sampled per range (e.g. 10)")
+		return c.fieldError(c.rangeSection(), sizeField, "is required: the number of points sampled per range (e.g. 10)")
 	}
-	if c.present("range", sizeField) && (s.size < 1 || s.size > 10_000) {
-		return c.fieldError("range", sizeField, "must lie in [1, 10000], got %d", s.size)
+	if c.present(c.rangeSection(), sizeField) && (s.size < 1 || s.size > 10_000) {
+		return c.fieldError(c.rangeSection(), sizeField, "must lie in [1, 10000], got %d", s.size)
 	}
 	// Each sampler's own parameters, and none of the others'.
 	own := map[string][]string{"l2": {"radius"}, "missing_values": {"columns", "num_missing_feats", "col_ranges", "is_categorical"}, "geometric": {"transformations"}}
@@ -130,18 +136,18 @@ func (c *Config) parseRange() error {
 			continue
 		}
 		for _, f := range fields {
-			if c.present("range", f) {
-				return c.fieldError("range", f, "applies to sampler %s, not %s", sampler, s.sampler)
+			if c.present(c.rangeSection(), f) {
+				return c.fieldError(c.rangeSection(), f, "applies to %s %s, not %s", c.rangeSamplerField(), sampler, s.sampler)
 			}
 		}
 	}
 	switch s.sampler {
 	case "l2":
-		if !c.present("range", "radius") {
-			return c.fieldError("range", "radius", "is required for sampler l2 (the L2 distance of the range's points from its record)")
+		if !c.present(c.rangeSection(), "radius") {
+			return c.fieldError(c.rangeSection(), "radius", "is required for sampler l2 (the L2 distance of the range's points from its record)")
 		}
 		if s.radius = r.Radius; !(s.radius > 0) {
-			return c.fieldError("range", "radius", "must be a positive number, got %v", s.radius)
+			return c.fieldError(c.rangeSection(), "radius", "must be a positive number, got %v", s.radius)
 		}
 	case "missing_values":
 		if err := c.parseMissing(s); err != nil {
@@ -149,12 +155,12 @@ func (c *Config) parseRange() error {
 		}
 	case "geometric":
 		if len(r.Transformations) == 0 {
-			return c.fieldError("range", "transformations", "is required for sampler geometric (e.g. [horizontal_flip, rotate:15, shift:2,0])")
+			return c.fieldError(c.rangeSection(), "transformations", "is required for sampler geometric (e.g. [horizontal_flip, rotate:15, shift:2,0])")
 		}
 		for i, t := range r.Transformations {
 			tr, err := ramia.ParseTransform(t)
 			if err != nil {
-				return c.fieldError("range", "transformations", "element %d: %v", i, err)
+				return c.fieldError(c.rangeSection(), "transformations", "element %d: %v", i, err)
 			}
 			s.transforms = append(s.transforms, tr)
 		}
@@ -163,28 +169,28 @@ func (c *Config) parseRange() error {
 			s.size = n + 1
 		}
 		if s.size != n && s.size != n+1 {
-			return c.fieldError("range", sizeField, "is %d with %d transformations; want %d (the image and its transforms) or %d (the transforms alone)", s.size, n, n+1, n)
+			return c.fieldError(c.rangeSection(), sizeField, "is %d with %d transformations; want %d (the image and its transforms) or %d (the transforms alone)", s.size, n, n+1, n)
 		}
 	}
 	if r.TrimRatio != nil {
 		if !(*r.TrimRatio >= 0 && *r.TrimRatio <= 1) {
-			return c.fieldError("range", "trim_ratio", "must lie in [0, 1], got %v", *r.TrimRatio)
+			return c.fieldError(c.rangeSection(), "trim_ratio", "must lie in [0, 1], got %v", *r.TrimRatio)
 		}
 		if r.TrimDirection == "" {
-			return c.fieldError("range", "trim_ratio", "needs trim_direction (none, top: drop the highest scores, bottom: drop the lowest)")
+			return c.fieldError(c.rangeSection(), "trim_ratio", "needs trim_direction (none, top: drop the highest scores, bottom: drop the lowest)")
 		}
 	}
 	if r.TrimDirection != "" {
 		dir, err := ramia.ParseDirection(r.TrimDirection)
 		if err != nil {
-			return c.fieldError("range", "trim_direction", "%v", err)
+			return c.fieldError(c.rangeSection(), "trim_direction", "%v", err)
 		}
 		ratio := 0.0
 		switch {
 		case r.TrimRatio != nil:
 			ratio = *r.TrimRatio
 		case dir != ramia.TrimNone:
-			return c.fieldError("range", "trim_direction", "needs trim_ratio, the fraction of each range's scores to drop (leave both out to tune them)")
+			return c.fieldError(c.rangeSection(), "trim_direction", "needs trim_ratio, the fraction of each range's scores to drop (leave both out to tune them)")
 		}
 		s.trim = &rangeTrim{ratio: ratio, dir: dir}
 	}
@@ -194,14 +200,14 @@ func (c *Config) parseRange() error {
 	case string(attack.CompatPrivacyMeter):
 		s.compat = attack.CompatPrivacyMeter
 		if c.Audit.Split != "pairs" {
-			return c.fieldError("range", "compat", "privacy-meter needs audit.split: pairs (Privacy Meter tunes on the target's paired model)")
+			return c.fieldError(c.rangeSection(), "compat", "privacy-meter needs audit.split: pairs (Privacy Meter tunes on the target's paired model)")
 		}
 	default:
-		return c.fieldError("range", "compat", "unknown value %q (want none or privacy-meter)", r.Compat)
+		return c.fieldError(c.rangeSection(), "compat", "unknown value %q (want none or privacy-meter)", r.Compat)
 	}
 	if s.trim != nil && s.size > 0 && s.compat != attack.CompatPrivacyMeter {
 		if _, err := ramia.FixedTrim(s.trim.ratio, s.trim.dir, s.size, s.compat); err != nil {
-			return c.fieldError("range", "trim_ratio", "%v", err)
+			return c.fieldError(c.rangeSection(), "trim_ratio", "%v", err)
 		}
 	}
 	if c.Audit.NumQueries != 1 {
@@ -214,38 +220,38 @@ func (c *Config) parseRange() error {
 // parseMissing validates the parameters of sampler missing_values.
 func (c *Config) parseMissing(s *rangeSpec) error {
 	r := c.Range
-	pm := c.present("range", "num_missing_feats")
+	pm := c.present(c.rangeSection(), "num_missing_feats")
 	switch {
 	case len(r.Columns) > 0 && pm:
-		return c.fieldError("range", "columns", "give columns or Privacy Meter's num_missing_feats, not both")
+		return c.fieldError(c.rangeSection(), "columns", "give columns or Privacy Meter's num_missing_feats, not both")
 	case len(r.Columns) > 0:
-		if c.present("range", "col_ranges") || c.present("range", "is_categorical") {
-			return c.fieldError("range", "columns", "takes each column's values from the training pool; col_ranges and is_categorical go with num_missing_feats")
+		if c.present(c.rangeSection(), "col_ranges") || c.present(c.rangeSection(), "is_categorical") {
+			return c.fieldError(c.rangeSection(), "columns", "takes each column's values from the training pool; col_ranges and is_categorical go with num_missing_feats")
 		}
 		seen := map[string]bool{}
 		for i, name := range r.Columns {
 			if name == "" || seen[name] {
-				return c.fieldError("range", "columns", "element %d is empty or repeated", i)
+				return c.fieldError(c.rangeSection(), "columns", "element %d is empty or repeated", i)
 			}
 			seen[name] = true
 		}
 		s.columns = r.Columns
 		return nil
 	case !pm:
-		return c.fieldError("range", "columns", "sampler missing_values needs the missing columns: columns (names) or num_missing_feats with col_ranges")
+		return c.fieldError(c.rangeSection(), "columns", "sampler missing_values needs the missing columns: columns (names) or num_missing_feats with col_ranges")
 	}
 	if s.lastK = r.NumMissingFeats; s.lastK < 1 {
-		return c.fieldError("range", "num_missing_feats", "must be at least 1, got %d (Privacy Meter reads 0 as every feature)", s.lastK)
+		return c.fieldError(c.rangeSection(), "num_missing_feats", "must be at least 1, got %d (Privacy Meter reads 0 as every feature)", s.lastK)
 	}
 	if len(r.ColRanges) != s.lastK {
-		return c.fieldError("range", "col_ranges", "has %d ranges; want one [low, high] per missing feature (%d)", len(r.ColRanges), s.lastK)
+		return c.fieldError(c.rangeSection(), "col_ranges", "has %d ranges; want one [low, high] per missing feature (%d)", len(r.ColRanges), s.lastK)
 	}
 	for i, cr := range r.ColRanges {
 		if len(cr) != 2 || !(cr[0] <= cr[1]) {
-			return c.fieldError("range", "col_ranges", "element %d is %v; want [low, high] with low ≤ high", i, cr)
+			return c.fieldError(c.rangeSection(), "col_ranges", "element %d is %v; want [low, high] with low ≤ high", i, cr)
 		}
 		if r.IsCategorical && (cr[0] != math.Trunc(cr[0]) || cr[1] != math.Trunc(cr[1]) || cr[1]-cr[0] > 1<<16) {
-			return c.fieldError("range", "col_ranges", "element %d is %v; a categorical column's values are the integers from low to high (at most 65,537 of them)", i, cr)
+			return c.fieldError(c.rangeSection(), "col_ranges", "element %d is %v; a categorical column's values are the integers from low to high (at most 65,537 of them)", i, cr)
 		}
 		s.colRanges = append(s.colRanges, [2]float64{cr[0], cr[1]})
 	}
@@ -276,7 +282,7 @@ func (s *rangeSpec) build(c *Config, pool *dataset.Dataset) (ramia.Sampler, stri
 	case "geometric":
 		g, err := ramia.NewGeometric(pool.Shape, s.transforms, s.size)
 		if err != nil {
-			return nil, "", c.fieldError("range", "sampler", "%v", err)
+			return nil, "", c.fieldError(c.rangeSection(), c.rangeSamplerField(), "%v", err)
 		}
 		names := make([]string, len(s.transforms))
 		for i, t := range s.transforms {
@@ -291,7 +297,7 @@ func (s *rangeSpec) build(c *Config, pool *dataset.Dataset) (ramia.Sampler, stri
 	var cols []ramia.MissingColumn
 	if s.lastK > 0 {
 		if s.lastK > dim {
-			return nil, "", c.fieldError("range", "num_missing_feats", "is %d, but records have %d features", s.lastK, dim)
+			return nil, "", c.fieldError(c.rangeSection(), "num_missing_feats", "is %d, but records have %d features", s.lastK, dim)
 		}
 		for j, cr := range s.colRanges {
 			f := dim - s.lastK + j
@@ -307,14 +313,14 @@ func (s *rangeSpec) build(c *Config, pool *dataset.Dataset) (ramia.Sampler, stri
 		for i, name := range s.columns {
 			col, err := poolColumn(pool, name)
 			if err != nil {
-				return nil, "", c.fieldError("range", "columns", "element %d: %v", i, err)
+				return nil, "", c.fieldError(c.rangeSection(), "columns", "element %d: %v", i, err)
 			}
 			cols = append(cols, col)
 		}
 	}
 	m, err := ramia.NewMissing(cols, s.size, dim)
 	if err != nil {
-		return nil, "", c.fieldError("range", "sampler", "%v", err)
+		return nil, "", c.fieldError(c.rangeSection(), c.rangeSamplerField(), "%v", err)
 	}
 	names := make([]string, len(cols))
 	for i, col := range cols {
@@ -451,7 +457,7 @@ func runRanges(ctx context.Context, c *Config, d *Data, p *Plan, data *attack.Da
 	if s.trim != nil {
 		t, err := ramia.FixedTrim(s.trim.ratio, s.trim.dir, size, s.compat)
 		if err != nil {
-			return nil, c.fieldError("range", "trim_ratio", "%v", err)
+			return nil, c.fieldError(c.rangeSection(), "trim_ratio", "%v", err)
 		}
 		cfg.Trim = &t
 	}
@@ -521,7 +527,7 @@ func rangeSignals(ctx context.Context, c *Config, d *Data, p *Plan, points []flo
 		var m *nn.Sequential
 		if em := p.external[j.Model]; em != nil {
 			m = em.net
-		} else if m, _, err = nn.Load(weightsPath(c.Run.LogDir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs}); err != nil {
+		} else if m, _, err = loadCached(weightsPath(c.Run.LogDir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: p.Specs}, opt); err != nil {
 			return nil, fmt.Errorf("range signals of model %d need its saved weights: %w", j.Model, err)
 		}
 		o, err := nn.Evaluate(ctx, m, nn.Data{X: x, Labels: labels}, nn.EvalConfig{BatchSize: c.Audit.BatchSize})

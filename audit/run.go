@@ -280,7 +280,7 @@ func runWith(ctx context.Context, c *Config, d *Data, opt Options, t0 time.Time)
 			return nil, err
 		}
 		stage("dataset usage")
-		if err := writeUsageReport(filepath.Join(c.Run.LogDir, "report"), res.Usage); err != nil {
+		if err := writeUsagePage(c.Run.LogDir, res.Usage); err != nil {
 			return nil, err
 		}
 		if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {

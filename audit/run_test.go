@@ -6,10 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/npy"
 )
 
@@ -503,5 +505,95 @@ func TestModelWithoutAuditedMembers(t *testing.T) {
 		if a, b := m.TrainAccuracy, res.Models[i].TrainAccuracy; a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
 			t.Errorf("model %d: train accuracy %v after reuse, %v before", i, a, b)
 		}
+	}
+}
+
+// TestDamagedModelSidecars damages a saved model's JSON sidecar (its signals deleted, so that the rerun
+// needs the model): an edited field, a flipped byte and a truncated file are refused, with a line naming
+// the file, and that model alone is retrained; a sidecar in the format from before sidecars recorded
+// their SHA-256 is accepted once and rewritten with it, as Save would have written it. Every rerun
+// reaches the first run's scores.
+func TestDamagedModelSidecars(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sidecars, _ := filepath.Glob(filepath.Join(dir, "models", "*.json"))
+	if len(sidecars) != 6 {
+		t.Fatalf("%d model sidecars, want 6", len(sidecars))
+	}
+	path := sidecars[2]
+	for _, tc := range []struct {
+		name    string
+		damage  func(b []byte) []byte
+		trained int
+		log     []string
+	}{
+		{"a digit of the final loss changed", func(b []byte) []byte {
+			i := strings.Index(string(b), `"final_loss": "`) + len(`"final_loss": "`) + 2
+			if b[i] < '0' || b[i] > '9' {
+				t.Fatalf("no digit at the final loss:\n%s", b)
+			}
+			b[i] = '0' + (b[i]-'0'+1)%10
+			return b
+		}, 1, []string{"retraining", path, "do not match the SHA-256 it records"}},
+		{"seed edited", func(b []byte) []byte {
+			return regexp.MustCompile(`"seed": \d+`).ReplaceAll(b, []byte(`"seed": 12345`))
+		}, 1, []string{"retraining", path, "do not match the SHA-256 it records"}},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, 1, []string{"retraining", path}},
+		{"old format, no checksum", func(b []byte) []byte {
+			b = regexp.MustCompile(`,\n\s*"sha256": "[0-9a-f]{64}"`).ReplaceAll(b, nil)
+			if strings.Contains(string(b), `"sha256"`) {
+				t.Fatalf("sha256 field not removed:\n%s", b)
+			}
+			return b
+		}, 0, []string{path, "without a checksum"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.damage(slices.Clone(orig)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			signals, _ := filepath.Glob(filepath.Join(dir, "signals", "*"))
+			for _, s := range signals {
+				if err := os.Remove(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var log strings.Builder
+			res, err := Run(context.Background(), tinyConfig(t, dir, 0), Options{Log: &log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Trained != tc.trained || res.Reused != 6-tc.trained {
+				t.Errorf("trained %d, reused %d; want %d and %d", res.Trained, res.Reused, tc.trained, 6-tc.trained)
+			}
+			for _, s := range tc.log {
+				if !strings.Contains(log.String(), s) {
+					t.Errorf("the log does not say %q:\n%s", s, log.String())
+				}
+			}
+			again, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := nn.ReadModelInfo(path); err != nil {
+				t.Errorf("the sidecar after the rerun: %v", err)
+			}
+			if tc.trained == 0 && !slices.Equal(again, orig) {
+				t.Errorf("the rewritten old-format sidecar differs from the one Save wrote:\n%s\nwant\n%s", again, orig)
+			}
+			for i, a := range res.Attacks {
+				for tg := range a.Scores {
+					if !slices.Equal(a.Scores[tg], first.Attacks[i].Scores[tg]) {
+						t.Errorf("%s target %d: scores differ from the first run's", a.Label, tg)
+					}
+				}
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/pmeter/pmeter/duci"
 	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/npy"
-	"github.com/pmeter/pmeter/report"
 )
 
 // ModalityText is data.modality for language models: the run reads an LLM bundle (per-token
@@ -102,7 +100,8 @@ func textParams(a AttackConfig) (llm.Params, error) {
 }
 
 // runText runs a text-modality audit: read and validate the bundle, run the attacks and the blind
-// baselines, write run.json's text block, llm_metrics.json, the scores and report/llm.html.
+// baselines, write run.json's text block, the scores, and report/llm.html with its saved input
+// (results/llm_page.json and .npy, from which 'pmeter report' rebuilds it).
 func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result, error) {
 	b, err := llm.Read(c.Data.Bundle)
 	if err != nil {
@@ -151,17 +150,13 @@ func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result,
 		return nil, err
 	}
 	res.Text = tr
-	rdir := filepath.Join(c.Run.LogDir, "report")
-	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return nil, err
-	}
 	for _, r := range tr.Attacks {
 		name := strings.NewReplacer("[", "_", "]", "", ",", "_", "=", "").Replace(r.Attack)
 		if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "scores_"+name+".npy"), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
 			return nil, err
 		}
 	}
-	if err := report.WriteLLM(rdir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
+	if err := writeTextPage(c.Run.LogDir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
 		return nil, err
 	}
 	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
@@ -219,7 +214,8 @@ func (c *Config) validateTextUsage() error {
 
 // runTextUsage runs text DUCI (llm.Usage) on the bundle: the fraction of its corpus (every sequence
 // outside population.npy) that the target LM was fine-tuned on, the shadow LMs as references; it writes
-// run.json's dataset_usage block (modality text), duci_scores.npy and report/index.html.
+// run.json's dataset_usage block (modality text), duci_scores.npy, and report/index.html with its saved
+// input (results/usage_page.json).
 func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *llm.Bundle) (*Result, error) {
 	res.Source = b.Source
 	claim, err := ClaimDir(c.Run.LogDir, c, opt.logf)
@@ -247,7 +243,7 @@ func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *l
 	if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "duci_scores.npy"), npy.NewFloat64(r.TargetScores, 1, len(r.TargetScores))); err != nil {
 		return nil, err
 	}
-	if err := writeUsageReport(filepath.Join(c.Run.LogDir, "report"), u); err != nil {
+	if err := writeUsagePage(c.Run.LogDir, u); err != nil {
 		return nil, err
 	}
 	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {

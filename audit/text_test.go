@@ -37,25 +37,7 @@ func TestTextConfigErrors(t *testing.T) {
 }
 
 func TestTextRun(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	b := &llm.Bundle{}
-	var lp [][]float64
-	var texts []string
-	for s := range 40 {
-		member := s < 20
-		var seq []float64
-		for range 5 + r.IntN(10) {
-			v := -r.ExpFloat64()
-			if member {
-				v *= 0.6
-			}
-			seq = append(seq, v)
-		}
-		lp = append(lp, seq)
-		b.Labels = append(b.Labels, member)
-		texts = append(texts, strings.Repeat(" word", len(seq)+1))
-	}
-	b.LogProbs, b.Texts = llm.NewRagged(lp), texts
+	b := syntheticTextBundle(5)
 	dir := t.TempDir()
 	bdir := filepath.Join(dir, "bundle")
 	if err := b.WriteDir(bdir); err != nil {
@@ -187,4 +169,29 @@ func TestTextUsageRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "run2", "report", "index.html")); err != nil {
 		t.Error(err)
 	}
+}
+
+// syntheticTextBundle is a bundle of 40 sequences, the first 20 members, whose members' tokens are more
+// likely under the target.
+func syntheticTextBundle(seed uint64) *llm.Bundle {
+	r := rand.New(rand.NewPCG(seed, 6))
+	b := &llm.Bundle{}
+	var lp [][]float64
+	var texts []string
+	for s := range 40 {
+		member := s < 20
+		var seq []float64
+		for range 5 + r.IntN(10) {
+			v := -r.ExpFloat64()
+			if member {
+				v *= 0.6
+			}
+			seq = append(seq, v)
+		}
+		lp = append(lp, seq)
+		b.Labels = append(b.Labels, member)
+		texts = append(texts, strings.Repeat(" word", len(seq)+1))
+	}
+	b.LogProbs, b.Texts = llm.NewRagged(lp), texts
+	return b
 }

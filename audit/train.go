@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/pmeter/pmeter/dataset"
+	"github.com/pmeter/pmeter/internal/jsonsum"
 	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/nn/sched"
 	"github.com/pmeter/pmeter/npy"
@@ -420,7 +421,7 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 		opt.logf("model %d: recomputing its signals: %v", j.Model, err)
 	}
 	if x.traj != nil {
-		if err := x.trajectoryFromCheckpoints(ctx, d, j); err != nil {
+		if err := x.trajectoryFromCheckpoints(ctx, d, j, opt); err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
 				opt.logf("model %d: retraining for its loss trajectory: %v", j.Model, err)
 			}
@@ -438,7 +439,7 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 		// so their saved weights are not reloaded.
 		return nil, nil
 	}
-	m, saved, err := nn.Load(weightsPath(x.dir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: x.p.Specs})
+	m, saved, err := loadCached(weightsPath(x.dir, j), nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: x.p.Specs}, opt)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			opt.logf("model %d: retraining: %v", j.Model, err)
@@ -448,6 +449,34 @@ func (x *extractor) reuse(ctx context.Context, d *Data, j Job, opt Options) (*mo
 	info.FinalLoss, _ = strconv.ParseFloat(saved.Extra["final_loss"], 64)
 	info.Seconds, _ = strconv.ParseFloat(saved.Extra["train_seconds"], 64)
 	return x.extract(ctx, m, j, info)
+}
+
+// loadCached loads a model that the run directory caches (its final weights or a checkpoint), checked
+// against want, which must name its training records and architecture. nn.Load refuses a sidecar whose
+// contents do not match the SHA-256 it records, and the caller retrains the model.
+//
+// A sidecar written before pmeter recorded that checksum (no sha256 field) is accepted once and
+// rewritten with one, rather than retrained, because what decides which model it is is verified without
+// it: its weights against weights_sha256 (the weights file's bytes), its training records against the
+// run's membership (indices_hash), its input shape and layers against the run's architecture, and its
+// path is the content-addressed key of the data, architecture, training recipe (DP settings included)
+// and seed. A truncated sidecar is not valid JSON, and is refused. What remains unverified (final_loss,
+// train_seconds, backend) is informational and enters no score or bound; retraining every cached model
+// after an upgrade would cost hours on a large audit and gain the numbers nothing.
+func loadCached(path string, want nn.Expect, opt Options) (*nn.Sequential, *nn.ModelInfo, error) {
+	if want.IndicesHash == "" || want.Layers == nil {
+		return nil, nil, fmt.Errorf("loading cached model %s: its training records and architecture must be checked", path)
+	}
+	m, info, err := nn.Load(path, want)
+	if err != nil || info.SHA256 != "" {
+		return m, info, err
+	}
+	sidecar := nn.SidecarPath(path)
+	if err := nn.WriteModelInfo(sidecar, *info); err != nil {
+		return nil, nil, fmt.Errorf("adding a checksum to %s: %w", sidecar, err)
+	}
+	opt.logf("%s: sidecar without a checksum (written by an older pmeter); its weights, records and architecture match, so it is kept and now records one", sidecar)
+	return m, info, nil
 }
 
 // save writes a trained model's weights and sidecar.
@@ -574,16 +603,9 @@ func (sc signalSidecar) selfHash() (string, error) {
 	return jsonSHA256(sc)
 }
 
-// jsonSHA256 returns the hex SHA-256 of v's compact JSON: the self-checksum of the run directory's JSON
-// artefacts, computed with their own checksum field emptied.
-func jsonSHA256(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
+// jsonSHA256 returns the self-checksum of the run directory's JSON artefacts (jsonsum.SHA256: the hex
+// SHA-256 of their compact JSON, computed with their own checksum field emptied).
+func jsonSHA256(v any) (string, error) { return jsonsum.SHA256(v) }
 
 func (sc signalSidecar) write(path string) error {
 	var err error
@@ -634,6 +656,19 @@ func writeSignalFile(path string, a *npy.Array) (signalFile, error) {
 
 // readSignalFile reads a float32 matrix from path and checks it against what its sidecar records.
 func readSignalFile(path string, want signalFile) (*npy.Array, error) {
+	a, err := readCheckedFile(path, want)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != npy.Float32 || !slices.Equal(a.Shape, want.Shape) {
+		return nil, fmt.Errorf("%s: %v of shape %v, but its sidecar records float32 of shape %v", path, a.Kind, a.Shape, want.Shape)
+	}
+	return a, nil
+}
+
+// readCheckedFile reads an array written by writeSignalFile from path and checks its name and SHA-256
+// against want.
+func readCheckedFile(path string, want signalFile) (*npy.Array, error) {
 	if want.File != filepath.Base(path) {
 		return nil, fmt.Errorf("%s: the sidecar describes %s instead", path, want.File)
 	}
@@ -653,9 +688,6 @@ func readSignalFile(path string, want signalFile) (*npy.Array, error) {
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != want.SHA256 {
 		return nil, fmt.Errorf("%s: damaged: SHA-256 %s…, but its sidecar records %s…", path, sum[:12], want.SHA256[:min(12, len(want.SHA256))])
-	}
-	if a.Kind != npy.Float32 || !slices.Equal(a.Shape, want.Shape) {
-		return nil, fmt.Errorf("%s: %v of shape %v, but its sidecar records float32 of shape %v", path, a.Kind, a.Shape, want.Shape)
 	}
 	return a, nil
 }

@@ -139,7 +139,7 @@ func (x *extractor) checkpoint(ctx context.Context, d *Data, j Job) func(epoch i
 
 // trajectoryFromCheckpoints recomputes model j's trajectory from its saved checkpoints and final
 // weights (a run directory whose signals lack the losses, or that audits other records).
-func (x *extractor) trajectoryFromCheckpoints(ctx context.Context, d *Data, j Job) error {
+func (x *extractor) trajectoryFromCheckpoints(ctx context.Context, d *Data, j Job, opt Options) error {
 	tr := x.newTrajectory()
 	want := nn.Expect{IndicesHash: nn.HashIndices(j.Train), InputShape: d.Pool.Shape, Layers: x.p.Specs}
 	for k, e := range tr.epochs {
@@ -147,7 +147,7 @@ func (x *extractor) trajectoryFromCheckpoints(ctx context.Context, d *Data, j Jo
 		if k == len(tr.epochs)-1 && e == x.c.Train.Epochs {
 			path = weightsPath(x.dir, j)
 		}
-		m, _, err := nn.Load(path, want)
+		m, _, err := loadCached(path, want, opt)
 		if err != nil {
 			return fmt.Errorf("checkpoint after epoch %d: %w", e, err)
 		}

@@ -174,6 +174,12 @@ data:
 	if err != nil || !strings.Contains(string(page), "Dataset usage") {
 		t.Errorf("report page: %v", err)
 	}
+	// 'pmeter report' rebuilds the page from the run's saved input (TestRebuildReport for the rest).
+	if got, err := RebuildReport(context.Background(), dir, filepath.Join(t.TempDir(), "rebuilt")); err != nil {
+		t.Error(err)
+	} else if b, err := os.ReadFile(got); err != nil || !bytes.Equal(b, page) {
+		t.Errorf("rebuilt %s differs from the run's page (%v)", got, err)
+	}
 	var sum bytes.Buffer
 	res.WriteSummary(&sum)
 	if !strings.Contains(sum.String(), "target 1") {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pmeter/pmeter/internal/jsonsum"
 	"github.com/pmeter/pmeter/npy"
 )
 
@@ -43,6 +44,10 @@ type ModelInfo struct {
 	// ties the two files together.
 	Weights       string `json:"weights"`
 	WeightsSHA256 string `json:"weights_sha256"`
+	// SHA256 is the sidecar's self-checksum: jsonsum.SHA256 of the sidecar with SHA256 itself empty, so
+	// that an edited or damaged sidecar is refused rather than trusted. A sidecar written before pmeter
+	// recorded it has none (see ReadModelInfo).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Expect lists what Load checks a saved model against; zero fields are not checked.
@@ -240,21 +245,41 @@ func Save(path string, m *Sequential, info ModelInfo) error {
 		return fmt.Errorf("nn: save model %q: %w", m.Name, err)
 	}
 	info.WeightsSHA256 = hex.EncodeToString(h.Sum(nil))
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return fmt.Errorf("nn: save model %q: sidecar: %w", m.Name, err)
-	}
-	err = npy.WriteAtomic(SidecarPath(path), func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
-	if err != nil {
+	if err := WriteModelInfo(SidecarPath(path), info); err != nil {
 		return fmt.Errorf("nn: save model %q: %w", m.Name, err)
 	}
 	return nil
 }
 
-// ReadModelInfo reads the JSON sidecar of a saved model (the path of the sidecar itself).
+// selfHash returns the SHA-256 that info records of itself.
+func (info ModelInfo) selfHash() (string, error) {
+	info.SHA256 = ""
+	return jsonsum.SHA256(info)
+}
+
+// WriteModelInfo writes info atomically as the JSON sidecar at path, with its self-checksum SHA256
+// computed afresh. Save calls it; a caller that keeps a sidecar written before pmeter recorded
+// checksums (see ReadModelInfo) calls it to add one.
+func WriteModelInfo(path string, info ModelInfo) error {
+	var err error
+	if info.SHA256, err = info.selfHash(); err != nil {
+		return fmt.Errorf("sidecar %s: %w", path, err)
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sidecar %s: %w", path, err)
+	}
+	return npy.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// ReadModelInfo reads the JSON sidecar of a saved model (the path of the sidecar itself) and verifies
+// its self-checksum: a sidecar whose contents do not match the SHA-256 it records is an error that
+// names the file. A sidecar without a checksum (written by a pmeter from before sidecars recorded one,
+// or by another tool) is returned with SHA256 empty: its weights are still checked against
+// weights_sha256 by Load, and the caller decides whether to trust the rest.
 func ReadModelInfo(path string) (*ModelInfo, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -268,6 +293,15 @@ func ReadModelInfo(path string) (*ModelInfo, error) {
 	}
 	if info.Format != SidecarFormat {
 		return nil, fmt.Errorf("nn: model sidecar %s: format %q, want %q", path, info.Format, SidecarFormat)
+	}
+	if info.SHA256 != "" {
+		sum, err := info.selfHash()
+		if err != nil {
+			return nil, fmt.Errorf("nn: model sidecar %s: %w", path, err)
+		}
+		if sum != info.SHA256 {
+			return nil, fmt.Errorf("nn: model sidecar %s: damaged or edited: its contents do not match the SHA-256 it records", path)
+		}
 	}
 	if len(info.Layers) == 0 || len(info.InputShape) == 0 || len(info.WeightsSHA256) != 64 {
 		return nil, fmt.Errorf("nn: model sidecar %s: needs layers, input_shape and weights_sha256", path)

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
@@ -168,8 +169,10 @@ func TestLoadRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		f(&info)
-		b, _ := json.Marshal(info)
-		os.WriteFile(SidecarPath(path), b, 0o644)
+		// A consistent forgery (checksum recomputed), so that the checks behind the checksum are tested.
+		if err := WriteModelInfo(SidecarPath(path), info); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cases := []struct {
 		name  string
@@ -189,6 +192,14 @@ func TestLoadRefuses(t *testing.T) {
 		{"weights not safetensors", func() { os.WriteFile(path, []byte("PK\x03\x04 not a safetensors file"), 0o644) }, Expect{}, []string{"m.safetensors", "header length"}},
 		{"sidecar missing", func() { os.Remove(SidecarPath(path)) }, Expect{}, []string{"m.json"}},
 		{"sidecar corrupt", func() { os.WriteFile(SidecarPath(path), sidecar[:20], 0o644) }, Expect{}, []string{"m.json"}},
+		{"sidecar edited", func() {
+			// An edit that keeps the JSON valid (another seed) but not the self-checksum.
+			b := bytes.Replace(sidecar, []byte(`"seed": 0`), []byte(`"seed": 7`), 1)
+			if bytes.Equal(b, sidecar) {
+				t.Fatalf("no seed in the sidecar:\n%s", sidecar)
+			}
+			os.WriteFile(SidecarPath(path), b, 0o644)
+		}, Expect{}, []string{"m.json", "do not match the SHA-256 it records"}},
 		{"sidecar format", func() { editSidecar(func(i *ModelInfo) { i.Format = "other/v9" }) }, Expect{}, []string{"m.json", "format"}},
 		{"shape mismatch", func() {
 			// A sidecar describing a wider last layer, with the weights' true hash: the shapes disagree.
@@ -375,4 +386,51 @@ func TestTorchReadsSavedModel(t *testing.T) {
 		t.Fatalf("torch output shape %v, ours %v", want.Shape, got.Shape)
 	}
 	closeTo(t, "output vs torch", got.Data, refTensor{Shape: want.Shape, Data: want.Data})
+}
+
+// TestSidecarChecksum: Save records the sidecar's self-checksum, and a sidecar from before it did (no
+// sha256 field) still loads, with SHA256 empty for its caller to judge.
+func TestSidecarChecksum(t *testing.T) {
+	m, _, _ := trainedTestModel(t)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, m, ModelInfo{InputShape: []int{3, 8, 8}, Extra: map[string]string{"final_loss": "0.25"}}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := ReadModelInfo(SidecarPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.SHA256) != 64 {
+		t.Fatalf("sidecar records SHA-256 %q", info.SHA256)
+	}
+	// The old format: the same sidecar without its sha256 line.
+	b, _ := os.ReadFile(SidecarPath(path))
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, `"sha256"`) {
+			lines = append(lines, l)
+		}
+	}
+	old := strings.Replace(strings.Join(lines, "\n"), `"weights_sha256": "`+info.WeightsSHA256+`",`, `"weights_sha256": "`+info.WeightsSHA256+`"`, 1)
+	if err := os.WriteFile(SidecarPath(path), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, legacy, err := Load(path, Expect{})
+	if err != nil {
+		t.Fatalf("old-format sidecar: %v\n%s", err, old)
+	}
+	if legacy.SHA256 != "" {
+		t.Errorf("old-format sidecar read with SHA256 %q", legacy.SHA256)
+	}
+	// Rewriting it adds the checksum of the same contents.
+	if err := WriteModelInfo(SidecarPath(path), *legacy); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ReadModelInfo(SidecarPath(path))
+	if err != nil {
+		t.Fatalf("rewritten sidecar: %v", err)
+	}
+	if again.SHA256 != info.SHA256 {
+		t.Errorf("rewritten sidecar: SHA-256 %q, want %q", again.SHA256, info.SHA256)
+	}
 }

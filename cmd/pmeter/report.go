@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pmeter/pmeter/audit"
 	"github.com/pmeter/pmeter/report"
 )
 
@@ -20,6 +21,10 @@ const reportUsage = `Usage:
 Rebuilds the audit report of a run from its saved results, without retraining or rerunning any attack:
 reads RUN_DIR/results (or RUN_DIR itself when it holds results.json) and writes RUN_DIR/report:
 index.html (self-contained), summary.json, records.csv and plots/*.png|svg.
+
+A text-modality run (data.modality: text) gets report/llm.html back, and a dataset_usage run (DUCI,
+classifier or text) report/index.html, rebuilt byte for byte from the inputs the run saved in RUN_DIR/results
+(llm_page.json with llm_page.npy, usage_page.json; checksummed); only --out applies to them.
 
 By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
 alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
@@ -62,6 +67,27 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		dir = filepath.Join(runDir, report.ReportDir)
 	}
 
+	kind, err := audit.ReportKindOf(runDir)
+	if err != nil {
+		return err
+	}
+	if kind != audit.MembershipReport {
+		var set []string
+		flags.Visit(func(f *flag.Flag) {
+			if f.Name != "out" {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			return usagef("%s: %s applies to membership reports; %s is a %s run, whose page has no such setting", runDir, strings.Join(set, ", "), runDir, kind)
+		}
+		page, err := audit.RebuildReport(ctx, runDir, dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", page)
+		return nil
+	}
 	in, err := report.ReadInput(results)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
