@@ -56,6 +56,7 @@ type usersView struct {
 	TopMembers, TopN int
 	// Exposed of TargetUsers have p ≤ Alpha against target 0; ExposedNull would on a null target.
 	Exposed, TargetUsers, Alpha, ExposedNull string
+	HasExposed                               bool // false for a run saved before the count existed
 }
 
 type userRow struct {
@@ -105,13 +106,18 @@ func (a *analysis) usersView() *usersView {
 		} else if t.ReferenceSizes[0] != t.ReferenceSizes[1] {
 			ref = fmt.Sprintf("%s users of %d–%d records", thousands(t.Reference), t.ReferenceSizes[0], t.ReferenceSizes[1])
 		}
-		v.Top = append(v.Top, userTopRow{Rank: fmt.Sprint(k + 1), User: t.User, Records: thousands(t.Records),
-			Score: fmt.Sprintf("%.4g", t.Score), P: fmt.Sprintf("%.3g", t.PValue), PMax: fmt.Sprintf("%.3g", t.PValueMax), Reference: ref, Member: t.Member})
+		row := userTopRow{Rank: fmt.Sprint(k + 1), User: t.User, Records: thousands(t.Records),
+			Score: fmt.Sprintf("%.4g", t.Score), P: fmt.Sprintf("%.3g", t.PValue), PMax: fmt.Sprintf("%.3g", t.PValueMax), Reference: ref, Member: t.Member}
+		if t.PValueMax == 0 { // a run saved before users had p-values (ranked by raw score)
+			row.P, row.PMax, row.Reference = "–", "–", "–"
+		}
+		v.Top = append(v.Top, row)
 		if t.Member {
 			v.TopMembers++
 		}
 	}
 	v.TopN = len(b.Top)
+	v.HasExposed = b.TargetUsers > 0
 	v.Exposed, v.TargetUsers, v.ExposedNull = thousands(b.Exposed), thousands(b.TargetUsers), fmt.Sprintf("%.1f", b.ExposedNull)
 	v.Alpha = fmt.Sprintf("%g", b.ExposedAlpha)
 	return v
