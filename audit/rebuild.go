@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pmeter/pmeter/internal/jsonsum"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
 	"github.com/pmeter/pmeter/report"
@@ -29,7 +30,7 @@ const (
 )
 
 // The saved inputs of the text and dataset_usage pages, in RUN_DIR/results (report.ResultsDir). Each
-// JSON file records its own SHA-256 (jsonSHA256 with its sha256 field empty) and that of its .npy, so
+// JSON file records its own SHA-256 (jsonsum.SHA256 with its sha256 field empty) and that of its .npy, so
 // that a damaged file is detected rather than rebuilt into a wrong page.
 const (
 	textPageFile       = "llm_page.json"
@@ -192,10 +193,10 @@ func buildUsagePage(runDir, dir string) (string, error) {
 }
 
 // writeSelfChecked writes v as indented JSON to path, atomically, with *sum set to the SHA-256 of its
-// compact JSON with *sum empty (jsonSHA256).
+// compact JSON with *sum empty (jsonsum.SHA256).
 func writeSelfChecked(path string, v any, sum *string) error {
 	*sum = ""
-	h, err := jsonSHA256(v)
+	h, err := jsonsum.SHA256(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -220,7 +221,7 @@ func readSelfChecked(path, wantFormat string, v any, format, sum *string) error 
 	}
 	recorded := *sum
 	*sum = ""
-	h, err := jsonSHA256(v)
+	h, err := jsonsum.SHA256(v)
 	*sum = recorded
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)

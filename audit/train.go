@@ -600,12 +600,8 @@ type signalFile struct {
 // selfHash returns the SHA-256 that sc records of itself.
 func (sc signalSidecar) selfHash() (string, error) {
 	sc.SHA256 = ""
-	return jsonSHA256(sc)
+	return jsonsum.SHA256(sc)
 }
-
-// jsonSHA256 returns the self-checksum of the run directory's JSON artefacts (jsonsum.SHA256: the hex
-// SHA-256 of their compact JSON, computed with their own checksum field emptied).
-func jsonSHA256(v any) (string, error) { return jsonsum.SHA256(v) }
 
 func (sc signalSidecar) write(path string) error {
 	var err error

@@ -13,6 +13,7 @@ import (
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/dataset"
 	"github.com/pmeter/pmeter/dpaudit"
+	"github.com/pmeter/pmeter/internal/jsonsum"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/nn"
 	"github.com/pmeter/pmeter/nn/sched"
@@ -51,7 +52,7 @@ type whiteBoxScores struct {
 
 func (w whiteBoxScores) selfHash() (string, error) {
 	w.SHA256 = ""
-	return jsonSHA256(w)
+	return jsonsum.SHA256(w)
 }
 
 func (w whiteBoxScores) write(path string) error {
