@@ -163,16 +163,9 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	fmt.Fprint(stdout, dpaudit.SoundnessTable(cfg, cells))
-	if err := h.writeJSON(cells, stdout); err != nil {
-		return err
+	var failed []string
+	for _, c := range dpaudit.Failed(cells) {
+		failed = append(failed, fmt.Sprintf("claimed ε %.3g, %s: bound above the claim on %d of %d audits", c.ClaimedEpsilon, c.Audit, c.Above, len(c.Values)))
 	}
-	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
-	if f := dpaudit.Failed(cells); len(f) > 0 {
-		var s []string
-		for _, c := range f {
-			s = append(s, fmt.Sprintf("claimed ε %.3g, %s: bound above the claim on %d of %d audits", c.ClaimedEpsilon, c.Audit, c.Above, len(c.Values)))
-		}
-		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(s, "\n  "))
-	}
-	return nil
+	return h.finish(cells, failed, time.Since(start), stdout)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/pmeter/pmeter/npy"
 )
@@ -61,4 +63,30 @@ func (h *harnessFlags) writeJSON(v any, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", h.json)
 	return nil
+}
+
+// finish ends a harness run: it writes rep to the --json file, prints the elapsed time, and returns the
+// failed cells, one per line, as an error.
+func (h *harnessFlags) finish(rep any, failed []string, elapsed time.Duration, stdout io.Writer) error {
+	if err := h.writeJSON(rep, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "elapsed %s\n", elapsed.Round(time.Second))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d cells fail:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+// harnessSides parses --harness: which of the null and leak harnesses to run.
+func harnessSides(name string) (null, leak bool, err error) {
+	switch name {
+	case "null":
+		return true, false, nil
+	case "leak":
+		return false, true, nil
+	case "all":
+		return true, true, nil
+	}
+	return false, false, usagef("--harness %q: want null, leak or all", name)
 }

@@ -118,20 +118,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if set["population"] {
 		cfg.Population = *population
 	}
-	switch *harness {
-	case "null":
-		cfg.Null, cfg.Leak = true, false
-	case "leak":
-		cfg.Null, cfg.Leak = false, true
-	case "all":
-		cfg.Null, cfg.Leak = true, true
-	default:
-		return usagef("--harness %q: want null, leak or all", *harness)
+	var err error
+	if cfg.Null, cfg.Leak, err = harnessSides(*harness); err != nil {
+		return err
 	}
 	if *noSlow && !*ranges {
 		cfg.Variants = validity.Variants(false)
 	}
-	var err error
 	if cfg.Variants, err = validity.SelectVariants(cfg.Variants, splitList(*attacks)); err != nil {
 		return usagef("--attacks: %v", err)
 	}
@@ -172,14 +165,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := rep.WriteTables(stdout); err != nil {
 		return err
 	}
-	if err := h.writeJSON(rep, stdout); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "elapsed %s\n", rep.Elapsed.Round(time.Second))
-	if f := rep.Failures(); len(f) > 0 {
-		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
-	}
-	return nil
+	return h.finish(rep, rep.Failures(), rep.Elapsed, stdout)
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -272,14 +258,7 @@ func runValidateLLM(ctx context.Context, reduced bool, set map[string]bool, seed
 		return err
 	}
 	rep.WriteTable(stdout)
-	if err := h.writeJSON(rep, stdout); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
-	if f := rep.Failures(); len(f) > 0 {
-		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
-	}
-	return nil
+	return h.finish(rep, rep.Failures(), time.Since(start), stdout)
 }
 
 // runValidateUsers is 'pmeter validate --users'.
@@ -291,17 +270,10 @@ func runValidateUsers(ctx context.Context, reduced bool, set map[string]bool, se
 	if set["seeds"] {
 		cfg.Seeds = seeds
 	}
-	switch harness {
-	case "null":
-		cfg.Null, cfg.Leak = true, false
-	case "leak":
-		cfg.Null, cfg.Leak = false, true
-	case "all":
-		cfg.Null, cfg.Leak = true, true
-	default:
-		return usagef("--harness %q: want null, leak or all", harness)
-	}
 	var err error
+	if cfg.Null, cfg.Leak, err = harnessSides(harness); err != nil {
+		return err
+	}
 	if noSlow {
 		cfg.Variants = validity.Variants(false)
 	}
@@ -323,12 +295,5 @@ func runValidateUsers(ctx context.Context, reduced bool, set map[string]bool, se
 		return err
 	}
 	rep.WriteTable(stdout)
-	if err := h.writeJSON(rep, stdout); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "elapsed %s\n", time.Since(start).Round(time.Second))
-	if f := rep.Failures(); len(f) > 0 {
-		return fmt.Errorf("%d cells fail:\n  %s", len(f), strings.Join(f, "\n  "))
-	}
-	return nil
+	return h.finish(rep, rep.Failures(), time.Since(start), stdout)
 }
