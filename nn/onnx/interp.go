@@ -3,7 +3,6 @@ package onnx
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -84,16 +83,9 @@ type opFunc func(r *runner, n *gnode, in []*constant) ([]*constant, error)
 
 // LoadGraph reads an .onnx file as a Graph (see DecodeGraph). Errors name the file.
 func LoadGraph(path string) (*Graph, error) {
-	st, err := os.Stat(path)
+	b, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("onnx: %w", err)
-	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("onnx: %s: %d bytes is larger than the 2 GiB protobuf limit", path, st.Size())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("onnx: %w", err)
+		return nil, err
 	}
 	g, err := decodeGraphModel(b)
 	if err != nil {

@@ -51,11 +51,8 @@ type Options struct {
 // the batch and Options.InputShape does not supply them.
 var ErrInputShape = errors.New("input shape unknown")
 
-// Load reads an .onnx file and imports it (see DecodeWith). Errors name the file.
-func Load(path string) (*Model, error) { return LoadWith(path, Options{}) }
-
-// LoadWith reads an .onnx file and imports it with the given options. Errors name the file.
-func LoadWith(path string, opt Options) (*Model, error) {
+// readFile reads an .onnx file whole, refusing one above the 2 GiB protobuf limit before reading it.
+func readFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
@@ -66,6 +63,18 @@ func LoadWith(path string, opt Options) (*Model, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	return b, nil
+}
+
+// Load reads an .onnx file and imports it (see DecodeWith). Errors name the file.
+func Load(path string) (*Model, error) { return LoadWith(path, Options{}) }
+
+// LoadWith reads an .onnx file and imports it with the given options. Errors name the file.
+func LoadWith(path string, opt Options) (*Model, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, err
 	}
 	if opt.Name == "" {
 		opt.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
