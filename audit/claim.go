@@ -24,6 +24,9 @@ import (
 // Processes with the same configuration hash may hold the directory together, since everything they
 // write is content-addressed and written atomically; a process with another configuration is refused
 // with the holders' details, since the two would leave a directory of mixed metadata and results.
+// pmeter report claims the directory alone (ClaimReport; command "report" in its holder file): it
+// rewrites report/ from results/ through fixed temporary names, so it shares the directory with no
+// other report and with no run, which writes both.
 //
 // flock was chosen over an O_EXCL lock file with a pid liveness check because the kernel releases it
 // when its process dies, however it dies, so a claim is live exactly while its lock is held: a kill -9
@@ -44,9 +47,21 @@ type Holder struct {
 	// Config is the configuration's hash (Config.Hash); ConfigFile the file it came from, if any.
 	Config     string `json:"config"`
 	ConfigFile string `json:"config_file,omitempty"`
+	// Command is "report" for pmeter report's claim (ClaimReport), which holds the directory alone, and
+	// empty for a run's (ClaimDir). Holder files written before this field are runs'.
+	Command string `json:"command,omitempty"`
 }
 
+// reportCommand is Holder.Command of pmeter report's claim.
+const reportCommand = "report"
+
+// exclusive reports whether h holds its directory alone.
+func (h Holder) exclusive() bool { return h.Command != "" }
+
 func (h Holder) String() string {
+	if h.exclusive() {
+		return fmt.Sprintf("pid %d on host %s, started %s, pmeter %s", h.PID, h.Host, h.Started.Format(time.RFC3339), h.Command)
+	}
 	s := fmt.Sprintf("pid %d on host %s, started %s, config %s", h.PID, h.Host, h.Started.Format(time.RFC3339), shortHash(h.Config))
 	if h.ConfigFile != "" {
 		s += " (" + h.ConfigFile + ")"
@@ -85,10 +100,30 @@ type Claim struct {
 // A directory that pmeter did not make a run directory is taken only when none of the names a run writes
 // there exists already: pmeter never overwrites a file it did not write (foreignRunFiles).
 func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim, error) {
-	cdir := filepath.Join(dir, ClaimsDir)
 	if err := foreignRunFiles(dir); err != nil {
 		return nil, err
 	}
+	return claim(dir, Holder{Config: c.Hash(), ConfigFile: c.file}, logf)
+}
+
+// ClaimReport claims run directory dir, which must exist, for pmeter report, which rebuilds its report:
+// like ClaimDir, except that it holds the directory alone. It refuses, naming the holder, when any live
+// process holds the directory (a report, or a run of any configuration), and takes over the claims of
+// processes that are gone. A run started while a report holds the directory is refused the same way.
+// dir may be a folder of saved results rather than a run directory (pmeter report reads either).
+func ClaimReport(dir string, logf func(format string, a ...any)) (*Claim, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("run directory %s: %w", dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("run directory %s is not a directory", dir)
+	}
+	return claim(dir, Holder{Command: reportCommand}, logf)
+}
+
+// claim is ClaimDir and ClaimReport once the directory is known to be one pmeter may write into; me has
+// the holder's configuration hash and command, and claim fills in the process.
+func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, error) {
+	cdir := filepath.Join(dir, ClaimsDir)
 	if err := os.MkdirAll(cdir, 0o755); err != nil {
 		return nil, err
 	}
@@ -106,13 +141,14 @@ func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim
 	}
 
 	host, _ := os.Hostname()
-	me := Holder{PID: os.Getpid(), Host: host, Started: time.Now().UTC().Truncate(time.Second), Config: c.Hash(), ConfigFile: c.file}
+	me.PID, me.Host, me.Started = os.Getpid(), host, time.Now().UTC().Truncate(time.Second)
 	entries, err := os.ReadDir(cdir)
 	if err != nil {
 		return nil, err
 	}
 	var conflicts []string
 	others := 0
+	byReports := true // every conflict is with a pmeter report
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
@@ -126,24 +162,35 @@ func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim
 		if err != nil {
 			return nil, fmt.Errorf("run directory %s: %w", dir, err)
 		}
+		shares := !h.exclusive() && !me.exclusive() && h.Config == me.Config
 		switch {
-		case live && h.Config == me.Config:
+		case live && shares:
 			logf("run directory %s: shared with %s (the same configuration)", dir, h)
 			others++
 		case live:
 			conflicts = append(conflicts, fmt.Sprintf("%s (claim file %s)", h, path))
+			byReports = byReports && h.exclusive()
 		case h.Host == me.Host || h.Host == "":
 			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("run directory %s: removing the stale claim %s: %w", dir, path, err)
 			}
 			logf("run directory %s: taking over the stale claim of %s: that process is gone", dir, h)
-		case h.Config == me.Config:
+		case shares:
 			others++ // on another host, perhaps still running, with the same configuration
 		default:
 			conflicts = append(conflicts, fmt.Sprintf("%s (claim file %s; pmeter cannot tell from host %s whether that process still runs: if it does not, delete the file)", h, path, me.Host))
+			byReports = byReports && h.exclusive()
 		}
 	}
 	if len(conflicts) > 0 {
+		switch {
+		case me.exclusive():
+			return nil, fmt.Errorf("run directory %s is in use: %s; wait for it to finish (pmeter %s holds a run directory alone)",
+				dir, strings.Join(conflicts, "; "), me.Command)
+		case byReports:
+			return nil, fmt.Errorf("run directory %s is in use: %s; wait for it to finish, or give this run another run.log_dir (--out)",
+				dir, strings.Join(conflicts, "; "))
+		}
 		return nil, fmt.Errorf("run directory %s is in use by another configuration (this one is %s): %s; wait for it to finish, or give this run another run.log_dir (--out)",
 			dir, shortHash(me.Config), strings.Join(conflicts, "; "))
 	}

@@ -193,3 +193,120 @@ func TestClaimRefusesForeignDirectory(t *testing.T) {
 	}
 	cl.Release()
 }
+
+// TestClaimReport checks pmeter report's claim against every kind of holder: it holds a run directory
+// alone, so a live report or run (of any configuration) refuses it with the holder named, and a report
+// refuses a run; a killed process's claim, report or run, is taken over as ClaimDir takes it over.
+func TestClaimReport(t *testing.T) {
+	host, _ := os.Hostname()
+	pid := deadPID(t)
+	for _, c := range []struct {
+		name string
+		// hold claims dir as another process would (a live holder) or leaves a killed one's file.
+		hold func(t *testing.T, dir string) (release func())
+		// claimRun: the second claim is a run's (ClaimDir) rather than a report's.
+		claimRun bool
+		want     []string // in the error; none: the claim is taken
+		log      string   // in the log
+		// lingers: the holder's file outlives release (another host's claim), so the claim is not retried.
+		lingers bool
+	}{
+		{name: "report while a report runs", hold: holdReport,
+			want: []string{"is in use: pid " + fmt.Sprint(os.Getpid()), "host " + host, "pmeter report (claim file", "wait for it to finish"}},
+		{name: "report while a run runs", hold: holdRun,
+			want: []string{"is in use: pid " + fmt.Sprint(os.Getpid()), "config ", "(claim file", "pmeter report holds a run directory alone"}},
+		{name: "run while a report runs", hold: holdReport, claimRun: true,
+			want: []string{"is in use: pid " + fmt.Sprint(os.Getpid()), "pmeter report (claim file", "run.log_dir (--out)"}},
+		{name: "report after a killed report", hold: func(t *testing.T, dir string) func() {
+			writeHolder(t, dir, Holder{PID: pid, Host: host, Started: time.Now().Add(-time.Hour), Command: reportCommand})
+			return func() {}
+		}, log: fmt.Sprintf("taking over the stale claim of pid %d on host %s, started 20", pid, host)},
+		{name: "run after a killed report", claimRun: true, hold: func(t *testing.T, dir string) func() {
+			writeHolder(t, dir, Holder{PID: pid, Host: host, Started: time.Now().Add(-time.Hour), Command: reportCommand})
+			return func() {}
+		}, log: fmt.Sprintf("taking over the stale claim of pid %d on host %s", pid, host)},
+		{name: "report after a killed run", hold: func(t *testing.T, dir string) func() {
+			writeHolder(t, dir, Holder{PID: pid, Host: host, Started: time.Now().Add(-time.Hour), Config: "0123456789abcdef"})
+			return func() {}
+		}, log: fmt.Sprintf("taking over the stale claim of pid %d on host %s", pid, host)},
+		{name: "report on another host's report", hold: func(t *testing.T, dir string) func() {
+			writeHolder(t, dir, Holder{PID: 4242, Host: "elsewhere.example", Started: time.Now(), Command: reportCommand})
+			return func() {}
+		}, want: []string{"pid 4242 on host elsewhere.example", "pmeter report (claim file", "delete the file"}, lingers: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			release := c.hold(t, dir)
+			var log strings.Builder
+			logf := func(format string, a ...any) { fmt.Fprintf(&log, format+"\n", a...) }
+			var cl *Claim
+			var err error
+			if c.claimRun {
+				cl, err = ClaimDir(dir, tinyConfig(t, dir, 0), logf)
+			} else {
+				cl, err = ClaimReport(dir, logf)
+			}
+			if len(c.want) > 0 {
+				if err == nil {
+					t.Fatal("the claim was not refused")
+				}
+				for _, w := range append(c.want, "run directory "+dir) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				release()
+				// Once the holder is gone, the same claim is taken.
+				if !c.lingers {
+					if c.claimRun {
+						cl, err = ClaimDir(dir, tinyConfig(t, dir, 0), logf)
+					} else {
+						cl, err = ClaimReport(dir, logf)
+					}
+					if err != nil {
+						t.Fatalf("after the holder ended: %v", err)
+					}
+					cl.Release()
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Release()
+			if !strings.Contains(log.String(), c.log) {
+				t.Errorf("the log lacks %q:\n%s", c.log, log.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ClaimsDir, "*.json")); len(left) != 1 {
+				t.Errorf("claim files %v, want this process's alone", left)
+			}
+		})
+	}
+
+	// A report's claim makes no run directory: one that does not exist is an error naming it.
+	missing := filepath.Join(t.TempDir(), "nope")
+	if _, err := ClaimReport(missing, t.Logf); err == nil || !strings.Contains(err.Error(), "run directory "+missing) {
+		t.Errorf("a missing directory: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Error("ClaimReport created the missing directory")
+	}
+}
+
+// holdReport and holdRun claim dir as a live pmeter report and pmeter run would (their own open file and
+// lock, as another process holds them), and return the release.
+func holdReport(t *testing.T, dir string) func() {
+	cl, err := ClaimReport(dir, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl.Release
+}
+
+func holdRun(t *testing.T, dir string) func() {
+	cl, err := ClaimDir(dir, tinyConfig(t, dir, 0), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl.Release
+}

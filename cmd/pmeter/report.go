@@ -26,6 +26,10 @@ A text-modality run (data.modality: text) gets report/llm.html back, and a datas
 classifier or text) report/index.html, rebuilt byte for byte from the inputs the run saved in RUN_DIR/results
 (llm_page.json with llm_page.npy, usage_page.json; checksummed); only --out applies to them.
 
+While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
+or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
+taken over.
+
 By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
 alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
 
@@ -58,6 +62,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("want one RUN_DIR argument, got %d (%s); run 'pmeter report -h'", len(pos), strings.Join(pos, " "))
 	}
 	runDir := pos[0]
+	claim, err := audit.ClaimReport(runDir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
 	results := filepath.Join(runDir, report.ResultsDir)
 	if _, err := os.Stat(filepath.Join(runDir, report.InputFile)); err == nil {
 		results = runDir

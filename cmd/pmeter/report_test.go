@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmeter/pmeter/validity"
 )
@@ -58,5 +63,85 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 				t.Errorf("without %s: exit %d: %s", c.saved, code, errs)
 			}
 		})
+	}
+}
+
+// TestReportClaimsRunDir runs two 'pmeter report' on one run directory at once: the first is held
+// mid-command (its stdout is a pipe nobody reads yet, so it stops at its last line with the report written
+// and its claim held), and the second is refused, naming the directory and the first, and writes nothing.
+// Once the first has ended, a report works again. A killed report's claim is taken over.
+func TestReportClaimsRunDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(cfg, []byte(tinyRun), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(dir, "run")
+	if code, out, errs := cli(t, "run", cfg, "--out", runDir); code != 0 {
+		t.Fatalf("pmeter run: exit %d\n%s\n%s", code, out, errs)
+	}
+	summary := filepath.Join(runDir, "report", "summary.json")
+
+	pr, pw := io.Pipe()
+	var firstErr bytes.Buffer
+	first := make(chan int, 1)
+	go func() {
+		code := run(context.Background(), []string{"report", runDir}, pw, &firstErr)
+		pw.Close()
+		first <- code
+	}()
+	// One byte read: the first report is printing its last line, its report written and its claim held.
+	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
+		t.Fatalf("the first report printed nothing: %v (%s)", err, firstErr.String())
+	}
+	written, err := os.Stat(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli(t, "report", runDir, "--seed", "5")
+	for _, want := range []string{"run directory " + runDir + " is in use", fmt.Sprintf("pid %d", os.Getpid()), "pmeter report (claim file " + filepath.Join(runDir, "claims")} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the second report's error lacks %q: exit %d\n%s%s", want, code, out, errs)
+		}
+	}
+	if code != 1 || out != "" {
+		t.Errorf("the second report: exit %d, stdout %q; want 1 and nothing", code, out)
+	}
+	if fi, err := os.Stat(summary); err != nil || !fi.ModTime().Equal(written.ModTime()) {
+		t.Errorf("the refused report wrote %s (%v)", summary, err)
+	}
+	rest, _ := io.ReadAll(pr)
+	if code := <-first; code != 0 || !strings.Contains(string(rest), "wrote "+filepath.Join(runDir, "report", "index.html")) {
+		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr.String())
+	}
+
+	// After the first: a report works, with the second's settings, and leaves no claim behind.
+	if code, out, errs := cli(t, "report", runDir, "--seed", "5"); code != 0 {
+		t.Fatalf("a report after the first ended: exit %d\n%s%s", code, out, errs)
+	}
+	if b, err := os.ReadFile(summary); err != nil || !bytes.Contains(b, []byte(`"bootstrap_seed": 5`)) {
+		t.Errorf("the later report did not rewrite %s with seed 5 (%v)", summary, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(runDir, "claims", "*.json")); len(left) != 0 {
+		t.Errorf("claim files left: %v", left)
+	}
+
+	// A killed report's claim (its lock free) is taken over, as pmeter run takes one over.
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	stale := filepath.Join(runDir, "claims", fmt.Sprintf("%s-%d-1.json", host, dead.Process.Pid))
+	b := fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, dead.Process.Pid, host, time.Now().UTC().Format(time.RFC3339))
+	if err := os.WriteFile(stale, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = cli(t, "report", runDir)
+	if code != 0 || !strings.Contains(errs, fmt.Sprintf("taking over the stale claim of pid %d on host %s", dead.Process.Pid, host)) {
+		t.Errorf("after a killed report: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale claim %s is still there (%v)", stale, err)
 	}
 }
