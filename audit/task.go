@@ -1,18 +1,21 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmeter/pmeter/internal/jsonsum"
 	"github.com/pmeter/pmeter/npy"
 )
 
@@ -40,6 +43,10 @@ type Snapshot struct {
 	DataHash   string    `json:"data_hash"`
 	Models     int       `json:"models"`
 	Tasks      []TaskKey `json:"tasks"`
+	// SHA256 is the file's self-checksum: jsonsum.SHA256 of the snapshot with SHA256 itself empty, so
+	// that a damaged or edited snapshot is refused rather than trusted. A snapshot written before pmeter
+	// recorded it has none (see openTaskRun).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // TaskKey names one model task's artefacts.
@@ -266,7 +273,44 @@ func openTaskRun(ctx context.Context, c *Config, opt Options, needSnapshot bool)
 	if r.Plan, err = makePlan(ctx, r.Config, d); err != nil {
 		return nil, err
 	}
+	if r.Snapshot != nil && r.Snapshot.SHA256 == "" {
+		if err := r.checkUnsummedSnapshot(metaPath, opt); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// checkUnsummedSnapshot checks a snapshot written before snapshots recorded their SHA-256, as loadCached
+// checks a model sidecar without one: every field it holds is compared with what the run computes from
+// the snapshot's configuration (whose hash it records) and the data (whose hash it records), so it is
+// kept and, in a local run directory, rewritten with its checksum. One that differs is damaged.
+func (r *TaskRun) checkUnsummedSnapshot(path string, opt Options) error {
+	want := r.snapshot()
+	got := r.Snapshot
+	if got.Models != want.Models || !slices.Equal(got.Tasks, want.Tasks) {
+		return fmt.Errorf("%s: damaged: its models and task keys are not those of the configuration and data it records (and it records no SHA-256, having been written by an older pmeter); submit the run into another run.log_dir",
+			path)
+	}
+	if r.remote != nil {
+		opt.logf("%s: snapshot without a checksum (written by an older pmeter); every field matches the run's configuration and data, so it is used", path)
+		return nil
+	}
+	if err := writeSelfChecked(path, want, &want.SHA256); err != nil {
+		return fmt.Errorf("adding a checksum to %s: %w", path, err)
+	}
+	r.Snapshot = want
+	opt.logf("%s: snapshot without a checksum (written by an older pmeter); every field matches the run's configuration and data, so it is kept and now records one", path)
+	return nil
+}
+
+// snapshot returns the snapshot of the run, without its checksum.
+func (r *TaskRun) snapshot() *Snapshot {
+	snap := &Snapshot{Format: snapshotFormat, ConfigHash: r.Config.Hash(), DataHash: DataHash(r.Data), Models: r.Plan.Models}
+	for _, j := range r.Plan.Jobs {
+		snap.Tasks = append(snap.Tasks, TaskKey{Index: j.Model, ModelKey: j.ModelKey, SignalKey: j.SignalKey})
+	}
+	return snap
 }
 
 func cmpName(c *Config) string {
@@ -282,10 +326,7 @@ func cmpName(c *Config) string {
 func (r *TaskRun) WriteSnapshot(ctx context.Context) error {
 	c := r.Config
 	dir := c.Run.LogDir
-	snap := &Snapshot{Format: snapshotFormat, ConfigHash: c.Hash(), DataHash: DataHash(r.Data), Models: r.Plan.Models}
-	for _, j := range r.Plan.Jobs {
-		snap.Tasks = append(snap.Tasks, TaskKey{Index: j.Model, ModelKey: j.ModelKey, SignalKey: j.SignalKey})
-	}
+	snap := r.snapshot()
 	cfgPath, metaPath := snapshotPaths(dir)
 	if r.Snapshot != nil {
 		if r.Snapshot.ConfigHash != snap.ConfigHash || r.Snapshot.DataHash != snap.DataHash {
@@ -324,7 +365,7 @@ func (r *TaskRun) WriteSnapshot(ctx context.Context) error {
 	if back.Hash() != snap.ConfigHash {
 		return fmt.Errorf("the config snapshot %s does not read back as the configuration it was written from", cfgPath)
 	}
-	if err := writeJSON(metaPath, snap); err != nil {
+	if err := writeSelfChecked(metaPath, snap, &snap.SHA256); err != nil {
 		return err
 	}
 	if r.remote != nil {
@@ -336,18 +377,37 @@ func (r *TaskRun) WriteSnapshot(ctx context.Context) error {
 	return nil
 }
 
+// readSnapshot reads submit/snapshot.json and verifies its self-checksum. A snapshot without one (written
+// by a pmeter from before snapshots recorded it) is returned with SHA256 empty, for openTaskRun to check
+// against the run.
 func readSnapshot(path string) (*Snapshot, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
 	var s Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%s: damaged: %w", path, err)
 	}
 	if s.Format != snapshotFormat {
-		return nil, fmt.Errorf("%s: format %q, want %q", path, s.Format, snapshotFormat)
+		return nil, fmt.Errorf("%s: format %q, want %q (written by another version of pmeter, or damaged)", path, s.Format, snapshotFormat)
 	}
+	if s.SHA256 == "" {
+		return &s, nil
+	}
+	recorded := s.SHA256
+	s.SHA256 = ""
+	sum, err := jsonsum.SHA256(&s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sum != recorded {
+		return nil, fmt.Errorf("%s: damaged: its contents do not match the SHA-256 it records, so pmeter cannot tell which run was submitted into this run directory; submit the run into another run.log_dir",
+			path)
+	}
+	s.SHA256 = recorded
 	return &s, nil
 }
 

@@ -166,3 +166,77 @@ func TestRunRefusesURL(t *testing.T) {
 		t.Errorf("pmeter run into s3://: %v", err)
 	}
 }
+
+// TestSnapshotChecksum damages a submitted run's submit/snapshot.json in each way a file gets damaged:
+// every one is refused with an error naming the file, before any task works. A snapshot from before
+// snapshots recorded their SHA-256 is kept when every field matches the run, and rewritten with one.
+func TestSnapshotChecksum(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := OpenTaskRun(ctx, tinyConfig(t, dir, 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, path := snapshotPaths(dir)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := string(b)
+	snap := r.Snapshot
+	if len(snap.SHA256) != 64 || !strings.Contains(orig, `"sha256": "`+snap.SHA256+`"`) {
+		t.Fatalf("the snapshot records no SHA-256:\n%s", orig)
+	}
+	flip := func(s string) string { // s with its last hex digit changed
+		last := "0"
+		if strings.HasSuffix(s, "0") {
+			last = "1"
+		}
+		return s[:len(s)-1] + last
+	}
+	unsummed := strings.Replace(orig, ",\n  \"sha256\": \""+snap.SHA256+"\"", "", 1)
+	key := snap.Tasks[1].ModelKey
+	for _, c := range []struct {
+		name, file string
+		want       string // in the error; empty: opened
+		log        string // in the log
+	}{
+		{name: "intact", file: orig},
+		{name: "data hash edited", file: strings.Replace(orig, snap.DataHash, flip(snap.DataHash), 1), want: "damaged: its contents do not match the SHA-256 it records"},
+		{name: "task key edited", file: strings.Replace(orig, key, flip(key), 1), want: "damaged: its contents do not match the SHA-256 it records"},
+		{name: "checksum edited", file: strings.Replace(orig, snap.SHA256, flip(snap.SHA256), 1), want: "damaged: its contents do not match the SHA-256 it records"},
+		{name: "truncated", file: orig[:len(orig)/2], want: "damaged: unexpected EOF"},
+		{name: "field added", file: strings.Replace(orig, "{", `{"note": 1,`, 1), want: `damaged: json: unknown field "note"`},
+		{name: "older pmeter, no checksum", file: unsummed, log: "snapshot without a checksum (written by an older pmeter); every field matches the run's configuration and data, so it is kept and now records one"},
+		{name: "older pmeter, task key edited", file: strings.Replace(unsummed, key, flip(key), 1), want: "damaged: its models and task keys are not those of the configuration and data it records"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte(c.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			r, err := OpenTaskRun(ctx, tinyConfig(t, dir, 1), Options{Log: &log})
+			if c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), path+": "+c.want) {
+					t.Fatalf("error %v, want one naming %s: %s", err, path, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(log.String(), c.log) {
+				t.Errorf("the log lacks %q:\n%s", c.log, log.String())
+			}
+			if r.Snapshot.SHA256 != snap.SHA256 {
+				t.Errorf("snapshot SHA-256 %q, want %q", r.Snapshot.SHA256, snap.SHA256)
+			}
+			if b, err := os.ReadFile(path); err != nil || string(b) != orig {
+				t.Errorf("the snapshot is not the submitted one after opening (%v):\n%s", err, b)
+			}
+		})
+	}
+}

@@ -1,6 +1,6 @@
 // Package jsonsum computes the self-checksum that pmeter's cached JSON artefacts (model sidecars,
-// signal sidecars, white-box score files) record of themselves, so that a damaged or edited file is
-// recomputed rather than trusted.
+// signal sidecars, white-box score files, saved report inputs, submit snapshots) record of themselves,
+// so that a damaged or edited file is recomputed or refused rather than trusted.
 package jsonsum
 
 import (
