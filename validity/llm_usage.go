@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/duci"
@@ -113,6 +114,7 @@ func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, 
 		return nil, fmt.Errorf("validity: text usage harness of %d seeds, %d sequences, %d population sequences, %d shadow LMs (want an even number), %d proportions",
 			cfg.Seeds, cfg.N, cfg.Z, cfg.References, len(cfg.Proportions))
 	}
+	start := time.Now()
 	T := len(cfg.Proportions)
 	out := make([][][]usageEst, cfg.Seeds) // seed × variant × proportion
 	for s := range out {
@@ -121,11 +123,12 @@ func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, 
 			out[s][v] = make([]usageEst, T)
 		}
 	}
-	err := parallel.For(ctx, cfg.Seeds*T, 0, func(ctx context.Context, job int) error {
+	err := parallel.For(ctx, cfg.Seeds*T, cfg.Workers, func(ctx context.Context, job int) error {
 		s, t := job/T, job%T
-		b := generateLLMUsage(uint64(s)*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak)
+		seed := cfg.Seed + uint64(s)
+		b := generateLLMUsage(seed*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak)
 		for v, vr := range variants {
-			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s), Compat: vr.Compat})
+			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: seed, Compat: vr.Compat})
 			if err != nil {
 				out[s][v][t].err = err
 				continue
@@ -141,5 +144,7 @@ func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, 
 	if err != nil {
 		return nil, err
 	}
-	return usageCells(cfg, variants, out), nil
+	rep := usageCells(cfg, variants, out)
+	rep.Elapsed = time.Since(start)
+	return rep, nil
 }

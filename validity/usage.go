@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/duci"
@@ -17,15 +18,23 @@ import (
 type UsageConfig struct {
 	// Seeds synthetic data sets, each of N records, Z population records, one target per proportion
 	// and References reference models (complementary pairs on the records).
-	Seeds, N, Z, References int
-	Proportions             []float64
+	Seeds       int       `json:"seeds"`
+	N           int       `json:"records"`
+	Z           int       `json:"population"`
+	References  int       `json:"references"`
+	Proportions []float64 `json:"proportions"`
 	// Resamples and Level are the bootstrap interval's (duci.Config).
-	Resamples int
-	Level     float64
-	// Signal is the synthetic signal model (every model leaks as the references do).
-	Signal Signal
+	Resamples int     `json:"resamples"`
+	Level     float64 `json:"interval_level"`
+	// Signal is the synthetic signal model (every model leaks as the references do; not used by
+	// RunLLMUsage).
+	Signal Signal `json:"signal"`
 	// Alpha is the significance of the harness's checks (Bonferroni-corrected over its cells).
-	Alpha float64
+	Alpha float64 `json:"alpha"`
+	// Seed is the first data set's seed (the seeds are Seed, Seed+1, …).
+	Seed uint64 `json:"seed"`
+	// Workers is the number of data sets processed at once (0: GOMAXPROCS).
+	Workers int `json:"workers"`
 }
 
 // FullUsageConfig is the full DUCI harness: 200 seeds.
@@ -86,8 +95,9 @@ type UsageCell struct {
 
 // UsageReport is RunUsage's outcome.
 type UsageReport struct {
-	Config UsageConfig `json:"config"`
-	Cells  []UsageCell `json:"cells"`
+	Config  UsageConfig   `json:"config"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	Cells   []UsageCell   `json:"cells"`
 }
 
 // Failures lists the cells that fail a check.
@@ -113,12 +123,14 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 	if cfg.Seeds < 2 || cfg.N < 2 || cfg.References < 2 || len(cfg.Proportions) == 0 {
 		return nil, fmt.Errorf("validity: dataset usage harness of %d seeds, %d records, %d references, %d proportions", cfg.Seeds, cfg.N, cfg.References, len(cfg.Proportions))
 	}
+	start := time.Now()
 	T, K := len(cfg.Proportions), cfg.References
 	out := make([][][]usageEst, cfg.Seeds) // seed × variant × target
-	err := parallel.For(ctx, cfg.Seeds, 0, func(ctx context.Context, s int) error {
+	err := parallel.For(ctx, cfg.Seeds, cfg.Workers, func(ctx context.Context, i int) error {
+		s := cfg.Seed + uint64(i)
 		m := T + K
 		members := make([]bool, cfg.N*m)
-		r := rand.New(rand.NewPCG(uint64(s), 0x64756369)) // "duci"
+		r := rand.New(rand.NewPCG(s, 0x64756369)) // "duci"
 		for t, p := range cfg.Proportions {
 			for _, i := range r.Perm(cfg.N)[:int(p*float64(cfg.N)+0.5)] {
 				members[i*m+t] = true
@@ -129,7 +141,7 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 				members[i*m+T+2*pair+q%2] = true
 			}
 		}
-		d, err := Generate(cfg.Signal, Draw{Members: members, N: cfg.N, M: m, Design: attack.DesignOther, Z: cfg.Z, Q: 1, Seed: uint64(s)})
+		d, err := Generate(cfg.Signal, Draw{Members: members, N: cfg.N, M: m, Design: attack.DesignOther, Z: cfg.Z, Q: 1, Seed: s})
 		if err != nil {
 			return err
 		}
@@ -141,18 +153,18 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 		for t := range T {
 			targets = append(targets, duci.Target{Model: t, Refs: refs})
 		}
-		out[s] = make([][]usageEst, len(variants))
+		out[i] = make([][]usageEst, len(variants))
 		for v, vr := range variants {
-			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: uint64(s), Compat: vr.Compat})
-			out[s][v] = make([]usageEst, T)
+			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: s, Compat: vr.Compat})
+			out[i][v] = make([]usageEst, T)
 			for t := range T {
 				if err != nil {
-					out[s][v][t].err = err
+					out[i][v][t].err = err
 					continue
 				}
-				out[s][v][t] = usageEst{raw: res[t].Raw, lo: math.NaN(), hi: math.NaN()}
+				out[i][v][t] = usageEst{raw: res[t].Raw, lo: math.NaN(), hi: math.NaN()}
 				if ci := res[t].CI; ci != nil {
-					out[s][v][t].lo, out[s][v][t].hi = ci.Lo, ci.Hi
+					out[i][v][t].lo, out[i][v][t].hi = ci.Lo, ci.Hi
 				}
 			}
 		}
@@ -161,7 +173,9 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 	if err != nil {
 		return nil, err
 	}
-	return usageCells(cfg, variants, out), nil
+	rep := usageCells(cfg, variants, out)
+	rep.Elapsed = time.Since(start)
+	return rep, nil
 }
 
 // usageEst is one estimate of a harness: the unclipped proportion and the interval (NaN: none).
@@ -183,7 +197,7 @@ func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *U
 			for s := range cfg.Seeds {
 				e := out[s][v][t]
 				if e.err != nil {
-					c.Errors = append(c.Errors, fmt.Sprintf("seed %d: %v", s, e.err))
+					c.Errors = append(c.Errors, fmt.Sprintf("seed %d: %v", cfg.Seed+uint64(s), e.err))
 					continue
 				}
 				c.Seeds++

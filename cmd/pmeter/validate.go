@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +45,9 @@ Flags:
                      the records; each variant's intervals must cover the truth at their stated rate and
                      its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20);
                      with --llm, text DUCI (llm.Usage) on synthetic LLM bundles whose target LM was
-                     fine-tuned on those fractions of a corpus of 400 sequences, 4 shadow LMs
+                     fine-tuned on those fractions of a corpus of 400 sequences, 4 shadow LMs;
+                     --reduced, --seeds, --records, --level, --seed, --workers, --json and --force
+                     apply (others are refused)
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
@@ -91,7 +93,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *usage {
-		return runUsageHarness(ctx, *reduced, *llmFlag, set["seeds"], *seeds, set["records"], *records, *level, stdout)
+		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, h, stdout)
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
@@ -179,9 +181,25 @@ func splitList(s string) []string {
 	return out
 }
 
-// runUsageHarness runs the DUCI harness (validity.RunUsage) and prints its table; failures are an error.
-// With text, the text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
-func runUsageHarness(ctx context.Context, reduced, text, setSeeds bool, seeds int, setRecords bool, records int, level float64, stdout io.Writer) error {
+// usageHarnessFlags are the flags of 'pmeter validate --usage' (with or without --llm).
+func usageHarnessFlags() []string {
+	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force"}
+}
+
+// runValidateUsage is 'pmeter validate --usage': the DUCI harness (validity.RunUsage), or with text the
+// text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
+func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, h *harnessFlags, stdout io.Writer) error {
+	var err error
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if err == nil && !slices.Contains(usageHarnessFlags(), f.Name) {
+			err = usagef("--%s does not apply to --usage, whose flags are --%s", f.Name, strings.Join(usageHarnessFlags()[1:], ", --"))
+		}
+	})
+	if err != nil {
+		return err
+	}
 	cfg := validity.FullUsageConfig()
 	switch {
 	case text && reduced:
@@ -191,16 +209,16 @@ func runUsageHarness(ctx context.Context, reduced, text, setSeeds bool, seeds in
 	case reduced:
 		cfg = validity.ReducedUsageConfig()
 	}
-	if setSeeds {
+	if set["seeds"] {
 		cfg.Seeds = seeds
 	}
-	if setRecords {
+	if set["records"] {
 		cfg.N, cfg.Z = records, records
 		if text {
 			cfg.Z = max(1, records/2)
 		}
 	}
-	cfg.Alpha = level
+	cfg.Alpha, cfg.Seed, cfg.Workers = level, seed, h.workers
 	switch {
 	case cfg.Seeds < 3:
 		return usagef("--seeds %d: want at least 3", cfg.Seeds)
@@ -209,7 +227,9 @@ func runUsageHarness(ctx context.Context, reduced, text, setSeeds bool, seeds in
 	case !(cfg.Alpha > 0 && cfg.Alpha < 1):
 		return usagef("--level %v: want a value in (0, 1)", cfg.Alpha)
 	}
-	start := time.Now()
+	if err := h.check(); err != nil {
+		return err
+	}
 	run, variants := validity.RunUsage, validity.UsageVariants()
 	if text {
 		run, variants = validity.RunLLMUsage, validity.LLMUsageVariants()
@@ -221,11 +241,7 @@ func runUsageHarness(ctx context.Context, reduced, text, setSeeds bool, seeds in
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "(%s)\n", time.Since(start).Round(time.Second))
-	if f := rep.Failures(); len(f) > 0 {
-		return fmt.Errorf("%d cell(s) failed:\n  %s", len(f), strings.Join(f, "\n  "))
-	}
-	return nil
+	return h.finish(rep, rep.Failures(), rep.Elapsed, stdout)
 }
 
 // runValidateLLM is 'pmeter validate --llm'.

@@ -106,3 +106,74 @@ func TestValidateUsers(t *testing.T) {
 		t.Errorf("bad --harness: exit %d, %s", code, stderr)
 	}
 }
+
+// TestValidateUsage runs the dataset usage harnesses, classifier and text, at a tiny size through the
+// harness flags: the table, --json (the report: config, elapsed time, cells), the elapsed line, no
+// overwrite without --force; and the flags that do not apply are refused.
+func TestValidateUsage(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		args    []string
+		variant string
+		cells   int
+	}{
+		{"classifier", []string{"--usage"}, "duci-population", 12},
+		{"text", []string{"--usage", "--llm"}, "text lira", 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "usage.json")
+			args := append(append([]string{"validate"}, c.args...), "--reduced", "--seeds", "3", "--records", "40", "--seed", "5", "--workers", "1", "--json", out)
+			code, stdout, stderr := attackCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			for _, want := range []string{"dataset usage (3 seeds, 40 records, 4 references", c.variant, "wrote " + out, "elapsed "} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Config struct {
+					Seeds   int    `json:"seeds"`
+					Records int    `json:"records"`
+					Seed    uint64 `json:"seed"`
+					Workers int    `json:"workers"`
+				} `json:"config"`
+				Elapsed int64 `json:"elapsed_ns"`
+				Cells   []struct {
+					Variant string `json:"variant"`
+					Seeds   int    `json:"seeds"`
+				} `json:"cells"`
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Config.Seeds != 3 || rep.Config.Records != 40 || rep.Config.Seed != 5 || rep.Config.Workers != 1 || rep.Elapsed <= 0 ||
+				len(rep.Cells) != c.cells || rep.Cells[0].Seeds != 3 {
+				t.Errorf("JSON report: %s", b)
+			}
+			code, _, stderr = attackCLI(t, args...)
+			if code != 1 || !strings.Contains(stderr, "exists; use --force") {
+				t.Errorf("existing JSON file: exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+	for _, tc := range []struct{ args, want string }{
+		{"--alpha 0.1", "--alpha does not apply to --usage, whose flags are --llm, --reduced, --seeds"},
+		{"--llm --attacks loss", "--attacks does not apply to --usage"},
+		{"--users", "--users does not apply to --usage"},
+		{"--seeds 2", "--seeds 2: want at least 3"},
+		{"--records 10", "--records 10: want at least 20"},
+		{"--level 1", "--level 1: want a value in (0, 1)"},
+		{"--workers -1", "--workers -1"},
+	} {
+		code, _, stderr := attackCLI(t, append([]string{"validate", "--usage"}, strings.Fields(tc.args)...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--usage %s: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

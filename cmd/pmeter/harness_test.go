@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHarnessFinish checks the one ending of the statistical harnesses: the report to --json, the
+// elapsed time, and the failed cells, one per line, as the error.
+func TestHarnessFinish(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name    string
+		json    string
+		failed  []string
+		out     []string // in stdout
+		wantErr string   // the error; empty: none
+	}{
+		{name: "pass", out: []string{"elapsed 3s"}},
+		{name: "pass with --json", json: filepath.Join(dir, "a.json"), out: []string{"wrote " + filepath.Join(dir, "a.json"), "elapsed 3s"}},
+		{name: "fail", json: filepath.Join(dir, "b.json"), failed: []string{"cell one", "cell two"},
+			out: []string{"wrote " + filepath.Join(dir, "b.json"), "elapsed 3s"}, wantErr: "2 cells fail:\n  cell one\n  cell two"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := &harnessFlags{json: c.json}
+			var stdout bytes.Buffer
+			err := h.finish(map[string]int{"cells": 2}, c.failed, 3200*time.Millisecond, &stdout)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case c.wantErr != "" && (err == nil || err.Error() != c.wantErr):
+				t.Errorf("error %v, want %q", err, c.wantErr)
+			}
+			for _, w := range c.out {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			if c.json == "" {
+				return
+			}
+			var back map[string]int
+			if b, err := os.ReadFile(c.json); err != nil || json.Unmarshal(b, &back) != nil || back["cells"] != 2 {
+				t.Errorf("%s: %v %v, want the report", c.json, back, err)
+			}
+		})
+	}
+}
+
+// TestHarnessFlagsCheck: bad --alpha and --workers are usage errors; an existing --json file needs --force.
+func TestHarnessFlagsCheck(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(existing, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args  []string
+		want  string // in the error; empty: none
+		usage bool
+	}{
+		{args: nil},
+		{args: []string{"--alpha", "1"}, want: "--alpha 1: want a value in (0, 1)", usage: true},
+		{args: []string{"--workers", "-2"}, want: "--workers -2", usage: true},
+		{args: []string{"--json", existing}, want: existing + " exists; use --force"},
+		{args: []string{"--json", existing, "--force"}},
+	} {
+		fs := flag.NewFlagSet("h", flag.ContinueOnError)
+		h := newHarnessFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := h.check()
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", c.args, err)
+			}
+			continue
+		}
+		if _, isUsage := err.(usageError); err == nil || !strings.Contains(err.Error(), c.want) || isUsage != c.usage {
+			t.Errorf("%v: error %v (usage error: %v), want %q (usage error: %v)", c.args, err, isUsage, c.want, c.usage)
+		}
+	}
+}
