@@ -289,7 +289,7 @@ func (r *TaskRun) checkUnsummedSnapshot(path string, opt Options) error {
 	want := r.snapshot()
 	got := r.Snapshot
 	if got.Models != want.Models || !slices.Equal(got.Tasks, want.Tasks) {
-		return fmt.Errorf("%s: damaged: its models and task keys are not those of the configuration and data it records (and it records no SHA-256, having been written by an older pmeter); submit the run into another run.log_dir",
+		return fmt.Errorf("%s: damaged: its models and task keys are not those that this pmeter computes from the configuration and data it records (it records no SHA-256: written by an older pmeter, or edited); submit the run into another run.log_dir",
 			path)
 	}
 	if r.remote != nil {

@@ -211,7 +211,7 @@ func TestSnapshotChecksum(t *testing.T) {
 		{name: "truncated", file: orig[:len(orig)/2], want: "damaged: unexpected EOF"},
 		{name: "field added", file: strings.Replace(orig, "{", `{"note": 1,`, 1), want: `damaged: json: unknown field "note"`},
 		{name: "older pmeter, no checksum", file: unsummed, log: "snapshot without a checksum (written by an older pmeter); every field matches the run's configuration and data, so it is kept and now records one"},
-		{name: "older pmeter, task key edited", file: strings.Replace(unsummed, key, flip(key), 1), want: "damaged: its models and task keys are not those of the configuration and data it records"},
+		{name: "older pmeter, task key edited", file: strings.Replace(unsummed, key, flip(key), 1), want: "damaged: its models and task keys are not those that this pmeter computes from the configuration and data it records"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.file), 0o644); err != nil {
