@@ -62,11 +62,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("want one RUN_DIR argument, got %d (%s); run 'pmeter report -h'", len(pos), strings.Join(pos, " "))
 	}
 	runDir := pos[0]
-	claim, err := audit.ClaimReport(runDir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
-	if err != nil {
-		return err
-	}
-	defer claim.Release()
 	results := filepath.Join(runDir, report.ResultsDir)
 	if _, err := os.Stat(filepath.Join(runDir, report.InputFile)); err == nil {
 		results = runDir
@@ -90,6 +85,16 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(set) > 0 {
 			return usagef("%s: %s applies to membership reports; %s is a %s run, whose page has no such setting", runDir, strings.Join(set, ", "), runDir, kind)
 		}
+	} else if _, err := os.Stat(filepath.Join(results, report.InputFile)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s holds no saved results (%s); run the audit first: %w", runDir, report.InputFile, err)
+	}
+	// Claimed once RUN_DIR is known to hold a run's results, so that no claims folder is made elsewhere.
+	claim, err := audit.ClaimReport(runDir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
+	if kind != audit.MembershipReport {
 		page, err := audit.RebuildReport(ctx, runDir, dir)
 		if err != nil {
 			return err

@@ -144,4 +144,13 @@ func TestReportClaimsRunDir(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the stale claim %s is still there (%v)", stale, err)
 	}
+
+	// A directory without saved results is not claimed: no claims folder is made there.
+	empty := t.TempDir()
+	if code, _, errs := cli(t, "report", empty); code != 1 || !strings.Contains(errs, "no saved results") {
+		t.Errorf("a directory without results: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(empty, "claims")); !os.IsNotExist(err) {
+		t.Errorf("a claims folder was made in a directory without results (%v)", err)
+	}
 }
