@@ -163,6 +163,9 @@ func (m *MaxPool2D) forward2x2(xp, yp []float32, ap []int32) {
 func (m *MaxPool2D) forward2x2ReLU(xp, yp []float32, ap []int32) {
 	w, wo := m.w, m.wo
 	w1 := int32(w)
+	// The assembly does each row's windows in blocks of 8, up to the first row with a NaN in them;
+	// the loop below does the rest of each row, and the rows from there.
+	vrows := vec.MaxPool2x2ReLU(yp, ap, xp, w, wo)
 	for oh := 0; oh < m.ho; oh++ {
 		r0 := xp[2*oh*w : (2*oh+1)*w]
 		r1 := xp[(2*oh+1)*w : (2*oh+2)*w]
@@ -171,15 +174,11 @@ func (m *MaxPool2D) forward2x2ReLU(xp, yp []float32, ap []int32) {
 		ar := ap[oh*wo : (oh+1)*wo]
 		ar = ar[:len(yr)]
 		base := int32(2 * oh * w)
-		for ow := 0; ow < len(yr); ow++ {
-			// Blocks of 8 windows in assembly, up to a block with a NaN, whose windows are taken
-			// below; then on from the next block.
-			if ow&7 == 0 {
-				ow += vec.MaxPool2x2ReLU(yr[ow:], ar[ow:], r0[2*ow:], r1[2*ow:], base+int32(2*ow), w1)
-				if ow == len(yr) {
-					break
-				}
-			}
+		start := 0
+		if oh < vrows {
+			start = wo &^ 7
+		}
+		for ow := start; ow < len(yr); ow++ {
 			c := 2 * ow
 			a, b := math.Float32bits(r0[c]), math.Float32bits(r0[c+1])
 			d, e := math.Float32bits(r1[c]), math.Float32bits(r1[c+1])
@@ -254,11 +253,11 @@ func (m *MaxPool2D) Backward(dy *Tensor, needDX bool) *Tensor {
 // writes to its input), which reads 4× less memory than the input.
 func (m *MaxPool2D) backward2x2(dp, gp []float32, ap []int32, xp, yp []float32) {
 	w, wo := m.w, m.wo
+	done := vec.MaxPool2x2Grad(dp, gp, ap, yp, w, wo, m.reluMask) // the first windows of each row
 	for oh := 0; oh < m.ho; oh++ {
 		r0 := dp[2*oh*w : (2*oh+1)*w]
 		r1 := dp[(2*oh+1)*w : (2*oh+2)*w]
-		gr, ar, yr := gp[oh*wo:(oh+1)*wo], ap[oh*wo:(oh+1)*wo], yp[oh*wo:(oh+1)*wo]
-		done := vec.MaxPool2x2Grad(r0, r1, gr, ar, yr, int32(2*oh*w), int32(w), m.reluMask)
+		gr, ar := gp[oh*wo:(oh+1)*wo], ap[oh*wo:(oh+1)*wo]
 		for ow := done; ow < wo; ow++ {
 			g := gr[ow]
 			c := 2 * ow

@@ -4,38 +4,48 @@ package vec
 
 import "golang.org/x/sys/cpu"
 
-func maxPool2x2ReLU(y []float32, arg []int32, r0, r1 []float32, base, w int32) int {
-	n := len(y) &^ 7
-	if !cpu.X86.HasAVX2 || n == 0 {
-		return 0
+// poolPlanes checks the planes of MaxPool2x2ReLU and MaxPool2x2Grad and returns the number of rows
+// and of windows per row for the assembly (0 when it has nothing to do).
+func poolPlanes(y, x []float32, arg []int32, w, wo int) (ho, blocks int) {
+	if !cpu.X86.HasAVX2 || wo < 8 || 2*wo > w || len(y)%wo != 0 || len(arg) < len(y) {
+		return 0, 0
 	}
-	_, _, _ = arg[n-1], r0[2*n-1], r1[2*n-1]
-	return maxPool2x2ReLUAVX2(y[:n], arg, r0, r1, base, w)
+	ho = len(y) / wo
+	if len(x) < 2*ho*w || int64(2*ho*w) > 1<<31-1 {
+		return 0, 0
+	}
+	return ho, wo &^ 7
 }
 
-func maxPool2x2Grad(d0, d1, g []float32, arg []int32, y []float32, base, w int32, relu bool) int {
-	n := len(g) &^ 7
-	if !cpu.X86.HasAVX2 || n == 0 {
+func maxPool2x2ReLU(y []float32, arg []int32, x []float32, w, wo int) int {
+	ho, blocks := poolPlanes(y, x, arg, w, wo)
+	if ho == 0 {
 		return 0
 	}
-	_, _, _ = arg[n-1], d0[2*n-1], d1[2*n-1]
-	var r int32
-	if relu {
-		r = 1
-		_ = y[n-1]
-	} else {
+	return maxPool2x2ReLUAVX2(y, arg, x, w, wo, ho, blocks)
+}
+
+func maxPool2x2Grad(dx, g []float32, arg []int32, y []float32, w, wo int, relu bool) int {
+	ho, blocks := poolPlanes(g, dx, arg, w, wo)
+	if ho == 0 {
+		return 0
+	}
+	if relu && len(y) < len(g) {
+		return 0
+	}
+	if !relu {
 		y = nil
 	}
-	maxPool2x2GradAVX2(d0, d1, g[:n], arg, y, base, w, r)
-	return n
+	maxPool2x2GradAVX2(dx, g, arg, y, w, wo, ho, blocks)
+	return blocks
 }
-
-//go:noescape
-func maxPool2x2ReLUAVX2(y []float32, arg []int32, r0, r1 []float32, base, w int32) int
-
-//go:noescape
-func maxPool2x2GradAVX2(d0, d1, g []float32, arg []int32, y []float32, base, w, relu int32)
 
 // hasAVX and hasAVX2 tell whether the assembly runs.
 func hasAVX() bool  { return cpu.X86.HasAVX }
 func hasAVX2() bool { return cpu.X86.HasAVX2 }
+
+//go:noescape
+func maxPool2x2ReLUAVX2(y []float32, arg []int32, x []float32, w, wo, ho, blocks int) int
+
+//go:noescape
+func maxPool2x2GradAVX2(dx, g []float32, arg []int32, y []float32, w, wo, ho, blocks int)

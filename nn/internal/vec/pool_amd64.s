@@ -13,40 +13,51 @@ DATA evens<>+24(SB)/4, $12
 DATA evens<>+28(SB)/4, $14
 GLOBL evens<>(SB), RODATA|NOPTR, $32
 
-// func maxPool2x2ReLUAVX2(y []float32, arg []int32, r0, r1 []float32, base, w int32) int
-// Precondition: len(y) is a multiple of 8; arg, r0 and r1 are long enough.
-// A block: a, b (r0's even and odd columns), d, e (r1's) in the lane order of VSHUFPS, windows
+// func maxPool2x2ReLUAVX2(y []float32, arg []int32, x []float32, w, wo, ho, blocks int) int
+// Precondition: blocks is a multiple of 8, at most wo; the planes hold the ho rows (poolPlanes).
+// Row r reads input rows r0 = x[2r·w:], r1 = r0[w:] and writes y[r·wo:] and arg[r·wo:]. A block of
+// 8 windows: a, b (r0's even and odd columns), d, e (r1's) in the lane order of VSHUFPS, windows
 // 0 1 4 5 | 2 3 6 7, put in order by VPERMQ $0xD8 once the maximum and its offset are known.
 //   mx ← maxᵤ(a, b, d, e) on the bit patterns; stop if mx > 0x7f800000 (a NaN);
-//   off ← a = mx ? 0 : b = mx ? 1 : d = mx ? w : w+1;  y ← mx;  arg ← base + 2j + off.
+//   off ← a = mx ? 0 : b = mx ? 1 : d = mx ? w : w+1;  y ← mx;  arg ← 2r·w + 2j + off.
 TEXT ·maxPool2x2ReLUAVX2(SB), NOSPLIT, $0-112
-	MOVQ y_base+0(FP), DI
-	MOVQ y_len+8(FP), CX
-	MOVQ arg_base+24(FP), R8
-	MOVQ r0_base+48(FP), SI
-	MOVQ r1_base+72(FP), DX
-	MOVL base+96(FP), AX
-	VMOVD        AX, X13
-	VPBROADCASTD X13, Y13
-	VPADDD       evens<>(SB), Y13, Y13 // base + 2j
-	MOVL         w+100(FP), AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11              // w
+	MOVQ         y_base+0(FP), DI
+	MOVQ         arg_base+24(FP), R8
+	MOVQ         x_base+48(FP), SI
+	MOVQ         w+72(FP), R9
+	MOVQ         wo+80(FP), R14
+	SHLQ         $2, R14              // bytes per output row
+	MOVQ         ho+88(FP), R12
+	MOVQ         blocks+96(FP), CX
+	LEAQ         (SI)(R9*4), DX       // r1
+	MOVQ         R9, R13
+	SHLQ         $3, R13              // bytes per pair of input rows
+	VMOVD        R9, X11
+	VPBROADCASTD X11, Y11             // w
 	MOVL         $1, AX
 	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12              // 1
-	VPADDD       Y12, Y11, Y10         // w + 1
+	VPBROADCASTD X12, Y12             // 1
+	VPADDD       Y12, Y11, Y10        // w + 1
 	MOVL         $0x7f800001, AX
 	VMOVD        AX, X15
-	VPBROADCASTD X15, Y15              // the smallest NaN
+	VPBROADCASTD X15, Y15             // the smallest NaN
 	MOVL         $16, AX
 	VMOVD        AX, X14
-	VPBROADCASTD X14, Y14              // 16: the next block's 2j
+	VPBROADCASTD X14, Y14             // 16: the next block's 2j
+	XORQ         R11, R11             // r
+	XORQ         AX, AX               // 2r·w
+
+row:
+	CMPQ         R11, R12
+	JGE          done
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	VPADDD       evens<>(SB), Y13, Y13 // 2r·w + 2j
 	XORQ         BX, BX
 
-loop:
+block:
 	CMPQ      BX, CX
-	JGE       done
+	JGE       next
 	VMOVUPS   (SI)(BX*8), Y0
 	VMOVUPS   32(SI)(BX*8), Y1
 	VMOVUPS   (DX)(BX*8), Y2
@@ -75,51 +86,70 @@ loop:
 	VMOVDQU   Y0, (R8)(BX*4)
 	VPADDD    Y14, Y13, Y13
 	ADDQ      $8, BX
-	JMP       loop
+	JMP       block
+
+next:
+	ADDQ R13, SI
+	ADDQ R13, DX
+	ADDQ R14, DI
+	ADDQ R14, R8
+	LEAQ (AX)(R9*2), AX
+	INCQ R11
+	JMP  row
 
 done:
-	MOVQ BX, ret+104(FP)
+	MOVQ R11, ret+104(FP)
 	VZEROUPPER
 	RET
 
-// func maxPool2x2GradAVX2(d0, d1, g []float32, arg []int32, y []float32, base, w, relu int32)
-// Precondition: len(g) is a multiple of 8; d0, d1, arg (and y with relu) are long enough.
-//   g ← relu ? (y − 1 ≤ᵤ 0x7f7fffff ? g : +0) : g;  g ← 0 + g;  rel ← arg − (base + 2j);
+// func maxPool2x2GradAVX2(dx, g []float32, arg []int32, y []float32, w, wo, ho, blocks int)
+// Precondition: as maxPool2x2ReLUAVX2's; y is nil without the ReLU's mask. Row r writes d0 =
+// dx[2r·w:] and d1 = d0[w:]. A block of 8 windows:
+//   g ← y ≠ nil ? (y − 1 ≤ᵤ 0x7f7fffff ? g : +0) : g;  g ← 0 + g;  rel ← arg − (2r·w + 2j);
 //   d0[2j], d0[2j+1], d1[2j], d1[2j+1] ← g where rel is 0, 1, w, w+1, else +0.
-TEXT ·maxPool2x2GradAVX2(SB), NOSPLIT, $0-132
-	MOVQ d0_base+0(FP), DI
-	MOVQ d1_base+24(FP), R9
-	MOVQ g_base+48(FP), SI
-	MOVQ g_len+56(FP), CX
-	MOVQ arg_base+72(FP), R8
-	MOVQ y_base+96(FP), R10
-	MOVL base+120(FP), AX
-	VMOVD        AX, X13
-	VPBROADCASTD X13, Y13
-	VPADDD       evens<>(SB), Y13, Y13 // base + 2j
-	MOVL         w+124(FP), AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11              // w
+TEXT ·maxPool2x2GradAVX2(SB), NOSPLIT, $0-128
+	MOVQ         dx_base+0(FP), DI
+	MOVQ         g_base+24(FP), SI
+	MOVQ         arg_base+48(FP), R8
+	MOVQ         y_base+72(FP), R10
+	MOVQ         w+96(FP), R9
+	MOVQ         wo+104(FP), R14
+	SHLQ         $2, R14
+	MOVQ         ho+112(FP), R12
+	MOVQ         blocks+120(FP), CX
+	LEAQ         (DI)(R9*4), DX       // d1
+	MOVQ         R9, R13
+	SHLQ         $3, R13
+	VMOVD        R9, X11
+	VPBROADCASTD X11, Y11             // w
 	MOVL         $1, AX
 	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12              // 1
-	VPADDD       Y12, Y11, Y10         // w + 1
+	VPBROADCASTD X12, Y12             // 1
+	VPADDD       Y12, Y11, Y10        // w + 1
 	MOVL         $0x7f7fffff, AX
 	VMOVD        AX, X15
-	VPBROADCASTD X15, Y15              // the largest finite float
+	VPBROADCASTD X15, Y15             // the largest finite float
 	MOVL         $16, AX
 	VMOVD        AX, X14
 	VPBROADCASTD X14, Y14
 	VPXOR        Y7, Y7, Y7
-	MOVL         relu+128(FP), DX
+	XORQ         R11, R11
+	XORQ         AX, AX
+
+row:
+	CMPQ         R11, R12
+	JGE          done
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	VPADDD       evens<>(SB), Y13, Y13
 	XORQ         BX, BX
 
-loop:
+block:
 	CMPQ       BX, CX
-	JGE        done
+	JGE        next
 	VMOVUPS    (SI)(BX*4), Y0       // g
 	VMOVDQU    (R8)(BX*4), Y1       // arg
-	TESTL      DX, DX
+	TESTQ      R10, R10
 	JZ         place
 	VPCMPEQD   Y4, Y4, Y4           // −1
 	VPADDD     (R10)(BX*4), Y4, Y3  // y − 1
@@ -148,11 +178,25 @@ place:
 	VUNPCKHPS  Y5, Y4, Y8
 	VPERM2F128 $0x20, Y8, Y6, Y9
 	VPERM2F128 $0x31, Y8, Y6, Y6
-	VMOVUPS    Y9, (R9)(BX*8)
-	VMOVUPS    Y6, 32(R9)(BX*8)
+	VMOVUPS    Y9, (DX)(BX*8)
+	VMOVUPS    Y6, 32(DX)(BX*8)
 	VPADDD     Y14, Y13, Y13
 	ADDQ       $8, BX
-	JMP        loop
+	JMP        block
+
+next:
+	ADDQ R13, DI
+	ADDQ R13, DX
+	ADDQ R14, SI
+	ADDQ R14, R8
+	TESTQ R10, R10
+	JZ   nexty
+	ADDQ R14, R10
+
+nexty:
+	LEAQ (AX)(R9*2), AX
+	INCQ R11
+	JMP  row
 
 done:
 	VZEROUPPER
