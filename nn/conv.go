@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
 // Conv2D is a 2-D convolution over NCHW images (PyTorch nn.Conv2d with square kernel, equal stride
@@ -162,23 +164,24 @@ func (c *Conv2D) finish(dst, src []float32, o int) {
 		src = dst
 	}
 	src = src[:len(dst)]
-	switch {
-	case c.B != nil && c.fuseReLU:
-		b := c.B.Data[o]
-		for j, v := range src {
-			dst[j] = relu32(v + b)
-		}
-	case c.B != nil:
-		b := c.B.Data[o]
-		for j, v := range src {
-			dst[j] = v + b
-		}
-	case c.fuseReLU:
-		for j, v := range src {
-			dst[j] = relu32(v)
-		}
-	default:
+	if c.B == nil && !c.fuseReLU {
 		copy(dst, src)
+		return
+	}
+	// Without a bias, +0 is added: v + 0 is v except −0, which the ReLU makes +0 anyway.
+	var b float32
+	if c.B != nil {
+		b = c.B.Data[o]
+	}
+	k := vec.BiasReLU(dst, src, b, c.fuseReLU)
+	if c.fuseReLU {
+		for j, v := range src[k:] {
+			dst[k+j] = relu32(v + b)
+		}
+		return
+	}
+	for j, v := range src[k:] {
+		dst[k+j] = v + b
 	}
 }
 
@@ -267,11 +270,7 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		}
 		if c.B != nil && params {
 			for o := range c.DB.Data {
-				var s float32
-				for _, v := range prod[o*ld : (o+1)*ld] {
-					s += v
-				}
-				c.DB.Data[o] += s
+				c.DB.Data[o] += vec.Sum(prod[o*ld : (o+1)*ld])
 			}
 		}
 		if needDX {

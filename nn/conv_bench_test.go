@@ -27,7 +27,7 @@ func BenchmarkConvLayer(b *testing.B) {
 
 	const batch = 32
 	for _, s := range []struct{ in, out, k, stride, hw int }{
-		{32, 32, 3, 1, 32}, {16, 32, 1, 1, 32}, {32, 64, 3, 2, 32}, {32, 64, 1, 2, 32}, {64, 128, 3, 2, 16}, {64, 128, 1, 2, 16}, {16, 32, 3, 2, 32},
+		{32, 32, 3, 1, 32}, {3, 32, 3, 1, 32}, {32, 64, 3, 1, 16}, {16, 32, 1, 1, 32}, {32, 64, 3, 2, 32}, {32, 64, 1, 2, 32}, {64, 128, 3, 2, 16}, {64, 128, 1, 2, 16}, {16, 32, 3, 2, 32},
 	} {
 		name := fmt.Sprintf("%dx%d-s%d-%d-%d-%d", s.k, s.k, s.stride, s.in, s.out, s.hw)
 		c, err := NewConv2D(s.in, s.out, s.k, s.stride, s.k/2, false)

@@ -20,6 +20,8 @@ package nn
 // of the same patch matrices, and each input gradient summed from +0 in the same order); the
 // pointwise weight gradient sums per image, in another order (TestConvFastPathsMatchGeneral).
 
+import "github.com/pmeter/pmeter/nn/internal/vec"
+
 // pointwise reports a 1×1 convolution without padding (any stride: a stride s > 1 reads the input
 // subsampled, every s-th row and column).
 func (c *Conv2D) pointwise() bool { return c.K == 1 && c.Padding == 0 && !c.general }
@@ -102,11 +104,7 @@ func (c *Conv2D) backwardPointwise(dy, dx *Tensor, params bool) {
 			}
 			if c.B != nil {
 				for o := range c.DB.Data {
-					var s float32
-					for _, v := range dyi[o*hw : (o+1)*hw] {
-						s += v
-					}
-					c.DB.Data[o] += s
+					c.DB.Data[o] += vec.Sum(dyi[o*hw : (o+1)*hw])
 				}
 			}
 		}

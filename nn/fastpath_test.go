@@ -55,12 +55,34 @@ func TestReLUSemantics(t *testing.T) {
 }
 
 // TestMaxPool2x2FastPath compares the 2×2 stride-2 path with a direct transcription of PyTorch's
-// max-pooling loop (first maximum in row-major order, val > max or isnan(val)), odd sizes included.
+// max-pooling loop (first maximum in row-major order, val > max or isnan(val)), odd sizes included,
+// forward and backward: on any input, and on ReLU outputs with the ReLU's mask fused (the assembly's
+// blocks of 8 windows, NaN blocks and tails), where the input gradient is dy at the argmax where the
+// input there is positive (PyTorch's y > 0), +0 elsewhere.
 func TestMaxPool2x2FastPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, shape := range [][]int{{3, 2, 8, 8}, {2, 3, 7, 5}, {1, 1, 2, 2}, {4, 2, 9, 12}} {
+	shapes := [][]int{{3, 2, 8, 8}, {2, 3, 7, 5}, {1, 1, 2, 2}, {4, 2, 9, 12}, {2, 2, 6, 32}, {1, 3, 5, 35}, {2, 1, 4, 64}}
+	for _, tc := range []struct {
+		shape []int
+		relu  bool
+	}{{shapes[0], false}, {shapes[1], false}, {shapes[2], false}, {shapes[3], false}, {shapes[4], false},
+		{shapes[0], true}, {shapes[3], true}, {shapes[4], true}, {shapes[5], true}, {shapes[6], true}} {
+		shape := tc.shape
 		x := &Tensor{Shape: shape, Data: specialValues(r, numel(shape))}
+		if tc.relu {
+			for i, v := range x.Data {
+				x.Data[i] = relu32(v)
+			}
+			if shape[3] == 64 { // mostly NaN-free blocks
+				for i, v := range x.Data {
+					if v != v && r.IntN(8) != 0 {
+						x.Data[i] = float32(r.Float64())
+					}
+				}
+			}
+		}
 		p, _ := NewMaxPool2D(2, 2, 0)
+		p.reluMask = tc.relu
 		out, err := p.OutShape(shape[1:])
 		if err != nil {
 			t.Fatal(err)
@@ -88,10 +110,30 @@ func TestMaxPool2x2FastPath(t *testing.T) {
 					}
 					o := img*ho*wo + oh*wo + ow
 					if !sameFloatBits(y.Data[o], best) || int(p.argmax[o]) != bi {
-						t.Fatalf("shape %v image %d output (%d, %d): %v at %d, want %v at %d (window %v %v / %v %v)", shape, img, oh, ow,
+						t.Fatalf("shape %v relu %v image %d output (%d, %d): %v at %d, want %v at %d (window %v %v / %v %v)", shape, tc.relu, img, oh, ow,
 							y.Data[o], p.argmax[o], best, bi, xp[2*oh*w+2*ow], xp[2*oh*w+2*ow+1], xp[(2*oh+1)*w+2*ow], xp[(2*oh+1)*w+2*ow+1])
 					}
 				}
+			}
+		}
+		dy := &Tensor{Shape: y.Shape, Data: specialValues(r, len(y.Data))}
+		want := make([]float32, len(x.Data))
+		for img := 0; img < n*c; img++ {
+			for j := 0; j < ho*wo; j++ {
+				o := img*ho*wo + j
+				i := img*h*w + int(p.argmax[o])
+				g := dy.Data[o]
+				if tc.relu && !(x.Data[i] > 0) {
+					g = 0
+				}
+				want[i] += g
+			}
+		}
+		p.Backward(&Tensor{Shape: y.Shape, Data: specialValues(r, len(y.Data))}, true) // stale values to overwrite
+		dx := p.Backward(dy, true)
+		for i := range want {
+			if !sameFloatBits(dx.Data[i], want[i]) {
+				t.Fatalf("shape %v relu %v: input gradient %d = %v, want %v", shape, tc.relu, i, dx.Data[i], want[i])
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -329,5 +330,40 @@ func TestBadInput(t *testing.T) {
 	}
 	if err := (MSE{}).PerRecord(out, Target{Values: NewTensor(3, 2)}, loss, grad); err == nil {
 		t.Error("mse shape mismatch: no error")
+	}
+}
+
+// TestCheckFinite checks that CheckFinite names the first NaN or infinity, wherever it falls in the
+// blocks it tests together, and passes every finite value (the largest, subnormals, signed zeros).
+func TestCheckFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, tc := range []struct {
+		n    int
+		bad  map[int]float32
+		want int // −1: no error
+	}{
+		{0, nil, -1},
+		{200, nil, -1},
+		{200, map[int]float32{0: nan}, 0},
+		{200, map[int]float32{63: -inf}, 63},
+		{200, map[int]float32{64: inf, 150: nan}, 64},
+		{200, map[int]float32{199: math.Float32frombits(0xffc00001)}, 199},
+		{5, map[int]float32{3: nan, 4: inf}, 3},
+	} {
+		x := NewTensor(tc.n)
+		finite := []float32{math.MaxFloat32, -math.MaxFloat32, 1e-45, -1e-45, float32(math.Copysign(0, -1)), 0, 1}
+		for i := range x.Data {
+			x.Data[i] = finite[i%len(finite)]
+		}
+		for i, v := range tc.bad {
+			x.Data[i] = v
+		}
+		err := x.CheckFinite()
+		switch {
+		case tc.want < 0 && err != nil:
+			t.Errorf("n=%d: %v, want no error", tc.n, err)
+		case tc.want >= 0 && (err == nil || !strings.Contains(err.Error(), fmt.Sprintf("element %d ", tc.want))):
+			t.Errorf("n=%d bad %v: %v, want element %d named", tc.n, tc.bad, err, tc.want)
+		}
 	}
 }

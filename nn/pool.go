@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
 // pool2d holds the geometry shared by MaxPool2D and AvgPool2D.
@@ -161,6 +163,9 @@ func (m *MaxPool2D) forward2x2(xp, yp []float32, ap []int32) {
 func (m *MaxPool2D) forward2x2ReLU(xp, yp []float32, ap []int32) {
 	w, wo := m.w, m.wo
 	w1 := int32(w)
+	// The assembly does each row's windows in blocks of 8, up to the first row with a NaN in them;
+	// the loop below does the rest of each row, and the rows from there.
+	vrows := vec.MaxPool2x2ReLU(yp, ap, xp, w, wo)
 	for oh := 0; oh < m.ho; oh++ {
 		r0 := xp[2*oh*w : (2*oh+1)*w]
 		r1 := xp[(2*oh+1)*w : (2*oh+2)*w]
@@ -169,7 +174,11 @@ func (m *MaxPool2D) forward2x2ReLU(xp, yp []float32, ap []int32) {
 		ar := ap[oh*wo : (oh+1)*wo]
 		ar = ar[:len(yr)]
 		base := int32(2 * oh * w)
-		for ow := range yr {
+		start := 0
+		if oh < vrows {
+			start = wo &^ 7
+		}
+		for ow := start; ow < len(yr); ow++ {
 			c := 2 * ow
 			a, b := math.Float32bits(r0[c]), math.Float32bits(r0[c+1])
 			d, e := math.Float32bits(r1[c]), math.Float32bits(r1[c+1])
@@ -218,7 +227,7 @@ func (m *MaxPool2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	if m.K == 2 && m.Stride == 2 && m.Padding == 0 {
 		for img := 0; img < n*m.c; img++ {
 			m.backward2x2(dx.Data[img*plane:(img+1)*plane], dy.Data[img*oplane:(img+1)*oplane],
-				m.argmax[img*oplane:(img+1)*oplane], m.x.Data[img*plane:(img+1)*plane])
+				m.argmax[img*oplane:(img+1)*oplane], m.x.Data[img*plane:(img+1)*plane], m.y.Data[img*oplane:(img+1)*oplane])
 		}
 		return dx
 	}
@@ -239,16 +248,21 @@ func (m *MaxPool2D) Backward(dy *Tensor, needDX bool) *Tensor {
 
 // backward2x2 is Backward for one plane with 2×2 windows at stride 2 and no padding: the windows do
 // not overlap, so each input position is written once, without clearing the plane first. Each
-// gradient is added to +0 as in the general loop (so that −0 becomes +0).
-func (m *MaxPool2D) backward2x2(dp, gp []float32, ap []int32, xp []float32) {
+// gradient is added to +0 as in the general loop (so that −0 becomes +0). The assembly takes the
+// ReLU's mask from the pooled values yp (the input at the argmax, as Forward wrote them: no layer
+// writes to its input), which reads 4× less memory than the input.
+func (m *MaxPool2D) backward2x2(dp, gp []float32, ap []int32, xp, yp []float32) {
 	w, wo := m.w, m.wo
+	done := vec.MaxPool2x2Grad(dp, gp, ap, yp, w, wo, m.reluMask) // the first windows of each row
 	for oh := 0; oh < m.ho; oh++ {
 		r0 := dp[2*oh*w : (2*oh+1)*w]
 		r1 := dp[(2*oh+1)*w : (2*oh+2)*w]
-		for ow, g := range gp[oh*wo : (oh+1)*wo] {
+		gr, ar := gp[oh*wo:(oh+1)*wo], ap[oh*wo:(oh+1)*wo]
+		for ow := done; ow < wo; ow++ {
+			g := gr[ow]
 			c := 2 * ow
 			r0[c], r0[c+1], r1[c], r1[c+1] = 0, 0, 0, 0
-			a := ap[oh*wo+ow]
+			a := ar[ow]
 			if m.reluMask {
 				g = reluGrad32(g, xp[a])
 			}

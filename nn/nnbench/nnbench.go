@@ -340,6 +340,16 @@ func runDP(ctx context.Context, purchase *dataset.Dataset, o Options) ([]DPCost,
 		c := DPCost{Part: p.part, Target: p.target, MicroBatch: 2 * p.cfg.BatchSize, NoiseMult: dp.NoiseMultiplier, MaxGradNorm: dp.MaxGradNorm}
 		build := func() (*nn.Sequential, error) { return nn.FromSpecs(p.name, p.specs) }
 		model := fmt.Sprintf("%s × %d epochs", p.desc, p.cfg.Epochs)
+		// GFLOP/s count the model's training FLOPs on both sides (a convolution's multiply-adds
+		// included), not the work DP-SGD adds.
+		m, err := build()
+		if err != nil {
+			return nil, err
+		}
+		cost, err := m.Cost(p.d.X.Shape[1:])
+		if err != nil {
+			return nil, err
+		}
 		for r := 0; r < o.Repeats; r++ {
 			plain, err := fastest(ctx, 1, build, p.d, p.cfg, model)
 			if err != nil {
@@ -351,6 +361,7 @@ func runDP(ctx context.Context, purchase *dataset.Dataset, o Options) ([]DPCost,
 			if err != nil {
 				return nil, err
 			}
+			plain.FLOPsPerSample, priv.FLOPsPerSample = cost.TrainFLOPs, cost.TrainFLOPs
 			if r == 0 || plain.Seconds < c.Plain.Seconds {
 				c.Plain = plain
 			}

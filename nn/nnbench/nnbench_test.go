@@ -56,6 +56,13 @@ func TestRunAllParts(t *testing.T) {
 		if c.Plain.Params != c.DP.Params || c.Plain.Samples != c.DP.Samples || !(c.Ratio() > 0) || c.Target == 0 {
 			t.Errorf("dp %s: %+v", c.Part, c)
 		}
+		// GFLOP/s count the model's training FLOPs (the CNN's convolutions included), as the cnn part does.
+		if c.Plain.FLOPsPerSample <= 0 || c.DP.FLOPsPerSample != c.Plain.FLOPsPerSample {
+			t.Errorf("dp %s: FLOPs per sample %v and %v", c.Part, c.Plain.FLOPsPerSample, c.DP.FLOPsPerSample)
+		}
+	}
+	if c := rep.DP[1]; c.Plain.FLOPsPerSample != rep.CNN.Go.FLOPsPerSample {
+		t.Errorf("dp cnn counts %v FLOPs per sample, the cnn part %v", c.Plain.FLOPsPerSample, rep.CNN.Go.FLOPsPerSample)
 	}
 	for _, s := range []string{"backend " + rep.Backend, "dp mlp: mlp2", "dp cnn: cnn2", "× non-private", "mlp: mlp2 600-256-100", "cnn: cnn2", "parallel:", "two at once",
 		"fashion: mlp 784-128-10", "test accuracy", "wrn: wrn28-2", "resnet: resnet20", "gemm kernel on the same products", "of user", "peak RSS", "general im2col path",
