@@ -16,30 +16,62 @@ type BootstrapOptions struct {
 	Resamples int     // B; 1000 if 0
 	Level     float64 // in (0, 1); 0.95 if 0
 	Seed      uint64
+	// Method is the construction (IntervalConditional if empty).
+	Method IntervalMethod
 }
 
+// IntervalMethod names a construction of Bootstrap's interval.
+type IntervalMethod string
+
+const (
+	// IntervalConditional, the default, holds the target's memberships fixed (see Bootstrap).
+	IntervalConditional IntervalMethod = "conditional"
+	// IntervalConservative is pmeter's first construction, kept for comparison: it resamples the
+	// target's records and adds a reference's whole deviation, which counts the target's sampling noise
+	// two or three times and so gives intervals about 1.2 to 2 times wider than the estimate's spread.
+	IntervalConservative IntervalMethod = "conservative"
+)
+
 // Bootstrap returns a percentile bootstrap confidence interval for the debiased proportion estimate
-// (DebiasCrossFit) of target's scores given the reference models' scores and memberships. Each resample
-// draws the reference models with replacement and the records with replacement, within the even and
-// within the odd records (the same records for the target and for every reference, so that a record's
-// difficulty is shared as in the data), and cross-fits as DebiasCrossFit does: the threshold of maximal
-// TPR − FPR on the resampled references' even records with their rates on the odd ones, and the other
-// way round, each debiasing the resampled target's predictions; the resample's estimate is the mean. The interval runs from the (1 − Level)/2 to the (1 + Level)/2
-// quantile of the B estimates (numpy's linear interpolation), clipped to [0, 1].
+// (DebiasCrossFit) of target's scores given the reference models' scores and memberships.
 //
-// The target is a single model, whose TPR and FPR differ from the references' mean by one model's
-// deviation; with K ≥ 2 references each resample adds to its rates the deviation of a reference drawn
-// at random from the mean of all K, scaled by √(K/(K−1)) (the sample variance's correction), so that the
-// rates vary as a model's would around an estimate from K models (variance σ²(1 + 1/K)). With one
-// reference that deviation cannot be measured and is left out.
+// The estimate's error is p̂ − p = [p·(TPR_t − TPR) + (1 − p)·(FPR_t − FPR)]/(TPR − FPR), TPR_t and FPR_t
+// the target's rates on its own members and non-members of the records, TPR and FPR the references'.
+// The target's memberships, hence p, are fixed: the error comes from (1) the references' estimate of the
+// rates, (2) the target being one model whose expected rates differ from the references' mean (the model
+// effect), and (3) the target's own sampling noise on its round(p·N) members and N − round(p·N)
+// non-members. Each resample (IntervalConditional, the default) reproduces the three:
 //
-// What it guarantees: it accounts for which records were drawn into the dataset, for which reference
-// models were trained and for the target being one more model, so it covers the target's proportion at
-// about Level when the target's attack behaves like a reference model's (the target trained like the
-// references, on a subset of the dataset).
-// The validity harness measures that coverage. A resample whose references do not separate members from
-// non-members (TPR ≤ FPR) has no estimate; it counts as consistent with every proportion (alternately
-// −∞ and +∞), which widens the interval toward [0, 1].
+//  1. it draws the reference models with replacement and the records with replacement, within the even
+//     and within the odd records (the same records for every reference), and cross-fits as
+//     DebiasCrossFit does: the threshold of maximal TPR − FPR on the drawn references' even records with
+//     their rates on the odd ones, and the other way round;
+//  2. with K ≥ 2 references it adds to the rates the deviation of a reference drawn at random from the
+//     mean of the K (on the records of the rates' parity), scaled by √(K/(K−1)) to a model's spread and
+//     shrunk by √(max(0, 1 − v/S²)) to its part that is not the reference's own sampling noise (S² the
+//     K rates' sample variance, v their mean binomial variance r(1 − r)/n: S² − v is the
+//     method-of-moments estimate of the between-model variance); with one reference it is left out;
+//  3. it predicts with the target's own records at the resample's threshold and adds the sampling noise
+//     of a model with the resample's rates and round(p̂·N) members: Binomial(round(p̂·N), TPR) +
+//     Binomial(N − round(p̂·N), FPR) less its mean, p̂ the clipped estimate (N/2 members if there is
+//     none).
+//
+// The resample's estimate is the mean of the two cross-fitted debiased proportions. The interval runs
+// from the (1 − Level)/2 to the (1 + Level)/2 quantile of the B estimates (numpy's linear
+// interpolation), clipped to [0, 1].
+//
+// IntervalConservative is the first construction, kept for comparison: it draws the target's
+// predictions on the drawn records and adds the unshrunk deviation. Drawing the target's records redraws
+// how many of them are members, a variance of p(1 − p)/N that the estimate does not have (the main
+// cause of its width at 0 < p < 1), and the unshrunk deviation counts a reference's sampling noise on
+// top of the target's. It covers more often than its level says, with intervals up to twice as wide.
+//
+// What it guarantees: the interval covers the target's proportion at about Level when the target's attack
+// behaves like a reference model's (the target trained like the references, on a subset of the
+// dataset): its coverage and width against the estimate's spread are measured by the validity harness
+// (validity.RunUsage, RunLLMUsage) and stated in the README. A resample whose references do not separate
+// members from non-members (TPR ≤ FPR) has no estimate; it counts as consistent with every proportion
+// (alternately −∞ and +∞), which widens the interval toward [0, 1].
 //
 // Resample b draws from PCG seeded with (Seed, b), on all cores; the result depends only on the inputs.
 func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, refMembers [][]bool, opt BootstrapOptions) (Interval, error) {
@@ -58,23 +90,28 @@ func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, ref
 			return Interval{}, fmt.Errorf("duci: bootstrap: reference %d has %d scores and %d memberships for %d records", j, len(refScores[j]), len(refMembers[j]), n)
 		}
 	}
-	est := make([]float64, opt.Resamples)
-	type scratch struct {
-		recs, other []int
-		ps          []float64
-		pm          []bool
-	}
 	evens, odds := (n+1)/2, n/2
 	if odds == 0 {
 		return Interval{}, fmt.Errorf("duci: bootstrap of %d record(s); want at least 2", n)
 	}
-	err := parallel.ForEach(ctx, opt.Resamples, 0, func() *scratch {
-		return &scratch{recs: make([]int, n), other: make([]int, 0, n), ps: make([]float64, 0, n*k), pm: make([]bool, 0, n*k)}
-	}, func(_ context.Context, w *scratch, b int) error {
+	var one func(w *bootScratch, rng *rand.Rand, b int) float64
+	switch opt.Method {
+	case "", IntervalConditional:
+		one = newConditional(target, refScores, refMembers).resample
+	case IntervalConservative:
+		one = func(w *bootScratch, rng *rand.Rand, b int) float64 {
+			return resampleConservative(w, rng, b, target, refScores, refMembers)
+		}
+	default:
+		return Interval{}, fmt.Errorf("duci: bootstrap method %q; want %s or %s", opt.Method, IntervalConditional, IntervalConservative)
+	}
+	est := make([]float64, opt.Resamples)
+	err := parallel.ForEach(ctx, opt.Resamples, 0, func() *bootScratch {
+		return &bootScratch{recs: make([]int, n), other: make([]int, 0, n), ps: make([]float64, 0, n*k), pm: make([]bool, 0, n*k), u: make([]float64, n)}
+	}, func(_ context.Context, w *bootScratch, b int) error {
 		rng := rand.New(rand.NewPCG(opt.Seed, uint64(b)))
 		// Records are drawn within the even and within the odd ones, which DebiasCrossFit uses in
-		// turn to choose the threshold and to measure the rates; the target's predictions are over all
-		// the drawn records.
+		// turn to choose the threshold and to measure the rates.
 		for i := range w.recs {
 			if i%2 == 0 {
 				w.recs[i] = 2 * rng.IntN(evens)
@@ -82,72 +119,7 @@ func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, ref
 				w.recs[i] = 2*rng.IntN(odds) + 1
 			}
 		}
-		refs := make([]int, k)
-		for q := range refs {
-			refs[q] = rng.IntN(k)
-		}
-		dev := rng.IntN(k) // the reference whose deviation is added
-		sum := 0.0
-		for sel := range 2 {
-			w.ps, w.pm, w.other = w.ps[:0], w.pm[:0], w.other[:0]
-			for q, i := range w.recs {
-				if q%2 != sel {
-					w.other = append(w.other, i)
-				}
-			}
-			for _, j := range refs {
-				for q := sel; q < n; q += 2 {
-					i := w.recs[q]
-					w.ps = append(w.ps, refScores[j][i])
-					w.pm = append(w.pm, refMembers[j][i])
-				}
-			}
-			c := metric.ROC(w.ps, w.pm, true)
-			best, bk := math.Inf(-1), 0
-			for q := range c.TPR {
-				if g := c.TPR[q] - c.FPR[q]; g > best {
-					best, bk = g, q
-				}
-			}
-			thr := c.Thresholds[bk]
-			var tp, np1, fp, nn int
-			for _, j := range refs {
-				tp1, p1, fp1, n1 := countsAt(refScores[j], refMembers[j], w.other, thr)
-				tp, np1, fp, nn = tp+tp1, np1+p1, fp+fp1, nn+n1
-			}
-			if np1 == 0 || nn == 0 {
-				est[b] = math.Inf(2*(b%2) - 1)
-				return nil
-			}
-			tpr, fpr := float64(tp)/float64(np1), float64(fp)/float64(nn)
-			if k > 1 {
-				// The target is one model: its rates differ from the references' mean by a model's
-				// deviation, which the mean of K resampled references does not show. Add one
-				// reference's deviation from the mean of all K, scaled to the variance of a model.
-				var dt, df float64
-				for q := range k {
-					t, f := ratesAt(refScores[q], refMembers[q], w.other, thr)
-					if q == dev {
-						dt, df = dt+t, df+f
-					}
-					dt, df = dt-t/float64(k), df-f/float64(k)
-				}
-				s := math.Sqrt(float64(k) / float64(k-1))
-				tpr, fpr = tpr+s*dt, fpr+s*df
-			}
-			if !(tpr > fpr) {
-				est[b] = math.Inf(2*(b%2) - 1)
-				return nil
-			}
-			np := 0
-			for _, i := range w.recs {
-				if target[i] >= thr {
-					np++
-				}
-			}
-			sum += (float64(np)/float64(n) - fpr) / (tpr - fpr)
-		}
-		est[b] = sum / 2
+		est[b] = one(w, rng, b)
 		return nil
 	})
 	if err != nil {
@@ -215,4 +187,177 @@ func countsAt(scores []float64, members []bool, recs []int, t float64) (tp, p, f
 		}
 	}
 	return tp, p, fp, n
+}
+
+// bootScratch is one worker's buffers: the drawn records, the records of the other parity, the pooled
+// reference scores and memberships, and the uniforms of the target's sampling noise.
+type bootScratch struct {
+	recs, other []int
+	ps          []float64
+	pm          []bool
+	u           []float64
+}
+
+// threshold chooses the threshold of maximal TPR − FPR on the drawn references' scores at the drawn
+// records of parity sel, and leaves the drawn records of the other parity in w.other.
+func (w *bootScratch) threshold(refs []int, refScores [][]float64, refMembers [][]bool, sel int) float64 {
+	n := len(w.recs)
+	w.ps, w.pm, w.other = w.ps[:0], w.pm[:0], w.other[:0]
+	for q, i := range w.recs {
+		if q%2 != sel {
+			w.other = append(w.other, i)
+		}
+	}
+	for _, j := range refs {
+		for q := sel; q < n; q += 2 {
+			i := w.recs[q]
+			w.ps = append(w.ps, refScores[j][i])
+			w.pm = append(w.pm, refMembers[j][i])
+		}
+	}
+	c := metric.ROC(w.ps, w.pm, true)
+	best, bk := math.Inf(-1), 0
+	for q := range c.TPR {
+		if g := c.TPR[q] - c.FPR[q]; g > best {
+			best, bk = g, q
+		}
+	}
+	return c.Thresholds[bk]
+}
+
+// conditional is IntervalConditional's resampling of one target.
+type conditional struct {
+	target     []float64
+	refScores  [][]float64
+	refMembers [][]bool
+	// members is the target's number of members the sampling noise is drawn for: round(p̂·N), p̂ the
+	// clipped estimate (N/2 where there is none).
+	members int
+}
+
+func newConditional(target []float64, refScores [][]float64, refMembers [][]bool) *conditional {
+	n := len(target)
+	c := &conditional{target: target, refScores: refScores, refMembers: refMembers, members: n / 2}
+	if d, err := DebiasCrossFit(target, refScores, refMembers); err == nil {
+		c.members = int(math.Round(min(1, max(0, d.Proportion)) * float64(n)))
+	}
+	return c
+}
+
+// resample is one resample of IntervalConditional (see Bootstrap); w.recs holds the drawn records.
+func (c *conditional) resample(w *bootScratch, rng *rand.Rand, b int) float64 {
+	n, k := len(c.target), len(c.refScores)
+	refs := make([]int, k)
+	for q := range refs {
+		refs[q] = rng.IntN(k)
+	}
+	dev := rng.IntN(k) // the reference whose deviation is added
+	for j := range w.u {
+		w.u[j] = rng.Float64()
+	}
+	sum := 0.0
+	for sel := range 2 {
+		thr := w.threshold(refs, c.refScores, c.refMembers, sel)
+		var tp, np1, fp, nn int
+		for _, j := range refs {
+			tp1, p1, fp1, n1 := countsAt(c.refScores[j], c.refMembers[j], w.other, thr)
+			tp, np1, fp, nn = tp+tp1, np1+p1, fp+fp1, nn+n1
+		}
+		if np1 == 0 || nn == 0 {
+			return math.Inf(2*(b%2) - 1)
+		}
+		t0, f0 := float64(tp)/float64(np1), float64(fp)/float64(nn)
+		tpr, fpr := t0, f0
+		if k > 1 {
+			dt, df := c.deviation(dev, thr, 1-sel)
+			tpr, fpr = tpr+dt, fpr+df
+		}
+		if !(tpr > fpr) {
+			return math.Inf(2*(b%2) - 1)
+		}
+		// The target's predictions at thr on its own records, plus the sampling noise of a model
+		// with the references' rates and c.members members: Binomial(members, t0) + Binomial(N −
+		// members, f0) less its mean, drawn from the same uniforms at both thresholds.
+		x := 0.0
+		for i, s := range c.target {
+			if s >= thr {
+				x++
+			}
+			r := f0
+			if i < c.members {
+				r = t0
+			}
+			if w.u[i] < r {
+				x++
+			}
+			x -= r
+		}
+		sum += (x/float64(n) - fpr) / (tpr - fpr)
+	}
+	return sum / 2
+}
+
+// deviation returns the model effect added to the rates at threshold thr: reference dev's deviation
+// from the mean of the K references' rates on the records of parity par, scaled by √(K/(K−1)) to a
+// model's spread and shrunk to the spread that is not the references' own sampling noise,
+// √(max(0, 1 − v/S²)), where S² is the K rates' sample variance and v the mean of their binomial
+// variances r(1 − r)/n (the method-of-moments estimate of the between-model variance σ² = S² − v).
+func (c *conditional) deviation(dev int, thr float64, par int) (dt, df float64) {
+	k := len(c.refScores)
+	var t, f [maxDevRefs]float64
+	tt, ff := t[:0], f[:0]
+	if k > maxDevRefs {
+		tt, ff = make([]float64, 0, k), make([]float64, 0, k)
+	}
+	var mt, mf, nt, nf float64
+	for q := range k {
+		var tp, p, fp, nn int
+		sc, mb := c.refScores[q], c.refMembers[q]
+		for i := par; i < len(sc); i += 2 {
+			hit := sc[i] >= thr
+			if mb[i] {
+				p++
+				if hit {
+					tp++
+				}
+			} else {
+				nn++
+				if hit {
+					fp++
+				}
+			}
+		}
+		var a, z float64
+		if p > 0 {
+			a = float64(tp) / float64(p)
+			nt += a * (1 - a) / float64(p)
+		}
+		if nn > 0 {
+			z = float64(fp) / float64(nn)
+			nf += z * (1 - z) / float64(nn)
+		}
+		tt, ff = append(tt, a), append(ff, z)
+		mt, mf = mt+a, mf+z
+	}
+	kf := float64(k)
+	mt, mf, nt, nf = mt/kf, mf/kf, nt/kf, nf/kf
+	var st, sf float64
+	for q := range k {
+		st += (tt[q] - mt) * (tt[q] - mt)
+		sf += (ff[q] - mf) * (ff[q] - mf)
+	}
+	st, sf = st/(kf-1), sf/(kf-1)
+	s := math.Sqrt(kf / (kf - 1))
+	return shrink(st, nt) * s * (tt[dev] - mt), shrink(sf, nf) * s * (ff[dev] - mf)
+}
+
+// maxDevRefs is the number of references deviation handles without allocating.
+const maxDevRefs = 16
+
+// shrink is √(max(0, 1 − v/s2)), 0 when s2 is 0.
+func shrink(s2, v float64) float64 {
+	if !(s2 > 0) || v >= s2 {
+		return 0
+	}
+	return math.Sqrt(1 - v/s2)
 }

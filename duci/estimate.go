@@ -27,6 +27,8 @@ type Config struct {
 	Resamples int
 	Level     float64
 	Seed      uint64
+	// Interval is the interval's construction (BootstrapOptions.Method; empty: IntervalConditional).
+	Interval IntervalMethod
 	// Truth adds the target's true proportion (its memberships in the Data) to the result, for
 	// simulations and reference models whose memberships are known.
 	Truth bool
@@ -240,7 +242,7 @@ func estimate(ctx context.Context, d *attack.Data, t Target, cfg Config) (*Resul
 	fill(res, deb, members, cfg.Truth, d)
 	res.Proportion = min(1, max(0, deb.Proportion))
 	if cfg.Resamples >= 0 {
-		ci, err := Bootstrap(ctx, res.TargetScores, res.RefScores, members, BootstrapOptions{Resamples: cfg.Resamples, Level: cfg.Level, Seed: cfg.Seed})
+		ci, err := Bootstrap(ctx, res.TargetScores, res.RefScores, members, BootstrapOptions{Resamples: cfg.Resamples, Level: cfg.Level, Seed: cfg.Seed, Method: cfg.Interval})
 		if err != nil {
 			return nil, err
 		}

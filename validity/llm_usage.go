@@ -128,7 +128,7 @@ func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, 
 		seed := cfg.Seed + uint64(s)
 		b := generateLLMUsage(seed*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak)
 		for v, vr := range variants {
-			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: seed, Compat: vr.Compat})
+			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: seed, Compat: vr.Compat, Interval: vr.Interval})
 			if err != nil {
 				out[s][v][t].err = err
 				continue

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -58,6 +59,8 @@ type UsageVariant struct {
 	// Compat runs the estimate in an original's mode (duci.Config.Compat; no interval: its cells check
 	// the bias only).
 	Compat attack.Compat
+	// Interval is the interval's construction (duci.Config.Interval; empty: duci's default).
+	Interval duci.IntervalMethod
 }
 
 // UsageVariants returns the DUCI rows: DUCI's RMIA variant with a tuned, and with pmeter's RMIA and the
@@ -86,8 +89,13 @@ type UsageCell struct {
 	// contains 0 at the corrected level.
 	Bias   Interval `json:"bias"`
 	BiasOK bool     `json:"bias_ok"`
-	// MeanWidth is the mean width of the interval.
+	// MeanWidth is the mean width of the interval. ErrorSD is the standard deviation of the unclipped
+	// estimate across the seeds, and Spread the width of the central Level range of the clipped estimates
+	// across the seeds (empirical quantiles): an interval as wide as Spread around every estimate would
+	// be about as tight as a valid interval can be.
 	MeanWidth float64 `json:"mean_width"`
+	ErrorSD   float64 `json:"error_sd"`
+	Spread    float64 `json:"spread"`
 	// NoInterval is set for a variant without intervals (compat): only the bias is checked.
 	NoInterval bool     `json:"no_interval,omitempty"`
 	Errors     []string `json:"errors,omitempty"`
@@ -155,7 +163,7 @@ func RunUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*U
 		}
 		out[i] = make([][]usageEst, len(variants))
 		for v, vr := range variants {
-			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: s, Compat: vr.Compat})
+			res, err := duci.Estimate(ctx, d, targets, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: s, Compat: vr.Compat, Interval: vr.Interval})
 			out[i][v] = make([]usageEst, T)
 			for t := range T {
 				if err != nil {
@@ -193,7 +201,7 @@ func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *U
 	for v, vr := range variants {
 		for t, p := range cfg.Proportions {
 			c := UsageCell{Variant: vr.Name, Proportion: p}
-			var errs, width []float64
+			var errs, width, clipped []float64
 			for s := range cfg.Seeds {
 				e := out[s][v][t]
 				if e.err != nil {
@@ -202,6 +210,7 @@ func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *U
 				}
 				c.Seeds++
 				errs = append(errs, e.raw-p)
+				clipped = append(clipped, min(1, max(0, e.raw)))
 				if math.IsNaN(e.lo) {
 					c.NoInterval = true
 					continue
@@ -215,6 +224,9 @@ func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *U
 				c.MissTail = binomialTail(c.Misses, c.Seeds, 1-cfg.Level)
 				c.CoverageOK = c.MissTail >= level || c.NoInterval
 				c.Bias = meanInterval(errs, level)
+				_, c.ErrorSD = meanSD(errs)
+				slices.Sort(clipped)
+				c.Spread = empiricalQuantile(clipped, (1+cfg.Level)/2) - empiricalQuantile(clipped, (1-cfg.Level)/2)
 				c.BiasOK = c.Bias.Contains(0)
 				if len(width) > 0 {
 					c.MeanWidth, _ = meanSD(width)
@@ -229,15 +241,25 @@ func usageCells(cfg UsageConfig, variants []UsageVariant, out [][][]usageEst) *U
 // WriteTable writes the harness's table.
 func (r *UsageReport) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "dataset usage (%d seeds, %d records, %d references, %g%% intervals)\ttrue p\tmisses\tmean error (raw)\tmean width\n",
+	fmt.Fprintf(tw, "dataset usage (%d seeds, %d records, %d references, %g%% intervals)\ttrue p\tmisses\tmean error (raw)\tmean width\tspread\tsd\n",
 		r.Config.Seeds, r.Config.N, r.Config.References, 100*r.Config.Level)
 	for _, c := range r.Cells {
 		cov, width := mark(fmt.Sprintf("%d/%d", c.Misses, c.Seeds), c.CoverageOK), fmt.Sprintf("%.3f", c.MeanWidth)
 		if c.NoInterval {
 			cov, width = "– (no interval)", "–"
 		}
-		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\n", c.Variant, c.Proportion, cov,
-			mark(fmt.Sprintf("%+.4f ± %.4f", c.Bias.Mean, c.Bias.HalfWidth), c.BiasOK), width)
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%.3f\t%.4f\n", c.Variant, c.Proportion, cov,
+			mark(fmt.Sprintf("%+.4f ± %.4f", c.Bias.Mean, c.Bias.HalfWidth), c.BiasOK), width, c.Spread, c.ErrorSD)
 	}
 	return tw.Flush()
+}
+
+// empiricalQuantile is the q quantile of the ascending v by linear interpolation (numpy's default).
+func empiricalQuantile(v []float64, q float64) float64 {
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i >= len(v)-1 {
+		return v[len(v)-1]
+	}
+	return v[i] + (v[i+1]-v[i])*(pos-float64(i))
 }
