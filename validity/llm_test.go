@@ -74,6 +74,7 @@ func TestLLMUsageHarness(t *testing.T) {
 	for _, f := range rep.Failures() {
 		t.Error(f)
 	}
+	checkPooledCoverage(t, rep, len(LLMUsageVariants()))
 }
 
 // TestLLMUsageHarnessHasPower checks that the text DUCI harness detects a broken assumption: a target LM

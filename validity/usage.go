@@ -75,6 +75,22 @@ func UsageVariants() []UsageVariant {
 	}
 }
 
+// CompareIntervals returns the variants followed by each again with duci.IntervalConservative, the
+// first interval construction, named "… (conservative)": the same estimates (the same seeds) with both
+// intervals (`pmeter validate --usage --compare-intervals`).
+func CompareIntervals(variants []UsageVariant) []UsageVariant {
+	out := slices.Clone(variants)
+	for _, v := range variants {
+		if v.Compat != "" && v.Compat != attack.CompatNone {
+			continue // no interval
+		}
+		v.Name += " (conservative)"
+		v.Interval = duci.IntervalConservative
+		out = append(out, v)
+	}
+	return out
+}
+
 // UsageCell is the outcome of one variant at one true proportion over the seeds.
 type UsageCell struct {
 	Variant    string  `json:"variant"`
@@ -251,7 +267,54 @@ func (r *UsageReport) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%.3f\t%.4f\n", c.Variant, c.Proportion, cov,
 			mark(fmt.Sprintf("%+.4f ± %.4f", c.Bias.Mean, c.Bias.HalfWidth), c.BiasOK), width, c.Spread, c.ErrorSD)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, v := range r.Coverage() {
+		if _, err := fmt.Fprintf(w, "%s: %d misses in %d intervals, coverage %.1f %% (P[misses ≥ %d] = %.2g at %g %%), mean width %.3f, mean spread %.3f\n",
+			v.Variant, v.Misses, v.Intervals, 100*(1-float64(v.Misses)/float64(v.Intervals)), v.Misses, v.MissTail, 100*r.Config.Level, v.MeanWidth, v.MeanSpread); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VariantCoverage is one variant's intervals over every cell: misses of the true proportion, MissTail
+// = P[X ≥ Misses] for X ~ Binomial(Intervals, 1 − Level) (one-sided: small when the intervals cover
+// less often than their level), and the mean over the cells of MeanWidth and of Spread.
+type VariantCoverage struct {
+	Variant               string
+	Misses, Intervals     int
+	MissTail              float64
+	MeanWidth, MeanSpread float64
+}
+
+// Coverage pools each variant's cells with intervals.
+func (r *UsageReport) Coverage() []VariantCoverage {
+	var out []VariantCoverage
+	idx := map[string]int{}
+	cells := map[string]int{}
+	for _, c := range r.Cells {
+		if c.NoInterval || c.Seeds == 0 {
+			continue
+		}
+		k, ok := idx[c.Variant]
+		if !ok {
+			k = len(out)
+			idx[c.Variant] = k
+			out = append(out, VariantCoverage{Variant: c.Variant})
+		}
+		v := &out[k]
+		v.Misses, v.Intervals = v.Misses+c.Misses, v.Intervals+c.Seeds
+		v.MeanWidth, v.MeanSpread = v.MeanWidth+c.MeanWidth, v.MeanSpread+c.Spread
+		cells[c.Variant]++
+	}
+	for k := range out {
+		n := float64(cells[out[k].Variant])
+		out[k].MeanWidth, out[k].MeanSpread = out[k].MeanWidth/n, out[k].MeanSpread/n
+		out[k].MissTail = binomialTail(out[k].Misses, out[k].Intervals, 1-r.Config.Level)
+	}
+	return out
 }
 
 // empiricalQuantile is the q quantile of the ascending v by linear interpolation (numpy's default).

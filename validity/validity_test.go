@@ -421,6 +421,23 @@ func TestUsageHarness(t *testing.T) {
 	for _, f := range rep.Failures() {
 		t.Error(f)
 	}
+	checkPooledCoverage(t, rep, len(UsageVariants()))
+}
+
+// checkPooledCoverage checks that each variant's intervals, pooled over its cells, miss the truth no
+// more often than their level allows: one-sided, P[X ≥ misses] ≥ 0.01 for X ~ Binomial(intervals,
+// 1 − level).
+func checkPooledCoverage(t *testing.T, rep *UsageReport, variants int) {
+	t.Helper()
+	cov := rep.Coverage()
+	if len(cov) != variants {
+		t.Fatalf("coverage of %d variants, want %d", len(cov), variants)
+	}
+	for _, v := range cov {
+		if v.MissTail < 0.01 {
+			t.Errorf("%s: %d misses in %d intervals at %g %%: P[X ≥ %d] = %.2g < 0.01", v.Variant, v.Misses, v.Intervals, 100*rep.Config.Level, v.Misses, v.MissTail)
+		}
+	}
 }
 
 // TestUsageHarnessRejectsPrivacyMeter checks the power of the DUCI harness: Privacy Meter's estimate

@@ -47,7 +47,9 @@ Flags:
                      with --llm, text DUCI (llm.Usage) on synthetic LLM bundles whose target LM was
                      fine-tuned on those fractions of a corpus of 400 sequences, 4 shadow LMs;
                      --reduced, --seeds, --records, --level, --seed, --workers, --json and --force
-                     apply (others are refused)
+                     apply, and --resamples N (bootstrap resamples per interval; full: 1000) and
+                     --compare-intervals (adds each variant again with duci's first, conservative
+                     interval construction, on the same seeds); others are refused
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
@@ -80,6 +82,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	reduced := fs.Bool("reduced", false, "")
 	ranges := fs.Bool("ranges", false, "")
 	usage := fs.Bool("usage", false, "")
+	resamples := fs.Int("resamples", 0, "")
+	compare := fs.Bool("compare-intervals", false, "")
 	llmFlag := fs.Bool("llm", false, "")
 	usersFlag := fs.Bool("users", false, "")
 	level := fs.Float64("level", 0.001, "")
@@ -93,7 +97,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *usage {
-		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, h, stdout)
+		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, *resamples, *compare, h, stdout)
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
@@ -183,12 +187,12 @@ func splitList(s string) []string {
 
 // usageHarnessFlags are the flags of 'pmeter validate --usage' (with or without --llm).
 func usageHarnessFlags() []string {
-	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force"}
+	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force", "resamples", "compare-intervals"}
 }
 
 // runValidateUsage is 'pmeter validate --usage': the DUCI harness (validity.RunUsage), or with text the
 // text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
-func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, h *harnessFlags, stdout io.Writer) error {
+func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, resamples int, compare bool, h *harnessFlags, stdout io.Writer) error {
 	var err error
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
@@ -218,8 +222,13 @@ func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet,
 			cfg.Z = max(1, records/2)
 		}
 	}
+	if set["resamples"] {
+		cfg.Resamples = resamples
+	}
 	cfg.Alpha, cfg.Seed, cfg.Workers = level, seed, h.workers
 	switch {
+	case cfg.Resamples < 2:
+		return usagef("--resamples %d: want at least 2", cfg.Resamples)
 	case cfg.Seeds < 3:
 		return usagef("--seeds %d: want at least 3", cfg.Seeds)
 	case cfg.N < 20:
@@ -233,6 +242,9 @@ func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet,
 	run, variants := validity.RunUsage, validity.UsageVariants()
 	if text {
 		run, variants = validity.RunLLMUsage, validity.LLMUsageVariants()
+	}
+	if compare {
+		variants = validity.CompareIntervals(variants)
 	}
 	rep, err := run(ctx, cfg, variants)
 	if err != nil {
