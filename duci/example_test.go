@@ -39,6 +39,6 @@ func ExampleEstimate() {
 		fmt.Printf("model %d: proportion %.1f, interval [%.1f, %.1f]\n", e.Target, e.Proportion, e.CI.Lo, e.CI.Hi)
 	}
 	// Output:
-	// model 0: proportion 0.1, interval [0.0, 0.2]
-	// model 1: proportion 1.0, interval [0.8, 1.0]
+	// model 0: proportion 0.1, interval [0.0, 0.3]
+	// model 1: proportion 1.0, interval [0.7, 1.0]
 }

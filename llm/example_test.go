@@ -54,5 +54,5 @@ func ExampleUsage() {
 	}
 	fmt.Printf("%s with shadow LMs %v: %.2f, interval [%.2f, %.2f], truth %.2f\n", r.Method, r.References, r.Proportion, r.CI.Lo, r.CI.Hi, *r.TrueProportion)
 	// Output:
-	// duci-rmia with shadow LMs [1 2 3 4]: 0.41, interval [0.35, 0.46], truth 0.40
+	// duci-rmia with shadow LMs [1 2 3 4]: 0.41, interval [0.32, 0.48], truth 0.40
 }

@@ -84,7 +84,7 @@ func TestLLMUsageHarness(t *testing.T) {
 func TestLLMUsageHarnessHasPower(t *testing.T) {
 	cfg := ReducedLLMUsageConfig()
 	cfg.Seeds, cfg.Proportions, cfg.Resamples = 10, []float64{0.5}, 50
-	rep, err := runLLMUsage(context.Background(), cfg, LLMUsageVariants()[:1], 0.6)
+	rep, err := runLLMUsage(context.Background(), cfg, LLMUsageVariants()[:1], 0.6, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,11 +50,13 @@ const llmUsageLeak = 0.88
 // per token and scales its members' log-probabilities by llmUsageLeak, the target exactly as the shadows, as
 // DUCI's interval assumes (the target fine-tuned with the shadows' recipe).
 func GenerateLLMUsage(seed uint64, n, z, shadows int, p float64) *llm.Bundle {
-	return generateLLMUsage(seed, n, z, shadows, p, llmUsageLeak)
+	return generateLLMUsage(seed, n, z, shadows, p, llmUsageLeak, 0)
 }
 
-// generateLLMUsage is GenerateLLMUsage with the target's leak factor given (the shadows' is llmUsageLeak).
-func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak float64) *llm.Bundle {
+// generateLLMUsage is GenerateLLMUsage with the target's leak factor given (the shadows' is llmUsageLeak)
+// and a model effect: with spread > 0 each model's leak factor is multiplied by exp(spread·N(0, 1)),
+// drawn per model (fine-tuning runs of one recipe that leak more or less).
+func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak, spread float64) *llm.Bundle {
 	r := rand.New(rand.NewPCG(seed, 0x6c6d6475)) // "lmdu"
 	M := 1 + shadows
 	in := make([][]bool, M) // model × sequence
@@ -67,6 +69,16 @@ func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak float64) *ll
 	for pair := 0; pair < shadows/2; pair++ {
 		for q, i := range r.Perm(n) {
 			in[1+2*pair+q%2][i] = true
+		}
+	}
+	leak := make([]float64, M)
+	for m := range leak {
+		leak[m] = llmUsageLeak
+		if m == 0 {
+			leak[m] = targetLeak
+		}
+		if spread > 0 {
+			leak[m] *= math.Exp(spread * r.NormFloat64())
 		}
 	}
 	lps := make([][][]float64, M)
@@ -82,11 +94,8 @@ func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak float64) *ll
 			v := make([]float64, len(base))
 			for t, x := range base {
 				v[t] = x * math.Exp(0.1*r.NormFloat64())
-				switch {
-				case in[m][s] && m == 0:
-					v[t] *= targetLeak
-				case in[m][s]:
-					v[t] *= llmUsageLeak
+				if in[m][s] {
+					v[t] *= leak[m]
 				}
 			}
 			lps[m] = append(lps[m], v)
@@ -103,16 +112,17 @@ func generateLLMUsage(seed uint64, n, z, shadows int, p, targetLeak float64) *ll
 // (GenerateLLMUsage) whose target LM was fine-tuned on exactly that proportion of the corpus; each cell
 // checks, as RunUsage's do, that the interval covers the true proportion at its stated rate and that the
 // unclipped estimate is unbiased, both at Alpha Bonferroni-corrected over the cells. cfg.Signal is not
-// used.
+// used; cfg.ModelSpread adds a model effect (the LMs leak more or less, the target drawn like the shadows).
 func RunLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant) (*UsageReport, error) {
-	return runLLMUsage(ctx, cfg, variants, llmUsageLeak)
+	return runLLMUsage(ctx, cfg, variants, llmUsageLeak, cfg.ModelSpread)
 }
 
-// runLLMUsage is RunLLMUsage with the target's leak factor given.
-func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, targetLeak float64) (*UsageReport, error) {
-	if cfg.Seeds < 2 || cfg.N < 2 || cfg.Z < 1 || cfg.References < 2 || cfg.References%2 != 0 || len(cfg.Proportions) == 0 {
-		return nil, fmt.Errorf("validity: text usage harness of %d seeds, %d sequences, %d population sequences, %d shadow LMs (want an even number), %d proportions",
-			cfg.Seeds, cfg.N, cfg.Z, cfg.References, len(cfg.Proportions))
+// runLLMUsage is RunLLMUsage with the target's leak factor and the models' spread given
+// (generateLLMUsage).
+func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, targetLeak, spread float64) (*UsageReport, error) {
+	if cfg.Seeds < 2 || cfg.N < 2 || cfg.Z < 1 || cfg.References < 2 || cfg.References%2 != 0 || len(cfg.Proportions) == 0 || !(spread >= 0 && spread < 1) {
+		return nil, fmt.Errorf("validity: text usage harness of %d seeds, %d sequences, %d population sequences, %d shadow LMs (want an even number), %d proportions, model spread %v (want [0, 1))",
+			cfg.Seeds, cfg.N, cfg.Z, cfg.References, len(cfg.Proportions), spread)
 	}
 	start := time.Now()
 	T := len(cfg.Proportions)
@@ -126,7 +136,7 @@ func runLLMUsage(ctx context.Context, cfg UsageConfig, variants []UsageVariant, 
 	err := parallel.For(ctx, cfg.Seeds*T, cfg.Workers, func(ctx context.Context, job int) error {
 		s, t := job/T, job%T
 		seed := cfg.Seed + uint64(s)
-		b := generateLLMUsage(seed*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak)
+		b := generateLLMUsage(seed*uint64(T)+uint64(t), cfg.N, cfg.Z, cfg.References, cfg.Proportions[t], targetLeak, spread)
 		for v, vr := range variants {
 			res, _, err := llm.Usage(ctx, b, nil, nil, duci.Config{Attack: vr.Scorer, Resamples: cfg.Resamples, Level: cfg.Level, Seed: seed, Compat: vr.Compat, Interval: vr.Interval})
 			if err != nil {

@@ -30,6 +30,9 @@ type UsageConfig struct {
 	// Signal is the synthetic signal model (every model leaks as the references do; not used by
 	// RunLLMUsage).
 	Signal Signal `json:"signal"`
+	// ModelSpread, in RunLLMUsage only, is a model effect: each LM's leak factor (llmUsageLeak) is
+	// multiplied by exp(ModelSpread·N(0, 1)), drawn per LM, the target's as the shadows' (0: none).
+	ModelSpread float64 `json:"model_spread,omitempty"`
 	// Alpha is the significance of the harness's checks (Bonferroni-corrected over its cells).
 	Alpha float64 `json:"alpha"`
 	// Seed is the first data set's seed (the seeds are Seed, Seed+1, …).

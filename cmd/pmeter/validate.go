@@ -49,7 +49,9 @@ Flags:
                      --reduced, --seeds, --records, --level, --seed, --workers, --json and --force
                      apply, and --resamples N (bootstrap resamples per interval; full: 1000) and
                      --compare-intervals (adds each variant again with duci's first, conservative
-                     interval construction, on the same seeds); others are refused
+                     interval construction, on the same seeds); with --llm, --model-spread S (each
+                     LM's leak factor times exp(S·N(0, 1)): models that differ; default 0); others
+                     are refused
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
                      only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
                      --alpha, --level, --seed, --workers and --json apply
@@ -84,6 +86,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	usage := fs.Bool("usage", false, "")
 	resamples := fs.Int("resamples", 0, "")
 	compare := fs.Bool("compare-intervals", false, "")
+	spread := fs.Float64("model-spread", 0, "")
 	llmFlag := fs.Bool("llm", false, "")
 	usersFlag := fs.Bool("users", false, "")
 	level := fs.Float64("level", 0.001, "")
@@ -97,7 +100,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *usage {
-		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, *resamples, *compare, h, stdout)
+		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, *resamples, *compare, *spread, h, stdout)
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
@@ -187,12 +190,12 @@ func splitList(s string) []string {
 
 // usageHarnessFlags are the flags of 'pmeter validate --usage' (with or without --llm).
 func usageHarnessFlags() []string {
-	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force", "resamples", "compare-intervals"}
+	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force", "resamples", "compare-intervals", "model-spread"}
 }
 
 // runValidateUsage is 'pmeter validate --usage': the DUCI harness (validity.RunUsage), or with text the
 // text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
-func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, resamples int, compare bool, h *harnessFlags, stdout io.Writer) error {
+func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, resamples int, compare bool, spread float64, h *harnessFlags, stdout io.Writer) error {
 	var err error
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
@@ -224,6 +227,15 @@ func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet,
 	}
 	if set["resamples"] {
 		cfg.Resamples = resamples
+	}
+	if set["model-spread"] {
+		if !text {
+			return usagef("--model-spread applies to --usage --llm only")
+		}
+		if !(spread >= 0 && spread < 1) {
+			return usagef("--model-spread %v: want a value in [0, 1)", spread)
+		}
+		cfg.ModelSpread = spread
 	}
 	cfg.Alpha, cfg.Seed, cfg.Workers = level, seed, h.workers
 	switch {
