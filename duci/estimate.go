@@ -106,12 +106,12 @@ type Interval struct {
 // scores and the estimate is DebiasCrossFit's (the rates measured on other records than those that
 // chose the threshold), clipped to [0, 1].
 //
-// The interval is a percentile bootstrap (Resamples, Level): each resample draws the reference models
-// and the records with replacement, chooses the threshold again on the resampled references and
-// debiases the resampled target predictions. It covers the proportion at about the stated level when
-// the target's attack is distributed like the references' (the target is trained like them, on a
-// fraction of the dataset): it accounts for the sampling of the records and for the references'
-// variability, measured on the validity harness (package validity).
+// The interval is a percentile bootstrap (Resamples, Level; Bootstrap, Config.Interval): each resample
+// draws the reference models and their records with replacement, chooses the threshold again, adds a
+// model effect for the target and the target's own sampling noise with its memberships held fixed, and
+// debiases the target's predictions. It covers the proportion at about the stated level when the
+// target's attack is distributed like the references' (the target is trained like them, on a fraction
+// of the dataset), measured on the validity harness (package validity; see the README).
 //
 // Errors: a target or reference out of range, a target among its references, a reference without
 // members or non-members, ErrNoSeparation, and the attack's.
