@@ -232,6 +232,7 @@ type macroKernel struct {
 	kc          int
 	alpha, beta float32
 	tile        [mr * nr]float32
+	tile32      [mr * 2 * nr]float32
 }
 
 // run computes the mc × cols block of C (cols ≤ nr) from the packed block of A and panel b (row
@@ -266,8 +267,20 @@ func (mk *macroKernel) run32(mc int, pa, b0, b1 []float32, sb int, c []float32, 
 	for ir := 0; ir < full; ir += mr {
 		mk.im.kern32(kc, pa[ir*kc:(ir+mr)*kc], b0, b1, sb, c[ir*ldc:], ldc, mk.alpha, mk.beta)
 	}
-	if full < mc {
-		mk.run(mc-full, nr, pa[full*kc:], b0, sb, c[full*ldc:], ldc)
-		mk.run(mc-full, nr, pa[full*kc:], b1, sb, c[full*ldc+nr:], ldc)
+	if full == mc {
+		return
+	}
+	// Edge rows (mc not a multiple of mr, as for 16, 32 or 64 output channels): a full tile with
+	// the same 32-column kernel in a buffer, its valid rows copied (the 16-column kernel twice took
+	// twice as long; both compute each element with the same operations).
+	rows, co := mc-full, full*ldc
+	if mk.beta != 0 {
+		for i := range rows {
+			copy(mk.tile32[i*2*nr:(i+1)*2*nr], c[co+i*ldc:])
+		}
+	}
+	mk.im.kern32(kc, pa[full*kc:(full+mr)*kc], b0, b1, sb, mk.tile32[:], 2*nr, mk.alpha, mk.beta)
+	for i := range rows {
+		copy(c[co+i*ldc:co+i*ldc+2*nr], mk.tile32[i*2*nr:])
 	}
 }
