@@ -15,3 +15,15 @@ func add(dst, src []float32) int {
 
 //go:noescape
 func addAVX(dst, src []float32)
+
+func addReLU(dst, a, b []float32, relu uint32) int {
+	if !cpu.X86.HasAVX || len(a) < 8 {
+		return 0
+	}
+	n := len(a) &^ 7
+	addReLUAVX(dst[:n], a[:n], b[:n], relu)
+	return n
+}
+
+//go:noescape
+func addReLUAVX(dst, a, b []float32, relu uint32)
