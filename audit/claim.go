@@ -343,6 +343,9 @@ func removeOrphanTemps(dir, what string, sweep []string, logf func(string, ...an
 // pmeterClaims refuses a claims folder cdir that pmeter did not make: one that holds files but no .lock
 // (every claim creates .lock before its holder file). A missing or empty folder is fine.
 func pmeterClaims(cdir string) error {
+	if fi, err := os.Lstat(cdir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder, and pmeter keeps its claims there; move it away, or choose another directory", cdir)
+	}
 	entries, err := os.ReadDir(cdir)
 	if errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0 {
 		return nil

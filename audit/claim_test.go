@@ -439,5 +439,13 @@ func TestClaimReportDir(t *testing.T) {
 		if _, err := os.Stat(mine); err != nil {
 			t.Errorf("%s was removed: %v", mine, err)
 		}
+		// A file called claims, the same.
+		dir = t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ClaimsDir), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claim(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ClaimsDir)+" is not a folder") {
+			t.Errorf("a file called claims: %v", err)
+		}
 	}
 }
