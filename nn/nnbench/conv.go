@@ -250,7 +250,11 @@ func printConv(w io.Writer, part string, r *ConvResult) {
 		r.Cost.TrainFLOPs/1e9, r.Cost.ForwardFLOPs/1e9, fmtBytes(4*int64(r.Cost.Activations)))
 	fmt.Fprintf(w, "  per CPU-second: model %.1f GFLOP/s, gemm kernel on the same products %.1f GFLOP/s (wall clock %.1f and %.1f)\n",
 		r.GFLOPsCPU(), r.GemmGFLOPsCPU, g.GFLOPs(), r.GemmGFLOPs)
-	fmt.Fprintf(w, "  model at %.0f %% of the gemm kernel (target ≥ %.0f %%: %s)\n", 100*r.GemmShare(), 100*TargetGemmShare, met(r.GemmShare() >= TargetGemmShare))
+	fmt.Fprintf(w, "  model at %.0f %% of the gemm kernel", 100*r.GemmShare())
+	if part == "wrn" { // the goal is for WRN-28-2's shapes
+		fmt.Fprintf(w, " (target ≥ %.0f %%: %s)", 100*TargetGemmShare, met(r.GemmShare() >= TargetGemmShare))
+	}
+	fmt.Fprintln(w)
 	if gen := r.General.GFLOPsCPU(); gen > 0 {
 		fmt.Fprintf(w, "  dedicated 1×1 and strided convolution paths %.1f GFLOP/s per CPU-second, general im2col path %.1f: %.2f×\n",
 			r.GFLOPsCPU(), gen, r.GFLOPsCPU()/gen)
