@@ -26,7 +26,12 @@ import (
 // with the holders' details, since the two would leave a directory of mixed metadata and results.
 // pmeter report claims the directory alone (ClaimReport; command "report" in its holder file): it
 // rewrites report/ from results/ through fixed temporary names, so it shares the directory with no
-// other report and with no run, which writes both.
+// other report and with no run, which writes both. With --out DIR it also claims DIR alone
+// (ClaimReportDir), so that two reports, of one run or of two, never write into one folder at once.
+//
+// A claims folder that pmeter did not make (it has no claims/.lock, which every claim makes first) is
+// refused, not used: taking over stale claims removes holder files, and pmeter removes no file it did
+// not create.
 //
 // flock was chosen over an O_EXCL lock file with a pid liveness check because the kernel releases it
 // when its process dies, however it dies, so a claim is live exactly while its lock is held: a kill -9
@@ -103,7 +108,7 @@ func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim
 	if err := foreignRunFiles(dir); err != nil {
 		return nil, err
 	}
-	return claim(dir, Holder{Config: c.Hash(), ConfigFile: c.file}, logf)
+	return claim(dir, "run directory", Holder{Config: c.Hash(), ConfigFile: c.file}, runTemps(), logf)
 }
 
 // ClaimReport claims run directory dir, which must exist, for pmeter report, which rebuilds its report:
@@ -117,13 +122,48 @@ func ClaimReport(dir string, logf func(format string, a ...any)) (*Claim, error)
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("run directory %s is not a directory", dir)
 	}
-	return claim(dir, Holder{Command: reportCommand}, logf)
+	return claim(dir, "run directory", Holder{Command: reportCommand}, runTemps(), logf)
 }
 
-// claim is ClaimDir and ClaimReport once the directory is known to be one pmeter may write into; me has
-// the holder's configuration hash and command, and claim fills in the process.
-func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, error) {
+// ClaimReportDir claims dir, the folder that pmeter report --out DIR writes a report into (creating
+// it), as ClaimReport claims a run directory: alone, refusing, naming dir and the holder, when a live
+// process holds it (a report of any run, or a run whose directory it is), and taking over the claims
+// of processes that are gone. It also removes the temporary files that killed reports left there, but
+// only those of the files a report writes (dir may hold files of its own): the pages, summary and
+// records and the manifest, and the plots once dir holds a membership report (report.ManifestFile).
+func ClaimReportDir(dir string, logf func(format string, a ...any)) (*Claim, error) {
+	var sweep []string
+	for _, name := range []string{report.HTMLFile, report.SummaryFile, report.RecordsFile, textPageName, usagePageName, report.ManifestFile} {
+		sweep = append(sweep, "."+name+".tmp*")
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.ManifestFile)); err == nil {
+		sweep = append(sweep, filepath.Join(report.PlotsDir, ".*.png.tmp*"), filepath.Join(report.PlotsDir, ".*.svg.tmp*"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("report directory %s: %w", dir, err)
+	}
+	return claim(dir, "report directory", Holder{Command: reportCommand}, sweep, logf)
+}
+
+// runTemps returns the patterns of the temporary files that a run directory's writers may leave: any in
+// the folders they write.
+func runTemps() []string {
+	var temps []string
+	for _, sub := range []string{".", "models", "signals", report.ResultsDir, report.ReportDir, filepath.Join(report.ReportDir, report.PlotsDir), SubmitDir} {
+		temps = append(temps, filepath.Join(sub, ".*.tmp*"))
+	}
+	return temps
+}
+
+// claim is ClaimDir, ClaimReport and ClaimReportDir once the directory is known to be one pmeter may
+// write into; what names it in messages ("run directory"), me has the holder's configuration hash and
+// command, and claim fills in the process. When no other process holds dir, it removes the orphaned
+// temporary files that match the patterns sweep (relative to dir).
+func claim(dir, what string, me Holder, sweep []string, logf func(format string, a ...any)) (*Claim, error) {
 	cdir := filepath.Join(dir, ClaimsDir)
+	if err := pmeterClaims(cdir); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, dir, err)
+	}
 	if err := os.MkdirAll(cdir, 0o755); err != nil {
 		return nil, err
 	}
@@ -134,10 +174,10 @@ func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, e
 	defer mu.Close() // releases the lock
 	if err := lockFile(mu, true); err != nil {
 		if errors.Is(err, errNoLocks) {
-			logf("warning: run directory %s: the file system does not support file locks, so pmeter cannot tell whether another process uses the directory", dir)
+			logf("warning: %s %s: the file system does not support file locks, so pmeter cannot tell whether another process uses the directory", what, dir)
 			return &Claim{dir: dir}, nil
 		}
-		return nil, fmt.Errorf("run directory %s: locking %s: %w", dir, mu.Name(), err)
+		return nil, fmt.Errorf("%s %s: locking %s: %w", what, dir, mu.Name(), err)
 	}
 
 	host, _ := os.Hostname()
@@ -160,21 +200,21 @@ func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, e
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("run directory %s: %w", dir, err)
+			return nil, fmt.Errorf("%s %s: %w", what, dir, err)
 		}
 		shares := !h.exclusive() && !me.exclusive() && h.Config == me.Config
 		switch {
 		case live && shares:
-			logf("run directory %s: shared with %s (the same configuration)", dir, h)
+			logf("%s %s: shared with %s (the same configuration)", what, dir, h)
 			others++
 		case live:
 			conflicts = append(conflicts, fmt.Sprintf("%s (claim file %s)", h, path))
 			byReports = byReports && h.exclusive()
 		case h.Host == me.Host || h.Host == "":
 			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("run directory %s: removing the stale claim %s: %w", dir, path, err)
+				return nil, fmt.Errorf("%s %s: removing the stale claim %s: %w", what, dir, path, err)
 			}
-			logf("run directory %s: taking over the stale claim of %s: that process is gone", dir, h)
+			logf("%s %s: taking over the stale claim of %s: that process is gone", what, dir, h)
 		case shares:
 			others++ // on another host, perhaps still running, with the same configuration
 		default:
@@ -185,8 +225,8 @@ func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, e
 	if len(conflicts) > 0 {
 		switch {
 		case me.exclusive():
-			return nil, fmt.Errorf("run directory %s is in use: %s; wait for it to finish (pmeter %s holds a run directory alone)",
-				dir, strings.Join(conflicts, "; "), me.Command)
+			return nil, fmt.Errorf("%s %s is in use: %s; wait for it to finish (pmeter %s holds a %s alone)",
+				what, dir, strings.Join(conflicts, "; "), me.Command, what)
 		case byReports:
 			return nil, fmt.Errorf("run directory %s is in use: %s; wait for it to finish, or give this run another run.log_dir (--out)",
 				dir, strings.Join(conflicts, "; "))
@@ -198,26 +238,26 @@ func claim(dir string, me Holder, logf func(format string, a ...any)) (*Claim, e
 	path := filepath.Join(cdir, fmt.Sprintf("%s-%d-%d.json", safeName(host), me.PID, time.Now().UnixNano()))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("run directory %s: %w", dir, err)
+		return nil, fmt.Errorf("%s %s: %w", what, dir, err)
 	}
 	if err := lockFile(f, false); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("run directory %s: locking %s: %w", dir, path, err)
+		return nil, fmt.Errorf("%s %s: locking %s: %w", what, dir, path, err)
 	}
 	b, _ := json.MarshalIndent(me, "", "  ")
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("run directory %s: writing %s: %w", dir, path, err)
+		return nil, fmt.Errorf("%s %s: writing %s: %w", what, dir, path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("run directory %s: writing %s: %w", dir, path, err)
+		return nil, fmt.Errorf("%s %s: writing %s: %w", what, dir, path, err)
 	}
 	if others == 0 {
-		removeOrphanTemps(dir, logf)
+		removeOrphanTemps(dir, what, sweep, logf)
 	}
 	return &Claim{dir: dir, path: path, f: f}, nil
 }
@@ -283,12 +323,12 @@ func safeName(s string) string {
 }
 
 // removeOrphanTemps removes the temporary files that npy.WriteAtomic leaves when its process is
-// killed before the rename, in the folders a run writes: pmeter created them, and no process that
-// could finish them is left.
-func removeOrphanTemps(dir string, logf func(string, ...any)) {
+// killed before the rename, those of dir (a run's, or a report's) that match the patterns sweep: pmeter
+// created them, and no process that could finish them is left.
+func removeOrphanTemps(dir, what string, sweep []string, logf func(string, ...any)) {
 	n := 0
-	for _, sub := range []string{".", "models", "signals", "results", "report", filepath.Join("report", "plots"), SubmitDir} {
-		files, _ := filepath.Glob(filepath.Join(dir, sub, ".*.tmp*"))
+	for _, pat := range sweep {
+		files, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, f := range files {
 			if atomicTemp.MatchString(filepath.Base(f)) && os.Remove(f) == nil {
 				n++
@@ -296,8 +336,27 @@ func removeOrphanTemps(dir string, logf func(string, ...any)) {
 		}
 	}
 	if n > 0 {
-		logf("run directory %s: removed %d temporary file%s left by an interrupted run", dir, n, plural(n))
+		logf("%s %s: removed %d temporary file%s left by an interrupted %s", what, dir, n, plural(n), strings.TrimSuffix(what, " directory"))
 	}
+}
+
+// pmeterClaims refuses a claims folder cdir that pmeter did not make: one that holds files but no .lock
+// (every claim creates .lock before its holder file). A missing or empty folder is fine.
+func pmeterClaims(cdir string) error {
+	if fi, err := os.Lstat(cdir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder, and pmeter keeps its claims there; move it away, or choose another directory", cdir)
+	}
+	entries, err := os.ReadDir(cdir)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(filepath.Join(cdir, ".lock")); err == nil && fi.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s was not made by pmeter (it has no .lock), and pmeter keeps its claims there; move it away, or choose another directory", cdir)
 }
 
 // runNames are the files and folders a run writes at the top of its directory, as filepath.Match

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmeter/pmeter/report"
 )
 
 func TestConfigHash(t *testing.T) {
@@ -88,10 +90,14 @@ func deadPID(t *testing.T) int {
 	return cmd.Process.Pid
 }
 
-// writeHolder writes a claim file as a process that has been killed leaves it: no lock held.
+// writeHolder writes a claim file as a process that has been killed leaves it: no lock held, and the
+// claims folder's .lock, which every claim makes first.
 func writeHolder(t *testing.T, dir string, h Holder) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, ClaimsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ClaimsDir, ".lock"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, ClaimsDir, fmt.Sprintf("%s-%d-1.json", h.Host, h.PID))
@@ -309,4 +315,137 @@ func holdRun(t *testing.T, dir string) func() {
 		t.Fatal(err)
 	}
 	return cl.Release
+}
+
+// TestClaimReportDir: the folder of pmeter report --out DIR is claimed as a run directory is by a
+// report (alone; another report, or a run whose directory it is, is refused naming DIR and the holder;
+// a killed report's claim is taken over), and is made when missing. Of the temporary files there, only
+// those of files a report writes are removed, the plots' only once DIR holds a membership report.
+func TestClaimReportDir(t *testing.T) {
+	host, _ := os.Hostname()
+	pid := deadPID(t)
+	for _, c := range []struct {
+		name string
+		hold func(t *testing.T, dir string) (release func())
+		want []string // in the error; none: the claim is taken
+	}{
+		{"while a report writes there", func(t *testing.T, dir string) func() {
+			cl, err := ClaimReportDir(dir, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cl.Release
+		}, []string{"report directory ", " is in use: pid " + fmt.Sprint(os.Getpid()), "pmeter report (claim file", "pmeter report holds a report directory alone"}},
+		{"while a report of the run there runs", holdReport, []string{" is in use: pid " + fmt.Sprint(os.Getpid()), "pmeter report (claim file"}},
+		{"while a run there runs", holdRun, []string{" is in use: pid " + fmt.Sprint(os.Getpid()), "config "}},
+		{"after a killed report", func(t *testing.T, dir string) func() {
+			writeHolder(t, dir, Holder{PID: pid, Host: host, Started: time.Now().Add(-time.Hour), Command: reportCommand})
+			return func() {}
+		}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			release := c.hold(t, dir)
+			var log strings.Builder
+			logf := func(format string, a ...any) { fmt.Fprintf(&log, format+"\n", a...) }
+			cl, err := ClaimReportDir(dir, logf)
+			if c.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl.Release()
+				if want := fmt.Sprintf("report directory %s: taking over the stale claim of pid %d on host %s", dir, pid, host); !strings.Contains(log.String(), want) {
+					t.Errorf("the log lacks %q:\n%s", want, log.String())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("the claim was not refused")
+			}
+			for _, w := range append(c.want, "report directory "+dir+" is in use") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			release()
+			cl, err = ClaimReportDir(dir, logf)
+			if err != nil {
+				t.Fatalf("after the holder ended: %v", err)
+			}
+			cl.Release()
+		})
+	}
+
+	t.Run("temporary files", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "new", "out")
+		cl, err := ClaimReportDir(dir, t.Logf)
+		if err != nil {
+			t.Fatalf("a missing folder: %v", err)
+		}
+		cl.Release()
+		if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		gone := []string{".index.html.tmp123", ".summary.json.tmp4", ".llm.html.tmp56"}
+		kept := []string{".notes.txt.tmp1", "plots/.roc.png.tmp7", "index.html.tmp8"}
+		for _, f := range append(gone, kept...) {
+			if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(gone, kept []string) {
+			t.Helper()
+			cl, err := ClaimReportDir(dir, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl.Release()
+			for _, f := range gone {
+				if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s is still there (%v)", f, err)
+				}
+			}
+			for _, f := range kept {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s was removed: %v", f, err)
+				}
+			}
+		}
+		check(gone, kept)
+		// With a membership report's manifest, the plots folder is the report's.
+		if err := os.WriteFile(filepath.Join(dir, report.ManifestFile), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check(kept[1:2], []string{kept[0], kept[2]})
+	})
+
+	// A claims folder that pmeter did not make is refused, by every claim, and its files are kept.
+	for _, claim := range []func(dir string) (*Claim, error){
+		func(dir string) (*Claim, error) { return ClaimReportDir(dir, t.Logf) },
+		func(dir string) (*Claim, error) { return ClaimReport(dir, t.Logf) },
+		func(dir string) (*Claim, error) { return ClaimDir(dir, tinyConfig(t, dir, 0), t.Logf) },
+	} {
+		dir := t.TempDir()
+		mine := filepath.Join(dir, ClaimsDir, "2024-1-1.json")
+		if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(mine, []byte(`{"claimant": "someone"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claim(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ClaimsDir)+" was not made by pmeter") {
+			t.Errorf("a foreign claims folder: %v", err)
+		}
+		if _, err := os.Stat(mine); err != nil {
+			t.Errorf("%s was removed: %v", mine, err)
+		}
+		// A file called claims, the same.
+		dir = t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ClaimsDir), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claim(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ClaimsDir)+" is not a folder") {
+			t.Errorf("a file called claims: %v", err)
+		}
+	}
 }

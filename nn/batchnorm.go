@@ -149,30 +149,10 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	return y
 }
 
-// shiftedSums returns Σ(v − k) and Σ(v − k)² over x in float64, with four partial sums each (a
-// fixed order, so the result is deterministic) to keep the additions from waiting on each other.
-func shiftedSums(x []float32, k float64) (sum, sq float64) {
-	var s0, s1, s2, s3, q0, q1, q2, q3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := (*[4]float32)(x[i:])
-		d0, d1, d2, d3 := float64(v[0])-k, float64(v[1])-k, float64(v[2])-k, float64(v[3])-k
-		s0 += d0
-		s1 += d1
-		s2 += d2
-		s3 += d3
-		q0 += d0 * d0
-		q1 += d1 * d1
-		q2 += d2 * d2
-		q3 += d3 * d3
-	}
-	for ; i < len(x); i++ {
-		d := float64(x[i]) - k
-		s0 += d
-		q0 += d * d
-	}
-	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
-}
+// shiftedSums returns Σ(v − k) and Σ(v − k)² over x in float64, in vec.ShiftedSums's fixed order
+// (16 partial sums each, in vector instructions where the CPU has them), so the result is
+// deterministic and the same on every CPU.
+func shiftedSums(x []float32, k float64) (sum, sq float64) { return vec.ShiftedSums(x, k) }
 
 // bnAffine writes y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹, through the ReLU when relu is set (vec.BNAffine
 // does a prefix with vector instructions, bitwise alike; the conversions keep the compiler from fusing
@@ -232,31 +212,10 @@ func (b *BatchNorm) Backward(dy *Tensor, needDX bool) *Tensor {
 	return dx
 }
 
-// gradSums returns Σ g and Σ g·x̂ over one plane, g being dy through the fused ReLU's mask.
+// gradSums returns Σ g and Σ g·x̂ over one plane, g being dy through the fused ReLU's mask, in
+// vec.BNGradSums's fixed order.
 func (b *BatchNorm) gradSums(dy, x, y []float32, mu, is float32) (sdy, sdyx float64) {
-	x, y = x[:len(dy)], y[:len(dy)]
-	var a0, a1, d0, d1 float64
-	j := 0
-	for ; j+2 <= len(dy); j += 2 {
-		g0, g1 := dy[j], dy[j+1]
-		if b.fuseReLU {
-			g0, g1 = reluGrad32(g0, y[j]), reluGrad32(g1, y[j+1])
-		}
-		h0, h1 := (x[j]-mu)*is, (x[j+1]-mu)*is
-		a0 += float64(g0)
-		a1 += float64(g1)
-		d0 += float64(g0) * float64(h0)
-		d1 += float64(g1) * float64(h1)
-	}
-	for ; j < len(dy); j++ {
-		g := dy[j]
-		if b.fuseReLU {
-			g = reluGrad32(g, y[j])
-		}
-		a0 += float64(g)
-		d0 += float64(g) * float64((x[j]-mu)*is)
-	}
-	return a0 + a1, d0 + d1
+	return vec.BNGradSums(dy, x, y, mu, is, b.fuseReLU)
 }
 
 // inputGrad writes one plane of dx = k·(g − mean(g) − x̂·mean(g·x̂)) (training; vec.BNGrad does a

@@ -109,6 +109,17 @@ func (c *Conv2D) Params() []Param {
 // 20 % faster than chunks of 8 MiB, with one BLAS thread per model as pmeter trains.
 const colsBudget = 1 << 16
 
+// patchStride returns the row stride of a chunk's patch matrix (and product) of n columns: n, or n +
+// 16 when n is a multiple of 256 (as for 32×32 or 16×16 outputs). Rows a multiple of 1 KiB apart
+// fall into the same cache sets, which made the products up to 30 % slower (packing B, or reading it
+// in place); a stride one cache line longer avoids it. The results are the same.
+func patchStride(n int) int {
+	if n%256 == 0 {
+		return n + 16
+	}
+	return n
+}
+
 // chunk returns the number of images convolved per matrix product.
 func (c *Conv2D) chunk(n int) int {
 	per := c.In * c.K * c.K * c.ho * c.wo
@@ -127,26 +138,27 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		return y
 	}
 	ch := c.chunk(n)
-	cols := reuseFloats(&c.cols, kd*ch*hw)
-	prod := reuseFloats(&c.prod, c.Out*ch*hw)
+	cols := reuseFloats(&c.cols, kd*patchStride(ch*hw))
+	prod := reuseFloats(&c.prod, c.Out*patchStride(ch*hw))
 	inLen, outLen := c.In*c.h*c.w, c.Out*hw
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
-		ld := m * hw
+		cn := m * hw // columns of the chunk's product, rows ld apart
+		ld := patchStride(cn)
 		for i := 0; i < m; i++ {
 			c.im2col(x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
 		}
 		if m == 1 {
 			// One image: the product is already in NCHW order; write it in place.
 			yi := y.Data[lo*outLen : (lo+1)*outLen]
-			gemm(false, false, c.Out, hw, kd, 1, c.W.Data, kd, cols, hw, 0, yi, hw)
+			gemm(false, false, c.Out, hw, kd, 1, c.W.Data, kd, cols, ld, 0, yi, hw)
 			for o := 0; o < c.Out; o++ {
 				c.finish(yi[o*hw:(o+1)*hw], nil, o)
 			}
 			continue
 		}
 		// prod (Out × m·hw) = W (Out × kd) · cols (kd × m·hw), then scattered to NCHW with the bias.
-		gemm(false, false, c.Out, ld, kd, 1, c.W.Data, kd, cols, ld, 0, prod, ld)
+		gemm(false, false, c.Out, cn, kd, 1, c.W.Data, kd, cols, ld, 0, prod, ld)
 		for i := 0; i < m; i++ {
 			yi := y.Data[(lo+i)*outLen : (lo+i+1)*outLen]
 			for o := 0; o < c.Out; o++ {
@@ -207,14 +219,14 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		return dx
 	}
 	ch := c.chunk(n)
-	cols := reuseFloats(&c.cols, kd*ch*hw)
-	prod := reuseFloats(&c.prod, c.Out*ch*hw)
+	cols := reuseFloats(&c.cols, kd*patchStride(ch*hw))
+	prod := reuseFloats(&c.prod, c.Out*patchStride(ch*hw))
 	var dx *Tensor
 	var dcols []float32
 	if needDX {
 		dx = reuse(&c.dx, n, c.In, c.h, c.w)
 		clear32(dx.Data)
-		dcols = reuseFloats(&c.dcols, kd*ch*hw)
+		dcols = reuseFloats(&c.dcols, kd*patchStride(ch*hw))
 	}
 	if c.B != nil && params {
 		clear32(c.DB.Data)
@@ -239,18 +251,19 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	}
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
-		ld := m * hw
-		// Gather dy of the chunk as Out × m·hw, the layout of the forward product (for one image, dy's
-		// own layout).
-		prod := prod
+		cn := m * hw // columns of the chunk's patch matrix, rows ld apart
+		ld := patchStride(cn)
+		// Gather dy of the chunk as Out × m·hw, rows lp apart, the layout of the forward product (for
+		// one image, dy's own layout).
+		prod, lp := prod, ld
 		if m == 1 {
-			prod = dy.Data[lo*outLen : (lo+1)*outLen]
+			prod, lp = dy.Data[lo*outLen:(lo+1)*outLen], hw
 		}
 		for i := 0; i < m; i++ {
 			if m > 1 {
 				dyi := dy.Data[(lo+i)*outLen : (lo+i+1)*outLen]
 				for o := 0; o < c.Out; o++ {
-					copy(prod[o*ld+i*hw:o*ld+(i+1)*hw], dyi[o*hw:(o+1)*hw])
+					copy(prod[o*lp+i*hw:o*lp+(i+1)*hw], dyi[o*hw:(o+1)*hw])
 				}
 			}
 			if params {
@@ -264,17 +277,17 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		if !params {
 			// Input gradient only.
 		} else if transDW {
-			gemm(false, true, kd, c.Out, ld, 1, cols, ld, prod, ld, beta, dwT, c.Out)
+			gemm(false, true, kd, c.Out, cn, 1, cols, ld, prod, lp, beta, dwT, c.Out)
 		} else {
-			gemm(false, true, c.Out, kd, ld, 1, prod, ld, cols, ld, beta, c.DW.Data, kd)
+			gemm(false, true, c.Out, kd, cn, 1, prod, lp, cols, ld, beta, c.DW.Data, kd)
 		}
 		if c.B != nil && params {
 			for o := range c.DB.Data {
-				c.DB.Data[o] += vec.Sum(prod[o*ld : (o+1)*ld])
+				c.DB.Data[o] += vec.Sum(prod[o*lp : o*lp+cn])
 			}
 		}
 		if needDX {
-			gemm(true, false, kd, ld, c.Out, 1, c.W.Data, kd, prod, ld, 0, dcols, ld)
+			gemm(true, false, kd, cn, c.Out, 1, c.W.Data, kd, prod, lp, 0, dcols, ld)
 			for i := 0; i < m; i++ {
 				c.col2im(dcols[i*hw:], ld, dx.Data[(lo+i)*inLen:(lo+i+1)*inLen])
 			}

@@ -57,12 +57,13 @@ func BenchmarkConvLayer(b *testing.B) {
 		b.Run(name+"/gemm", func(b *testing.B) {
 			m, n, k := s.out, batch*ho*ho, s.in*s.k*s.k
 			n = min(n, 8*ho*ho)
-			a, bb, cc := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			ld := patchStride(n) // the layer's own row stride
+			a, bb, cc := make([]float32, m*k), make([]float32, k*ld), make([]float32, m*ld)
 			f := 3 * 2 * float64(m*n*k)
 			c0 := processCPU()
 			for b.Loop() {
 				for range 3 {
-					gemm(false, false, m, n, k, 1, a, k, bb, n, 0, cc, n)
+					gemm(false, false, m, n, k, 1, a, k, bb, ld, 0, cc, ld)
 				}
 			}
 			report(b, f, c0)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+
+	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
 // Residual is a residual block: y = Body(x) + Shortcut(x), with the identity as shortcut when
@@ -134,14 +136,15 @@ func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
 	}
 	y := reuse(&r.y, h.Shape...)
 	yd, sd := y.Data[:len(h.Data)], s.Data[:len(h.Data)]
+	k := vec.AddReLU(yd, h.Data, sd, r.fuseReLU)
 	if r.fuseReLU {
-		for i, v := range h.Data {
-			yd[i] = relu32(v + sd[i])
+		for i, v := range h.Data[k:] {
+			yd[k+i] = relu32(v + sd[k+i])
 		}
 		return y
 	}
-	for i, v := range h.Data {
-		yd[i] = v + sd[i]
+	for i, v := range h.Data[k:] {
+		yd[k+i] = v + sd[k+i]
 	}
 	return y
 }
@@ -174,9 +177,7 @@ func (r *Residual) Backward(dy *Tensor, needDX bool) *Tensor {
 		s = r.Shortcut[i].Backward(s, needDX || i > 0)
 	}
 	if needDX {
-		for i, v := range s.Data {
-			dx.Data[i] += v
-		}
+		addTo(dx.Data, s.Data)
 	}
 	return dx
 }

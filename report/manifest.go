@@ -22,6 +22,9 @@ const (
 	inputManifest  = ".pmeter-results-manifest.json"
 )
 
+// ManifestFile is the file where Build lists the files it wrote into a report's directory.
+const ManifestFile = reportManifest
+
 const manifestFormat = "pmeter.manifest"
 
 // manifest is the content of a manifest file: the files written, as slash-separated paths relative to

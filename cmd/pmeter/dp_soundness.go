@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,8 @@ Flags:
   --broken LIST         breakages for the first ε, comma-separated noise=F or norm=K (default
                         noise=0.5,norm=4; "none" for none)
   --multi-run-groups G  multi-run audits per training (default 0: none)
-  --multi-runs R        trainings per multi-run audit (default 200)
+  --multi-runs R        trainings per multi-run audit (default 200; with --multi-run-groups only:
+                        refused without it)
   --score S             likelihood (default) or sum
   --no-isolate          score the noisy sums as they are, the data's gradients included
   --delta D             δ (default 1e-5)
@@ -55,6 +57,18 @@ Flags:
   --json FILE           write every bound to FILE
   --force               overwrite FILE if it exists
 `
+
+// dpSoundnessMode returns the flags that 'pmeter dp soundness' takes: --multi-runs only with multi-run
+// audits (--multi-run-groups G > 0); without them it would be ignored, so it is refused.
+func dpSoundnessMode(multiRun bool) flagMode {
+	m := flagMode{name: "dp soundness without --multi-run-groups", flags: []string{"train", "seeds", "canaries", "records",
+		"batch-size", "epochs", "clip", "epsilons", "broken", "multi-run-groups", "score", "no-isolate", "delta", "alpha",
+		"accountant", "workers", "json", "force"}}
+	if multiRun {
+		m.name, m.flags = "dp soundness", slices.Insert(m.flags, 10, "multi-runs")
+	}
+	return m
+}
 
 // runDPSoundness implements 'pmeter dp soundness'.
 func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -78,6 +92,9 @@ func runDPSoundness(ctx context.Context, args []string, stdout, stderr io.Writer
 	kind := fs.String("accountant", "rdp", "")
 	h := newHarnessFlags(fs)
 	if err := parseFlags(fs, args, "dp soundness", dpSoundnessUsage, stdout); err != nil {
+		return err
+	}
+	if _, err := dpSoundnessMode(cfg.MultiRunGroups > 0).check(fs); err != nil {
 		return err
 	}
 	cfg.Alpha, cfg.Workers = h.alpha, h.workers

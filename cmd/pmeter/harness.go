@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,4 +90,26 @@ func harnessSides(name string) (null, leak bool, err error) {
 		return true, true, nil
 	}
 	return false, false, usagef("--harness %q: want null, leak or all", name)
+}
+
+// flagMode is one mode of a command whose flags depend on the mode ('pmeter validate --users', 'pmeter
+// validate --usage --llm', ...): the flags that select it and the flags it takes besides. A flag given
+// to a mode that does not take it is refused rather than ignored.
+type flagMode struct {
+	name      string   // the mode, as refusals name it: "--users" (of pmeter validate)
+	selectors []string // the flags that select the mode ("users")
+	flags     []string // the flags the mode takes besides
+}
+
+// check returns the flags set on fs's command line, refusing, as a usage error that names the flag, the
+// mode and the mode's flags, the first that the mode m does not take.
+func (m flagMode) check(fs *flag.FlagSet) (set map[string]bool, err error) {
+	set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if err == nil && !slices.Contains(m.selectors, f.Name) && !slices.Contains(m.flags, f.Name) {
+			err = usagef("--%s does not apply to %s, whose flags are --%s", f.Name, m.name, strings.Join(m.flags, ", --"))
+		}
+	})
+	return set, err
 }

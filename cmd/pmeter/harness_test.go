@@ -87,3 +87,43 @@ func TestHarnessFlagsCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagModes: every mode of 'pmeter validate', and 'pmeter dp soundness', refuses a flag it does not
+// take (exit 2, naming the flag and the mode) and accepts one it takes. Each run stops before any
+// harness work: the refusal comes first, and an accepted flag reaches the check of --json, an existing
+// file without --force (exit 1).
+func TestFlagModes(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(existing, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode string // the command line that selects the mode
+		bad  string // a flag the mode does not take; empty: none (every flag but the switches applies)
+		name string // the mode, as the refusal names it
+		good string // a flag the mode takes
+	}{
+		{"validate", "", "", "--population 100"},
+		{"validate --ranges", "--no-slow", "--ranges", "--permutations 5"},
+		{"validate --llm", "--attacks loss", "--llm", "--alpha 0.1"},
+		{"validate --llm", "--users", "--llm", "--records 100"},
+		{"validate --users", "--alpha 0.1", "--users", "--no-slow"},
+		{"validate --users", "--records 100", "--users", "--designs pairs"},
+		{"validate --usage", "--population 10", "--usage", "--records 40"},
+		{"validate --usage --llm", "--permutations 5", "--usage --llm", "--seed 3"},
+		{"dp soundness", "--multi-runs 8", "dp soundness without --multi-run-groups", "--multi-run-groups 1 --multi-runs 8"},
+	} {
+		mode := strings.Fields(c.mode)
+		if c.bad != "" {
+			code, _, stderr := attackCLI(t, append(mode, strings.Fields(c.bad)...)...)
+			flagName := strings.Fields(c.bad)[0]
+			if want := flagName + " does not apply to " + c.name + ", whose flags are --"; code != 2 || !strings.Contains(stderr, want) {
+				t.Errorf("%s %s: exit %d, stderr %q; want exit 2 and %q", c.mode, c.bad, code, stderr, want)
+			}
+		}
+		args := append(append(mode, strings.Fields(c.good)...), "--json", existing)
+		if code, _, stderr := attackCLI(t, args...); code != 1 || !strings.Contains(stderr, existing+" exists; use --force") {
+			t.Errorf("%s %s: exit %d, stderr %q; want the flag accepted (exit 1: %s exists)", c.mode, c.good, code, stderr, existing)
+		}
+	}
+}

@@ -28,7 +28,12 @@ classifier or text) report/index.html, rebuilt byte for byte from the inputs the
 
 While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
 or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
-taken over.
+taken over. With --out DIR it claims DIR alone the same way (DIR/claims), so that a report of another run
+into DIR is refused, naming DIR and the process, until this one ends.
+
+pmeter report overwrites and removes only files it wrote, in RUN_DIR/report as in DIR: those its earlier
+reports listed in .pmeter-report-manifest.json there, or for a text or dataset_usage run an llm.html or
+index.html page of that kind; a report that would write over any other file is refused, naming the file.
 
 By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
 alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
@@ -94,6 +99,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer claim.Release()
+	// --out DIR is claimed too, so that a report of another run into DIR waits for this one to end.
+	if !sameDir(dir, runDir) && !sameDir(dir, filepath.Join(runDir, report.ReportDir)) {
+		out, err := audit.ClaimReportDir(dir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+		if err != nil {
+			return err
+		}
+		defer out.Release()
+	}
 	if kind != audit.MembershipReport {
 		page, err := audit.RebuildReport(ctx, runDir, dir)
 		if err != nil {
@@ -144,4 +157,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%s\nwrote %s\n", s.Verdict.Headline, filepath.Join(dir, report.HTMLFile))
 	return nil
+}
+
+// sameDir reports whether paths a and b name one directory: the same file when both exist, the same
+// absolute path otherwise.
+func sameDir(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }

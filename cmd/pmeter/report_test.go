@@ -154,3 +154,138 @@ func TestReportClaimsRunDir(t *testing.T) {
 		t.Errorf("a claims folder was made in a directory without results (%v)", err)
 	}
 }
+
+// TestReportClaimsOutDir runs two 'pmeter report --out DIR' of different runs into one DIR at once: the
+// first is held mid-command as in TestReportClaimsRunDir, and the second is refused, naming DIR and the
+// first, and writes nothing. Once the first has ended, the second works; a killed report's claim on DIR
+// is taken over. The files of DIR that pmeter did not write are kept: a report that would write over one
+// is refused, naming it, and a claims folder that pmeter did not make is refused, not used.
+func TestReportClaimsOutDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(cfg, []byte(tinyRun), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runA, runB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if code, out, errs := cli(t, "run", cfg, "--out", runA); code != 0 {
+		t.Fatalf("pmeter run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if err := os.CopyFS(runB, os.DirFS(runA)); err != nil { // a second run, as far as pmeter report can tell
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "shared")
+	summary := filepath.Join(out, "summary.json")
+
+	pr, pw := io.Pipe()
+	var firstErr bytes.Buffer
+	first := make(chan int, 1)
+	go func() {
+		code := run(context.Background(), []string{"report", runA, "--out", out}, pw, &firstErr)
+		pw.Close()
+		first <- code
+	}()
+	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
+		t.Fatalf("the first report printed nothing: %v (%s)", err, firstErr.String())
+	}
+	written, err := os.Stat(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errs := cli(t, "report", runB, "--out", out, "--seed", "5")
+	for _, want := range []string{"report directory " + out + " is in use", fmt.Sprintf("pid %d", os.Getpid()), "pmeter report (claim file " + filepath.Join(out, "claims")} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the second report's error lacks %q: exit %d\n%s%s", want, code, stdout, errs)
+		}
+	}
+	if code != 1 || stdout != "" {
+		t.Errorf("the second report: exit %d, stdout %q; want 1 and nothing", code, stdout)
+	}
+	if fi, err := os.Stat(summary); err != nil || !fi.ModTime().Equal(written.ModTime()) {
+		t.Errorf("the refused report wrote %s (%v)", summary, err)
+	}
+	rest, _ := io.ReadAll(pr)
+	if code := <-first; code != 0 || !strings.Contains(string(rest), "wrote "+filepath.Join(out, "index.html")) {
+		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr.String())
+	}
+
+	// After the first: the second run's report works, and leaves no claim behind.
+	if code, stdout, errs := cli(t, "report", runB, "--out", out, "--seed", "5"); code != 0 {
+		t.Fatalf("a report after the first ended: exit %d\n%s%s", code, stdout, errs)
+	}
+	if b, err := os.ReadFile(summary); err != nil || !bytes.Contains(b, []byte(`"bootstrap_seed": 5`)) {
+		t.Errorf("the later report did not rewrite %s with seed 5 (%v)", summary, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, "claims", "*.json")); len(left) != 0 {
+		t.Errorf("claim files left: %v", left)
+	}
+
+	// A killed report's claim on DIR is taken over, and its temporary files removed.
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	stale := filepath.Join(out, "claims", fmt.Sprintf("%s-%d-1.json", host, dead.Process.Pid))
+	b := fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, dead.Process.Pid, host, time.Now().UTC().Format(time.RFC3339))
+	temp := filepath.Join(out, "plots", ".roc.png.tmp123456")
+	for _, f := range []string{stale, temp} {
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, errs = cli(t, "report", runA, "--out", out)
+	if code != 0 || !strings.Contains(errs, fmt.Sprintf("report directory %s: taking over the stale claim of pid %d on host %s", out, dead.Process.Pid, host)) {
+		t.Errorf("after a killed report: exit %d\n%s%s", code, stdout, errs)
+	}
+	for _, f := range []string{stale, temp} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s is still there (%v)", f, err)
+		}
+	}
+
+	// A folder with files of its own: a report writes beside them, never over them.
+	mine := filepath.Join(dir, "mine")
+	if err := os.MkdirAll(filepath.Join(mine, "claims"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]string{"notes.txt": "my notes", ".x.tmp1": "not pmeter's", "claims/2024-1-1.json": `{"claimant": "someone"}`}
+	for name, text := range own {
+		if err := os.WriteFile(filepath.Join(mine, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, errs := cli(t, "report", runA, "--out", mine); code != 1 || !strings.Contains(errs, filepath.Join(mine, "claims")+" was not made by pmeter") {
+		t.Errorf("a claims folder pmeter did not make: exit %d\n%s", code, errs)
+	}
+	if err := os.Rename(filepath.Join(mine, "claims"), filepath.Join(dir, "their-claims")); err != nil {
+		t.Fatal(err)
+	}
+	delete(own, "claims/2024-1-1.json")
+	if err := os.WriteFile(filepath.Join(mine, "index.html"), []byte("<p>mine</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	own["index.html"] = "<p>mine</p>"
+	if code, _, errs := cli(t, "report", runA, "--out", mine); code != 1 || !strings.Contains(errs, filepath.Join(mine, "index.html")+" exists and was not written by pmeter") {
+		t.Errorf("a page pmeter did not write: exit %d\n%s", code, errs)
+	}
+	if err := os.Remove(filepath.Join(mine, "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	delete(own, "index.html")
+	if code, stdout, errs := cli(t, "report", runA, "--out", mine); code != 0 {
+		t.Errorf("a folder with other files: exit %d\n%s%s", code, stdout, errs)
+	}
+	for name, text := range own {
+		if b, err := os.ReadFile(filepath.Join(mine, name)); err != nil || string(b) != text {
+			t.Errorf("%s: %q, %v; want it kept as %q", name, b, err, text)
+		}
+	}
+
+	// --out naming RUN_DIR/report is RUN_DIR's claim alone: no claims folder is made in the report.
+	if code, stdout, errs := cli(t, "report", runA, "--out", filepath.Join(runA, "report", ".")); code != 0 {
+		t.Fatalf("--out RUN_DIR/report: exit %d\n%s%s", code, stdout, errs)
+	}
+	if _, err := os.Stat(filepath.Join(runA, "report", "claims")); !os.IsNotExist(err) {
+		t.Errorf("a claims folder was made in RUN_DIR/report (%v)", err)
+	}
+}

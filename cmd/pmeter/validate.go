@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +27,9 @@ Runs the validity harnesses on synthetic signals (no model is trained) and print
 Without flags it runs the full version: 50 seeds of 3,000 records, every variant (the slow ones too),
 every design; about 20 minutes on 2 cores, most of it the MLP shadow attack (--no-slow: under 5).
 'go test ./validity' runs a reduced version (20 seeds of 2,500 records; --reduced here). The exit
-status is 1 when any cell fails.
+status is 1 when any cell fails. --ranges, --usage, --llm and --users select other harnesses; each
+harness takes the flags listed for it, and a flag that does not apply to it is refused (exit status 2)
+rather than ignored.
 
 Flags:
   --seeds N          data sets per design (default 50)
@@ -40,7 +41,9 @@ Flags:
   --no-slow          leave out the slow variants (the MLP shadow attack)
   --reduced          the reduced version that 'go test ./validity' runs (other flags override it)
   --ranges           the range membership (RaMIA) variants instead of the attacks: each record's queries
-                     are its range's points (full: 50 seeds of 3,000 ranges; reduced: 10 of 1,000)
+                     are its range's points (full: 50 seeds of 3,000 ranges; reduced: 10 of 1,000);
+                     every flag of the membership harness applies except --no-slow (no range variant
+                     is slow)
   --usage            the dataset usage (DUCI) harness instead: targets that used 0, 20, 50 and 100 % of
                      the records; each variant's intervals must cover the truth at their stated rate and
                      its unclipped estimates be unbiased (full: 200 seeds of 400 records; reduced: 20);
@@ -53,14 +56,16 @@ Flags:
                      LM's leak factor times exp(S·N(0, 1)): models that differ; default 0); others
                      are refused
   --llm              the language-model attacks (package llm) on synthetic bundles instead, null harness
-                     only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --seeds, --records,
-                     --alpha, --level, --seed, --workers and --json apply
+                     only (full: 50 seeds of 3,000 sequences; reduced: 12 of 800); --reduced, --seeds,
+                     --records, --alpha, --level, --seed, --workers, --json and --force apply (others
+                     are refused)
   --users            the user-level harness instead: memberships drawn per user (1 to 6 records each),
                      scores aggregated per user (max, mean, logsumexp); null: user-level mean AUC 0.5,
                      and the 10 most exposed users per seed (size-calibrated p) have the users' sizes
                      (full: 50 seeds of 1,000 users, every variant and design; reduced: 20 seeds of 400
-                     users); --seeds, --attacks, --designs, --harness, --no-slow, --level, --seed,
-                     --workers and --json apply
+                     users); --reduced, --seeds, --attacks, --designs, --harness, --no-slow, --level,
+                     --seed, --workers, --json and --force apply (others, --records and --alpha
+                     included, are refused)
   --alpha X          significance of the ε lower bounds (default 0.05)
   --level X          significance of the harnesses (default 0.001)
   --permutations N   permutations per seed for the null TPR (default 20)
@@ -97,10 +102,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set, err := validateMode(*usage, *llmFlag, *usersFlag, *ranges).check(fs)
+	if err != nil {
+		return err
+	}
 	if *usage {
-		return runValidateUsage(ctx, *reduced, *llmFlag, fs, *seeds, *records, *level, *seed, *resamples, *compare, *spread, h, stdout)
+		return runValidateUsage(ctx, *reduced, *llmFlag, set, *seeds, *records, *level, *seed, *resamples, *compare, *spread, h, stdout)
 	}
 	if *llmFlag {
 		return runValidateLLM(ctx, *reduced, set, *seeds, *records, *level, *seed, h, stdout)
@@ -127,7 +134,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if set["population"] {
 		cfg.Population = *population
 	}
-	var err error
 	if cfg.Null, cfg.Leak, err = harnessSides(*harness); err != nil {
 		return err
 	}
@@ -188,25 +194,30 @@ func splitList(s string) []string {
 	return out
 }
 
-// usageHarnessFlags are the flags of 'pmeter validate --usage' (with or without --llm).
-func usageHarnessFlags() []string {
-	return []string{"usage", "llm", "reduced", "seeds", "records", "level", "seed", "workers", "json", "force", "resamples", "compare-intervals", "model-spread"}
+// validateMode returns the mode of 'pmeter validate' that its switches select, and the flags that mode
+// takes: runValidate refuses the others rather than ignoring them. --usage comes first, then --llm, then
+// --users, then --ranges; without them, the membership harness, which takes every flag but the switches.
+func validateMode(usage, llm, users, ranges bool) flagMode {
+	out := []string{"seed", "workers", "json", "force"}
+	switch {
+	case usage && llm:
+		return flagMode{"--usage --llm", []string{"usage", "llm"}, append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals", "model-spread")...)}
+	case usage:
+		return flagMode{"--usage", []string{"usage"}, append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals")...)}
+	case llm:
+		return flagMode{"--llm", []string{"llm"}, append([]string{"reduced", "seeds", "records", "alpha", "level"}, out...)}
+	case users:
+		return flagMode{"--users", []string{"users"}, append([]string{"reduced", "seeds", "harness", "attacks", "designs", "no-slow", "level"}, out...)}
+	case ranges:
+		// The range variants have no slow one: --no-slow would change nothing.
+		return flagMode{"--ranges", []string{"ranges"}, append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "alpha", "level", "permutations"}, out...)}
+	}
+	return flagMode{"the membership harness", nil, append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "no-slow", "alpha", "level", "permutations"}, out...)}
 }
 
 // runValidateUsage is 'pmeter validate --usage': the DUCI harness (validity.RunUsage), or with text the
 // text DUCI harness (validity.RunLLMUsage) on synthetic LLM bundles.
-func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet, seeds, records int, level float64, seed uint64, resamples int, compare bool, spread float64, h *harnessFlags, stdout io.Writer) error {
-	var err error
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) {
-		set[f.Name] = true
-		if err == nil && !slices.Contains(usageHarnessFlags(), f.Name) {
-			err = usagef("--%s does not apply to --usage, whose flags are --%s", f.Name, strings.Join(usageHarnessFlags()[1:], ", --"))
-		}
-	})
-	if err != nil {
-		return err
-	}
+func runValidateUsage(ctx context.Context, reduced, text bool, set map[string]bool, seeds, records int, level float64, seed uint64, resamples int, compare bool, spread float64, h *harnessFlags, stdout io.Writer) error {
 	cfg := validity.FullUsageConfig()
 	switch {
 	case text && reduced:
@@ -229,9 +240,6 @@ func runValidateUsage(ctx context.Context, reduced, text bool, fs *flag.FlagSet,
 		cfg.Resamples = resamples
 	}
 	if set["model-spread"] {
-		if !text {
-			return usagef("--model-spread applies to --usage --llm only")
-		}
 		if !(spread >= 0 && spread < 1) {
 			return usagef("--model-spread %v: want a value in [0, 1)", spread)
 		}

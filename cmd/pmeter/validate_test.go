@@ -163,8 +163,8 @@ func TestValidateUsage(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ args, want string }{
-		{"--alpha 0.1", "--alpha does not apply to --usage, whose flags are --llm, --reduced, --seeds"},
-		{"--llm --attacks loss", "--attacks does not apply to --usage"},
+		{"--alpha 0.1", "--alpha does not apply to --usage, whose flags are --reduced, --seeds, --records"},
+		{"--llm --attacks loss", "--attacks does not apply to --usage --llm"},
 		{"--users", "--users does not apply to --usage"},
 		{"--seeds 2", "--seeds 2: want at least 3"},
 		{"--records 10", "--records 10: want at least 20"},

@@ -233,7 +233,7 @@ func TestSgemmSameAcrossKernels(t *testing.T) {
 		t.Skipf("this CPU runs %d assembly implementation(s)", len(asm))
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, sh := range [][3]int{{256, 256, 600}, {17, 100, 65}, {6, 4704, 75}, {7, 50, 700}} {
+	for _, sh := range [][3]int{{256, 256, 600}, {17, 100, 65}, {6, 4704, 75}, {7, 50, 700}, {32, 300, 288}, {64, 100, 144}} {
 		for _, tr := range transposes {
 			p := newProblem(rng, tr[0], tr[1], sh[0], sh[1], sh[2], 1, 1.5, -0.5)
 			want := p.run(asm[0], 1)

@@ -181,6 +181,14 @@ func runConv(ctx context.Context, part string, records, epochs int, o Options, b
 // counted are those of the products run. It returns the GFLOP/s of the fastest of repeats passes,
 // per second of wall time and per CPU-second (0 when unknown).
 func gemmReference(m *nn.Sequential, batch, repeats int) (wall, cpu float64) {
+	// Rows of B and C one cache line past a multiple of 1 KiB, as nn lays out patch matrices: at
+	// such multiples a panel's rows share cache sets and the kernel runs up to 30 % slower.
+	ldb := func(n int) int {
+		if n%256 == 0 {
+			return n + 16
+		}
+		return n
+	}
 	type prod struct{ m, n, k int }
 	var prods []prod
 	var walk func(layers []nn.Layer, in []int) []int
@@ -207,7 +215,7 @@ func gemmReference(m *nn.Sequential, batch, repeats int) (wall, cpu float64) {
 	size := 0
 	for _, p := range prods {
 		flops += 3 * 2 * float64(p.m) * float64(p.n) * float64(p.k)
-		size = max(size, p.m*p.k, p.k*p.n, p.m*p.n)
+		size = max(size, p.m*p.k, p.k*ldb(p.n), p.m*ldb(p.n))
 	}
 	a, b, c := make([]float32, size), make([]float32, size), make([]float32, size)
 	for i := range a {
@@ -218,7 +226,7 @@ func gemmReference(m *nn.Sequential, batch, repeats int) (wall, cpu float64) {
 		start, c0 := time.Now(), cpuTime()
 		for _, p := range prods {
 			for range 3 {
-				gemm.Sgemm(false, false, p.m, p.n, p.k, 1, a, p.k, b, p.n, 0, c, p.n)
+				gemm.Sgemm(false, false, p.m, p.n, p.k, 1, a, p.k, b, ldb(p.n), 0, c, ldb(p.n))
 			}
 		}
 		if s := time.Since(start).Seconds(); r == 0 || s < best {
@@ -242,7 +250,11 @@ func printConv(w io.Writer, part string, r *ConvResult) {
 		r.Cost.TrainFLOPs/1e9, r.Cost.ForwardFLOPs/1e9, fmtBytes(4*int64(r.Cost.Activations)))
 	fmt.Fprintf(w, "  per CPU-second: model %.1f GFLOP/s, gemm kernel on the same products %.1f GFLOP/s (wall clock %.1f and %.1f)\n",
 		r.GFLOPsCPU(), r.GemmGFLOPsCPU, g.GFLOPs(), r.GemmGFLOPs)
-	fmt.Fprintf(w, "  model at %.0f %% of the gemm kernel (target ≥ %.0f %%: %s)\n", 100*r.GemmShare(), 100*TargetGemmShare, met(r.GemmShare() >= TargetGemmShare))
+	fmt.Fprintf(w, "  model at %.0f %% of the gemm kernel", 100*r.GemmShare())
+	if part == "wrn" { // the goal is for WRN-28-2's shapes
+		fmt.Fprintf(w, " (target ≥ %.0f %%: %s)", 100*TargetGemmShare, met(r.GemmShare() >= TargetGemmShare))
+	}
+	fmt.Fprintln(w)
 	if gen := r.General.GFLOPsCPU(); gen > 0 {
 		fmt.Fprintf(w, "  dedicated 1×1 and strided convolution paths %.1f GFLOP/s per CPU-second, general im2col path %.1f: %.2f×\n",
 			r.GFLOPsCPU(), gen, r.GFLOPsCPU()/gen)

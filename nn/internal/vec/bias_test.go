@@ -90,3 +90,40 @@ func TestSumOrder(t *testing.T) {
 		t.Fatalf("Sum with NaN = %v", s)
 	}
 }
+
+// TestAddReLUMatchesScalar checks AddReLU against a + b and the ReLU bitwise, NaN payloads of both
+// operands included (the first operand's NaN wins, as in the scalar a + b).
+func TestAddReLUMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0xffc00001), math.Float32frombits(0x7fc00abc), 1e-45, -1e-45}
+	for _, n := range []int{0, 7, 8, 31, 32, 33, 77, 1024} {
+		for _, relu := range []bool{false, true} {
+			mk := func() []float32 {
+				s := make([]float32, n)
+				for i := range s {
+					if r.IntN(3) == 0 {
+						s[i] = special[r.IntN(len(special))]
+					} else {
+						s[i] = float32(r.NormFloat64())
+					}
+				}
+				return s
+			}
+			a, b, dst := mk(), mk(), make([]float32, n)
+			k := AddReLU(dst, a, b, relu)
+			if k%8 != 0 || k > n || (hasAVX() && k != n&^7) {
+				t.Fatalf("n=%d: did %d elements", n, k)
+			}
+			for i := 0; i < k; i++ {
+				want := a[i] + b[i]
+				if relu && !(want > 0 || want != want) {
+					want = 0
+				}
+				if math.Float32bits(dst[i]) != math.Float32bits(want) {
+					t.Fatalf("n=%d relu=%v: %v + %v = %v, want %v", n, relu, a[i], b[i], dst[i], want)
+				}
+			}
+		}
+	}
+}
