@@ -119,6 +119,7 @@ func TestValidateUsage(t *testing.T) {
 	}{
 		{"classifier", []string{"--usage"}, "duci-population", 12},
 		{"text", []string{"--usage", "--llm"}, "text lira", 8},
+		{"compare", []string{"--usage", "--llm", "--compare-intervals", "--resamples", "20", "--model-spread", "0.03"}, "text lira (conservative)", 16},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "usage.json")
