@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -64,4 +65,57 @@ func trName(tr [2]bool) string {
 		}
 	}
 	return s[0] + s[1]
+}
+
+// BenchmarkSgemmVariants compares, in one process, the choices serial makes for the products of
+// convolutions (Out × images·H·W × In·K·K, as nn lays them out): each op times one product of every
+// variant in turn, and the fastest of each over the ops gives the default's speed-ups reported (the
+// variant's time over the default's):
+//
+//   - "x-vs-packed-B": reading B in place against packing it (impl.alwaysPackB);
+//   - "x-vs-narrow-edges": the edge rows of a 32-column block with the 32-column kernel against the
+//     16-column kernel twice (impl.narrowEdges);
+//   - "x-vs-aliased-stride": rows of B and C one cache line past a multiple of 1 KiB (nn's
+//     patch-matrix stride) against exactly at it.
+//
+// Run with
+//
+//	go test -run '^$' -bench SgemmVariants -benchtime 30x ./nn/gemm/
+func BenchmarkSgemmVariants(b *testing.B) {
+	if defaultImpl.kern32 == nil {
+		b.Skip("no 32-column kernel on this CPU")
+	}
+	for _, sh := range [][3]int{{16, 4096, 144}, {32, 2048, 288}, {64, 2048, 576}, {64, 256, 576}, {128, 512, 576}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			packed, narrow := *defaultImpl, *defaultImpl
+			packed.alwaysPackB, narrow.narrowEdges = true, true
+			ld := n + 16 // as nn.patchStride
+			a, bb, c := make([]float32, m*k), make([]float32, k*(n+16)), make([]float32, m*(n+16))
+			for i := range a {
+				a[i] = float32(i%7) * 0.25
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) * 0.5
+			}
+			variants := []struct {
+				im  *impl
+				ldb int
+			}{{defaultImpl, ld}, {&packed, ld}, {&narrow, ld}, {defaultImpl, n}}
+			best := make([]time.Duration, len(variants))
+			for range b.N {
+				for v, x := range variants {
+					t := time.Now()
+					sgemm(x.im, 1, minWork, false, false, m, n, k, 1, a, k, bb, x.ldb, 0, c, x.ldb)
+					if d := time.Since(t); best[v] == 0 || d < best[v] {
+						best[v] = d
+					}
+				}
+			}
+			b.ReportMetric(2*float64(m*n*k)/best[0].Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(best[1].Seconds()/best[0].Seconds(), "x-vs-packed-B")
+			b.ReportMetric(best[2].Seconds()/best[0].Seconds(), "x-vs-narrow-edges")
+			b.ReportMetric(best[3].Seconds()/best[0].Seconds(), "x-vs-aliased-stride")
+		})
+	}
 }

@@ -24,6 +24,10 @@ type impl struct {
 	// packB16T packs the transpose of 16 rows of a row-major matrix (row c at b[c·ldb:], kc values
 	// each) into d[p·16+c].
 	packB16T func(kc int, b []float32, ldb int, d []float32)
+	// alwaysPackB and narrowEdges restore earlier choices for BenchmarkSgemmVariants, which compares
+	// them in one process (Sgemm never sets them): B packed whatever m and its stride, and the edge
+	// rows of a 32-column block computed with kern on each panel.
+	alwaysPackB, narrowEdges bool
 }
 
 // implGo is the portable implementation.

@@ -173,7 +173,7 @@ func direct(transB bool, m, ldb int) bool {
 func serial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ws := pool.Get()
 	defer pool.Put(ws)
-	direct := direct(transB, m, ldb)
+	direct := !im.alwaysPackB && direct(transB, m, ldb)
 	kcb := blockSize(k, kcMax, 1)
 	mcb := blockSize(m, mcMax, mr)
 	ncb := blockSize(n, ncMax, nr)
@@ -272,6 +272,11 @@ func (mk *macroKernel) run32(mc int, pa, b0, b1 []float32, sb int, c []float32, 
 		mk.im.kern32(kc, pa[ir*kc:(ir+mr)*kc], b0, b1, sb, c[ir*ldc:], ldc, mk.alpha, mk.beta)
 	}
 	if full == mc {
+		return
+	}
+	if mk.im.narrowEdges {
+		mk.run(mc-full, nr, pa[full*kc:], b0, sb, c[full*ldc:], ldc)
+		mk.run(mc-full, nr, pa[full*kc:], b1, sb, c[full*ldc+nr:], ldc)
 		return
 	}
 	// Edge rows (mc not a multiple of mr, as for 16, 32 or 64 output channels): a full tile with
