@@ -4,7 +4,8 @@
 
 // func biasReLUAVX(dst, src []float32, b float32, relu uint32)
 // Precondition: len(src) is a multiple of 8 and dst is as long.
-//   dst ← src + b, then through the ReLU when relu ≠ 0 (kept where !(v ≤ 0): positive or NaN).
+//   dst ← src + b (src the first operand, whose NaN wins as in the scalar v + b), then through the
+//   ReLU when relu ≠ 0 (kept where !(v ≤ 0): positive or NaN).
 TEXT ·biasReLUAVX(SB), NOSPLIT, $0-56
 	MOVQ         dst_base+0(FP), DI
 	MOVQ         src_base+24(FP), SI
@@ -21,10 +22,14 @@ TEXT ·biasReLUAVX(SB), NOSPLIT, $0-56
 plain32:
 	CMPQ    BX, R8
 	JGE     plain8
-	VADDPS  (SI)(BX*4), Y8, Y0
-	VADDPS  32(SI)(BX*4), Y8, Y1
-	VADDPS  64(SI)(BX*4), Y8, Y2
-	VADDPS  96(SI)(BX*4), Y8, Y3
+	VMOVUPS (SI)(BX*4), Y0
+	VMOVUPS 32(SI)(BX*4), Y1
+	VMOVUPS 64(SI)(BX*4), Y2
+	VMOVUPS 96(SI)(BX*4), Y3
+	VADDPS  Y8, Y0, Y0
+	VADDPS  Y8, Y1, Y1
+	VADDPS  Y8, Y2, Y2
+	VADDPS  Y8, Y3, Y3
 	VMOVUPS Y0, (DI)(BX*4)
 	VMOVUPS Y1, 32(DI)(BX*4)
 	VMOVUPS Y2, 64(DI)(BX*4)
@@ -35,7 +40,8 @@ plain32:
 plain8:
 	CMPQ    BX, CX
 	JGE     done
-	VADDPS  (SI)(BX*4), Y8, Y0
+	VMOVUPS (SI)(BX*4), Y0
+	VADDPS  Y8, Y0, Y0
 	VMOVUPS Y0, (DI)(BX*4)
 	ADDQ    $8, BX
 	JMP     plain8
@@ -43,10 +49,14 @@ plain8:
 relu32:
 	CMPQ    BX, R8
 	JGE     relu8
-	VADDPS  (SI)(BX*4), Y8, Y0
-	VADDPS  32(SI)(BX*4), Y8, Y1
-	VADDPS  64(SI)(BX*4), Y8, Y2
-	VADDPS  96(SI)(BX*4), Y8, Y3
+	VMOVUPS (SI)(BX*4), Y0
+	VMOVUPS 32(SI)(BX*4), Y1
+	VMOVUPS 64(SI)(BX*4), Y2
+	VMOVUPS 96(SI)(BX*4), Y3
+	VADDPS  Y8, Y0, Y0
+	VADDPS  Y8, Y1, Y1
+	VADDPS  Y8, Y2, Y2
+	VADDPS  Y8, Y3, Y3
 	VCMPPS  $6, Y9, Y0, Y4
 	VCMPPS  $6, Y9, Y1, Y5
 	VCMPPS  $6, Y9, Y2, Y6
@@ -65,7 +75,8 @@ relu32:
 relu8:
 	CMPQ    BX, CX
 	JGE     done
-	VADDPS  (SI)(BX*4), Y8, Y0
+	VMOVUPS (SI)(BX*4), Y0
+	VADDPS  Y8, Y0, Y0
 	VCMPPS  $6, Y9, Y0, Y4
 	VANDPS  Y4, Y0, Y0
 	VMOVUPS Y0, (DI)(BX*4)

@@ -7,14 +7,14 @@ import (
 )
 
 // TestBiasReLUMatchesScalar checks BiasReLU against v + b and the ReLU (kept where v > 0 or NaN),
-// bitwise, signed zeros, infinities and NaNs included.
+// bitwise, signed zeros, infinities and NaNs included (a NaN bias too: v's NaN payload wins over b's).
 func TestBiasReLUMatchesScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
 		math.Float32frombits(0xffc00001), 1e-45, -1e-45}
 	for _, n := range []int{0, 7, 8, 31, 32, 33, 77, 1024} {
 		for _, relu := range []bool{false, true} {
-			for _, b := range []float32{0, float32(math.Copysign(0, -1)), 0.25, -3, float32(math.Inf(-1))} {
+			for _, b := range []float32{0, float32(math.Copysign(0, -1)), 0.25, -3, float32(math.Inf(-1)), math.Float32frombits(0x7fc00123)} {
 				src := make([]float32, n)
 				for i := range src {
 					if r.IntN(4) == 0 {
