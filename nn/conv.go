@@ -109,8 +109,8 @@ func (c *Conv2D) Params() []Param {
 // 20 % faster than chunks of 8 MiB, with one BLAS thread per model as pmeter trains.
 const colsBudget = 1 << 16
 
-// patchStride returns the row stride of a chunk's patch matrix (and product) of n columns: n, or n +
-// 16 when n is a multiple of 256 (as for 32×32 or 16×16 outputs). Rows a multiple of 1 KiB apart
+// patchStride returns the row stride of the patch matrices (and products) of chunks of at most n
+// columns: n, or n + 16 when n is a multiple of 256 (as for 32×32 or 16×16 outputs). Rows a multiple of 1 KiB apart
 // fall into the same cache sets, which made the products up to 30 % slower (packing B, or reading it
 // in place); a stride one cache line longer avoids it. The results are the same.
 func patchStride(n int) int {
@@ -138,13 +138,13 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		return y
 	}
 	ch := c.chunk(n)
-	cols := reuseFloats(&c.cols, kd*patchStride(ch*hw))
-	prod := reuseFloats(&c.prod, c.Out*patchStride(ch*hw))
+	ld := patchStride(ch * hw) // the row stride of every chunk's patch matrix and product
+	cols := reuseFloats(&c.cols, kd*ld)
+	prod := reuseFloats(&c.prod, c.Out*ld)
 	inLen, outLen := c.In*c.h*c.w, c.Out*hw
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
-		cn := m * hw // columns of the chunk's product, rows ld apart
-		ld := patchStride(cn)
+		cn := m * hw // columns of the chunk's product
 		for i := 0; i < m; i++ {
 			c.im2col(x.Data[(lo+i)*inLen:(lo+i+1)*inLen], cols[i*hw:], ld)
 		}
@@ -219,14 +219,15 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		return dx
 	}
 	ch := c.chunk(n)
-	cols := reuseFloats(&c.cols, kd*patchStride(ch*hw))
-	prod := reuseFloats(&c.prod, c.Out*patchStride(ch*hw))
+	ld := patchStride(ch * hw) // as in Forward
+	cols := reuseFloats(&c.cols, kd*ld)
+	prod := reuseFloats(&c.prod, c.Out*ld)
 	var dx *Tensor
 	var dcols []float32
 	if needDX {
 		dx = reuse(&c.dx, n, c.In, c.h, c.w)
 		clear32(dx.Data)
-		dcols = reuseFloats(&c.dcols, kd*patchStride(ch*hw))
+		dcols = reuseFloats(&c.dcols, kd*ld)
 	}
 	if c.B != nil && params {
 		clear32(c.DB.Data)
@@ -251,8 +252,7 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 	}
 	for lo := 0; lo < n; lo += ch {
 		m := min(ch, n-lo)
-		cn := m * hw // columns of the chunk's patch matrix, rows ld apart
-		ld := patchStride(cn)
+		cn := m * hw // columns of the chunk's patch matrix
 		// Gather dy of the chunk as Out × m·hw, rows lp apart, the layout of the forward product (for
 		// one image, dy's own layout).
 		prod, lp := prod, ld
