@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	pgemm "github.com/pmeter/pmeter/nn/gemm"
 	"github.com/pmeter/pmeter/nn/internal/vec"
 )
 
@@ -109,17 +110,6 @@ func (c *Conv2D) Params() []Param {
 // 20 % faster than chunks of 8 MiB, with one BLAS thread per model as pmeter trains.
 const colsBudget = 1 << 16
 
-// patchStride returns the row stride of the patch matrices (and products) of chunks of at most n
-// columns: n, or n + 16 when n is a multiple of 256 (as for 32×32 or 16×16 outputs). Rows a multiple of 1 KiB apart
-// fall into the same cache sets, which made the products up to 30 % slower (packing B, or reading it
-// in place); a stride one cache line longer avoids it. The results are the same.
-func patchStride(n int) int {
-	if n%256 == 0 {
-		return n + 16
-	}
-	return n
-}
-
 // chunk returns the number of images convolved per matrix product.
 func (c *Conv2D) chunk(n int) int {
 	per := c.In * c.K * c.K * c.ho * c.wo
@@ -138,7 +128,10 @@ func (c *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		return y
 	}
 	ch := c.chunk(n)
-	ld := patchStride(ch * hw) // the row stride of every chunk's patch matrix and product
+	// The row stride of every chunk's patch matrix and product, one cache line past a multiple of 1 KiB
+	// where the full chunk's columns are one (at 32×32 and 16×16 outputs): there every row of the
+	// matrix mapped to the same cache sets.
+	ld := pgemm.LeadingDim(ch * hw)
 	cols := reuseFloats(&c.cols, kd*ld)
 	prod := reuseFloats(&c.prod, c.Out*ld)
 	inLen, outLen := c.In*c.h*c.w, c.Out*hw
@@ -219,7 +212,7 @@ func (c *Conv2D) Backward(dy *Tensor, needDX bool) *Tensor {
 		return dx
 	}
 	ch := c.chunk(n)
-	ld := patchStride(ch * hw) // as in Forward
+	ld := pgemm.LeadingDim(ch * hw) // as in Forward
 	cols := reuseFloats(&c.cols, kd*ld)
 	prod := reuseFloats(&c.prod, c.Out*ld)
 	var dx *Tensor

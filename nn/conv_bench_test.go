@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"testing"
+
+	pgemm "github.com/pmeter/pmeter/nn/gemm"
 )
 
 // BenchmarkCNN2Train: the zoo's "cnn2" (conv 3×3 3→32 pad 1, ReLU, maxpool 2, conv 3×3 32→64 pad 1,
@@ -57,7 +59,7 @@ func BenchmarkConvLayer(b *testing.B) {
 		b.Run(name+"/gemm", func(b *testing.B) {
 			m, n, k := s.out, batch*ho*ho, s.in*s.k*s.k
 			n = min(n, 8*ho*ho)
-			ld := patchStride(n) // the layer's own row stride
+			ld := pgemm.LeadingDim(n) // the layer's own row stride
 			a, bb, cc := make([]float32, m*k), make([]float32, k*ld), make([]float32, m*ld)
 			f := 3 * 2 * float64(m*n*k)
 			c0 := processCPU()

@@ -75,8 +75,8 @@ func trName(tr [2]bool) string {
 //   - "x-vs-packed-B": reading B in place against packing it (impl.alwaysPackB);
 //   - "x-vs-narrow-edges": the edge rows of a 32-column block with the 32-column kernel against the
 //     16-column kernel twice (impl.narrowEdges);
-//   - "x-vs-aliased-stride": rows of B and C one cache line past a multiple of 1 KiB (nn's
-//     patch-matrix stride) against exactly at it.
+//   - "x-vs-aliased-stride": rows of B and C at LeadingDim's stride (as nn lays out patch matrices)
+//     against n, a multiple of 1 KiB.
 //
 // Run with
 //
@@ -90,8 +90,8 @@ func BenchmarkSgemmVariants(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			packed, narrow := *defaultImpl, *defaultImpl
 			packed.alwaysPackB, narrow.narrowEdges = true, true
-			ld := n + 16 // as nn.patchStride
-			a, bb, c := make([]float32, m*k), make([]float32, k*(n+16)), make([]float32, m*(n+16))
+			ld := LeadingDim(n) // as nn lays out patch matrices
+			a, bb, c := make([]float32, m*k), make([]float32, k*ld), make([]float32, m*ld)
 			for i := range a {
 				a[i] = float32(i%7) * 0.25
 			}

@@ -181,14 +181,8 @@ func runConv(ctx context.Context, part string, records, epochs int, o Options, b
 // counted are those of the products run. It returns the GFLOP/s of the fastest of repeats passes,
 // per second of wall time and per CPU-second (0 when unknown).
 func gemmReference(m *nn.Sequential, batch, repeats int) (wall, cpu float64) {
-	// Rows of B and C one cache line past a multiple of 1 KiB, as nn lays out patch matrices: at
-	// such multiples a panel's rows share cache sets and the kernel runs up to 30 % slower.
-	ldb := func(n int) int {
-		if n%256 == 0 {
-			return n + 16
-		}
-		return n
-	}
+	// Rows of B and C at gemm.LeadingDim's stride, as nn lays out patch matrices.
+	ldb := gemm.LeadingDim
 	type prod struct{ m, n, k int }
 	var prods []prod
 	var walk func(layers []nn.Layer, in []int) []int
