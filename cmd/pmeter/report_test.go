@@ -82,18 +82,7 @@ func TestReportClaimsRunDir(t *testing.T) {
 	}
 	summary := filepath.Join(runDir, "report", "summary.json")
 
-	pr, pw := io.Pipe()
-	var firstErr bytes.Buffer
-	first := make(chan int, 1)
-	go func() {
-		code := run(context.Background(), []string{"report", runDir}, pw, &firstErr)
-		pw.Close()
-		first <- code
-	}()
-	// One byte read: the first report is printing its last line, its report written and its claim held.
-	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
-		t.Fatalf("the first report printed nothing: %v (%s)", err, firstErr.String())
-	}
+	finishFirst := holdReport(t, runDir)
 	written, err := os.Stat(summary)
 	if err != nil {
 		t.Fatal(err)
@@ -110,9 +99,8 @@ func TestReportClaimsRunDir(t *testing.T) {
 	if fi, err := os.Stat(summary); err != nil || !fi.ModTime().Equal(written.ModTime()) {
 		t.Errorf("the refused report wrote %s (%v)", summary, err)
 	}
-	rest, _ := io.ReadAll(pr)
-	if code := <-first; code != 0 || !strings.Contains(string(rest), "wrote "+filepath.Join(runDir, "report", "index.html")) {
-		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr.String())
+	if code, rest, firstErr := finishFirst(); code != 0 || !strings.Contains(rest, "wrote "+filepath.Join(runDir, "report", "index.html")) {
+		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr)
 	}
 
 	// After the first: a report works, with the second's settings, and leaves no claim behind.
@@ -127,18 +115,9 @@ func TestReportClaimsRunDir(t *testing.T) {
 	}
 
 	// A killed report's claim (its lock free) is taken over, as pmeter run takes one over.
-	dead := exec.Command(os.Args[0], "-test.run=^$")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	host, _ := os.Hostname()
-	stale := filepath.Join(runDir, "claims", fmt.Sprintf("%s-%d-1.json", host, dead.Process.Pid))
-	b := fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, dead.Process.Pid, host, time.Now().UTC().Format(time.RFC3339))
-	if err := os.WriteFile(stale, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	stale, pid, host, _ := staleReportClaim(t, runDir)
 	code, out, errs = cli(t, "report", runDir)
-	if code != 0 || !strings.Contains(errs, fmt.Sprintf("taking over the stale claim of pid %d on host %s", dead.Process.Pid, host)) {
+	if code != 0 || !strings.Contains(errs, fmt.Sprintf("taking over the stale claim of pid %d on host %s", pid, host)) {
 		t.Errorf("after a killed report: exit %d\n%s%s", code, out, errs)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
@@ -176,17 +155,7 @@ func TestReportClaimsOutDir(t *testing.T) {
 	out := filepath.Join(dir, "shared")
 	summary := filepath.Join(out, "summary.json")
 
-	pr, pw := io.Pipe()
-	var firstErr bytes.Buffer
-	first := make(chan int, 1)
-	go func() {
-		code := run(context.Background(), []string{"report", runA, "--out", out}, pw, &firstErr)
-		pw.Close()
-		first <- code
-	}()
-	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
-		t.Fatalf("the first report printed nothing: %v (%s)", err, firstErr.String())
-	}
+	finishFirst := holdReport(t, runA, "--out", out)
 	written, err := os.Stat(summary)
 	if err != nil {
 		t.Fatal(err)
@@ -203,9 +172,8 @@ func TestReportClaimsOutDir(t *testing.T) {
 	if fi, err := os.Stat(summary); err != nil || !fi.ModTime().Equal(written.ModTime()) {
 		t.Errorf("the refused report wrote %s (%v)", summary, err)
 	}
-	rest, _ := io.ReadAll(pr)
-	if code := <-first; code != 0 || !strings.Contains(string(rest), "wrote "+filepath.Join(out, "index.html")) {
-		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr.String())
+	if code, rest, firstErr := finishFirst(); code != 0 || !strings.Contains(rest, "wrote "+filepath.Join(out, "index.html")) {
+		t.Fatalf("the first report: exit %d\n%s\n%s", code, rest, firstErr)
 	}
 
 	// After the first: the second run's report works, and leaves no claim behind.
@@ -220,21 +188,13 @@ func TestReportClaimsOutDir(t *testing.T) {
 	}
 
 	// A killed report's claim on DIR is taken over, and its temporary files removed.
-	dead := exec.Command(os.Args[0], "-test.run=^$")
-	if err := dead.Run(); err != nil {
+	stale, pid, host, b := staleReportClaim(t, out)
+	temp := filepath.Join(out, "plots", ".roc.png.tmp123456")
+	if err := os.WriteFile(temp, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	stale := filepath.Join(out, "claims", fmt.Sprintf("%s-%d-1.json", host, dead.Process.Pid))
-	b := fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, dead.Process.Pid, host, time.Now().UTC().Format(time.RFC3339))
-	temp := filepath.Join(out, "plots", ".roc.png.tmp123456")
-	for _, f := range []string{stale, temp} {
-		if err := os.WriteFile(f, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	code, stdout, errs = cli(t, "report", runA, "--out", out)
-	if code != 0 || !strings.Contains(errs, fmt.Sprintf("report directory %s: taking over the stale claim of pid %d on host %s", out, dead.Process.Pid, host)) {
+	if code != 0 || !strings.Contains(errs, fmt.Sprintf("report directory %s: taking over the stale claim of pid %d on host %s", out, pid, host)) {
 		t.Errorf("after a killed report: exit %d\n%s%s", code, stdout, errs)
 	}
 	for _, f := range []string{stale, temp} {
@@ -288,4 +248,46 @@ func TestReportClaimsOutDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runA, "report", "claims")); !os.IsNotExist(err) {
 		t.Errorf("a claims folder was made in RUN_DIR/report (%v)", err)
 	}
+}
+
+// holdReport starts 'pmeter report ARGS' and returns once it has printed a byte: its stdout is a pipe
+// nobody reads yet, so it stops at its last line with its report written and its claim held. finish
+// reads the rest and returns its exit status, stdout and stderr.
+func holdReport(t *testing.T, args ...string) (finish func() (code int, stdout, stderr string)) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	var errs bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		code := run(context.Background(), append([]string{"report"}, args...), pw, &errs)
+		pw.Close()
+		done <- code
+	}()
+	head := make([]byte, 1)
+	if _, err := io.ReadFull(pr, head); err != nil {
+		t.Fatalf("the first report printed nothing: %v (%s)", err, errs.String())
+	}
+	return func() (int, string, string) {
+		rest, _ := io.ReadAll(pr)
+		code := <-done
+		return code, string(head) + string(rest), errs.String()
+	}
+}
+
+// staleReportClaim writes into dir/claims the claim of a 'pmeter report' whose process has ended (its
+// lock free) and returns the file, the pid and host it names, and its contents.
+func staleReportClaim(t *testing.T, dir string) (path string, pid int, host string, data []byte) {
+	t.Helper()
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid = dead.Process.Pid
+	host, _ = os.Hostname()
+	path = filepath.Join(dir, "claims", fmt.Sprintf("%s-%d-1.json", host, pid))
+	data = fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, pid, host, time.Now().UTC().Format(time.RFC3339))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, pid, host, data
 }
