@@ -21,6 +21,21 @@ type htmlCheck struct {
 	csp          string
 }
 
+// checkPage reads the page Build wrote into dir, reports its self-containment problems as errors,
+// and returns it with what checkSelfContained found in it.
+func checkPage(t *testing.T, dir string) ([]byte, *htmlCheck) {
+	t.Helper()
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, problems := checkSelfContained(page)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	return page, c
+}
+
 // checkSelfContained parses page as well-formed (X)HTML with encoding/xml in strict mode and returns the
 // problems: any element that loads a resource (script, link, iframe, object, embed, base, media), any
 // src/href/srcset/poster/data/action that is not a fragment or data: URI, url() or @import in CSS, a
@@ -193,16 +208,9 @@ func TestHTMLEscapes(t *testing.T) {
 	if _, err := Build(context.Background(), in, dir, testOptions); err != nil {
 		t.Fatal(err)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page, c := checkPage(t, dir)
 	if bytes.Contains(bytes.ToLower(page), []byte("<script")) || bytes.Contains(page, []byte("<img src=x")) || bytes.Contains(page, []byte("<b>income")) {
 		t.Error("input text was not escaped")
-	}
-	c, problems := checkSelfContained(page)
-	for _, p := range problems {
-		t.Error(p)
 	}
 	for _, want := range []string{in.Title, in.Model, in.Attacks[0].Name, in.FeatureNames[1] + " = "} {
 		if !strings.Contains(c.text.String(), want) {
@@ -272,14 +280,7 @@ func TestHTMLEpsilonAndResolution(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, problems := checkSelfContained(page)
-			for _, p := range problems {
-				t.Error(p)
-			}
+			_, c := checkPage(t, dir)
 			text := c.text.String()
 			for _, w := range tc.want {
 				if !strings.Contains(text, w) {

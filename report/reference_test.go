@@ -67,14 +67,7 @@ func TestReferenceFitReport(t *testing.T) {
 		}
 	}
 
-	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, problems := checkSelfContained(page)
-	for _, p := range problems {
-		t.Error(p)
-	}
+	page, c := checkPage(t, dir)
 	if want := 2 + len(in.Attacks) + 1 + 1; c.svgs != want { // roc ×2, histograms, per class, reference fit
 		t.Errorf("%d inline SVGs, want %d", c.svgs, want)
 	}
