@@ -117,7 +117,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 			k := float64(x.Data[c*s])
 			var sum, sq float64
 			for i := 0; i < n; i++ {
-				s1, s2 := shiftedSums(x.Data[(i*b.C+c)*s:(i*b.C+c+1)*s], k)
+				s1, s2 := vec.ShiftedSums(x.Data[(i*b.C+c)*s:(i*b.C+c+1)*s], k) // a fixed order on every CPU
 				sum += s1
 				sq += s2
 			}
@@ -148,11 +148,6 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	}
 	return y
 }
-
-// shiftedSums returns Σ(v − k) and Σ(v − k)² over x in float64, in vec.ShiftedSums's fixed order
-// (16 partial sums each, in vector instructions where the CPU has them), so the result is
-// deterministic and the same on every CPU.
-func shiftedSums(x []float32, k float64) (sum, sq float64) { return vec.ShiftedSums(x, k) }
 
 // bnAffine writes y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹, through the ReLU when relu is set (vec.BNAffine
 // does a prefix with vector instructions, bitwise alike; the conversions keep the compiler from fusing
@@ -191,7 +186,7 @@ func (b *BatchNorm) Backward(dy *Tensor, needDX bool) *Tensor {
 		var sdy, sdyx float64
 		for i := 0; i < n; i++ {
 			off := (i*b.C + c) * s
-			a, d := b.gradSums(dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], mu, is)
+			a, d := vec.BNGradSums(dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], mu, is, b.fuseReLU)
 			sdy += a
 			sdyx += d
 		}
@@ -210,12 +205,6 @@ func (b *BatchNorm) Backward(dy *Tensor, needDX bool) *Tensor {
 		}
 	}
 	return dx
-}
-
-// gradSums returns Σ g and Σ g·x̂ over one plane, g being dy through the fused ReLU's mask, in
-// vec.BNGradSums's fixed order.
-func (b *BatchNorm) gradSums(dy, x, y []float32, mu, is float32) (sdy, sdyx float64) {
-	return vec.BNGradSums(dy, x, y, mu, is, b.fuseReLU)
 }
 
 // inputGrad writes one plane of dx = k·(g − mean(g) − x̂·mean(g·x̂)) (training; vec.BNGrad does a
@@ -257,7 +246,7 @@ func (b *BatchNorm) AddRecordSqNorms(sq []float64) {
 	for i := range sq {
 		for c := 0; c < b.C; c++ {
 			off := (i*b.C + c) * s
-			sdy, sdyx := b.gradSums(b.dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], b.mean[c], float32(b.invstd[c]))
+			sdy, sdyx := vec.BNGradSums(b.dy.Data[off:off+s], b.x.Data[off:off+s], b.y.Data[off:off+s], b.mean[c], float32(b.invstd[c]), b.fuseReLU)
 			sq[i] += sdy*sdy + sdyx*sdyx
 		}
 	}
