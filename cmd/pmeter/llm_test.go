@@ -65,7 +65,7 @@ func TestAttackLLM(t *testing.T) {
 		t.Errorf("--attack all printed %d tables (want one, and no MIMIR table without compat):\n%s", n, stdout)
 	}
 	// The report: the table, the ROC curves and the most exposed sequences with their texts.
-	html, err := os.ReadFile(filepath.Join(out, "llm.html"))
+	html, err := os.ReadFile(filepath.Join(out, "report", "llm.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +124,19 @@ func TestAttackLLM(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, want an error with %q", c.args, code, stderr, c.want)
 		}
 	}
-	foreign := t.TempDir()
-	os.WriteFile(filepath.Join(foreign, llmMetricsFile), []byte("{}"), 0o644)
-	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", foreign); code == 0 || !strings.Contains(stderr, "not written by") {
-		t.Errorf("foreign %s: exit %d, %q", llmMetricsFile, code, stderr)
+	// A file of the run directory that no 'pmeter attack' wrote (a 'pmeter run' directory's run.json, a
+	// page) is not overwritten, and nothing is written there.
+	for _, name := range []string{llmMetricsFile, "run.json", filepath.Join("results", "llm_page.json"), filepath.Join("report", "llm.html"), "scores_loss.npy"} {
+		foreign := t.TempDir()
+		os.MkdirAll(filepath.Dir(filepath.Join(foreign, name)), 0o755)
+		os.WriteFile(filepath.Join(foreign, name), []byte("{}"), 0o644)
+		before := snapshot(t, foreign)
+		if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", foreign); code == 0 || !strings.Contains(stderr, "not written by") {
+			t.Errorf("foreign %s: exit %d, %q", name, code, stderr)
+		}
+		if !sameSnapshot(before, snapshot(t, foreign)) {
+			t.Errorf("foreign %s: the refused attack changed the directory", name)
+		}
 	}
 }
 

@@ -22,9 +22,10 @@ Rebuilds the audit report of a run from its saved results, without retraining or
 reads RUN_DIR/results (or RUN_DIR itself when it holds results.json) and writes RUN_DIR/report:
 index.html (self-contained), summary.json, records.csv and plots/*.png|svg.
 
-A text-modality run (data.modality: text) gets report/llm.html back, and a dataset_usage run (DUCI,
-classifier or text) report/index.html, rebuilt byte for byte from the inputs the run saved in RUN_DIR/results
-(llm_page.json with llm_page.npy, usage_page.json; checksummed); only --out applies to them.
+A text-modality run (data.modality: text), and the --out directory of 'pmeter attack' on an LLM bundle,
+get report/llm.html back, and a dataset_usage run (DUCI, classifier or text) report/index.html, rebuilt
+byte for byte from the inputs the run saved in RUN_DIR/results (llm_page.json with llm_page.npy,
+usage_page.json; checksummed); only --out applies to them.
 
 While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
 or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
