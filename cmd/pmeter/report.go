@@ -37,7 +37,8 @@ reports listed in .pmeter-report-manifest.json there, or for a text or dataset_u
 index.html page of that kind; a report that would write over any other file is refused, naming the file.
 
 By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
-alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
+alpha, top-k, ranking attack, users aggregate) are kept, so that the rebuilt report matches it; flags
+override them.
 
 Flags:
   --out DIR          write the report to DIR instead of RUN_DIR/report
@@ -46,7 +47,11 @@ Flags:
   --level X          confidence level of the intervals (default 0.95)
   --seed N           seed of the bootstrap (default 0)
   --alpha X          significance of the epsilon lower bounds (default 0.05)
-  --rank-by NAME     attack that ranks the records (default: the strongest)
+  --rank-by NAME     attack that ranks the records (default: the strongest); the most exposed users
+                     listed are this attack's too
+  --users-aggregate NAME
+                     user aggregate (max, mean, logsumexp) of the most exposed users listed, for a run
+                     with data.user_column (default: the run's first, audit.user_aggregates)
 `
 
 // runReport implements 'pmeter report'.
@@ -60,6 +65,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := flags.Uint64("seed", 0, "")
 	alpha := flags.Float64("alpha", 0, "")
 	rankBy := flags.String("rank-by", "", "")
+	usersAggregate := flags.String("users-aggregate", "", "")
 	pos, err := parseArgs(flags, args, reportUsage, stdout)
 	if err != nil {
 		return err
@@ -151,6 +157,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if set["rank-by"] {
 		opts.RankBy = *rankBy
+	}
+	if set["users-aggregate"] {
+		opts.UsersAggregate = *usersAggregate
 	}
 	s, err := report.Build(ctx, in, dir, opts)
 	if err != nil {
