@@ -158,3 +158,25 @@ func TestAttackLLMVector(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackLLMClaimsOut: 'pmeter attack' on an LLM bundle claims its --out run directory as 'pmeter
+// report' does: while a report of the directory is held mid-command, the attack is refused, naming it,
+// and works again once the report has ended.
+func TestAttackLLMClaimsOut(t *testing.T) {
+	dir := llmTestBundle(t)
+	out := filepath.Join(t.TempDir(), "res")
+	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	finish := holdReport(t, out)
+	code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out)
+	if code == 0 || !strings.Contains(stderr, "is in use") || !strings.Contains(stderr, "pmeter report") {
+		t.Errorf("attack while a report holds %s: exit %d, %q", out, code, stderr)
+	}
+	if code, _, stderr := finish(); code != 0 {
+		t.Fatalf("the report: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out); code != 0 {
+		t.Errorf("attack after the report: exit %d: %s", code, stderr)
+	}
+}
