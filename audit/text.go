@@ -164,8 +164,9 @@ func TextScoresFile(attack string) string {
 }
 
 // WriteTextRun writes dir as the run directory of a language-model audit of b whose results are tr: each
-// attack's scores (TextScoresFile: one float64 per sequence, NaN where the attack gives none), report/llm.html
-// with its saved input in results/ (llm_page.json and .npy), and run.json, res with tr as its text block.
+// attack's scores (TextScoresFile: one float64 per sequence, NaN where the attack gives none),
+// report/llm.html with its saved input in results/ (llm_page.json and .npy), and run.json, res with tr
+// as its text block.
 // 'pmeter report dir' rebuilds the page from the saved input byte for byte. p are the parameters of the
 // first attack (the page's mode). Both a text-modality 'pmeter run' and 'pmeter attack' on an LLM bundle
 // write their directory with it; the caller has claimed dir and checked that it overwrites no file it

@@ -128,8 +128,8 @@ func appendRecord(d *attack.Data, signals []float64, members []bool, j, donor in
 // against the other Z − 1 population sequences, score(z) = #{z' ≠ z : LR(z, z') > γ} / (Z − 1) with the
 // tie-break of attack.RMIA and the a tuned for the others, its Pr(z) from the OUT shadow LMs that a
 // non-member of the audited sequences would have (popDonors). It is one attack.RMIA per population
-// sequence, over the audited sequences and z (the bundle's design), of which z's score is kept: Z passes,
-// O(Z·(N + Z) log Z). The population sequences are non-members of the target, so their scores join the
+// sequence, of z alone (O(Z² log Z) in all), or in a pairs or lira design, which equalises reference
+// counts over the records, of the audited sequences and z, of which z's score is kept. The population sequences are non-members of the target, so their scores join the
 // metrics beside the other non-members', as in every other attack; validity.RunLLM checks that they are
 // exchangeable with them on a target that leaks nothing. With one population sequence there are no
 // others: NaN.
