@@ -264,7 +264,11 @@ func writeUsers(w io.Writer, us []report.UserLevel, listed *report.UsersListed) 
 	}
 	tw.Flush()
 	b := us[shown]
-	fmt.Fprintf(w, "most exposed users (%s, %s, target 0: the attack that ranks the records, its first aggregate; p against non-member users of the same size):", b.Attack, b.Aggregate)
+	why := "the attack that ranks the records, its first aggregate"
+	if listed == nil {
+		why = "the first attack and aggregate"
+	}
+	fmt.Fprintf(w, "most exposed users (%s, %s, target 0: %s; p against non-member users of the same size):", b.Attack, b.Aggregate, why)
 	for _, t := range b.Top[:min(5, len(b.Top))] {
 		m := "non-member"
 		if t.Member {
