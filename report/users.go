@@ -80,7 +80,7 @@ type UsersListed struct {
 }
 
 // listedUsers returns the index of the entry of users whose top users are listed (-1 when users is
-// empty), by a rule fixed before any user-level result is seen: the attack that ranks the records
+// empty; an aggregate asked for is then an error), by a rule fixed before any user-level result is seen: the attack that ranks the records
 // (rankedBy: Options.RankBy, by default the verdict's strongest attack), so that the page's lists of
 // records and of users speak of one attack; under aggregate, or when it is empty under that attack's
 // first aggregate in input order (the run's first audit.user_aggregates: max by default, a user's most
@@ -89,6 +89,9 @@ type UsersListed struct {
 // nothing, and the counts beside its list would carry that selection.
 func listedUsers(users []UserLevel, rankedBy, aggregate string) (int, error) {
 	if len(users) == 0 {
+		if aggregate != "" {
+			return -1, fmt.Errorf("report: users aggregate %q: the results have no user-level attacks (data.user_column)", aggregate)
+		}
 		return -1, nil
 	}
 	attack := users[0].Attack

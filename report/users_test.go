@@ -76,6 +76,7 @@ func TestListedUsers(t *testing.T) {
 		{name: "first aggregate in input order", users: users[4:], rankedBy: "loss", wantAttack: "loss", wantAg: "mean"},
 		{name: "unknown aggregate", users: users, rankedBy: "loss", agg: "median", wantErr: `users aggregate "median": attack loss has the user aggregates max, mean, logsumexp`},
 		{name: "no users", rankedBy: "loss"},
+		{name: "no users, an aggregate asked for", rankedBy: "loss", agg: "max", wantErr: "no user-level attacks"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			k, err := listedUsers(c.users, c.rankedBy, c.agg)
