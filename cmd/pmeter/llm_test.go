@@ -179,4 +179,11 @@ func TestAttackLLMClaimsOut(t *testing.T) {
 	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out); code != 0 {
 		t.Errorf("attack after the report: exit %d: %s", code, stderr)
 	}
+	// The --out of an earlier pmeter (llm_metrics.json and llm.html, no run directory): report says to
+	// rerun the attack.
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, llmMetricsFile), []byte(`{"format": "pmeter-llm-attack/1"}`), 0o644)
+	if code, _, stderr := attackCLI(t, "report", old); code != 1 || !strings.Contains(stderr, "rerun 'pmeter attack'") {
+		t.Errorf("report of an earlier attack's --out: exit %d, %q", code, stderr)
+	}
 }

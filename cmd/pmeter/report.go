@@ -98,6 +98,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("%s: %s applies to membership reports; %s is a %s run, whose page has no such setting", runDir, strings.Join(set, ", "), runDir, kind)
 		}
 	} else if _, err := os.Stat(filepath.Join(results, report.InputFile)); errors.Is(err, fs.ErrNotExist) {
+		if lexists(filepath.Join(runDir, llmMetricsFile)) { // an LLM attack's --out of a pmeter before run directories
+			return fmt.Errorf("%s was written by an earlier 'pmeter attack' on an LLM bundle, which saved no input for a report; rerun 'pmeter attack' with --out %s: %w", runDir, runDir, err)
+		}
 		return fmt.Errorf("%s holds no saved results (%s); run the audit first: %w", runDir, report.InputFile, err)
 	}
 	// Claimed once RUN_DIR is known to hold a run's results, so that no claims folder is made elsewhere.
