@@ -25,6 +25,11 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	textBundle := llmTestBundle(t)
+	// Every input, rmia-lm and lira-lm with their population sequences included: a leaking target.
+	fullBundle := filepath.Join(t.TempDir(), "full")
+	if err := validity.GenerateLLM(4, 120, 4, 0.3).WriteDir(fullBundle); err != nil {
+		t.Fatal(err)
+	}
 	// run writes a run directory from a config with extra YAML.
 	run := func(bundle, extra string) func(t *testing.T, runDir string) (int, string) {
 		return func(t *testing.T, runDir string) (int, string) {
@@ -40,13 +45,14 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 		name        string
 		make        func(t *testing.T, runDir string) (int, string)
 		page, saved string
+		contains    []string // in the page
 	}{
-		{"text", run(textBundle, ""), "llm.html", "llm_page.json"},
-		{"text dataset_usage", run(usageBundle, "audit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n"), "index.html", "usage_page.json"},
+		{"text", run(textBundle, ""), "llm.html", "llm_page.json", nil},
+		{"text dataset_usage", run(usageBundle, "audit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n"), "index.html", "usage_page.json", nil},
 		{"pmeter attack", func(t *testing.T, runDir string) (int, string) {
-			code, _, errs := cli(t, "attack", textBundle, "--attack", "all", "--out", runDir)
+			code, _, errs := cli(t, "attack", fullBundle, "--attack", "all", "--out", runDir)
 			return code, errs
-		}, "llm.html", "llm_page.json"},
+		}, "llm.html", "llm_page.json", []string{">rmia-lm<", ">lira-lm<", ">neighborhood<"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runDir := filepath.Join(t.TempDir(), "run")
@@ -66,6 +72,11 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 			}
 			if b, err := os.ReadFile(page); err != nil || !bytes.Equal(b, orig) {
 				t.Errorf("the rebuilt %s differs from the run's (%v)", c.page, err)
+			}
+			for _, want := range c.contains {
+				if !bytes.Contains(orig, []byte(want)) {
+					t.Errorf("%s lacks %q", c.page, want)
+				}
 			}
 			if code, _, errs := cli(t, "report", runDir, "--seed", "1"); code != 2 || !strings.Contains(errs, "--seed applies to membership reports") {
 				t.Errorf("--seed: exit %d: %s", code, errs)
