@@ -149,15 +149,3 @@ func mustNPZ(t *testing.T, dir string) []byte {
 	}
 	return buf.Bytes()
 }
-
-func sameSnapshot(a, b map[string][32]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -134,7 +135,7 @@ func TestAttackLLM(t *testing.T) {
 		if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", foreign); code == 0 || !strings.Contains(stderr, "not written by") {
 			t.Errorf("foreign %s: exit %d, %q", name, code, stderr)
 		}
-		if !sameSnapshot(before, snapshot(t, foreign)) {
+		if !maps.Equal(before, snapshot(t, foreign)) {
 			t.Errorf("foreign %s: the refused attack changed the directory", name)
 		}
 	}
