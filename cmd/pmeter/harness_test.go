@@ -127,3 +127,38 @@ func TestFlagModes(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagModeSwitchOff: a mode switch given false (--usage=false) selects nothing, as if left out: every
+// mode takes it, and the mode is the one the other switches select, which refuses the flags of the mode
+// switched off.
+func TestFlagModeSwitchOff(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(existing, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args string
+		want string // in stderr: "" means taken (exit 1: the --json file exists)
+	}{
+		{"--usage=false --population 100", ""},
+		{"--usage=false --llm=false --users=false --ranges=false --no-slow", ""},
+		{"--usage --llm=false --resamples 5", ""},
+		{"--llm --usage=false --alpha 0.1", ""},
+		{"--users --ranges=false --designs pairs", ""},
+		{"--ranges --users=false --permutations 5", ""},
+		{"--usage=true --resamples 5", ""},
+		{"--usage=false --resamples 5", "--resamples does not apply to the membership harness"},
+		{"--usage --llm=false --model-spread 0.1", "--model-spread does not apply to --usage,"},
+		{"--llm --users", "--users does not apply to --llm"}, // switched on: another mode's switch
+		{"--users --no-slow=false --alpha 0.1", "--alpha does not apply to --users"},
+	} {
+		args := append(append([]string{"validate"}, strings.Fields(c.args)...), "--json", existing)
+		code, _, stderr := attackCLI(t, args...)
+		switch {
+		case c.want == "" && (code != 1 || !strings.Contains(stderr, existing+" exists; use --force")):
+			t.Errorf("validate %s: exit %d, stderr %q; want the flags taken (exit 1: %s exists)", c.args, code, stderr, existing)
+		case c.want != "" && (code != 2 || !strings.Contains(stderr, c.want)):
+			t.Errorf("validate %s: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
