@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmeter/pmeter/dpaudit"
+	"github.com/pmeter/pmeter/validity"
 )
 
 // TestHarnessFinish checks the one ending of the statistical harnesses: the report to --json, the
@@ -160,5 +166,90 @@ func TestFlagModeSwitchOff(t *testing.T) {
 		case c.want != "" && (code != 2 || !strings.Contains(stderr, c.want)):
 			t.Errorf("validate %s: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// TestHarnessJSONKeys: every report that a harness writes to --json (through harnessFlags.writeJSON) has
+// snake_case keys only, at every depth: each report is filled with a value in every field (so that no
+// omitempty field hides), written and read back. Params maps hold attack parameters, not keys of ours.
+func TestHarnessJSONKeys(t *testing.T) {
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	for _, c := range []struct {
+		name   string
+		report any
+	}{
+		{"validate (membership, --ranges)", &validity.Report{}},
+		{"validate --llm", &validity.LLMReport{}},
+		{"validate --users", &validity.UserReport{}},
+		{"validate --usage [--llm]", &validity.UsageReport{}},
+		{"dp soundness", &[]dpaudit.SoundnessCell{}},
+	} {
+		fill(reflect.ValueOf(c.report).Elem())
+		h := &harnessFlags{json: filepath.Join(t.TempDir(), "r.json")}
+		if err := h.writeJSON(c.report, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(h.json)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					if !snake.MatchString(k) {
+						t.Errorf("%s: key %s%s is not snake_case", c.name, path, k)
+					}
+					if k != "params" {
+						walk(path+k+".", x)
+					}
+				}
+			case []any:
+				for _, x := range v {
+					walk(path, x)
+				}
+			}
+		}
+		walk("", v)
+	}
+}
+
+// fill sets every field of v, at every depth, to a value that is not zero: slices and maps get one
+// element, so that every key of a JSON encoding of v shows.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		v.SetMapIndex(k, e)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1)
 	}
 }
