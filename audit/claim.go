@@ -201,7 +201,7 @@ func ReportOwner(out string) (string, error) {
 		return "", err
 	}
 	if parent := filepath.Dir(r); filepath.Base(r) == report.ReportDir && filepath.Dir(parent) != parent {
-		return filepath.Dir(r), nil
+		return parent, nil
 	}
 	return r, nil
 }
@@ -222,14 +222,6 @@ func resolve(path string) (string, error) {
 		}
 		rest = append([]string{filepath.Base(p)}, rest...)
 	}
-}
-
-// resolveOr is resolve, or path when it cannot be resolved.
-func resolveOr(path string) string {
-	if r, err := resolve(path); err == nil {
-		return r
-	}
-	return path
 }
 
 // reportTemps returns the patterns of the temporary files that a report leaves in out, rel its path

@@ -482,8 +482,12 @@ func TestReportOwner(t *testing.T) {
 		{run, run},
 		{"/report", "/report"}, // not the root of the file system
 	} {
+		want, err := resolve(c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := ReportOwner(c.out)
-		if err != nil || got != resolveOr(c.want) {
+		if err != nil || got != want {
 			t.Errorf("ReportOwner(%s) = %s, %v; want %s", c.out, got, err, c.want)
 		}
 	}
@@ -667,5 +671,53 @@ func TestClaimReportTidy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLockClaimsAfterRemoval: a process waiting for claims/.lock while its holder removes it (a tidy
+// claim's Release) does not keep the lock of the removed file, which would let a later process lock a new
+// one at the same time: it locks the file that is there now.
+func TestLockClaimsAfterRemoval(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, ClaimsDir, ".lock")
+	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lockFile(held, true); errors.Is(err, errNoLocks) {
+		t.Skip("no file locks here")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		mu  *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	c := &Claim{dir: dir}
+	go func() {
+		mu, err := c.lockClaims()
+		done <- result{mu, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the other is waiting on the lock by now, as a rule
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	held.Close() // releases the lock of the removed file
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.mu.Close()
+	got, err1 := r.mu.Stat()
+	there, err2 := os.Stat(lock)
+	if err1 != nil || err2 != nil || !os.SameFile(got, there) {
+		t.Errorf("the lock taken is not on %s as it is now (%v, %v)", lock, err1, err2)
+	}
+	if !c.madeLock {
+		t.Error("the claim made the new lock file but does not know it")
 	}
 }
