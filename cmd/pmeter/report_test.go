@@ -229,6 +229,13 @@ func TestReportClaimsOutDir(t *testing.T) {
 	if code, _, errs := cli(t, "report", runA, "--out", mine); code != 1 || !strings.Contains(errs, filepath.Join(mine, "index.html")+" exists and was not written by pmeter") {
 		t.Errorf("a page pmeter did not write: exit %d\n%s", code, errs)
 	}
+	if left, _ := os.ReadDir(mine); len(left) != len(own) {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the refused report left %v in %s; want its own files alone", names, mine)
+	}
 	if err := os.Remove(filepath.Join(mine, "index.html")); err != nil {
 		t.Fatal(err)
 	}
