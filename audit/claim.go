@@ -129,7 +129,7 @@ func ClaimDir(dir string, c *Config, logf func(format string, a ...any)) (*Claim
 
 // ClaimReport claims what pmeter report RUN_DIR [--out OUT] writes into (OUT empty: RUN_DIR/report):
 // run directory runDir, which must exist and which the report reads, and the folder whose claim covers
-// OUT (ReportOwner): OUT itself, or the run directory whose report folder OUT is. It holds both alone:
+// OUT (ReportOwner): OUT itself, or the folder (a run directory) whose report folder OUT is. It holds both alone:
 // it refuses, naming the folder and the holder, when any live process holds either (a report, or a run
 // of any configuration), and takes over the claims of processes that are gone. A run started while a
 // report holds its directory is refused the same way. runDir may be a folder of saved results rather
@@ -191,19 +191,46 @@ func ClaimReport(runDir, out string, logf func(format string, a ...any)) (*Claim
 }
 
 // ReportOwner returns the folder whose claim covers writing a report into out, resolved (absolute,
-// symbolic links followed as far as out exists), so that every spelling of one folder gives one answer:
-// out's parent when out is named report (report.ReportDir) — pmeter run RUN and pmeter report RUN write
-// RUN/report under RUN's claim, so a report into it from another run must claim RUN too — and out
-// itself otherwise (also for a report folder at the root of the file system).
+// symbolic links followed as far as out exists), so that every spelling of one folder gives one answer.
+// It is out's parent P when out is P/report (report.ReportDir) and P is, or may become, a folder whose
+// report/ pmeter run P or pmeter report P writes under P's claim — P is missing or empty, or pmeter's
+// (pmeterFolder) — so that a report into it from elsewhere waits for them, and they for it. Otherwise it
+// is out itself: a folder of other files (a home folder) gets no claim of its own from a report into its
+// report/, and no pmeter command writes that report/ under P's claim (pmeter run refuses such a folder
+// once report/ is there; pmeter report finds no results in it). A report folder at the root of the file
+// system is out itself too.
 func ReportOwner(out string) (string, error) {
 	r, err := resolve(out)
 	if err != nil {
 		return "", err
 	}
-	if parent := filepath.Dir(r); filepath.Base(r) == report.ReportDir && filepath.Dir(parent) != parent {
+	parent := filepath.Dir(r)
+	if filepath.Base(r) != report.ReportDir || filepath.Dir(parent) == parent {
+		return r, nil
+	}
+	entries, err := os.ReadDir(parent)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(entries) == 0 || pmeterFolder(parent) {
 		return parent, nil
 	}
 	return r, nil
+}
+
+// pmeterFolder reports whether dir is a folder that pmeter run or pmeter report writes a report/ into:
+// a run directory (pmeter's claims folder, a run's metadata.json or run.json) or a folder of saved
+// results (results.json, in it or in its results/).
+func pmeterFolder(dir string) bool {
+	if fi, err := os.Lstat(filepath.Join(dir, ClaimsDir, ".lock")); err == nil && fi.Mode().IsRegular() {
+		return true
+	}
+	if runMetadata(dir) {
+		return true
+	}
+	for _, f := range []string{"run.json", report.InputFile, filepath.Join(report.ResultsDir, report.InputFile)} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve returns path made absolute, with the symbolic links of its longest existing prefix followed.
@@ -573,18 +600,8 @@ var runNames = []string{"metadata.json", "run.json", "memberships.npy", "models"
 // foreignRunFiles returns an error naming the first file or folder of runNames in dir when dir is not a
 // pmeter run directory: it has no claims folder, and no metadata.json of a run (pmeter before claims).
 func foreignRunFiles(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, ClaimsDir)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ClaimsDir)); err == nil || runMetadata(dir) {
 		return nil
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "metadata.json")); err == nil {
-		var meta struct {
-			Version *int            `json:"version"`
-			Config  json.RawMessage `json:"config"`
-			Models  *int            `json:"models"`
-		}
-		if json.Unmarshal(b, &meta) == nil && meta.Version != nil && meta.Config != nil && meta.Models != nil {
-			return nil
-		}
 	}
 	var names []string
 	if entries, err := os.ReadDir(dir); err == nil {
@@ -609,4 +626,18 @@ func foreignRunFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// runMetadata reports whether dir holds a run's metadata.json (a run directory of a pmeter before claims).
+func runMetadata(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "metadata.json"))
+	if err != nil {
+		return false
+	}
+	var meta struct {
+		Version *int            `json:"version"`
+		Config  json.RawMessage `json:"config"`
+		Models  *int            `json:"models"`
+	}
+	return json.Unmarshal(b, &meta) == nil && meta.Version != nil && meta.Config != nil && meta.Models != nil
 }

@@ -456,12 +456,31 @@ func TestClaimReportDir(t *testing.T) {
 	}
 }
 
-// TestReportOwner: the folder whose claim covers a report's output is the run directory for RUN/report
-// however it is spelled (trailing slash, dot, symbolic link), and the folder itself otherwise.
+// TestReportOwner: the folder whose claim covers a report's output is the folder P for P/report however
+// it is spelled (trailing slash, dot, symbolic link) when P is pmeter's (a run directory, saved results),
+// missing or empty, and the output folder itself otherwise (a folder of other files, the root).
 func TestReportOwner(t *testing.T) {
 	root := t.TempDir()
 	run := filepath.Join(root, "run")
-	if err := os.MkdirAll(filepath.Join(run, "report"), 0o755); err != nil {
+	for path, text := range map[string]string{
+		"run/claims/.lock": "", "run/report/index.html": "", // a run directory: pmeter's claims folder
+		"meta/metadata.json":          `{"version": 1, "config": {}, "models": 4}`, // a run of a pmeter before claims
+		"saved/results.json":          "{}",                                        // a folder of saved results
+		"nested/results/results.json": "{}",
+		"text/run.json":               "{}",
+		"home/notes.txt":              "mine", // a folder of other files
+		"theirs/claims/2024.json":     "{}",   // a claims folder that is not pmeter's
+		"fake/metadata.json":          `{"mine": true}`,
+		"empty/.keep":                 "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(root, "empty", ".keep")); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range [][2]string{{"link-report", filepath.Join(run, "report")}, {"link-run", run}} {
@@ -470,26 +489,36 @@ func TestReportOwner(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ out, want string }{
-		{filepath.Join(run, "report"), run},
-		{filepath.Join(run, "report") + "/", run},
-		{filepath.Join(run, "report", "."), run},
-		{filepath.Join(run, "x", "..", "report"), run},
-		{filepath.Join(root, "link-report"), run},
-		{filepath.Join(root, "link-run", "report"), run},
-		{filepath.Join(root, "new", "report"), filepath.Join(root, "new")}, // not there yet: the same rule
-		{filepath.Join(root, "link-run", "new", "deeper"), filepath.Join(run, "new", "deeper")},
-		{filepath.Join(run, "reports"), filepath.Join(run, "reports")},
-		{run, run},
-		{"/report", "/report"}, // not the root of the file system
+		{"run/report", "run"},
+		{"run/report/", "run"},
+		{"run/report/.", "run"},
+		{"run/x/../report", "run"},
+		{"link-report", "run"},
+		{"link-run/report", "run"},
+		{"meta/report", "meta"},
+		{"saved/report", "saved"},
+		{"nested/report", "nested"},
+		{"text/report", "text"},
+		{"new/report", "new"},     // not there yet: a run may make it
+		{"empty/report", "empty"}, // the same
+		{"home/report", "home/report"},
+		{"theirs/report", "theirs/report"},
+		{"fake/report", "fake/report"},
+		{"link-run/new/deeper", "run/new/deeper"},
+		{"run/reports", "run/reports"},
+		{"run", "run"},
 	} {
-		want, err := resolve(c.want)
+		want, err := resolve(filepath.Join(root, c.want))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReportOwner(c.out)
+		got, err := ReportOwner(filepath.Join(root, c.out))
 		if err != nil || got != want {
-			t.Errorf("ReportOwner(%s) = %s, %v; want %s", c.out, got, err, c.want)
+			t.Errorf("ReportOwner(%s) = %s, %v; want %s", c.out, got, err, want)
 		}
+	}
+	if got, err := ReportOwner("/report"); err != nil || got != "/report" {
+		t.Errorf("ReportOwner(/report) = %s, %v; want itself, not the root", got, err)
 	}
 }
 
@@ -516,18 +545,21 @@ func TestClaimReportOverlap(t *testing.T) {
 		{"report a --out shared, then report b --out shared", cmd{runDir: "a", out: "shared"}, cmd{runDir: "b", out: "shared"}, "report directory SHARED is in use"},
 		{"report a --out new/report, then report b --out new/report", cmd{runDir: "a", out: "new/report"}, cmd{runDir: "b", out: "new/report"}, "run directory NEW is in use"},
 		{"report a --out b, then report b", cmd{runDir: "a", out: "b"}, cmd{runDir: "b"}, "run directory B is in use"},
+		{"report a --out home/report, then report b --out home/report", cmd{runDir: "a", out: "home/report"}, cmd{runDir: "b", out: "home/report"}, "report directory HOME/report is in use"},
 		{"report a --out shared, then report b --out other", cmd{runDir: "a", out: "shared"}, cmd{runDir: "b", out: "other"}, ""},
 		{"report a --out b/compare, then report b", cmd{runDir: "a", out: "b/compare"}, cmd{runDir: "b"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, d := range []string{"a", "b/report", "b/claims"} { // b: a run directory (pmeter run made b/claims)
+			for _, d := range []string{"a", "b/report", "b/claims", "home"} { // b: a run directory (pmeter run made b/claims)
 				if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := os.WriteFile(filepath.Join(dir, "b", ClaimsDir, ".lock"), nil, 0o644); err != nil {
-				t.Fatal(err)
+			for _, f := range []string{"b/claims/.lock", "home/notes.txt"} { // home: a folder of other files
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := os.Symlink(filepath.Join(dir, "b", "report"), filepath.Join(dir, "link")); err != nil {
 				t.Fatal(err)
@@ -555,7 +587,7 @@ func TestClaimReportOverlap(t *testing.T) {
 				first.Release()
 				return
 			}
-			want := strings.NewReplacer("B", filepath.Join(dir, "b"), "SHARED", filepath.Join(dir, "shared"), "NEW", filepath.Join(dir, "new")).Replace(c.want)
+			want := strings.NewReplacer("B", filepath.Join(dir, "b"), "SHARED", filepath.Join(dir, "shared"), "NEW", filepath.Join(dir, "new"), "HOME", filepath.Join(dir, "home")).Replace(c.want)
 			if err == nil {
 				second.Release()
 				t.Fatalf("the second was let in; want an error with %q", want)
@@ -592,6 +624,9 @@ func TestClaimReportTidy(t *testing.T) {
 		{name: "new --out, report failed", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/deep/out"},
 		{name: "new --out", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/out", write: "new/out/index.html", left: []string{"new", "new/out"}},
 		{name: "new --out NEW/report, report failed", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/report"},
+		{name: "--out HOME/report, HOME a folder of other files", setup: []string{"run/results/results.json", "home/notes.txt"}, runDir: "run", out: "home/report",
+			write: "home/report/index.html", left: []string{"home/report"}},
+		{name: "--out HOME/report, report failed", setup: []string{"run/results/results.json", "home/notes.txt"}, runDir: "run", out: "home/report"},
 		{name: "a run's claims stay", setup: []string{"run/claims/.lock", "run/results/results.json"}, runDir: "run", write: "run/report/index.html", left: []string{"run/report"}},
 		{name: "an existing --out keeps its claims folder", setup: []string{"run/results/results.json", "out/claims/.lock"}, runDir: "run", out: "out"},
 		{name: "an existing empty --out stays", setup: []string{"run/results/results.json", "out"}, runDir: "run", out: "out"},

@@ -29,10 +29,11 @@ classifier or text) report/index.html, rebuilt byte for byte from the inputs the
 While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
 or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
 taken over. With --out DIR it claims DIR alone the same way (DIR/claims), so that a report of another run
-into DIR is refused, naming DIR and the process, until this one ends; a DIR named report is the report
-folder of its parent, which pmeter run and pmeter report of that folder write, so the parent is claimed
-instead (--out RUN_B/report waits for a report or run of RUN_B, and they for it). Paths are compared
-resolved (absolute, symbolic links followed). When it ends it removes the claims folders and the folders
+into DIR is refused, naming DIR and the process, until this one ends; a DIR named report in a run
+directory or a folder of saved results (or in a folder that is missing or empty) is that folder's report
+folder, which pmeter run and pmeter report of that folder write, so that folder is claimed instead
+(--out RUN_B/report waits for a report or run of RUN_B, and they for it). Paths are compared resolved
+(absolute, symbolic links followed). When it ends it removes the claims folders and the folders
 it made (an empty DIR after a failure), and nothing else: a folder of saved results is left as it was.
 
 pmeter report overwrites and removes only files it wrote, in RUN_DIR/report as in DIR: those its earlier
