@@ -13,7 +13,7 @@ import (
 type MimirMetrics struct {
 	AUC         float64   `json:"auc"`
 	TPRAtFPR1   float64   `json:"tpr_at_fpr_below_1pct"`   // tpr at the last point with fpr < 0.01 (strict)
-	TPRAtFPR01  float64   `json:"tpr_at_fpr_below_0.1pct"` // tpr at the last point with fpr < 0.001 (strict)
+	TPRAtFPR01  float64   `json:"tpr_at_fpr_below_0_1pct"` // tpr at the last point with fpr < 0.001 (strict)
 	PRAUC       float64   `json:"pr_auc"`                  // area under the precision-recall curve with the NON-members as the positive class
 	FPR         []float64 `json:"fpr,omitempty"`
 	TPR         []float64 `json:"tpr,omitempty"`

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmeter/pmeter/audit"
 	"github.com/pmeter/pmeter/dpaudit"
+	"github.com/pmeter/pmeter/metric"
+	"github.com/pmeter/pmeter/report"
 	"github.com/pmeter/pmeter/validity"
 )
 
@@ -170,10 +173,8 @@ func TestFlagModeSwitchOff(t *testing.T) {
 }
 
 // TestHarnessJSONKeys: every report that a harness writes to --json (through harnessFlags.writeJSON) has
-// snake_case keys only, at every depth: each report is filled with a value in every field (so that no
-// omitempty field hides), written and read back. Params maps hold attack parameters, not keys of ours.
+// snake_case keys only, at every depth (checkJSONKeys).
 func TestHarnessJSONKeys(t *testing.T) {
-	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 	for _, c := range []struct {
 		name   string
 		report any
@@ -184,39 +185,69 @@ func TestHarnessJSONKeys(t *testing.T) {
 		{"validate --usage [--llm]", &validity.UsageReport{}},
 		{"dp soundness", &[]dpaudit.SoundnessCell{}},
 	} {
-		fill(reflect.ValueOf(c.report).Elem())
-		h := &harnessFlags{json: filepath.Join(t.TempDir(), "r.json")}
-		if err := h.writeJSON(c.report, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(h.json)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-		var walk func(path string, v any)
-		walk = func(path string, v any) {
-			switch v := v.(type) {
-			case map[string]any:
-				for k, x := range v {
-					if !snake.MatchString(k) {
-						t.Errorf("%s: key %s%s is not snake_case", c.name, path, k)
-					}
-					if k != "params" {
-						walk(path+k+".", x)
-					}
+		checkJSONKeys(t, c.name, c.report, func(v any) ([]byte, error) {
+			h := &harnessFlags{json: filepath.Join(t.TempDir(), "r.json")}
+			if err := h.writeJSON(v, io.Discard); err != nil {
+				return nil, err
+			}
+			return os.ReadFile(h.json)
+		})
+	}
+}
+
+// TestJSONKeys: every other JSON file or --json output pmeter writes has snake_case keys only, at every
+// depth (checkJSONKeys): each is the type the command encodes, through encoding/json as the command does.
+func TestJSONKeys(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		report any
+	}{
+		{"dp compare --json", &[]report.DPCompareRow{}},
+		{"dp epsilon --json", &dpEpsilonResult{}},
+		{"dp noise --json", &dpNoiseResult{}},
+		{"dp audit --json", &metric.EpsilonBound{}},
+		{"duci.json", &duciReport{}},
+		{"metrics.json (pmeter attack)", &attackReport{}},
+		{"llm_metrics.json", &llmReport{}},
+		{"run.json", &audit.Result{}},
+		{"summary.json", &report.Summary{}},
+	} {
+		checkJSONKeys(t, c.name, c.report, json.Marshal)
+	}
+}
+
+// checkJSONKeys fills v (a pointer) with a value in every field (fill: so that no omitempty field hides),
+// encodes it with encode, and checks that every key of the JSON, at every depth, is snake_case. Map keys
+// are filled with "x", so maps of names that are data (attack parameters, users) pass.
+func checkJSONKeys(t *testing.T, name string, v any, encode func(any) ([]byte, error)) {
+	t.Helper()
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	fill(reflect.ValueOf(v).Elem())
+	b, err := encode(v)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if !snake.MatchString(k) {
+					t.Errorf("%s: key %s%s is not snake_case", name, path, k)
 				}
-			case []any:
-				for _, x := range v {
-					walk(path, x)
-				}
+				walk(path+k+".", x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(path, x)
 			}
 		}
-		walk("", v)
 	}
+	walk("", doc)
 }
 
 // fill sets every field of v, at every depth, to a value that is not zero: slices and maps get one

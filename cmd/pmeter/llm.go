@@ -165,8 +165,13 @@ func (r llmReport) firstAlpha() float64 {
 	return 0.05
 }
 
-// llmReportFormat is llm_metrics.json's format field.
-const llmReportFormat = "pmeter-llm-attack/1"
+// llmReportFormat is llm_metrics.json's format field. Version 2: MIMIR's TPR at FPR below 0.1 % is
+// mimir.tpr_at_fpr_below_0_1pct (version 1: tpr_at_fpr_below_0.1pct, not snake_case).
+const llmReportFormat = "pmeter-llm-attack/2"
+
+// llmReportFormats are the formats of the llm_metrics.json files 'pmeter attack' wrote, this one and
+// earlier: they mark a directory whose files an earlier 'pmeter attack' wrote.
+var llmReportFormats = []string{"pmeter-llm-attack/1", llmReportFormat}
 
 // llmOutputs are the files besides llm_metrics.json and the scores that 'pmeter attack' writes into --out
 // for an LLM bundle: a text run directory (audit.WriteTextRun).
@@ -182,7 +187,8 @@ func checkLLMOut(bundlePath, out string) error {
 	if lexists(filepath.Join(out, llmMetricsFile)) {
 		var m map[string]json.RawMessage
 		data, err := os.ReadFile(filepath.Join(out, llmMetricsFile))
-		if err == nil && json.Unmarshal(data, &m) == nil && string(m["format"]) == `"`+llmReportFormat+`"` {
+		var format string
+		if err == nil && json.Unmarshal(data, &m) == nil && json.Unmarshal(m["format"], &format) == nil && slices.Contains(llmReportFormats, format) {
 			return nil
 		}
 		return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory", out, llmMetricsFile)

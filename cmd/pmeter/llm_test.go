@@ -139,6 +139,12 @@ func TestAttackLLM(t *testing.T) {
 			t.Errorf("foreign %s: the refused attack changed the directory", name)
 		}
 	}
+	// An --out whose llm_metrics.json an earlier pmeter wrote (format version 1) is this command's.
+	earlier := t.TempDir()
+	os.WriteFile(filepath.Join(earlier, llmMetricsFile), []byte(`{"format": "pmeter-llm-attack/1"}`), 0o644)
+	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", earlier); code != 0 {
+		t.Errorf("--out of an earlier version's attack: exit %d: %s", code, stderr)
+	}
 }
 
 // TestAttackLLMVector runs the command on a reference vector case under compat=mimir: the scores are
