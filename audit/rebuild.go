@@ -34,8 +34,8 @@ const (
 // that a damaged file is detected rather than rebuilt into a wrong page.
 const (
 	textPageFile       = "llm_page.json"
-	textPageFloats     = "llm_page.npy" // float64: each attack's ROC FPR, TPR and thresholds, then the exposed sequences' scores
-	textPageFormat     = "pmeter.audit.llm-page/v1"
+	textPageFloats     = "llm_page.npy"             // float64: each attack's ROC FPR, TPR and thresholds, then the exposed sequences' scores
+	textPageFormat     = "pmeter.audit.llm-page/v2" // v2: exposed_rule; snake_case keys in mimir (v1: AUC, TPR1, TPR01, PRAUC)
 	usagePageFile      = "usage_page.json"
 	usagePageFormat    = "pmeter.audit.usage-page/v1"
 	textPageName       = "llm.html"
@@ -51,16 +51,19 @@ var ErrNoPageInput = errors.New("the run saved no input for its report")
 // textPage is the saved input of the language-model page (report.LLMInput); the float arrays, which may
 // hold NaN or ±Inf, are in Floats.
 type textPage struct {
-	Format    string             `json:"format"`
-	Bundle    string             `json:"bundle"`
-	Sequences int                `json:"sequences"`
-	Mode      string             `json:"mode"`
-	MimirNote string             `json:"mimir_note,omitempty"`
-	Attacks   []textPageAttack   `json:"attacks"`
-	ExposedBy string             `json:"exposed_by,omitempty"`
-	Exposed   []textPageSequence `json:"exposed,omitempty"`
-	Floats    signalFile         `json:"floats"`
-	SHA256    string             `json:"sha256"`
+	Format    string           `json:"format"`
+	Bundle    string           `json:"bundle"`
+	Sequences int              `json:"sequences"`
+	Mode      string           `json:"mode"`
+	MimirNote string           `json:"mimir_note,omitempty"`
+	Attacks   []textPageAttack `json:"attacks"`
+	ExposedBy string           `json:"exposed_by,omitempty"`
+	// ExposedRule is why ExposedBy's sequences are listed (report.LLMInput.ExposedRule), kept so that a
+	// rebuild states the rule the run followed.
+	ExposedRule string             `json:"exposed_rule,omitempty"`
+	Exposed     []textPageSequence `json:"exposed,omitempty"`
+	Floats      signalFile         `json:"floats"`
+	SHA256      string             `json:"sha256"`
 }
 
 type textPageAttack struct {
@@ -95,7 +98,7 @@ func writeTextPage(logDir string, in *report.LLMInput) error {
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return err
 	}
-	st := textPage{Format: textPageFormat, Bundle: in.Bundle, Sequences: in.Sequences, Mode: in.Mode, MimirNote: in.MimirNote, ExposedBy: in.ExposedBy}
+	st := textPage{Format: textPageFormat, Bundle: in.Bundle, Sequences: in.Sequences, Mode: in.Mode, MimirNote: in.MimirNote, ExposedBy: in.ExposedBy, ExposedRule: in.ExposedRule}
 	var floats []float64
 	for _, a := range in.Attacks {
 		c := a.Curve
@@ -143,7 +146,7 @@ func buildTextPage(runDir, dir string) (string, error) {
 	if a.Kind != npy.Float64 || len(a.Shape) != 1 || len(floats) != want {
 		return "", fmt.Errorf("%s: %v of shape %v, want float64 of shape [%d] (the curves and scores %s lists)", filepath.Join(results, textPageFloats), a.Kind, a.Shape, want, textPageFile)
 	}
-	in := &report.LLMInput{Bundle: st.Bundle, Sequences: st.Sequences, Mode: st.Mode, MimirNote: st.MimirNote, ExposedBy: st.ExposedBy}
+	in := &report.LLMInput{Bundle: st.Bundle, Sequences: st.Sequences, Mode: st.Mode, MimirNote: st.MimirNote, ExposedBy: st.ExposedBy, ExposedRule: st.ExposedRule}
 	next := func(n int) []float64 {
 		s := floats[:n:n]
 		floats = floats[n:]

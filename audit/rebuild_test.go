@@ -149,6 +149,18 @@ func TestRebuildReport(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if c.kind == TextReport { // an earlier format (v1: no exposed_rule) is refused, naming the file
+				path := filepath.Join(runDir, report.ResultsDir, textPageFile)
+				good, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(path, bytes.Replace(good, []byte(textPageFormat), []byte("pmeter.audit.llm-page/v1"), 1), 0o644)
+				if _, err := RebuildReport(context.Background(), runDir, filepath.Join(dir, "damaged")); err == nil || !strings.Contains(err.Error(), path+": format \"pmeter.audit.llm-page/v1\"") {
+					t.Errorf("%s of format v1: %v, want an error naming it and its format", textPageFile, err)
+				}
+				os.WriteFile(path, good, 0o644)
+			}
 			if _, err := os.Stat(filepath.Join(dir, "damaged", c.page)); err == nil {
 				t.Error("a page was written from a damaged input")
 			}

@@ -23,9 +23,11 @@ type LLMInput struct {
 	// MimirNote describes MIMIR's conventions, shown above the table of the attacks with Mimir metrics.
 	MimirNote string
 	Attacks   []LLMAttack
-	// Exposed are the sequences the best attack (ExposedBy) ranks highest, highest first.
-	ExposedBy string
-	Exposed   []LLMSequence
+	// Exposed are the sequences that the attack ExposedBy ranks highest, highest first; ExposedRule says
+	// why that attack's are listed (the rule that chose it, llm.ReportInput), shown on the page.
+	ExposedBy   string
+	ExposedRule string
+	Exposed     []LLMSequence
 }
 
 // LLMAttack is one row of the table (an attack, or a blind baseline when Blind).
@@ -44,7 +46,10 @@ type LLMAttack struct {
 // LLMMimir are the metrics MIMIR reports for an attack (its conventions: TPR at FPR strictly below
 // 1 % and 0.1 %, PR-AUC with the non-members as the positive class).
 type LLMMimir struct {
-	AUC, TPR1, TPR01, PRAUC float64
+	AUC   float64 `json:"auc"`
+	TPR1  float64 `json:"tpr_at_fpr_below_1pct"`
+	TPR01 float64 `json:"tpr_at_fpr_below_0_1pct"`
+	PRAUC float64 `json:"pr_auc"`
 }
 
 // LLMSequence is one exposed sequence.
@@ -198,6 +203,7 @@ rarely drawn at random from one population, so they measure separation of these 
 <h2>ROC curves</h2>
 {{.ROC}}
 <h2>Most exposed sequences ({{.ExposedBy}})</h2>
+{{with .ExposedRule}}<p>The sequences that {{$.ExposedBy}} ranks highest: {{.}}.</p>{{end}}
 <table><tr><th>rank</th><th>sequence</th><th>truth</th><th>score</th><th>text</th></tr>
 {{range $i, $s := .Exposed}}<tr><td>{{add1 $i}}</td><td>{{$s.Index}}</td><td>{{member $s.Member}}</td><td>{{printf "%.4g" $s.Score}}</td><td class="text">{{$s.Text}}</td></tr>
 {{end}}</table>

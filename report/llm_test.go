@@ -24,8 +24,9 @@ func TestWriteLLM(t *testing.T) {
 			{Name: "min-k", Metrics: metric.Result{AUC: 0.55}, Curve: curve},
 			{Name: "blind-length", Blind: true, Metrics: metric.Result{AUC: 0.61}},
 		},
-		ExposedBy: "loss",
-		Exposed:   []LLMSequence{{Index: 0, Member: &m, Score: 0.9, Text: "<script>alert(1)</script> a text"}},
+		ExposedBy:   "loss",
+		ExposedRule: "the run's first attack, chosen before any result is seen",
+		Exposed:     []LLMSequence{{Index: 0, Member: &m, Score: 0.9, Text: "<script>alert(1)</script> a text"}},
 	}
 	dir := t.TempDir()
 	if err := WriteLLM(dir, in); err != nil {
@@ -36,7 +37,8 @@ func TestWriteLLM(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := string(b)
-	for _, want := range []string{"<svg", "loss", "blind-length", `class="blind"`, "&lt;script&gt;", "[0.700, 0.990]", "The AUC of min-k is not above the best blind baseline"} {
+	for _, want := range []string{"<svg", "loss", "blind-length", `class="blind"`, "&lt;script&gt;", "[0.700, 0.990]", "The AUC of min-k is not above the best blind baseline",
+		"Most exposed sequences (loss)</h2>\n<p>The sequences that loss ranks highest: the run&#39;s first attack, chosen before any result is seen.</p>"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("llm.html lacks %q", want)
 		}

@@ -173,7 +173,7 @@ func TestFlagModeSwitchOff(t *testing.T) {
 }
 
 // TestHarnessJSONKeys: every report that a harness writes to --json (through harnessFlags.writeJSON) has
-// snake_case keys only, at every depth (checkJSONKeys).
+// snake_case keys only, at every depth (checkFilledJSONKeys).
 func TestHarnessJSONKeys(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -185,7 +185,7 @@ func TestHarnessJSONKeys(t *testing.T) {
 		{"validate --usage [--llm]", &validity.UsageReport{}},
 		{"dp soundness", &[]dpaudit.SoundnessCell{}},
 	} {
-		checkJSONKeys(t, c.name, c.report, func(v any) ([]byte, error) {
+		checkFilledJSONKeys(t, c.name, c.report, func(v any) ([]byte, error) {
 			h := &harnessFlags{json: filepath.Join(t.TempDir(), "r.json")}
 			if err := h.writeJSON(v, io.Discard); err != nil {
 				return nil, err
@@ -196,7 +196,8 @@ func TestHarnessJSONKeys(t *testing.T) {
 }
 
 // TestJSONKeys: every other JSON file or --json output pmeter writes has snake_case keys only, at every
-// depth (checkJSONKeys): each is the type the command encodes, through encoding/json as the command does.
+// depth (checkFilledJSONKeys): each is the type the command encodes, through encoding/json as the command
+// does. (TestAttackLLM checks the files of an LLM attack, llm_page.json among them, as written.)
 func TestJSONKeys(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -212,21 +213,27 @@ func TestJSONKeys(t *testing.T) {
 		{"run.json", &audit.Result{}},
 		{"summary.json", &report.Summary{}},
 	} {
-		checkJSONKeys(t, c.name, c.report, json.Marshal)
+		checkFilledJSONKeys(t, c.name, c.report, json.Marshal)
 	}
 }
 
-// checkJSONKeys fills v (a pointer) with a value in every field (fill: so that no omitempty field hides),
-// encodes it with encode, and checks that every key of the JSON, at every depth, is snake_case. Map keys
-// are filled with "x", so maps of names that are data (attack parameters, users) pass.
-func checkJSONKeys(t *testing.T, name string, v any, encode func(any) ([]byte, error)) {
+// checkFilledJSONKeys fills v (a pointer) with a value in every field (fill: so that no omitempty field
+// hides), encodes it with encode, and checks its keys with checkJSONKeys.
+func checkFilledJSONKeys(t *testing.T, name string, v any, encode func(any) ([]byte, error)) {
 	t.Helper()
-	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 	fill(reflect.ValueOf(v).Elem())
 	b, err := encode(v)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	checkJSONKeys(t, name, b)
+}
+
+// checkJSONKeys checks that every key of the JSON document b, at every depth, is snake_case. (A filled
+// value's map keys are "x", so maps of names that are data, such as attack parameters, pass.)
+func checkJSONKeys(t *testing.T, name string, b []byte) {
+	t.Helper()
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 	var doc any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", name, err)

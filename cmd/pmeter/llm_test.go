@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -105,6 +106,17 @@ func TestAttackLLM(t *testing.T) {
 	code, stdout, stderr = attackCLI(t, "attack", dir, "--attack", "all", "--set", "compat=mimir", "--out", out)
 	if code != 0 || strings.Count(stdout, "MIMIR's metrics") != 1 || !strings.Contains(stdout, "PR-AUC") {
 		t.Errorf("compat=mimir: exit %d, %s\n%s", code, stderr, stdout)
+	}
+	// Its JSON files, MIMIR's metrics in them, have snake_case keys.
+	for _, name := range []string{llmMetricsFile, "run.json", filepath.Join("results", "llm_page.json")} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(`"tpr_at_fpr_below_0_1pct"`)) {
+			t.Errorf("%s has no MIMIR metrics", name)
+		}
+		checkJSONKeys(t, name, b)
 	}
 	// One attack with parameters; the same directory may be reused.
 	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "min-k", "--set", "k=0.3", "--set", "window=2", "--out", out); code != 0 {

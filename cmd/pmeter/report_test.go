@@ -48,12 +48,14 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 		page, saved string
 		contains    []string // in the page
 	}{
-		{"text", run(textBundle, ""), "llm.html", "llm_page.json", nil},
+		{"text", run(textBundle, ""), "llm.html", "llm_page.json", []string{"Most exposed sequences (loss)", "the run&#39;s first attack, chosen before any result is seen"}},
+		// The sequences listed are the first configured attack's.
+		{"text with attacks in order", run(textBundle, "audit: {attacks: [{name: min-k}, {name: loss}]}\n"), "llm.html", "llm_page.json", []string{"Most exposed sequences (min-k)"}},
 		{"text dataset_usage", run(usageBundle, "audit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n"), "index.html", "usage_page.json", nil},
 		{"pmeter attack", func(t *testing.T, runDir string) (int, string) {
 			code, _, errs := cli(t, "attack", fullBundle, "--attack", "all", "--out", runDir)
 			return code, errs
-		}, "llm.html", "llm_page.json", []string{">rmia-lm<", ">lira-lm<", ">neighborhood<"}},
+		}, "llm.html", "llm_page.json", []string{">rmia-lm<", ">lira-lm<", ">neighborhood<", "Most exposed sequences (loss)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runDir := filepath.Join(t.TempDir(), "run")
