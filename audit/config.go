@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,62 @@ type Config struct {
 	usage *usageSpec
 	// access lists audit.access's levels, validated (access.go); nil means logits only.
 	access []signal.Access
+}
+
+// MarshalJSON encodes c with its YAML field names (snake_case, as a config file spells them), for
+// metadata.json: c is written as YAML and that YAML turned into JSON (yamlJSON), so that the sections
+// kept as YAML (train.model, train.peft, audit.access) keep theirs. Mapping keys become JSON object keys
+// in sorted order.
+func (c *Config) MarshalJSON() ([]byte, error) {
+	y, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(y, &n); err != nil {
+		return nil, err
+	}
+	return json.Marshal(yamlJSON(&n))
+}
+
+// yamlJSON returns the value of a YAML node as JSON encodes it: mappings as objects whose keys are the
+// key scalars' text, sequences as arrays, scalars as their YAML value, or their text where JSON has no
+// such value (a non-finite number, a timestamp).
+func yamlJSON(n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return yamlJSON(n.Content[0])
+	case yaml.AliasNode:
+		return yamlJSON(n.Alias)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = yamlJSON(n.Content[i+1])
+		}
+		return m
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for _, e := range n.Content {
+			s = append(s, yamlJSON(e))
+		}
+		return s
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return n.Value
+	}
+	switch x := v.(type) {
+	case nil, bool, int, int64, uint64, string:
+		return v
+	case float64:
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return v
+		}
+	}
+	return n.Value
 }
 
 // RunConfig is the run section.

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -288,6 +289,25 @@ func TestLayerSpecsInferIn(t *testing.T) {
 		}
 		if _, err := c.modelSpecs(d); err == nil || !strings.Contains(err.Error(), "line 6: train.model") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one naming line 6, train.model and %q", tc.layers, err, tc.want)
+		}
+	}
+}
+
+// TestConfigJSON: metadata.json's config has the YAML's field names (snake_case, as a config file spells
+// them), the sections kept as YAML with their own keys, and a number JSON cannot hold as its YAML text.
+func TestConfigJSON(t *testing.T) {
+	c, err := ParseConfig([]byte("run: {random_seed: 3}\naudit: {attacks: [{name: loss}], access: [logits, label]}\ntrain: {model_name: mlp, peft: {lora_r: 8, x: .inf}}\ndata: {dataset: fashion-mnist, train_size: 200}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(map[string]any{"config": c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"run":{"log_dir":"pmeter_run","num_experiments":1,"random_seed":3,`, `"access":["logits","label"]`, `"attacks":[{"name":"loss","params":{}}]`,
+		`"peft":{"lora_r":8,"x":".inf"}`, `"train_size":200`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config's JSON lacks %s:\n%s", want, b)
 		}
 	}
 }

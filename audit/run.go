@@ -558,7 +558,7 @@ func writePlan(c *Config, p *Plan) error {
 		return err
 	}
 	meta := map[string]any{
-		"version": 1, "config": c, "models": p.Models, "targets": p.Targets,
+		"version": 2, "config": c, // version 2: config's keys are its YAML field names (Config.MarshalJSON; 1: Go's) "models": p.Models, "targets": p.Targets,
 		"audited_records": p.Audit, "population_records": p.PopulationIdx,
 	}
 	return writeJSON(filepath.Join(c.Run.LogDir, "metadata.json"), meta)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,20 @@ func TestRunAndReport(t *testing.T) {
 	// A second run reuses every model.
 	if code, out, _ := cli(t, "run", cfg, "--out", runDir); code != 0 || !strings.Contains(out, "models: 0 trained, 4 reused") {
 		t.Errorf("rerun: exit %d, output:\n%s", code, out)
+	}
+	// Every JSON file of the run directory has snake_case keys.
+	err = filepath.WalkDir(runDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".json" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err == nil {
+			checkJSONKeys(t, path, b)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
