@@ -212,6 +212,8 @@ func TestJSONKeys(t *testing.T) {
 		{"llm_metrics.json", &llmReport{}},
 		{"run.json", &audit.Result{}},
 		{"summary.json", &report.Summary{}},
+		{"submit/snapshot.json", &audit.Snapshot{}},
+		{"claims/*.json", &audit.Holder{}},
 	} {
 		checkFilledJSONKeys(t, c.name, c.report, json.Marshal)
 	}
