@@ -484,7 +484,7 @@ func TestOneRunGameAllIncluded(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if in := res.Canaries.Included[0]; in != 1 {
-			if len(res.DPAudits) != 2 || len(res.Attacks[0].Targets) != 0 {
+			if len(res.DPAudits) != 3 || len(res.Attacks[0].Targets) != 0 {
 				t.Errorf("seed %d, %d of 2 canaries included: %d DP audits, %d attack results", seed, in, len(res.DPAudits), len(res.Attacks[0].Targets))
 			}
 			if _, err := os.Stat(filepath.Join(dir, "report", "index.html")); err != nil {
