@@ -324,14 +324,12 @@ func TestLiRADefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var firsts []float64
 	for i := 0; i < d.N; i++ {
 		var firstIn, firstOut float64
 		gotIn, gotOut := false, false
 		for m := 2; m < d.M; m++ {
 			if d.Member(i, m) && !gotIn {
 				firstIn, gotIn = d.Signal(i, m, 0), true
-				firsts = append(firsts, firstIn)
 			}
 			if !d.Member(i, m) && !gotOut {
 				firstOut, gotOut = d.Signal(i, m, 0), true

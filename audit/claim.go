@@ -52,13 +52,18 @@ type Holder struct {
 	// Config is the configuration's hash (Config.Hash); ConfigFile the file it came from, if any.
 	Config     string `json:"config"`
 	ConfigFile string `json:"config_file,omitempty"`
-	// Command is "report" for pmeter report's claim (ClaimReport), which holds the directory alone, and
-	// empty for a run's (ClaimDir). Holder files written before this field are runs'.
+	// Command is "report" for pmeter report's claim (ClaimReport) and "attack" for pmeter attack's
+	// (ClaimAttackDir), which hold the directory alone, and empty for a run's (ClaimDir).
+	// Holder files written before this field are runs'.
 	Command string `json:"command,omitempty"`
 }
 
-// reportCommand is Holder.Command of pmeter report's claim.
-const reportCommand = "report"
+// reportCommand is Holder.Command of pmeter report's claim; attackCommand that of pmeter attack's on an
+// LLM bundle (ClaimAttackDir).
+const (
+	reportCommand = "report"
+	attackCommand = "attack"
+)
 
 // exclusive reports whether h holds its directory alone.
 func (h Holder) exclusive() bool { return h.Command != "" }
@@ -143,6 +148,17 @@ func ClaimReportDir(dir string, logf func(format string, a ...any)) (*Claim, err
 		return nil, fmt.Errorf("report directory %s: %w", dir, err)
 	}
 	return claim(dir, "report directory", Holder{Command: reportCommand}, sweep, logf)
+}
+
+// ClaimAttackDir claims dir, the --out directory into which pmeter attack writes a language-model audit
+// as a run directory (WriteTextRun), creating it: alone, as ClaimReport claims a run directory, so that
+// neither a pmeter report of dir nor another attack or run writes there until it ends; the claims of
+// processes that are gone are taken over.
+func ClaimAttackDir(dir string, logf func(format string, a ...any)) (*Claim, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory %s: %w", dir, err)
+	}
+	return claim(dir, "run directory", Holder{Command: attackCommand}, runTemps(), logf)
 }
 
 // runTemps returns the patterns of the temporary files that a run directory's writers may leave: any in

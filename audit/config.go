@@ -259,25 +259,31 @@ func (c *Config) fieldError(section, field, format string, a ...any) error {
 
 // line returns the line of the value of section.field in the parsed YAML, or 0.
 func (c *Config) line(section, field string) int {
-	if n := c.node(section, field); n != nil {
+	if n := c.nodeAt(section, field); n != nil {
 		return n.Line
 	}
 	return 0
 }
 
 // present reports whether the parsed YAML sets section.field to something other than null.
-func (c *Config) present(section, field string) bool {
-	n := c.node(section, field)
+func (c *Config) present(section, field string) bool { return c.presentAt(section, field) }
+
+// presentAt reports whether the parsed YAML sets the field at path to something other than null.
+func (c *Config) presentAt(path ...string) bool {
+	n := c.nodeAt(path...)
 	return n != nil && !(n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-// node returns the value of section.field in the parsed YAML, or nil.
-func (c *Config) node(section, field string) *yaml.Node {
+// nodeAt returns the value at path (keys of nested mappings) in the parsed YAML, or nil.
+func (c *Config) nodeAt(path ...string) *yaml.Node {
 	if c.root == nil || len(c.root.Content) == 0 {
 		return nil
 	}
 	n := c.root.Content[0]
-	for _, key := range []string{section, field} {
+	for _, key := range path {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
 		if n.Kind != yaml.MappingNode {
 			return nil
 		}
@@ -292,6 +298,9 @@ func (c *Config) node(section, field string) *yaml.Node {
 			return nil
 		}
 		n = next
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
 	return n
 }

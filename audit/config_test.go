@@ -243,6 +243,9 @@ func TestDefaultsOnlyWhenAbsent(t *testing.T) {
 		}},
 		{"audit:\n  data_size: 400\n  batch_size: 5\n", func(c *Config) bool { return c.Audit.DataSize == 400 && c.Audit.BatchSize == 5 }},
 		{"run:\n  workers: 0\n", func(c *Config) bool { return c.Run.Workers == 0 }},
+		// Aliases are followed: one to null leaves the default, one to a value keeps the value.
+		{"train:\n  epochs: &none ~\n  batch_size: *none\n", func(c *Config) bool { return c.Train.Epochs == 1 && c.Train.BatchSize == 256 }},
+		{"audit:\n  batch_size: &b 5\ntrain:\n  batch_size: *b\n", func(c *Config) bool { return c.Audit.BatchSize == 5 && c.Train.BatchSize == 5 }},
 	} {
 		c, err := ParseConfig([]byte("data:\n  dataset: adult\n" + tc.yaml))
 		if err != nil {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmeter/pmeter/accountant"
 	"github.com/pmeter/pmeter/dpaudit"
 	"github.com/pmeter/pmeter/metric"
@@ -230,40 +228,6 @@ func (c *Config) DPRecipe(ctx context.Context, d *Data) (*DPRecipe, error) {
 
 // maxCanaries bounds audit.canaries.count.
 const maxCanaries = 1 << 24
-
-// presentAt reports whether the parsed YAML sets the field at path to something other than null.
-func (c *Config) presentAt(path ...string) bool {
-	n := c.nodeAt(path...)
-	return n != nil && !(n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-// nodeAt returns the value at path (keys of nested mappings) in the parsed YAML, or nil.
-func (c *Config) nodeAt(path ...string) *yaml.Node {
-	if c.root == nil || len(c.root.Content) == 0 {
-		return nil
-	}
-	n := c.root.Content[0]
-	for _, key := range path {
-		for n.Kind == yaml.AliasNode && n.Alias != nil {
-			n = n.Alias
-		}
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				next = n.Content[i+1]
-				break
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		n = next
-	}
-	return n
-}
 
 // pathError names the line of the field at path (or of the nearest enclosing field the YAML has) and the
 // field, as fieldError does for section.field.

@@ -171,5 +171,6 @@ func writeReport(ctx context.Context, c *Config, d *Data, p *Plan, res *Result) 
 		return err
 	}
 	res.DPCheck = s.DP
+	res.UsersListed = s.Settings.UsersListed
 	return nil
 }

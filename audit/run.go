@@ -101,8 +101,10 @@ type Result struct {
 	Skipped []SkippedAttack `json:"skipped_attacks,omitempty"`
 	// Slices are the attacks on subgroups (audit.slices; slices.go).
 	Slices []report.Slice `json:"slices,omitempty"`
-	// Users are the attacks at user level (data.user_column; users.go).
-	Users []report.UserLevel `json:"users,omitempty"`
+	// Users are the attacks at user level (data.user_column; users.go). UsersListed names the entry whose
+	// most exposed users the report lists and the summary prints (report.Settings.UsersListed).
+	Users       []report.UserLevel  `json:"users,omitempty"`
+	UsersListed *report.UsersListed `json:"users_listed,omitempty"`
 }
 
 // AttackResult holds one attack's scores and metrics on every target.
@@ -625,7 +627,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Slices) > 0 {
 		writeSlices(w, r.Slices)
 	}
-	writeUsers(w, r.Users)
+	writeUsers(w, r.Users, r.UsersListed)
 	for _, sk := range r.Skipped {
 		fmt.Fprintf(w, "not run: %s: %s\n", sk.Label, sk.Reason)
 	}

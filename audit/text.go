@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -149,20 +150,44 @@ func runText(ctx context.Context, c *Config, opt Options, res *Result) (*Result,
 	if tr.Blind, err = llm.Blind(ctx, b, evalOpt); err != nil {
 		return nil, err
 	}
-	res.Text = tr
-	for _, r := range tr.Attacks {
-		name := strings.NewReplacer("[", "_", "]", "", ",", "_", "=", "").Replace(r.Attack)
-		if err := npy.WriteFile(filepath.Join(c.Run.LogDir, "scores_"+name+".npy"), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeTextPage(c.Run.LogDir, llm.ReportInput(b, tr.Attacks, tr.Blind, first, 20)); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(filepath.Join(c.Run.LogDir, "run.json"), res); err != nil {
+	if err := WriteTextRun(c.Run.LogDir, b, tr, first, res); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// TextScoresFile returns the name of the file in a text run directory that holds the scores of attack
+// (an llm attack's name, with "[k=v,…]" after it when it has parameters): scores_<attack>.npy, the
+// brackets, commas and equals signs left out.
+func TextScoresFile(attack string) string {
+	return "scores_" + strings.NewReplacer("[", "_", "]", "", ",", "_", "=", "").Replace(attack) + ".npy"
+}
+
+// WriteTextRun writes dir as the run directory of a language-model audit of b whose results are tr: each
+// attack's scores (TextScoresFile: one float64 per sequence, NaN where the attack gives none),
+// report/llm.html with its saved input in results/ (llm_page.json and .npy), and run.json, res with tr
+// as its text block.
+// 'pmeter report dir' rebuilds the page from the saved input byte for byte. p are the parameters of the
+// first attack (the page's mode). Both a text-modality 'pmeter run' and 'pmeter attack' on an LLM bundle
+// write their directory with it; the caller has claimed dir and checked that it overwrites no file it
+// did not write.
+func WriteTextRun(dir string, b *llm.Bundle, tr *TextResult, p llm.Params, res *Result) error {
+	if b.Labels == nil {
+		return fmt.Errorf("%s: %w", b.Source, llm.ErrNoLabels)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	res.Text = tr
+	for _, r := range tr.Attacks {
+		if err := npy.WriteFile(filepath.Join(dir, TextScoresFile(r.Attack)), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
+			return err
+		}
+	}
+	if err := writeTextPage(dir, llm.ReportInput(b, tr.Attacks, tr.Blind, p, 20)); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, "run.json"), res)
 }
 
 // writeTextSummary prints the text-modality table.

@@ -237,8 +237,9 @@ func topUsers(ul *report.UserLevel, seed uint64, scores []float64, members []boo
 	return nil
 }
 
-// writeUsers prints the user-level table and the top users of the strongest attack.
-func writeUsers(w io.Writer, us []report.UserLevel) {
+// writeUsers prints the user-level table and the top users of the listed entry (the report's choice,
+// report.Settings.UsersListed; the first entry when nil).
+func writeUsers(w io.Writer, us []report.UserLevel, listed *report.UsersListed) {
 	if len(us) == 0 {
 		return
 	}
@@ -246,8 +247,11 @@ func writeUsers(w io.Writer, us []report.UserLevel) {
 	fmt.Fprintf(w, "\nuser level (%d users, %d members, pooled over targets):\n", r0.Members+r0.NonMembers, r0.Members)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	io.WriteString(tw, "attack\taggregate\tAUC\tTPR@10%FPR\tTPR@1%FPR\n")
-	best := 0
+	shown := 0
 	for k, u := range us {
+		if listed != nil && u.Attack == listed.Attack && u.Aggregate == listed.Aggregate {
+			shown = k
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%.4f", u.Attack, u.Aggregate, u.Result.AUC)
 		for _, f := range []float64{0.1, 0.01} {
 			if e, _ := u.Result.Entry(f); e.BelowResolution {
@@ -257,13 +261,14 @@ func writeUsers(w io.Writer, us []report.UserLevel) {
 			}
 		}
 		fmt.Fprintln(tw)
-		if u.Result.AUC > us[best].Result.AUC {
-			best = k
-		}
 	}
 	tw.Flush()
-	b := us[best]
-	fmt.Fprintf(w, "most exposed users (%s, %s, target 0; p against non-member users of the same size):", b.Attack, b.Aggregate)
+	b := us[shown]
+	why := "the attack that ranks the records, its first aggregate"
+	if listed == nil {
+		why = "the first attack and aggregate"
+	}
+	fmt.Fprintf(w, "most exposed users (%s, %s, target 0: %s; p against non-member users of the same size):", b.Attack, b.Aggregate, why)
 	for _, t := range b.Top[:min(5, len(b.Top))] {
 		m := "non-member"
 		if t.Member {

@@ -147,10 +147,20 @@ data: {dataset: csv, file: ../examples/users/adult-users.csv.gz, label_column: i
 	if !strings.Contains(string(page), "Which users are exposed") {
 		t.Error("the report has no user section")
 	}
+	// The listed users are those of the attack that ranks the records, under the first aggregate, in
+	// summary.json, run.json and the printed summary alike.
+	s, err := report.ReadSummary(filepath.Join(c.Run.LogDir, "report", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.UsersListed{Attack: s.Settings.RankedBy, Aggregate: string(c.userAggregates()[0])}
+	if l := s.Settings.UsersListed; l == nil || *l != want || res.UsersListed == nil || *res.UsersListed != want {
+		t.Errorf("users listed: summary %+v, run %+v; want %+v", l, res.UsersListed, want)
+	}
 	var out strings.Builder
 	res.WriteSummary(&out)
-	if !strings.Contains(out.String(), "most exposed users") {
-		t.Errorf("the summary names no exposed users:\n%s", out.String())
+	if !strings.Contains(out.String(), fmt.Sprintf("most exposed users (%s, %s, target 0", want.Attack, want.Aggregate)) {
+		t.Errorf("the summary does not name the exposed users of %+v:\n%s", want, out.String())
 	}
 }
 

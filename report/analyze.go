@@ -29,8 +29,13 @@ type Options struct {
 	// threshold and the half that bounds ε (metric.HoldoutEpsilon).
 	EpsilonSeed uint64
 	// RankBy names the attack whose scores rank the records (records.csv risk_rank, the most vulnerable
-	// records); the strongest attack (Verdict.StrongestAttack) when empty.
+	// records); the strongest attack (Verdict.StrongestAttack) when empty. The most exposed users follow
+	// the same attack (see UsersAggregate).
 	RankBy string
+	// UsersAggregate names the user aggregate (max, mean, logsumexp) whose most exposed users the page
+	// lists, of the ranking attack (Settings.UsersListed); the ranking attack's first aggregate in the
+	// input's order (the run's first audit.user_aggregates) when empty.
+	UsersAggregate string
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +71,7 @@ type analysis struct {
 	// epsCaveat says why the pooled records allow no DP bound ("" when they allow one).
 	epsCaveat string
 	ranker    int       // the attack ranking the records
+	users     int       // the entry of in.Users whose top users the page lists (listedUsers), -1 without users
 	rank      []int     // risk rank per row, 1 = highest ranker score (ties share the smallest rank)
 	fpr       []float64 // per row: fraction of non-members scoring >= its ranker score (NaN if none known)
 	top       []int     // rows of the most vulnerable records, by rank
@@ -151,6 +157,10 @@ func analyze(ctx context.Context, in *Input, opts Options) (*analysis, error) {
 			return nil, fmt.Errorf("report: rank-by attack %q is not among the input's attacks", opts.RankBy)
 		}
 		a.ranker = k
+	}
+	var err error
+	if a.users, err = listedUsers(in.Users, in.Attacks[a.ranker].Name, opts.UsersAggregate); err != nil {
+		return nil, err
 	}
 	a.rankRecords()
 	a.summary = a.summarize()
@@ -386,6 +396,10 @@ func (a *analysis) summarize() *Summary {
 		RiskAlpha:          a.riskAlpha,
 		RankedBy:           in.Attacks[a.ranker].Name,
 		TopK:               a.opts.TopK,
+	}
+	if a.users >= 0 {
+		u := in.Users[a.users]
+		s.Settings.UsersListed = &UsersListed{Attack: u.Attack, Aggregate: u.Aggregate}
 	}
 	for k := range in.Attacks {
 		s.Attacks = append(s.Attacks, a.attackSummary(k))

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/pmeter/pmeter/metric"
@@ -348,19 +347,4 @@ func validateDPAudits(audits []DPAudit) error {
 		seen[d.Name] = true
 	}
 	return nil
-}
-
-// sortedByValue returns the comparisons in descending order of their stated value (for the plot).
-func sortedByValue(cs []DPComparison) []DPComparison {
-	out := slices.Clone(cs)
-	slices.SortStableFunc(out, func(x, y DPComparison) int {
-		switch {
-		case x.Value > y.Value:
-			return -1
-		case x.Value < y.Value:
-			return 1
-		}
-		return 0
-	})
-	return out
 }

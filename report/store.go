@@ -371,7 +371,8 @@ const (
 	ReportDir  = "report"
 )
 
-// ReadSummary reads a summary.json written by Build. It rejects another schema or a newer version.
+// ReadSummary reads a summary.json written by Build. It rejects another schema, or a version it cannot
+// read back (readableVersions).
 func ReadSummary(path string) (*Summary, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -383,8 +384,8 @@ func ReadSummary(path string) (*Summary, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("report: read %s: %w", path, err)
 	}
-	if s.Schema != SchemaName || s.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("report: read %s: schema %q version %d, want %q version %d", path, s.Schema, s.SchemaVersion, SchemaName, SchemaVersion)
+	if s.Schema != SchemaName || !slices.Contains(readableVersions, s.SchemaVersion) {
+		return nil, fmt.Errorf("report: read %s: schema %q version %d, want %q version %v", path, s.Schema, s.SchemaVersion, SchemaName, readableVersions)
 	}
 	return &s, nil
 }
@@ -405,6 +406,12 @@ func OptionsOf(s *Summary) Options {
 	}
 	if s.Settings.RankedBy != s.Verdict.StrongestAttack && s.Verdict.StrongestAttack != "" {
 		o.RankBy = s.Settings.RankedBy
+	}
+	// The listed users' aggregate, when it was not the default for the ranking attack.
+	if l := s.Settings.UsersListed; l != nil {
+		if k, err := listedUsers(s.Users, s.Settings.RankedBy, ""); err == nil && k >= 0 && s.Users[k].Aggregate != l.Aggregate {
+			o.UsersAggregate = l.Aggregate
+		}
 	}
 	return o
 }

@@ -10,11 +10,17 @@ import (
 
 // SchemaName and SchemaVersion identify the schema of summary.json (Summary). SchemaVersion grows by one
 // whenever a field is removed, renamed or changes meaning; fields may be added without a new version,
-// so readers should ignore fields they do not know.
+// so readers should ignore fields they do not know. Version 3: users[].top_users are the users of
+// smallest size-calibrated p_value (version 2: of highest raw score); version 2: epsilon_lower_bound is
+// the holdout bound object (version 1: a number, the maximum over thresholds on the same records).
 const (
 	SchemaName    = "pmeter.report.summary"
-	SchemaVersion = 2
+	SchemaVersion = 3
 )
+
+// readableVersions are the summary versions ReadSummary accepts: they differ from SchemaVersion only in
+// fields that pmeter does not read back (version 2: what users[].top_users means).
+var readableVersions = []int{2, SchemaVersion}
 
 // Summary is the content of summary.json: the numbers the report shows. Rates and accuracies are
 // fractions in [0, 1], not percentages. A JSON null stands for a value that is undefined or unknown (for
@@ -105,6 +111,9 @@ type Settings struct {
 	RiskAlpha float64 `json:"risk_alpha"`
 	RankedBy  string  `json:"ranked_by"` // the attack whose scores give the risk rank
 	TopK      int     `json:"top_k"`     // the number of top_records asked for
+	// UsersListed names the entry of Users whose top_users the page lists: RankedBy's, under
+	// Options.UsersAggregate or its first aggregate (listedUsers). Absent without users.
+	UsersListed *UsersListed `json:"users_listed,omitempty"`
 }
 
 // Verdict is the plain-language conclusion. Level is one of "high", "moderate", "low", "not-detected"

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pmeter/pmeter/metric"
 )
@@ -50,6 +52,7 @@ type UserScore struct {
 type usersView struct {
 	Rows             []userRow
 	TopLabel         string
+	TopWhy           string // why TopLabel's users are listed (listedUsers)
 	Top              []userTopRow
 	Users, Members   string
 	HasBelowRes      bool
@@ -69,13 +72,52 @@ type userTopRow struct {
 	Member                                         bool
 }
 
-// usersView shows every attack × aggregate, and the top users of the one with the highest AUC.
+// UsersListed names the entry of Summary.Users whose most exposed users the page (and a run's printed
+// summary) lists: see listedUsers.
+type UsersListed struct {
+	Attack    string `json:"attack"`
+	Aggregate string `json:"aggregate"`
+}
+
+// listedUsers returns the index of the entry of users whose top users are listed (-1 when users is
+// empty; an aggregate asked for is then an error), by a rule fixed before any user-level result is seen: the attack that ranks the records
+// (rankedBy: Options.RankBy, by default the verdict's strongest attack), so that the page's lists of
+// records and of users speak of one attack; under aggregate, or when it is empty under that attack's
+// first aggregate in input order (the run's first audit.user_aggregates: max by default, a user's most
+// exposed record). When the ranking attack has no user-level results, the first attack that has them.
+// The entry of highest user-level AUC is not chosen: it is picked by chance on a target that leaks
+// nothing, and the counts beside its list would carry that selection.
+func listedUsers(users []UserLevel, rankedBy, aggregate string) (int, error) {
+	if len(users) == 0 {
+		if aggregate != "" {
+			return -1, fmt.Errorf("report: users aggregate %q: the results have no user-level attacks (data.user_column)", aggregate)
+		}
+		return -1, nil
+	}
+	attack := users[0].Attack
+	if slices.ContainsFunc(users, func(u UserLevel) bool { return u.Attack == rankedBy }) {
+		attack = rankedBy
+	}
+	var have []string
+	for k, u := range users {
+		if u.Attack != attack {
+			continue
+		}
+		if aggregate == "" || u.Aggregate == aggregate {
+			return k, nil
+		}
+		have = append(have, u.Aggregate)
+	}
+	return -1, fmt.Errorf("report: users aggregate %q: attack %s has the user aggregates %s", aggregate, attack, strings.Join(have, ", "))
+}
+
+// usersView shows every attack × aggregate, and the top users of the listed one (listedUsers).
 func (a *analysis) usersView() *usersView {
-	if len(a.in.Users) == 0 {
+	if a.users < 0 {
 		return nil
 	}
 	v := &usersView{}
-	best := 0
+	best := 0 // marked in the table: the highest AUC
 	for k, u := range a.in.Users {
 		if u.Result.AUC > a.in.Users[best].Result.AUC {
 			best = k
@@ -96,9 +138,17 @@ func (a *analysis) usersView() *usersView {
 		v.Rows = append(v.Rows, userRow{Attack: u.Attack, Aggregate: u.Aggregate, AUC: f3(u.Result.AUC),
 			TPR10: tpr(u.Result, 0.1), TPR1: tpr(u.Result, 0.01), TPR01: tpr(u.Result, 0.001), Best: k == best})
 	}
-	b := a.in.Users[best]
+	b := a.in.Users[a.users]
 	v.Users, v.Members = thousands(b.Result.Members+b.Result.NonMembers), thousands(b.Result.Members)
 	v.TopLabel = b.Attack + " (" + b.Aggregate + ")"
+	switch {
+	case b.Attack != a.in.Attacks[a.ranker].Name:
+		v.TopWhy = "the first attack with user-level results: " + a.in.Attacks[a.ranker].Name + ", which ranks the records, has none"
+	case a.opts.UsersAggregate != "":
+		v.TopWhy = "the attack that ranks the most vulnerable records, under the aggregate asked for"
+	default:
+		v.TopWhy = "the attack that ranks the most vulnerable records, under the run's first aggregate"
+	}
 	for k, t := range b.Top {
 		ref := fmt.Sprintf("%s users of %d records", thousands(t.Reference), t.ReferenceSizes[0])
 		if t.ReferenceSizes[1] == 1 {

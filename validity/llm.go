@@ -10,6 +10,7 @@ import (
 
 	"github.com/pmeter/pmeter/internal/parallel"
 	"github.com/pmeter/pmeter/llm"
+	"github.com/pmeter/pmeter/metric"
 )
 
 // LLMConfig configures the null harness of the language-model attacks (package llm).
@@ -41,10 +42,16 @@ type LLMVariant struct {
 	Name   string
 	Attack string // an llm attack, or "blind-length" / "blind-unigram"
 	Params llm.Params
+	// Population compares the attack's scores of the population sequences (population.npy, as positives)
+	// with those of the other non-members of the target: both are non-members, so on any target, leaking
+	// or not, their scores must be exchangeable (AUC 0.5). It checks how rmia-lm and lira-lm score the
+	// population, whose sequences no shadow LM trained on.
+	Population bool
 }
 
 // LLMVariants lists every llm attack in pmeter's arithmetic and under compat=mimir, the sequence-level
-// attacks offline and online, and the blind baselines.
+// attacks offline and online (offline also on their population sequences against the other
+// non-members), and the blind baselines.
 func LLMVariants() []LLMVariant {
 	var out []LLMVariant
 	for _, a := range llm.Attacks() {
@@ -52,6 +59,8 @@ func LLMVariants() []LLMVariant {
 		out = append(out, LLMVariant{Name: a.Name, Attack: a.Name, Params: p})
 		switch a.Name {
 		case "rmia-lm", "lira-lm":
+			// Offline only: online, they leave the population sequences unscored (llm.RMIALM).
+			out = append(out, LLMVariant{Name: a.Name + " population", Attack: a.Name, Params: p, Population: true})
 			p.Online = true
 			out = append(out, LLMVariant{Name: a.Name + " online=true", Attack: a.Name, Params: p})
 		default:
@@ -198,8 +207,21 @@ func RunLLM(ctx context.Context, cfg LLMConfig) (*LLMReport, error) {
 		if err != nil {
 			return err
 		}
+		scored := map[string]*llm.Result{} // by attack and parameters: a Population variant reads its attack's
 		for v, vr := range vars {
 			var res *llm.Result
+			key := fmt.Sprintf("%s %+v", vr.Attack, vr.Params)
+			if vr.Population {
+				r, ok := scored[key]
+				if !ok {
+					errs[v][seed] = fmt.Sprintf("seed %d: %s was not scored", seed, key)
+					continue
+				}
+				if auc[v][seed], eps[v][seed], err = populationAUC(b, r.Scores, opt); err != nil {
+					errs[v][seed] = fmt.Sprintf("seed %d: %v", seed, err)
+				}
+				continue
+			}
 			if strings.HasPrefix(vr.Attack, "blind-") {
 				for i := range blind {
 					if blind[i].Attack == vr.Attack {
@@ -213,6 +235,7 @@ func RunLLM(ctx context.Context, cfg LLMConfig) (*LLMReport, error) {
 					continue
 				}
 				res = &rs[0]
+				scored[key] = res
 			}
 			auc[v][seed] = res.Metrics.AUC
 			if res.Epsilon != nil {
@@ -285,4 +308,30 @@ func (r *LLMReport) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-34s %8.4f %8.4f  %3d/%-3d  %s\n", c.Variant, c.AUC.Mean, c.AUC.HalfWidth, c.EpsPositive, len(c.SeedAUC), verdict)
 	}
+}
+
+// populationAUC returns the AUC and the holdout ε lower bound of scores with the population sequences as
+// positives and the target's other non-members as negatives (LLMVariant.Population); NaN scores are an
+// error: every sequence must be scored.
+func populationAUC(b *llm.Bundle, scores []float64, opt llm.EvalOptions) (auc, eps float64, err error) {
+	var s []float64
+	var pos []bool
+	for i, v := range scores {
+		if b.Labels[i] {
+			continue
+		}
+		if math.IsNaN(v) {
+			return 0, 0, fmt.Errorf("sequence %d (population %v) has no score", i, b.Population[i])
+		}
+		s, pos = append(s, v), append(pos, b.Population[i])
+	}
+	r, err := metric.Evaluate(s, pos)
+	if err != nil {
+		return 0, 0, err
+	}
+	e, err := metric.HoldoutEpsilon(s, pos, metric.EpsilonOptions{Alpha: opt.Alpha, Delta: opt.Delta, Seed: opt.Seed})
+	if err != nil {
+		return 0, 0, err
+	}
+	return r.AUC, e.Value, nil
 }

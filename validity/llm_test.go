@@ -23,7 +23,8 @@ func TestLLMNullHarness(t *testing.T) {
 }
 
 // TestLLMHarnessHasPower checks that the harness rejects attacks on a target that leaks: with the
-// members' log-probabilities raised, LOSS's null cell fails.
+// members' log-probabilities raised, LOSS's null cell fails; the population cells, which compare
+// non-members with non-members, still pass.
 func TestLLMHarnessHasPower(t *testing.T) {
 	cfg := ReducedLLMConfig()
 	cfg.Seeds, cfg.Leak = 8, 0.3
@@ -40,6 +41,11 @@ func TestLLMHarnessHasPower(t *testing.T) {
 		case "blind-length", "blind-unigram":
 			if !c.AUCPass {
 				t.Errorf("%s: mean AUC %.4f ± %.4f: the blind baselines see no model, want 0.5", c.Variant, c.AUC.Mean, c.AUC.HalfWidth)
+			}
+		case "rmia-lm population", "lira-lm population":
+			// Population sequences and the other non-members are non-members of a leaking target too.
+			if !c.Pass {
+				t.Errorf("%s on a leaking target: mean AUC %.4f ± %.4f, ε > 0 on %d seeds; want the cell to pass", c.Variant, c.AUC.Mean, c.AUC.HalfWidth, c.EpsPositive)
 			}
 		}
 	}

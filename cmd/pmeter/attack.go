@@ -37,7 +37,10 @@ BUNDLE is a directory of .npy/.csv files or a .npz archive: signals (records × 
 memberships (records × models), with optional population, labels, probs or logits and bundle.json;
 or LiRA's keep (models × records) and scores (models × records × queries).
 An LLM bundle (per-token log-probabilities, see 'pmeter attack -h' below and README "Language
-models") runs the language-model attacks instead; --attack all runs every one it has inputs for.
+models") runs the language-model attacks instead; --attack all runs every one it has inputs for. It
+writes DIR/llm_metrics.json (the table), DIR/scores_<attack>.npy and, when the bundle has labels, DIR as
+a run directory like a text-modality 'pmeter run' (run.json, results/llm_page.json and .npy,
+report/llm.html), whose page 'pmeter report DIR' rebuilds.
 
 Flags:
   --attack NAME     the attack (see below)

@@ -33,18 +33,6 @@ func snapshot(t *testing.T, dir string) map[string][32]byte {
 	return out
 }
 
-func sameSnapshot(a, b map[string][32]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestAttackOutKeepsInputs: --out never overwrites or adds to the bundle's files, in either layout,
 // however the directory is named; a subdirectory of the bundle, or the directory of a .npz, is fine;
 // an existing scores.npy or metrics.json is overwritten only when 'pmeter attack' wrote it.

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pmeter/pmeter/audit"
 	"github.com/pmeter/pmeter/llm"
 	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/npy"
@@ -31,7 +33,7 @@ const llmMetricsFile = "llm_metrics.json"
 
 // llmReport is the content of llm_metrics.json.
 type llmReport struct {
-	Format  string       `json:"format"` // "pmeter-llm-attack/1"
+	Format  string       `json:"format"` // llmReportFormat
 	Bundle  string       `json:"bundle"`
 	Params  llm.Params   `json:"params"`
 	Attacks []llm.Result `json:"attacks"`
@@ -61,6 +63,12 @@ func runLLMAttack(ctx context.Context, a llmAttackArgs, stdout, stderr io.Writer
 	if err := checkLLMOut(a.bundle, a.out); err != nil {
 		return err
 	}
+	// Claimed alone before the work, so that a report or another attack on --out waits for this one.
+	claim, err := audit.ClaimAttackDir(a.out, func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
 	b, err := llm.Read(a.bundle)
 	if err != nil {
 		return err
@@ -73,23 +81,13 @@ func runLLMAttack(ctx context.Context, a llmAttackArgs, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	rep := llmReport{Format: "pmeter-llm-attack/1", Bundle: a.bundle, Params: p, Attacks: res}
+	rep := llmReport{Format: llmReportFormat, Bundle: a.bundle, Params: p, Attacks: res}
 	if b.Labels != nil {
 		if rep.Blind, err = llm.Blind(ctx, b, opt); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintln(stderr, "pmeter attack: the bundle has no labels.npy: writing scores only")
 	}
-	if err := os.MkdirAll(a.out, 0o755); err != nil {
-		return err
-	}
-	for _, r := range res {
-		p := filepath.Join(a.out, "scores_"+r.Attack+".npy")
-		if err := npy.WriteFile(p, npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
-			return err
-		}
-	}
+	// llm_metrics.json first: it marks the other files as this command's, also when it stops before them.
 	if err := npy.WriteAtomic(filepath.Join(a.out, llmMetricsFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -97,13 +95,24 @@ func runLLMAttack(ctx context.Context, a llmAttackArgs, stdout, stderr io.Writer
 	}); err != nil {
 		return err
 	}
-	if b.Labels != nil {
-		if err := report.WriteLLM(a.out, llm.ReportInput(b, res, rep.Blind, p, 20)); err != nil {
-			return err
+	if b.Labels == nil {
+		fmt.Fprintln(stderr, "pmeter attack: the bundle has no labels.npy: writing scores only")
+		for _, r := range res {
+			if err := npy.WriteFile(filepath.Join(a.out, audit.TextScoresFile(r.Attack)), npy.NewFloat64(r.Scores, len(r.Scores))); err != nil {
+				return err
+			}
 		}
-		writeLLMTable(stdout, rep, b.N())
+		fmt.Fprintf(stdout, "wrote %s and scores_<attack>.npy (higher = more likely a member)\n", filepath.Join(a.out, llmMetricsFile))
+		return nil
 	}
-	fmt.Fprintf(stdout, "wrote %s, llm.html and scores_<attack>.npy (higher = more likely a member)\n", filepath.Join(a.out, llmMetricsFile))
+	// A run directory, as a text-modality 'pmeter run' writes: 'pmeter report' rebuilds its page.
+	tr := &audit.TextResult{Bundle: b.Source, Attacks: res, Blind: rep.Blind}
+	if err := audit.WriteTextRun(a.out, b, tr, p, &audit.Result{Dir: a.out, Source: b.Source}); err != nil {
+		return err
+	}
+	writeLLMTable(stdout, rep, b.N())
+	fmt.Fprintf(stdout, "wrote %s, %s, run.json and scores_<attack>.npy (higher = more likely a member); 'pmeter report %s' rebuilds the page\n",
+		filepath.Join(a.out, llmMetricsFile), filepath.Join(a.out, report.ReportDir, "llm.html"), a.out)
 	return nil
 }
 
@@ -156,8 +165,16 @@ func (r llmReport) firstAlpha() float64 {
 	return 0.05
 }
 
+// llmReportFormat is llm_metrics.json's format field.
+const llmReportFormat = "pmeter-llm-attack/1"
+
+// llmOutputs are the files besides llm_metrics.json and the scores that 'pmeter attack' writes into --out
+// for an LLM bundle: a text run directory (audit.WriteTextRun).
+var llmOutputs = []string{"run.json", filepath.Join(report.ResultsDir, "llm_page.json"), filepath.Join(report.ResultsDir, "llm_page.npy"),
+	filepath.Join(report.ReportDir, "llm.html")}
+
 // checkLLMOut refuses an output directory that is the bundle's own, or that holds files this command
-// would overwrite and an earlier run did not write.
+// would overwrite and an earlier 'pmeter attack' did not write (its llm_metrics.json marks them).
 func checkLLMOut(bundlePath, out string) error {
 	if samePath(bundlePath, out) {
 		return usagef("--out %s is the bundle's own directory; choose another directory", out)
@@ -165,17 +182,17 @@ func checkLLMOut(bundlePath, out string) error {
 	if lexists(filepath.Join(out, llmMetricsFile)) {
 		var m map[string]json.RawMessage
 		data, err := os.ReadFile(filepath.Join(out, llmMetricsFile))
-		if err == nil && json.Unmarshal(data, &m) == nil && string(m["format"]) == `"pmeter-llm-attack/1"` {
+		if err == nil && json.Unmarshal(data, &m) == nil && string(m["format"]) == `"`+llmReportFormat+`"` {
 			return nil
 		}
 		return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory", out, llmMetricsFile)
 	}
-	for _, name := range append(llm.Names(), "llm.html") {
-		p := filepath.Join(out, "scores_"+name+".npy")
-		if name == "llm.html" {
-			p = filepath.Join(out, name)
-		}
-		if lexists(p) {
+	files := slices.Clone(llmOutputs)
+	for _, name := range llm.Names() {
+		files = append(files, audit.TextScoresFile(name))
+	}
+	for _, name := range files {
+		if p := filepath.Join(out, name); lexists(p) {
 			return usagef("--out %s: %s exists and was not written by 'pmeter attack'; choose another directory", out, p)
 		}
 	}

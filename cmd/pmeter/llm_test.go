@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -65,7 +66,7 @@ func TestAttackLLM(t *testing.T) {
 		t.Errorf("--attack all printed %d tables (want one, and no MIMIR table without compat):\n%s", n, stdout)
 	}
 	// The report: the table, the ROC curves and the most exposed sequences with their texts.
-	html, err := os.ReadFile(filepath.Join(out, "llm.html"))
+	html, err := os.ReadFile(filepath.Join(out, "report", "llm.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +125,19 @@ func TestAttackLLM(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, want an error with %q", c.args, code, stderr, c.want)
 		}
 	}
-	foreign := t.TempDir()
-	os.WriteFile(filepath.Join(foreign, llmMetricsFile), []byte("{}"), 0o644)
-	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", foreign); code == 0 || !strings.Contains(stderr, "not written by") {
-		t.Errorf("foreign %s: exit %d, %q", llmMetricsFile, code, stderr)
+	// A file of the run directory that no 'pmeter attack' wrote (a 'pmeter run' directory's run.json, a
+	// page) is not overwritten, and nothing is written there.
+	for _, name := range []string{llmMetricsFile, "run.json", filepath.Join("results", "llm_page.json"), filepath.Join("report", "llm.html"), "scores_loss.npy"} {
+		foreign := t.TempDir()
+		os.MkdirAll(filepath.Dir(filepath.Join(foreign, name)), 0o755)
+		os.WriteFile(filepath.Join(foreign, name), []byte("{}"), 0o644)
+		before := snapshot(t, foreign)
+		if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", foreign); code == 0 || !strings.Contains(stderr, "not written by") {
+			t.Errorf("foreign %s: exit %d, %q", name, code, stderr)
+		}
+		if !maps.Equal(before, snapshot(t, foreign)) {
+			t.Errorf("foreign %s: the refused attack changed the directory", name)
+		}
 	}
 }
 
@@ -147,5 +157,34 @@ func TestAttackLLMVector(t *testing.T) {
 		if math.Abs(-a.F64[i]-v) > 1e-9*math.Abs(v) {
 			t.Fatalf("scores_loss[%d] = %v, want -%v", i, a.F64[i], v)
 		}
+	}
+}
+
+// TestAttackLLMClaimsOut: 'pmeter attack' on an LLM bundle claims its --out run directory as 'pmeter
+// report' does: while a report of the directory is held mid-command, the attack is refused, naming it,
+// and works again once the report has ended.
+func TestAttackLLMClaimsOut(t *testing.T) {
+	dir := llmTestBundle(t)
+	out := filepath.Join(t.TempDir(), "res")
+	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	finish := holdReport(t, out)
+	code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out)
+	if code == 0 || !strings.Contains(stderr, "is in use") || !strings.Contains(stderr, "pmeter report") {
+		t.Errorf("attack while a report holds %s: exit %d, %q", out, code, stderr)
+	}
+	if code, _, stderr := finish(); code != 0 {
+		t.Fatalf("the report: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := attackCLI(t, "attack", dir, "--attack", "loss", "--out", out); code != 0 {
+		t.Errorf("attack after the report: exit %d: %s", code, stderr)
+	}
+	// The --out of an earlier pmeter (llm_metrics.json and llm.html, no run directory): report says to
+	// rerun the attack.
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, llmMetricsFile), []byte(`{"format": "pmeter-llm-attack/1"}`), 0o644)
+	if code, _, stderr := attackCLI(t, "report", old); code != 1 || !strings.Contains(stderr, "rerun 'pmeter attack'") {
+		t.Errorf("report of an earlier attack's --out: exit %d, %q", code, stderr)
 	}
 }

@@ -22,9 +22,10 @@ Rebuilds the audit report of a run from its saved results, without retraining or
 reads RUN_DIR/results (or RUN_DIR itself when it holds results.json) and writes RUN_DIR/report:
 index.html (self-contained), summary.json, records.csv and plots/*.png|svg.
 
-A text-modality run (data.modality: text) gets report/llm.html back, and a dataset_usage run (DUCI,
-classifier or text) report/index.html, rebuilt byte for byte from the inputs the run saved in RUN_DIR/results
-(llm_page.json with llm_page.npy, usage_page.json; checksummed); only --out applies to them.
+A text-modality run (data.modality: text), and the --out directory of 'pmeter attack' on an LLM bundle,
+get report/llm.html back, and a dataset_usage run (DUCI, classifier or text) report/index.html, rebuilt
+byte for byte from the inputs the run saved in RUN_DIR/results (llm_page.json with llm_page.npy,
+usage_page.json; checksummed); only --out applies to them.
 
 While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
 or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
@@ -36,7 +37,8 @@ reports listed in .pmeter-report-manifest.json there, or for a text or dataset_u
 index.html page of that kind; a report that would write over any other file is refused, naming the file.
 
 By default the settings of an existing RUN_DIR/report/summary.json (bootstrap resamples, level and seed,
-alpha, top-k, ranking attack) are kept, so that the rebuilt report matches it; flags override them.
+alpha, top-k, ranking attack, users aggregate) are kept, so that the rebuilt report matches it; flags
+override them.
 
 Flags:
   --out DIR          write the report to DIR instead of RUN_DIR/report
@@ -45,7 +47,11 @@ Flags:
   --level X          confidence level of the intervals (default 0.95)
   --seed N           seed of the bootstrap (default 0)
   --alpha X          significance of the epsilon lower bounds (default 0.05)
-  --rank-by NAME     attack that ranks the records (default: the strongest)
+  --rank-by NAME     attack that ranks the records (default: the strongest); the most exposed users
+                     listed are this attack's too
+  --users-aggregate NAME
+                     user aggregate (max, mean, logsumexp) of the most exposed users listed, for a run
+                     with data.user_column (default: the run's first, audit.user_aggregates)
 `
 
 // runReport implements 'pmeter report'.
@@ -59,6 +65,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := flags.Uint64("seed", 0, "")
 	alpha := flags.Float64("alpha", 0, "")
 	rankBy := flags.String("rank-by", "", "")
+	usersAggregate := flags.String("users-aggregate", "", "")
 	pos, err := parseArgs(flags, args, reportUsage, stdout)
 	if err != nil {
 		return err
@@ -91,6 +98,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("%s: %s applies to membership reports; %s is a %s run, whose page has no such setting", runDir, strings.Join(set, ", "), runDir, kind)
 		}
 	} else if _, err := os.Stat(filepath.Join(results, report.InputFile)); errors.Is(err, fs.ErrNotExist) {
+		if lexists(filepath.Join(runDir, llmMetricsFile)) { // an LLM attack's --out of a pmeter before run directories
+			return fmt.Errorf("%s was written by an earlier 'pmeter attack' on an LLM bundle, which saved no input for a report; rerun 'pmeter attack' with --out %s: %w", runDir, runDir, err)
+		}
 		return fmt.Errorf("%s holds no saved results (%s); run the audit first: %w", runDir, report.InputFile, err)
 	}
 	// Claimed once RUN_DIR is known to hold a run's results, so that no claims folder is made elsewhere.
@@ -150,6 +160,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if set["rank-by"] {
 		opts.RankBy = *rankBy
+	}
+	if set["users-aggregate"] {
+		opts.UsersAggregate = *usersAggregate
 	}
 	s, err := report.Build(ctx, in, dir, opts)
 	if err != nil {

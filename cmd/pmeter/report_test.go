@@ -15,29 +15,49 @@ import (
 	"github.com/pmeter/pmeter/validity"
 )
 
-// TestReportRebuildsTextAndUsage runs 'pmeter run' on a text bundle (membership and DUCI) and checks that
-// 'pmeter report RUN_DIR' gives the run's page back byte for byte, rejects the membership report's
-// flags, and tells a run directory without the saved input to rerun 'pmeter run'.
+// TestReportRebuildsTextAndUsage runs 'pmeter run' on a text bundle (membership and DUCI), and 'pmeter
+// attack' on one, and checks that 'pmeter report RUN_DIR' gives the run's page back byte for byte,
+// rejects the membership report's flags, and tells a run directory without the saved input to rerun
+// 'pmeter run'.
 func TestReportRebuildsTextAndUsage(t *testing.T) {
 	usageBundle := filepath.Join(t.TempDir(), "bundle")
 	if err := validity.GenerateLLMUsage(3, 120, 40, 4, 0.3).WriteDir(usageBundle); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name, bundle, extra, page, saved string
-	}{
-		{"text", llmTestBundle(t), "", "llm.html", "llm_page.json"},
-		{"text dataset_usage", usageBundle, "audit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n", "index.html", "usage_page.json"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			runDir := filepath.Join(dir, "run")
-			cfg := filepath.Join(dir, "config.yaml")
-			if err := os.WriteFile(cfg, []byte("run: {log_dir: "+runDir+"}\ndata: {modality: text, bundle: "+c.bundle+"}\n"+c.extra), 0o644); err != nil {
+	textBundle := llmTestBundle(t)
+	// Every input, rmia-lm and lira-lm with their population sequences included: a leaking target.
+	fullBundle := filepath.Join(t.TempDir(), "full")
+	if err := validity.GenerateLLM(4, 120, 4, 0.3).WriteDir(fullBundle); err != nil {
+		t.Fatal(err)
+	}
+	// run writes a run directory from a config with extra YAML.
+	run := func(bundle, extra string) func(t *testing.T, runDir string) (int, string) {
+		return func(t *testing.T, runDir string) (int, string) {
+			cfg := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(cfg, []byte("run: {log_dir: "+runDir+"}\ndata: {modality: text, bundle: "+bundle+"}\n"+extra), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if code, _, errs := cli(t, "run", cfg); code != 0 {
-				t.Fatalf("pmeter run: exit %d: %s", code, errs)
+			code, _, errs := cli(t, "run", cfg)
+			return code, errs
+		}
+	}
+	for _, c := range []struct {
+		name        string
+		make        func(t *testing.T, runDir string) (int, string)
+		page, saved string
+		contains    []string // in the page
+	}{
+		{"text", run(textBundle, ""), "llm.html", "llm_page.json", nil},
+		{"text dataset_usage", run(usageBundle, "audit: {privacy_game: dataset_usage}\ndataset_usage: {resamples: 50}\n"), "index.html", "usage_page.json", nil},
+		{"pmeter attack", func(t *testing.T, runDir string) (int, string) {
+			code, _, errs := cli(t, "attack", fullBundle, "--attack", "all", "--out", runDir)
+			return code, errs
+		}, "llm.html", "llm_page.json", []string{">rmia-lm<", ">lira-lm<", ">neighborhood<"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runDir := filepath.Join(t.TempDir(), "run")
+			if code, errs := c.make(t, runDir); code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
 			}
 			page := filepath.Join(runDir, "report", c.page)
 			orig, err := os.ReadFile(page)
@@ -52,6 +72,11 @@ func TestReportRebuildsTextAndUsage(t *testing.T) {
 			}
 			if b, err := os.ReadFile(page); err != nil || !bytes.Equal(b, orig) {
 				t.Errorf("the rebuilt %s differs from the run's (%v)", c.page, err)
+			}
+			for _, want := range c.contains {
+				if !bytes.Contains(orig, []byte(want)) {
+					t.Errorf("%s lacks %q", c.page, want)
+				}
 			}
 			if code, _, errs := cli(t, "report", runDir, "--seed", "1"); code != 2 || !strings.Contains(errs, "--seed applies to membership reports") {
 				t.Errorf("--seed: exit %d: %s", code, errs)
