@@ -283,7 +283,7 @@ func TestCurve(t *testing.T) {
 	}{
 		{"subsampled", 0, Phase{0.01, 1, 1000}},
 		{"full batch", 0, Phase{1, 1, 3}},
-		{"small sigma", 0, Phase{0.05, 0.4, 20}},
+		{"small sigma", 0, Phase{0.05, 0.6, 20}},
 		{"sparse", 0.2, Phase{0.5, 2, 1}},
 	} {
 		pld, err := NewPLD(context.Background(), c.interval, c.ph)
