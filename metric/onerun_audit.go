@@ -140,6 +140,16 @@ func (c oneRunConfig) method() string {
 	return OneRunMethod
 }
 
+// Method returns the method name of the bounds that o's statistic gives (OneRunMethod, FDPMethod or
+// FDPApproxMethod), or the error of an unknown statistic.
+func (o OneRunOptions) Method() (string, error) {
+	st, err := ParseOneRunStat(string(o.Stat))
+	if err != nil {
+		return "", err
+	}
+	return oneRunConfig{stat: st}.method(), nil
+}
+
 // StatOf returns the statistic of a one-run bound's method (OneRunMethod, FDPMethod or FDPApproxMethod),
 // so that a bound can be restated from its counts at another significance; false for other methods.
 func StatOf(method string) (OneRunStat, bool) {
