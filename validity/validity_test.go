@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/pmeter/pmeter/attack"
-	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/duci"
+	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/ramia"
 )
 
