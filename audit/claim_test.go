@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,7 +251,7 @@ func TestClaimReport(t *testing.T) {
 			if c.claimRun {
 				cl, err = ClaimDir(dir, tinyConfig(t, dir, 0), logf)
 			} else {
-				cl, err = ClaimReport(dir, logf)
+				cl, err = ClaimReport(dir, "", logf)
 			}
 			if len(c.want) > 0 {
 				if err == nil {
@@ -267,7 +268,7 @@ func TestClaimReport(t *testing.T) {
 					if c.claimRun {
 						cl, err = ClaimDir(dir, tinyConfig(t, dir, 0), logf)
 					} else {
-						cl, err = ClaimReport(dir, logf)
+						cl, err = ClaimReport(dir, "", logf)
 					}
 					if err != nil {
 						t.Fatalf("after the holder ended: %v", err)
@@ -291,7 +292,7 @@ func TestClaimReport(t *testing.T) {
 
 	// A report's claim makes no run directory: one that does not exist is an error naming it.
 	missing := filepath.Join(t.TempDir(), "nope")
-	if _, err := ClaimReport(missing, t.Logf); err == nil || !strings.Contains(err.Error(), "run directory "+missing) {
+	if _, err := ClaimReport(missing, "", t.Logf); err == nil || !strings.Contains(err.Error(), "run directory "+missing) {
 		t.Errorf("a missing directory: %v", err)
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
@@ -302,7 +303,7 @@ func TestClaimReport(t *testing.T) {
 // holdReport and holdRun claim dir as a live pmeter report and pmeter run would (their own open file and
 // lock, as another process holds them), and return the release.
 func holdReport(t *testing.T, dir string) func() {
-	cl, err := ClaimReport(dir, t.Logf)
+	cl, err := ClaimReport(dir, "", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +316,11 @@ func holdRun(t *testing.T, dir string) func() {
 		t.Fatal(err)
 	}
 	return cl.Release
+}
+
+// claimOut claims dir as pmeter report --out dir of a run in a folder of its own claims it.
+func claimOut(t *testing.T, dir string, logf func(string, ...any)) (*Claim, error) {
+	return ClaimReport(t.TempDir(), dir, logf)
 }
 
 // TestClaimReportDir: the folder of pmeter report --out DIR is claimed as a run directory is by a
@@ -330,7 +336,7 @@ func TestClaimReportDir(t *testing.T) {
 		want []string // in the error; none: the claim is taken
 	}{
 		{"while a report writes there", func(t *testing.T, dir string) func() {
-			cl, err := ClaimReportDir(dir, t.Logf)
+			cl, err := claimOut(t, dir, t.Logf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,7 +354,7 @@ func TestClaimReportDir(t *testing.T) {
 			release := c.hold(t, dir)
 			var log strings.Builder
 			logf := func(format string, a ...any) { fmt.Fprintf(&log, format+"\n", a...) }
-			cl, err := ClaimReportDir(dir, logf)
+			cl, err := claimOut(t, dir, logf)
 			if c.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -368,7 +374,7 @@ func TestClaimReportDir(t *testing.T) {
 				}
 			}
 			release()
-			cl, err = ClaimReportDir(dir, logf)
+			cl, err = claimOut(t, dir, logf)
 			if err != nil {
 				t.Fatalf("after the holder ended: %v", err)
 			}
@@ -378,7 +384,7 @@ func TestClaimReportDir(t *testing.T) {
 
 	t.Run("temporary files", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "new", "out")
-		cl, err := ClaimReportDir(dir, t.Logf)
+		cl, err := claimOut(t, dir, t.Logf)
 		if err != nil {
 			t.Fatalf("a missing folder: %v", err)
 		}
@@ -395,7 +401,7 @@ func TestClaimReportDir(t *testing.T) {
 		}
 		check := func(gone, kept []string) {
 			t.Helper()
-			cl, err := ClaimReportDir(dir, t.Logf)
+			cl, err := claimOut(t, dir, t.Logf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -421,8 +427,8 @@ func TestClaimReportDir(t *testing.T) {
 
 	// A claims folder that pmeter did not make is refused, by every claim, and its files are kept.
 	for _, claim := range []func(dir string) (*Claim, error){
-		func(dir string) (*Claim, error) { return ClaimReportDir(dir, t.Logf) },
-		func(dir string) (*Claim, error) { return ClaimReport(dir, t.Logf) },
+		func(dir string) (*Claim, error) { return claimOut(t, dir, t.Logf) },
+		func(dir string) (*Claim, error) { return ClaimReport(dir, "", t.Logf) },
 		func(dir string) (*Claim, error) { return ClaimDir(dir, tinyConfig(t, dir, 0), t.Logf) },
 	} {
 		dir := t.TempDir()
@@ -447,5 +453,306 @@ func TestClaimReportDir(t *testing.T) {
 		if _, err := claim(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ClaimsDir)+" is not a folder") {
 			t.Errorf("a file called claims: %v", err)
 		}
+	}
+}
+
+// TestReportOwner: the folder whose claim covers a report's output is the folder P for P/report however
+// it is spelled (trailing slash, dot, symbolic link) when P is pmeter's (a run directory, saved results),
+// missing or empty, and the output folder itself otherwise (a folder of other files, the root).
+func TestReportOwner(t *testing.T) {
+	root := t.TempDir()
+	run := filepath.Join(root, "run")
+	for path, text := range map[string]string{
+		"run/claims/.lock": "", "run/report/index.html": "", // a run directory: pmeter's claims folder
+		"meta/metadata.json":          `{"version": 1, "config": {}, "models": 4}`, // a run of a pmeter before claims
+		"saved/results.json":          "{}",                                        // a folder of saved results
+		"nested/results/results.json": "{}",
+		"text/run.json":               "{}",
+		"home/notes.txt":              "mine", // a folder of other files
+		"theirs/claims/2024.json":     "{}",   // a claims folder that is not pmeter's
+		"fake/metadata.json":          `{"mine": true}`,
+		"empty/.keep":                 "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(root, "empty", ".keep")); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{{"link-report", filepath.Join(run, "report")}, {"link-run", run}} {
+		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ out, want string }{
+		{"run/report", "run"},
+		{"run/report/", "run"},
+		{"run/report/.", "run"},
+		{"run/x/../report", "run"},
+		{"link-report", "run"},
+		{"link-run/report", "run"},
+		{"meta/report", "meta"},
+		{"saved/report", "saved"},
+		{"nested/report", "nested"},
+		{"text/report", "text"},
+		{"new/report", "new"},     // not there yet: a run may make it
+		{"empty/report", "empty"}, // the same
+		{"home/report", "home/report"},
+		{"theirs/report", "theirs/report"},
+		{"fake/report", "fake/report"},
+		{"link-run/new/deeper", "run/new/deeper"},
+		{"run/reports", "run/reports"},
+		{"run", "run"},
+	} {
+		want, err := resolve(filepath.Join(root, c.want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReportOwner(filepath.Join(root, c.out))
+		if err != nil || got != want {
+			t.Errorf("ReportOwner(%s) = %s, %v; want %s", c.out, got, err, want)
+		}
+	}
+	if got, err := ReportOwner("/report"); err != nil || got != "/report" {
+		t.Errorf("ReportOwner(/report) = %s, %v; want itself, not the root", got, err)
+	}
+}
+
+// TestClaimReportOverlap: two commands that write one folder are never both let in, whatever folders
+// they name: the second is refused, naming the folder and the first. Commands that write different
+// folders are both let in.
+func TestClaimReportOverlap(t *testing.T) {
+	type cmd struct {
+		run    bool   // pmeter run on dir A or B, rather than pmeter report
+		runDir string // "a", "b" (under the test's folder) or a spelling of one
+		out    string // report --out, relative to the test's folder ("": RUN_DIR/report)
+	}
+	for _, c := range []struct {
+		name          string
+		first, second cmd
+		want          string // the second's error names this; "": the second is let in
+	}{
+		{"report a --out b/report, then report b", cmd{runDir: "a", out: "b/report"}, cmd{runDir: "b"}, "run directory B is in use: pid"},
+		{"report b, then report a --out b/report", cmd{runDir: "b"}, cmd{runDir: "a", out: "b/report"},
+			"report directory B/report is the report folder of B, so a report claims that: run directory B is in use: pid"},
+		{"report a --out b/./report/, then run b", cmd{runDir: "a", out: "b/./report/"}, cmd{run: true, runDir: "b"}, "run directory B is in use: pid"},
+		{"run b, then report a --out b/report", cmd{run: true, runDir: "b"}, cmd{runDir: "a", out: "b/report"}, "is in use: pid"},
+		{"report a --out link (to b/report), then report b", cmd{runDir: "a", out: "link"}, cmd{runDir: "b"}, "run directory B is in use: pid"},
+		{"report a --out shared, then report b --out shared", cmd{runDir: "a", out: "shared"}, cmd{runDir: "b", out: "shared"}, "report directory SHARED is in use"},
+		{"report a --out new/report, then report b --out new/report", cmd{runDir: "a", out: "new/report"}, cmd{runDir: "b", out: "new/report"}, "run directory NEW is in use"},
+		{"report a --out b, then report b", cmd{runDir: "a", out: "b"}, cmd{runDir: "b"}, "run directory B is in use"},
+		{"report a --out home/report, then report b --out home/report", cmd{runDir: "a", out: "home/report"}, cmd{runDir: "b", out: "home/report"}, "report directory HOME/report is in use"},
+		{"report a --out shared, then report b --out other", cmd{runDir: "a", out: "shared"}, cmd{runDir: "b", out: "other"}, ""},
+		{"report a --out b/compare, then report b", cmd{runDir: "a", out: "b/compare"}, cmd{runDir: "b"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, d := range []string{"a", "b/report", "b/claims", "home"} { // b: a run directory (pmeter run made b/claims)
+				if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range []string{"b/claims/.lock", "home/notes.txt"} { // home: a folder of other files
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(filepath.Join(dir, "b", "report"), filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+			take := func(x cmd) (*Claim, error) {
+				if x.run {
+					return ClaimDir(filepath.Join(dir, x.runDir), tinyConfig(t, filepath.Join(dir, x.runDir), 0), t.Logf)
+				}
+				out := ""
+				if x.out != "" {
+					out = filepath.Join(dir, x.out)
+				}
+				return ClaimReport(filepath.Join(dir, x.runDir), out, t.Logf)
+			}
+			first, err := take(c.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := take(c.second)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("the second was refused: %v", err)
+				}
+				second.Release()
+				first.Release()
+				return
+			}
+			want := strings.NewReplacer("B", filepath.Join(dir, "b"), "SHARED", filepath.Join(dir, "shared"), "NEW", filepath.Join(dir, "new"), "HOME", filepath.Join(dir, "home")).Replace(c.want)
+			if err == nil {
+				second.Release()
+				t.Fatalf("the second was let in; want an error with %q", want)
+			}
+			for _, w := range []string{want, fmt.Sprint(os.Getpid()), "(claim file "} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			first.Release()
+			if second, err = take(c.second); err != nil {
+				t.Fatalf("after the first ended: %v", err)
+			}
+			second.Release()
+		})
+	}
+}
+
+// TestClaimReportTidy: a report's claims leave behind nothing they created — claims folders, lock files,
+// folders that stayed empty — and remove nothing they did not create: a run's claims folder, a claims
+// folder already there, a folder that holds the report.
+func TestClaimReportTidy(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		setup  []string // folders, and files (with a dot in the name), made before the claim
+		runDir string
+		out    string
+		write  string   // a file written while the claim is held (the report), relative to the test's folder
+		held   string   // another report holds --out this folder through it all ("": none)
+		left   []string // everything under the test's folder after Release, besides setup and write
+	}{
+		{name: "saved results", setup: []string{"saved/results.json"}, runDir: "saved", write: "saved/report/index.html", left: []string{"saved/report"}},
+		{name: "saved results, report failed", setup: []string{"saved/results.json"}, runDir: "saved"},
+		{name: "new --out, report failed", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/deep/out"},
+		{name: "new --out", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/out", write: "new/out/index.html", left: []string{"new", "new/out"}},
+		{name: "new --out NEW/report, report failed", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/report"},
+		{name: "--out HOME/report, HOME a folder of other files", setup: []string{"run/results/results.json", "home/notes.txt"}, runDir: "run", out: "home/report",
+			write: "home/report/index.html", left: []string{"home/report"}},
+		{name: "--out HOME/report, report failed", setup: []string{"run/results/results.json", "home/notes.txt"}, runDir: "run", out: "home/report"},
+		{name: "a run's claims stay", setup: []string{"run/claims/.lock", "run/results/results.json"}, runDir: "run", write: "run/report/index.html", left: []string{"run/report"}},
+		{name: "an existing --out keeps its claims folder", setup: []string{"run/results/results.json", "out/claims/.lock"}, runDir: "run", out: "out"},
+		{name: "an existing empty --out stays", setup: []string{"run/results/results.json", "out"}, runDir: "run", out: "out"},
+		{name: "refused: nothing made", setup: []string{"run/results/results.json"}, runDir: "run", out: "new/out", held: "run"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			want := map[string]bool{}
+			for _, p := range c.setup {
+				path := filepath.Join(dir, p)
+				if strings.Contains(filepath.Base(p), ".") {
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(path, nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := os.MkdirAll(path, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for q := p; q != "."; q = filepath.Dir(q) {
+					want[q] = true
+				}
+			}
+			for _, p := range c.left {
+				want[p] = true
+			}
+			if c.write != "" {
+				want[c.write] = true
+			}
+			var other *Claim
+			if c.held != "" {
+				var err error
+				if other, err = ClaimReport(filepath.Join(dir, c.held), "", t.Logf); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := ""
+			if c.out != "" {
+				out = filepath.Join(dir, c.out)
+			}
+			cl, err := ClaimReport(filepath.Join(dir, c.runDir), out, t.Logf)
+			switch {
+			case c.held != "" && err == nil:
+				t.Fatal("the claim was not refused")
+			case c.held != "":
+				other.Release()
+			case err != nil:
+				t.Fatal(err)
+			default:
+				if c.write != "" {
+					if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, c.write)), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, c.write), []byte("report"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cl.Release()
+				cl.Release() // a second Release does nothing
+			}
+			got := map[string]bool{}
+			filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+				if rel, _ := filepath.Rel(dir, path); rel != "." && err == nil {
+					got[rel] = true
+				}
+				return err
+			})
+			for p := range got {
+				if !want[p] {
+					t.Errorf("%s is left behind", p)
+				}
+			}
+			for p := range want {
+				if !got[p] {
+					t.Errorf("%s was removed", p)
+				}
+			}
+		})
+	}
+}
+
+// TestLockClaimsAfterRemoval: a process waiting for claims/.lock while its holder removes it (a tidy
+// claim's Release) does not keep the lock of the removed file, which would let a later process lock a new
+// one at the same time: it locks the file that is there now.
+func TestLockClaimsAfterRemoval(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, ClaimsDir, ".lock")
+	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lockFile(held, true); errors.Is(err, errNoLocks) {
+		t.Skip("no file locks here")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		mu  *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	c := &Claim{dir: dir}
+	go func() {
+		mu, err := c.lockClaims()
+		done <- result{mu, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the other is waiting on the lock by now, as a rule
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	held.Close() // releases the lock of the removed file
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.mu.Close()
+	got, err1 := r.mu.Stat()
+	there, err2 := os.Stat(lock)
+	if err1 != nil || err2 != nil || !os.SameFile(got, there) {
+		t.Errorf("the lock taken is not on %s as it is now (%v, %v)", lock, err1, err2)
+	}
+	if !c.madeLock {
+		t.Error("the claim made the new lock file but does not know it")
 	}
 }

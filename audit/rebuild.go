@@ -235,7 +235,7 @@ func readSelfChecked(path, wantFormat string, v any, format, sum *string) error 
 // pageInputError explains a missing saved input: the run predates it.
 func pageInputError(path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s is missing: %w (made by an earlier pmeter); rerun `pmeter run` on its configuration to save it and rebuild the report", path, ErrNoPageInput)
+		return fmt.Errorf("%s is missing: %w (made by an earlier pmeter); rerun `pmeter run` on its configuration (for a folder `pmeter attack` wrote: the attack on its LLM bundle, with --out to it) to save it and rebuild the report", path, ErrNoPageInput)
 	}
 	return err
 }

@@ -221,7 +221,7 @@ func (t *TextResult) writeSummary(w io.Writer) {
 
 // validateTextUsage checks privacy_game dataset_usage with data.modality text (text DUCI): the bundle's
 // target LM and shadow LMs are the models, so the dataset_usage fields that describe models pmeter
-// trains do not apply; attack, resamples, level and compat do.
+// trains do not apply; attack, resamples, level, interval and compat do.
 func (c *Config) validateTextUsage() error {
 	for _, f := range []string{"proportions", "dataset_size", "references"} {
 		if c.present("dataset_usage", f) {
@@ -250,7 +250,7 @@ func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *l
 	defer claim.Release()
 	opt.logf("data: %s — %d sequences, %d shadow LMs", b.Source, b.N(), len(b.Shadows))
 	s := c.usage
-	cfg := duci.Config{Attack: s.scorer, Resamples: s.resamples, Level: s.level, Seed: derive(uint64(c.Run.RandomSeed), "usage-bootstrap"), Compat: s.compat}
+	cfg := duci.Config{Attack: s.scorer, Resamples: s.resamples, Level: s.level, Seed: derive(uint64(c.Run.RandomSeed), "usage-bootstrap"), Interval: s.interval, Compat: s.compat}
 	if r, ok := s.scorer.(*duci.RMIA); ok && s.compat == attack.CompatPrivacyMeter && r.Tune {
 		cfg.Attack = nil
 	}
@@ -260,7 +260,8 @@ func runTextUsage(ctx context.Context, c *Config, opt Options, res *Result, b *l
 	}
 	u := &UsageResult{Modality: ModalityText, DatasetSize: d.N, References: r.References, Method: s.method, Compat: s.compat, Targets: []duci.Result{*r}}
 	if s.compat == "" {
-		if u.ReferenceCheck, err = duci.CheckReferences(ctx, d, r, duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed}); err != nil {
+		u.Interval = s.interval
+		if u.ReferenceCheck, err = duci.CheckReferences(ctx, d, r, duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed, Method: s.interval}); err != nil {
 			return nil, fmt.Errorf("dataset usage: %w", err)
 		}
 	}

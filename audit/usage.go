@@ -37,9 +37,11 @@ type UsageConfig struct {
 	// Attack is the membership attack: duci-rmia (DUCI's RMIA variant, offline a tuned on the references;
 	// default), duci-population, or any attack of `pmeter attack --help` with its parameters.
 	Attack *AttackConfig `yaml:"attack"`
-	// Resamples and Level set the bootstrap interval (default 1000 and 0.95).
+	// Resamples and Level set the bootstrap interval (default 1000 and 0.95), Interval its construction:
+	// conditional (the default) or conservative (duci.ParseInterval).
 	Resamples int     `yaml:"resamples"`
 	Level     float64 `yaml:"level"`
+	Interval  string  `yaml:"interval,omitempty"`
 	// Compat privacy-meter reproduces Privacy Meter v2's DUCI (its RMIA or the demo's population attack).
 	Compat string `yaml:"compat"`
 }
@@ -53,6 +55,7 @@ type usageSpec struct {
 	method      string
 	resamples   int
 	level       float64
+	interval    duci.IntervalMethod
 	compat      attack.Compat
 }
 
@@ -95,6 +98,12 @@ func (c *Config) parseUsage() error {
 	var err error
 	if s.compat, err = duci.ParseCompat(u.Compat); err != nil {
 		return c.fieldError("dataset_usage", "compat", "%v", err)
+	}
+	if s.interval, err = duci.ParseInterval(u.Interval); err != nil {
+		return c.fieldError("dataset_usage", "interval", "%v", err)
+	}
+	if s.compat != "" && c.present("dataset_usage", "interval") {
+		return c.fieldError("dataset_usage", "interval", "does not apply with compat %s, which computes no interval", s.compat)
 	}
 	name := "duci-rmia"
 	var params map[string]string
@@ -179,6 +188,9 @@ type UsageResult struct {
 	References  []int         `json:"references"`
 	Method      string        `json:"method"`
 	Compat      attack.Compat `json:"compat,omitempty"`
+	// Interval is the intervals' construction (dataset_usage.interval; empty in compat mode, which
+	// computes none, and in a result saved by a pmeter that did not record it).
+	Interval duci.IntervalMethod `json:"interval,omitempty"`
 	// Targets holds one estimate per target: proportion (clipped; compat: Privacy Meter's), raw
 	// proportion, ci (bootstrap over records and reference models), threshold, tpr, fpr, and the true
 	// proportion the target was trained on.
@@ -200,7 +212,7 @@ func runUsage(ctx context.Context, c *Config, p *Plan, data *attack.Data) (*Usag
 		targets = append(targets, duci.Target{Model: t, Refs: refs})
 	}
 	cfg := duci.Config{Attack: s.scorer, Resamples: s.resamples, Level: s.level, Seed: derive(uint64(c.Run.RandomSeed), "usage-bootstrap"),
-		Truth: true, Compat: s.compat}
+		Interval: s.interval, Truth: true, Compat: s.compat}
 	if s.compat == attack.CompatPrivacyMeter {
 		if r, ok := s.scorer.(*duci.RMIA); ok && r.Tune {
 			cfg.Attack = nil // Privacy Meter tunes a once, on the first target's paired model
@@ -212,7 +224,8 @@ func runUsage(ctx context.Context, c *Config, p *Plan, data *attack.Data) (*Usag
 	}
 	u := &UsageResult{DatasetSize: len(p.Audit), References: refs, Method: s.method, Compat: s.compat, Targets: res}
 	if s.compat == "" {
-		if u.ReferenceCheck, err = duci.CheckReferences(ctx, data, &res[0], duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed}); err != nil {
+		u.Interval = s.interval
+		if u.ReferenceCheck, err = duci.CheckReferences(ctx, data, &res[0], duci.BootstrapOptions{Resamples: s.resamples, Level: s.level, Seed: cfg.Seed, Method: s.interval}); err != nil {
 			return nil, fmt.Errorf("dataset usage: %w", err)
 		}
 	}
@@ -235,20 +248,24 @@ func writeUsage(w io.Writer, u *UsageResult) {
 	}
 	fmt.Fprintf(tw, "dataset usage (%s%s, %d %s)\ttrue\testimate\tinterval\tthreshold\tTPR\tFPR\n", u.Method, compatNote(u.Compat), u.DatasetSize, unit)
 	for _, r := range u.Targets {
-		ci := "–"
-		if r.CI != nil {
-			ci = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
-		}
-		fmt.Fprintf(tw, "target %d\t%s\t%.4f\t%s\t%.4g\t%.3f\t%.3f\n", r.Target, trueText(r.TrueProportion, "%.3f"), r.Proportion, ci, r.Threshold, r.TPR, r.FPR)
+		fmt.Fprintf(tw, "target %d\t%s\t%.4f\t%s\t%.4g\t%.3f\t%.3f\n", r.Target, trueText(r.TrueProportion, "%.3f"), r.Proportion, ciText(r.CI), r.Threshold, r.TPR, r.FPR)
 	}
 	for _, r := range u.ReferenceCheck {
-		ci := "–"
-		if r.CI != nil {
-			ci = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
-		}
-		fmt.Fprintf(tw, "reference %d (check)\t%.3f\t%.4f\t%s\t\t\t\n", r.Model, r.TrueProportion, r.Proportion, ci)
+		fmt.Fprintf(tw, "reference %d (check)\t%.3f\t%.4f\t%s\t\t\t\n", r.Model, r.TrueProportion, r.Proportion, ciText(r.CI))
 	}
 	tw.Flush()
+}
+
+// ciText formats an interval for the summary table and the page: its ends, level and construction,
+// "[0.349, 0.904] (95%, conditional)"; "–" for none.
+func ciText(ci *duci.Interval) string {
+	switch {
+	case ci == nil:
+		return "–"
+	case ci.Method == "":
+		return fmt.Sprintf("[%.3f, %.3f] (%g%%)", ci.Lo, ci.Hi, 100*ci.Level)
+	}
+	return fmt.Sprintf("[%.3f, %.3f] (%g%%, %s)", ci.Lo, ci.Hi, 100*ci.Level, ci.Method)
 }
 
 // trueText formats a true proportion, "unknown" when it is not (a text bundle without labels.npy).
@@ -273,7 +290,7 @@ var usagePage = template.Must(template.New("usage").Parse(`<!DOCTYPE html>
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd}.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555}</style></head>
 <body><h1>Dataset usage audit</h1>
 <section id="dataset-usage"><h2>Dataset usage</h2>
-<p class="note">{{if .Modality}}Text DUCI: how much of a corpus of {{.DatasetSize}} sequences was the target language model (model 0) fine-tuned on? The membership signal is each sequence's exp(mean token log-probability), as Privacy Meter v2 audits fine-tuned LMs, and the reference models are the bundle's shadow LMs (fine-tuned with known memberships).{{else}}How much of a dataset of {{.DatasetSize}} records did each target model train on?{{end}} Each target is attacked with {{.Method}} on every record of the dataset, and so is each reference model (models {{.References}}, whose memberships are known), with the same number of references. The threshold maximises TPR − FPR on the references' scores, and each record's prediction is debiased with their rates: p̂ = mean((1[score ≥ θ] − FPR)/(TPR − FPR)) (Tong et al., “How Much of My Dataset Did You Use?”, ICLR 2025); the rates are measured on other records of the references than those that chose the threshold (cross-fitting: half and half, both ways); the threshold, TPR and FPR shown are those of all the references' records. The interval is a percentile bootstrap over the records and the reference models, with one model's deviation added; it covers the true proportion at about its level when the target is trained like the references.{{if .Compat}} <strong>Compatibility mode ({{.Compat}}):</strong> Privacy Meter's estimate, with its quirks (strict prediction, references attacked with one reference fewer, no clipping, no interval).{{end}}</p>
+<p class="note">{{if .Modality}}Text DUCI: how much of a corpus of {{.DatasetSize}} sequences was the target language model (model 0) fine-tuned on? The membership signal is each sequence's exp(mean token log-probability), as Privacy Meter v2 audits fine-tuned LMs, and the reference models are the bundle's shadow LMs (fine-tuned with known memberships).{{else}}How much of a dataset of {{.DatasetSize}} records did each target model train on?{{end}} Each target is attacked with {{.Method}} on every record of the dataset, and so is each reference model (models {{.References}}, whose memberships are known), with the same number of references. The threshold maximises TPR − FPR on the references' scores, and each record's prediction is debiased with their rates: p̂ = mean((1[score ≥ θ] − FPR)/(TPR − FPR)) (Tong et al., “How Much of My Dataset Did You Use?”, ICLR 2025); the rates are measured on other records of the references than those that chose the threshold (cross-fitting: half and half, both ways); the threshold, TPR and FPR shown are those of all the references' records. {{if eq .Interval "conditional"}}The interval (conditional, the default construction) is a percentile bootstrap of the estimate's error with the target's memberships fixed: the references' rates redrawn (reference models and their records), the target's own binomial noise at them, and the target's model effect drawn from a Student t on the references' spread between models; it covers the true proportion at about its level when the target is trained like the references.{{else if eq .Interval "conservative"}}The interval (conservative, pmeter's first construction, chosen with dataset_usage.interval) is a percentile bootstrap over the records, the target's included, and the reference models, with one reference's whole deviation added; kept for comparison: wider than the default where the models differ little, it missed the truth more often than its level allows at a proportion of 1 where they differ much.{{else}}The interval is a percentile bootstrap over the records and the reference models, with one model's deviation added; it covers the true proportion at about its level when the target is trained like the references.{{end}}{{if .Compat}} <strong>Compatibility mode ({{.Compat}}):</strong> Privacy Meter's estimate, with its quirks (strict prediction, references attacked with one reference fewer, no clipping, no interval).{{end}}</p>
 <table><thead><tr><th>Target</th><th class="num">True proportion</th><th class="num">Estimate</th><th class="num">Interval</th><th class="num">Error</th><th class="num">Threshold</th><th class="num">TPR</th><th class="num">FPR</th><th class="num">Naive (fraction predicted)</th></tr></thead>
 <tbody>{{range .Rows}}<tr><td>target {{.Target}}</td><td class="num">{{.True}}</td><td class="num">{{.Est}}</td><td class="num">{{.CI}}</td><td class="num">{{.Err}}</td><td class="num">{{.Thr}}</td><td class="num">{{.TPR}}</td><td class="num">{{.FPR}}</td><td class="num">{{.Direct}}</td></tr>
 {{end}}</tbody></table>
@@ -293,21 +310,15 @@ func writeUsageReport(dir string, u *UsageResult) error {
 		Rows, Checks []row
 	}{UsageResult: u}
 	for _, r := range u.ReferenceCheck {
-		rw := row{Target: fmt.Sprint(r.Model), True: fmt.Sprintf("%.3f", r.TrueProportion), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–",
+		rw := row{Target: fmt.Sprint(r.Model), True: fmt.Sprintf("%.3f", r.TrueProportion), Est: fmt.Sprintf("%.3f", r.Proportion), CI: ciText(r.CI),
 			Err: fmt.Sprintf("%+.3f", r.Proportion-r.TrueProportion), Thr: fmt.Sprintf("models %v", r.Calibration)}
-		if r.CI != nil {
-			rw.CI = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
-		}
 		v.Checks = append(v.Checks, rw)
 	}
 	for _, r := range u.Targets {
-		rw := row{Target: fmt.Sprint(r.Target), True: trueText(r.TrueProportion, "%.3f"), Est: fmt.Sprintf("%.3f", r.Proportion), CI: "–", Err: "–", Thr: fmt.Sprintf("%.4g", r.Threshold), TPR: fmt.Sprintf("%.3f", r.TPR),
+		rw := row{Target: fmt.Sprint(r.Target), True: trueText(r.TrueProportion, "%.3f"), Est: fmt.Sprintf("%.3f", r.Proportion), CI: ciText(r.CI), Err: "–", Thr: fmt.Sprintf("%.4g", r.Threshold), TPR: fmt.Sprintf("%.3f", r.TPR),
 			FPR: fmt.Sprintf("%.3f", r.FPR), Direct: fmt.Sprintf("%.3f", r.Direct)}
 		if r.TrueProportion != nil {
 			rw.Err = fmt.Sprintf("%+.3f", r.Proportion-*r.TrueProportion)
-		}
-		if r.CI != nil {
-			rw.CI = fmt.Sprintf("[%.3f, %.3f] (%g%%)", r.CI.Lo, r.CI.Hi, 100*r.CI.Level)
 		}
 		v.Rows = append(v.Rows, rw)
 	}

@@ -60,6 +60,57 @@ func TestUsageConfig(t *testing.T) {
 	}
 }
 
+// TestUsageInterval: dataset_usage.interval chooses the intervals' construction (conditional when left
+// out), and the summary table and the page say which one a result has (nothing for a result saved
+// before results recorded it).
+func TestUsageInterval(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want duci.IntervalMethod
+	}{
+		{"", duci.IntervalConditional},
+		{"dataset_usage:\n  interval: conditional\n", duci.IntervalConditional},
+		{"dataset_usage:\n  interval: conservative\n", duci.IntervalConservative},
+	} {
+		cfg, err := ParseConfig([]byte(usageBase + c.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		if cfg.usage.interval != c.want {
+			t.Errorf("%q: interval %q, want %q", c.yaml, cfg.usage.interval, c.want)
+		}
+	}
+	for _, c := range []struct {
+		method      duci.IntervalMethod
+		cell, about string // in the summary and the page; the page's account of the interval
+	}{
+		{duci.IntervalConditional, "[0.100, 0.400] (95%, conditional)", "The interval (conditional, the default construction)"},
+		{duci.IntervalConservative, "[0.100, 0.400] (95%, conservative)", "The interval (conservative, pmeter's first construction"},
+		{"", "[0.100, 0.400] (95%)", "The interval is a percentile bootstrap over the records and the reference models"},
+	} {
+		ci := &duci.Interval{Lo: 0.1, Hi: 0.4, Level: 0.95, Resamples: 50, Method: c.method}
+		u := &UsageResult{DatasetSize: 100, References: []int{1, 2}, Method: "duci-rmia", Interval: c.method,
+			Targets:        []duci.Result{{Target: 0, Proportion: 0.25, CI: ci}},
+			ReferenceCheck: []duci.RefEstimate{{Model: 1, TrueProportion: 0.5, Proportion: 0.3, CI: ci, Calibration: []int{2}}}}
+		var sum strings.Builder
+		writeUsage(&sum, u)
+		if n := strings.Count(sum.String(), c.cell); n != 2 {
+			t.Errorf("%q: the summary has %q %d times, want 2 (target and check):\n%s", c.method, c.cell, n, sum.String())
+		}
+		dir := t.TempDir()
+		if err := writeUsageReport(dir, u); err != nil {
+			t.Fatal(err)
+		}
+		page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(page), c.cell); n != 2 || !strings.Contains(string(page), c.about) {
+			t.Errorf("%q: the page has %q %d times (want 2) and %q: %v", c.method, c.cell, n, c.about, strings.Contains(string(page), c.about))
+		}
+	}
+}
+
 func TestUsageConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"dataset_usage:\n  proportions: [0.5, 1.5]\n", "dataset_usage.proportions: element 1 is 1.5"},
@@ -72,6 +123,9 @@ func TestUsageConfigErrors(t *testing.T) {
 		{"dataset_usage:\n  attack: {name: lira}\n  compat: privacy-meter\n", "dataset_usage.compat"},
 		{"dataset_usage:\n  compat: lira\n", "dataset_usage.compat"},
 		{"dataset_usage:\n  nosuch: 1\n", "not a known field of section dataset_usage"},
+		{"dataset_usage:\n  interval: bca\n", `dataset_usage.interval: interval "bca": want conditional (the default) or conservative`},
+		{"dataset_usage:\n  interval: Conditional\n", "dataset_usage.interval"},
+		{"dataset_usage:\n  interval: conservative\n  compat: privacy-meter\n", "dataset_usage.interval: does not apply with compat privacy-meter, which computes no interval"},
 	} {
 		_, err := ParseConfig([]byte(usageBase + tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -118,6 +172,9 @@ data:
 	u := res.Usage
 	if u == nil || len(u.Targets) != 2 || u.DatasetSize != 200 {
 		t.Fatalf("usage result %+v", u)
+	}
+	if u.Interval != duci.IntervalConditional || u.Targets[0].CI == nil || u.Targets[0].CI.Method != duci.IntervalConditional {
+		t.Errorf("the intervals' construction: %q, target 0's %+v; want conditional", u.Interval, u.Targets[0].CI)
 	}
 	for k, want := range []float64{0, 1} {
 		r := u.Targets[k]

@@ -31,6 +31,18 @@ const (
 	IntervalConservative IntervalMethod = "conservative"
 )
 
+// ParseInterval returns the construction that s names: "conditional" (and "", the default) or
+// "conservative"; anything else is an error that lists them.
+func ParseInterval(s string) (IntervalMethod, error) {
+	switch m := IntervalMethod(s); m {
+	case "":
+		return IntervalConditional, nil
+	case IntervalConditional, IntervalConservative:
+		return m, nil
+	}
+	return "", fmt.Errorf("interval %q: want %s (the default) or %s", s, IntervalConditional, IntervalConservative)
+}
+
 // Bootstrap returns a percentile bootstrap confidence interval for the debiased proportion estimate
 // (DebiasCrossFit) of target's scores given the reference models' scores and memberships.
 //
@@ -98,18 +110,20 @@ func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, ref
 		return Interval{}, fmt.Errorf("duci: bootstrap of %d record(s); want at least 2", n)
 	}
 	var one func(w *bootScratch, rng *rand.Rand, b int) float64
-	switch opt.Method {
-	case "", IntervalConditional:
+	method, err := ParseInterval(string(opt.Method))
+	if err != nil {
+		return Interval{}, fmt.Errorf("duci: bootstrap: %w", err)
+	}
+	switch method {
+	case IntervalConditional:
 		one = newConditional(target, refScores, refMembers).resample
 	case IntervalConservative:
 		one = func(w *bootScratch, rng *rand.Rand, b int) float64 {
 			return resampleConservative(w, rng, b, target, refScores, refMembers)
 		}
-	default:
-		return Interval{}, fmt.Errorf("duci: bootstrap method %q; want %s or %s", opt.Method, IntervalConditional, IntervalConservative)
 	}
 	est := make([]float64, opt.Resamples)
-	err := parallel.ForEach(ctx, opt.Resamples, 0, func() *bootScratch {
+	err = parallel.ForEach(ctx, opt.Resamples, 0, func() *bootScratch {
 		return &bootScratch{recs: make([]int, n), other: make([]int, 0, n), ps: make([]float64, 0, n*k), pm: make([]bool, 0, n*k), u: make([]float64, n)}
 	}, func(_ context.Context, w *bootScratch, b int) error {
 		rng := rand.New(rand.NewPCG(opt.Seed, uint64(b)))
@@ -128,7 +142,7 @@ func Bootstrap(ctx context.Context, target []float64, refScores [][]float64, ref
 	if err != nil {
 		return Interval{}, err
 	}
-	iv := Interval{Level: opt.Level, Resamples: opt.Resamples}
+	iv := Interval{Level: opt.Level, Resamples: opt.Resamples, Method: method}
 	for _, e := range est {
 		if math.IsInf(e, 0) {
 			iv.Undefined++

@@ -40,15 +40,42 @@ func TestBootstrapMethods(t *testing.T) {
 		if ci == nil || !(ci.Lo <= res[0].Proportion && res[0].Proportion <= ci.Hi) || ci.Hi-ci.Lo <= 0 {
 			t.Errorf("%q: estimate %v, interval %+v", method, res[0].Proportion, ci)
 		}
+		want := method
+		if want == "" {
+			want = duci.IntervalConditional
+		}
+		if ci != nil && ci.Method != want {
+			t.Errorf("%q: the interval says it is %q, want %q", method, ci.Method, want)
+		}
 		ivs = append(ivs, ci)
 	}
 	if *ivs[0] != *ivs[1] {
 		t.Errorf("default interval %+v, conditional %+v; want the same", *ivs[0], *ivs[1])
 	}
-	if *ivs[1] == *ivs[2] {
+	if ivs[1].Lo == ivs[2].Lo && ivs[1].Hi == ivs[2].Hi {
 		t.Errorf("conditional and conservative intervals are the same, %+v", *ivs[1])
 	}
-	if _, err := duci.Estimate(context.Background(), d, []duci.Target{target}, duci.Config{Resamples: 10, Interval: "bca"}); err == nil || !strings.Contains(err.Error(), `bootstrap method "bca"`) {
+	if _, err := duci.Estimate(context.Background(), d, []duci.Target{target}, duci.Config{Resamples: 10, Interval: "bca"}); err == nil || !strings.Contains(err.Error(), `interval "bca": want conditional (the default) or conservative`) {
 		t.Errorf("unknown construction: %v", err)
+	}
+}
+
+// TestParseInterval: the names of the constructions, the default for none, and an error that lists them.
+func TestParseInterval(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want duci.IntervalMethod
+		err  string
+	}{
+		{"", duci.IntervalConditional, ""},
+		{"conditional", duci.IntervalConditional, ""},
+		{"conservative", duci.IntervalConservative, ""},
+		{"Conservative", "", `interval "Conservative": want conditional (the default) or conservative`},
+		{"bca", "", `interval "bca": want conditional (the default) or conservative`},
+	} {
+		got, err := duci.ParseInterval(c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("ParseInterval(%q) = %q, %v; want %q, %q", c.in, got, err, c.want, c.err)
+		}
 	}
 }

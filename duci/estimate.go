@@ -91,6 +91,9 @@ type Interval struct {
 	// Undefined counts the resamples whose references did not separate members from non-members
 	// (TPR ≤ FPR); each counts as consistent with every proportion (half at −∞, half at +∞).
 	Undefined int `json:"undefined,omitempty"`
+	// Method is the construction (BootstrapOptions.Method): conditional or conservative; empty in an
+	// interval saved by a pmeter that did not record it.
+	Method IntervalMethod `json:"method,omitempty"`
 }
 
 // Estimate runs DUCI (Tong et al., ICLR 2025) against every target: the proportion of the Data's

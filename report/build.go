@@ -78,7 +78,7 @@ func Build(ctx context.Context, in *Input, dir string, opts Options) (*Summary, 
 	}
 	out[HTMLFile] = page.Bytes()
 
-	if err := os.MkdirAll(filepath.Join(dir, PlotsDir), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	legacy := func() bool { // a report written before manifests existed: its files are the ones written now
@@ -87,6 +87,10 @@ func Build(ctx context.Context, in *Input, dir string, opts Options) (*Summary, 
 	}
 	commit, err := claim(dir, reportManifest, files, legacy, files)
 	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	// Only now: a report refused above leaves no plots folder in a folder that is not its own.
+	if err := os.MkdirAll(filepath.Join(dir, PlotsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	// The plots first and the page last, so that the page never refers to a plot not yet written.

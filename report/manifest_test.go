@@ -83,18 +83,22 @@ func TestBuildOwnFilesOnly(t *testing.T) {
 	}
 	checkUserFiles(t, dir, user...)
 
-	// A file of the user's where the report would go is never overwritten.
-	for _, f := range []string{HTMLFile, "plots/roc.png", RecordsFile} {
-		t.Run(f, func(t *testing.T) {
+	// A file of the user's where the report would go is never overwritten, and a refused build makes
+	// nothing, not even the plots folder.
+	for _, c := range []struct{ f, other string }{{HTMLFile, "plots/other.png"}, {"plots/roc.png", "plots/other.png"}, {RecordsFile, "plots/other.png"}, {HTMLFile, "notes.txt"}} {
+		t.Run(c.f+" beside "+c.other, func(t *testing.T) {
 			dir := t.TempDir()
-			writeUserFiles(t, dir, f, "plots/other.png")
+			writeUserFiles(t, dir, c.f, c.other)
 			_, err := Build(ctx, fakeInput(3, 200, fakeNone), dir, testOptions)
-			if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, filepath.FromSlash(f))+" exists and was not written by pmeter") {
-				t.Fatalf("error %v, want one naming %s", err, f)
+			if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, filepath.FromSlash(c.f))+" exists and was not written by pmeter") {
+				t.Fatalf("error %v, want one naming %s", err, c.f)
 			}
-			checkUserFiles(t, dir, f, "plots/other.png")
+			checkUserFiles(t, dir, c.f, c.other)
 			if exists(dir, SummaryFile) || exists(dir, reportManifest) {
 				t.Error("Build wrote files before refusing")
+			}
+			if !strings.HasPrefix(c.f, PlotsDir+"/") && !strings.HasPrefix(c.other, PlotsDir+"/") && exists(dir, PlotsDir) {
+				t.Error("Build made the plots folder before refusing")
 			}
 		})
 	}

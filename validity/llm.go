@@ -15,16 +15,16 @@ import (
 
 // LLMConfig configures the null harness of the language-model attacks (package llm).
 type LLMConfig struct {
-	Seeds     int     // synthetic bundles
-	Sequences int     // sequences per bundle (a fifth of them RMIA's population)
-	Shadows   int     // shadow LMs trained with known memberships (each on a random half)
-	Alpha     float64 // significance of the ε lower bounds
-	Level     float64 // significance of the harness (Bonferroni-corrected over the variants)
-	Seed      uint64
-	Workers   int
+	Seeds     int     `json:"seeds"`     // synthetic bundles
+	Sequences int     `json:"sequences"` // sequences per bundle (a fifth of them RMIA's population)
+	Shadows   int     `json:"shadows"`   // shadow LMs trained with known memberships (each on a random half)
+	Alpha     float64 `json:"alpha"`     // significance of the ε lower bounds
+	Level     float64 `json:"level"`     // significance of the harness (Bonferroni-corrected over the variants)
+	Seed      uint64  `json:"seed"`
+	Workers   int     `json:"workers"`
 	// Leak raises the target's token log-probabilities of its members by this fraction (0: the target
 	// leaks nothing, the null harness). A positive Leak is for checking that the harness has power.
-	Leak float64
+	Leak float64 `json:"leak"`
 }
 
 // FullLLMConfig is `pmeter validate --llm`: 50 bundles of 3,000 sequences, 4 shadow LMs.

@@ -87,10 +87,12 @@ type UserCell struct {
 
 // UserReport is the outcome of RunUsers.
 type UserReport struct {
-	Seeds, Users, MaxRecords int
-	Level                    float64
-	Elapsed                  time.Duration `json:"elapsed_ns"`
-	Cells                    []UserCell    `json:"cells"`
+	Seeds      int           `json:"seeds"`
+	Users      int           `json:"users"`
+	MaxRecords int           `json:"max_records"`
+	Level      float64       `json:"level"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Cells      []UserCell    `json:"cells"`
 }
 
 // Failures lists the null cells that fail.

@@ -19,13 +19,15 @@ import (
 
 const duciUsage = `Usage:
   pmeter duci BUNDLE --dataset MASK_OR_INDICES [--target I] [--references LIST] [--attack NAME]
-              [--set key=value ...] [--compat privacy-meter] [--resamples B] [--level L] [--seed N] --out DIR
+              [--set key=value ...] [--compat privacy-meter] [--resamples B] [--level L] [--interval M] [--seed N]
+              --out DIR
   pmeter duci LLM_BUNDLE [--dataset SEQUENCES] [--references LIST] [--attack NAME] [--set key=value ...]
-              [--resamples B] [--level L] [--seed N] --out DIR
+              [--resamples B] [--level L] [--interval M] [--seed N] --out DIR
 
 Estimates the fraction of a dataset that target model I trained on (DUCI: Tong et al., "How Much of My
 Dataset Did You Use?", ICLR 2025) and writes DIR/duci.json: proportion (clipped to [0, 1]), ci_low and
-ci_high (bootstrap over the records and the reference models), threshold, tpr and fpr (the point of
+ci_high (bootstrap over the records and the reference models; interval.method names its construction,
+which the printed line names too), threshold, tpr and fpr (the point of
 maximal TPR − FPR on the reference models), method, and the intermediates. The target's memberships in
 the bundle are not used, except to leave out of the default references a model determined by them.
 
@@ -46,6 +48,9 @@ Flags:
   --set key=value   an attack parameter; repeat for several (duci-rmia: offline_a)
   --compat C        privacy-meter: Privacy Meter v2's estimate bit for bit (no interval)
   --resamples B     bootstrap resamples (default 1000); --level L its confidence (default 0.95);
+  --interval M      the interval's construction: conditional (default: the target's memberships held
+                    fixed) or conservative (pmeter's first, kept for comparison: redraws the target's
+                    records and adds a reference's whole deviation); not with --compat
   --seed N          the resampling's seed (default 0)
   --out DIR         output directory; duci.json there is overwritten only when 'pmeter duci' wrote it
 `
@@ -70,6 +75,7 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	compatFlag := fs.String("compat", "", "")
 	resamples := fs.Int("resamples", 1000, "")
 	level := fs.Float64("level", 0.95, "")
+	intervalFlag := fs.String("interval", "", "")
 	seed := fs.Uint64("seed", 0, "")
 	out := fs.String("out", "", "")
 	sets := attackSets{}
@@ -92,6 +98,13 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return usagef("--compat: %v", err)
 	}
+	interval, err := duci.ParseInterval(*intervalFlag)
+	switch {
+	case err != nil:
+		return usagef("--interval: %v", err)
+	case compat != "" && *intervalFlag != "":
+		return usagef("--interval does not apply with --compat %s, which computes no interval", compat)
+	}
 	scorer, err := duci.ParseAttack(*name, sets, compat)
 	if err != nil {
 		return usagef("--attack/--set: %v", err)
@@ -101,7 +114,7 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return usagef("--out %s: %s exists and was not written by 'pmeter duci'; choose another directory, or move the file away", *out, outFile)
 	}
 	if llm.IsBundle(pos[0]) {
-		return runTextDUCI(ctx, pos[0], *dataset, *target, *refsFlag, duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Compat: compat}, outFile, stdout)
+		return runTextDUCI(ctx, pos[0], *dataset, *target, *refsFlag, duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Interval: interval, Compat: compat}, outFile, stdout)
 	}
 	if *dataset == "" {
 		return usagef("--dataset is required: a mask or index .npy file, or a list such as 0-499")
@@ -128,7 +141,7 @@ func runDUCI(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	} else if refs = duci.DefaultReferences(d, *target); len(refs) == 0 {
 		return usagef("the bundle has no model that can serve as a reference for target %d; give --references", *target)
 	}
-	cfg := compatConfig(duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Compat: compat})
+	cfg := compatConfig(duci.Config{Attack: scorer, Resamples: *resamples, Level: *level, Seed: *seed, Interval: interval, Compat: compat})
 	res, err := duci.Estimate(ctx, d, []duci.Target{{Model: *target, Refs: refs}}, cfg)
 	if err != nil {
 		return err
@@ -164,7 +177,7 @@ func writeDUCI(rep duciReport, unit, outFile string, stdout io.Writer) error {
 	r := rep.Result
 	fmt.Fprintf(stdout, "target model %d used %.4f of the dataset's %d %s", r.Target, r.Proportion, rep.DatasetSize, unit)
 	if r.CI != nil {
-		fmt.Fprintf(stdout, " (%g%% interval [%.4f, %.4f])", 100*r.CI.Level, r.CI.Lo, r.CI.Hi)
+		fmt.Fprintf(stdout, " (%g%% %s interval [%.4f, %.4f])", 100*r.CI.Level, r.CI.Method, r.CI.Lo, r.CI.Hi)
 	}
 	if r.TrueProportion != nil {
 		fmt.Fprintf(stdout, "; true proportion %.4f", *r.TrueProportion)

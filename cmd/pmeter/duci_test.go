@@ -83,10 +83,27 @@ func TestDUCICommand(t *testing.T) {
 		{[]string{"duci", dir, "--dataset", "0-9", "--attack", "nosuch", "--out", out}, "--attack"},
 		{[]string{"duci", dir, "--dataset", "0-9", "--compat", "lira", "--out", out}, "--compat"},
 		{[]string{"duci", dir, "--dataset", "0-9", "--references", "9", "--out", out}, "--references"},
+		{[]string{"duci", dir, "--dataset", "0-9", "--interval", "bca", "--out", out}, `--interval: interval "bca": want conditional (the default) or conservative`},
+		{[]string{"duci", dir, "--dataset", "0-9", "--interval", "conservative", "--compat", "privacy-meter", "--out", out}, "--interval does not apply with --compat privacy-meter"},
 	} {
 		code, _, stderr := attackCLI(t, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// --interval chooses the construction, which duci.json and the printed line name.
+	for _, tc := range []struct{ flag, want string }{{"", "conditional"}, {"conditional", "conditional"}, {"conservative", "conservative"}} {
+		args := []string{"duci", dir, "--dataset", "0-499", "--target", "3", "--resamples", "50", "--out", out}
+		if tc.flag != "" {
+			args = append(args, "--interval", tc.flag)
+		}
+		code, stdout, stderr := attackCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("--interval %q: exit %d: %s", tc.flag, code, stderr)
+		}
+		iv, _ := read(out)["interval"].(map[string]any)
+		if iv["method"] != tc.want || !strings.Contains(stdout, "(95% "+tc.want+" interval [") {
+			t.Errorf("--interval %q: duci.json interval %v, stdout %q; want %s", tc.flag, iv, stdout, tc.want)
 		}
 	}
 	// A duci.json that 'pmeter duci' did not write is not overwritten.

@@ -99,6 +99,10 @@ type flagMode struct {
 	name      string   // the mode, as refusals name it: "--users" (of pmeter validate)
 	selectors []string // the flags that select the mode ("users")
 	flags     []string // the flags the mode takes besides
+	// switches are the boolean flags that select the command's modes, this one's and the others'. A
+	// switch given false (--usage=false) selects no mode: it means what leaving it out means, so every
+	// mode takes it.
+	switches []string
 }
 
 // check returns the flags set on fs's command line, refusing, as a usage error that names the flag, the
@@ -107,6 +111,9 @@ func (m flagMode) check(fs *flag.FlagSet) (set map[string]bool, err error) {
 	set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
 		set[f.Name] = true
+		if slices.Contains(m.switches, f.Name) && f.Value.String() == "false" {
+			return
+		}
 		if err == nil && !slices.Contains(m.selectors, f.Name) && !slices.Contains(m.flags, f.Name) {
 			err = usagef("--%s does not apply to %s, whose flags are --%s", f.Name, m.name, strings.Join(m.flags, ", --"))
 		}

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmeter/pmeter/dpaudit"
+	"github.com/pmeter/pmeter/validity"
 )
 
 // TestHarnessFinish checks the one ending of the statistical harnesses: the report to --json, the
@@ -125,5 +131,125 @@ func TestFlagModes(t *testing.T) {
 		if code, _, stderr := attackCLI(t, args...); code != 1 || !strings.Contains(stderr, existing+" exists; use --force") {
 			t.Errorf("%s %s: exit %d, stderr %q; want the flag accepted (exit 1: %s exists)", c.mode, c.good, code, stderr, existing)
 		}
+	}
+}
+
+// TestFlagModeSwitchOff: a mode switch given false (--usage=false) selects nothing, as if left out: every
+// mode takes it, and the mode is the one the other switches select, which refuses the flags of the mode
+// switched off.
+func TestFlagModeSwitchOff(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(existing, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args string
+		want string // in stderr: "" means taken (exit 1: the --json file exists)
+	}{
+		{"--usage=false --population 100", ""},
+		{"--usage=false --llm=false --users=false --ranges=false --no-slow", ""},
+		{"--usage --llm=false --resamples 5", ""},
+		{"--llm --usage=false --alpha 0.1", ""},
+		{"--users --ranges=false --designs pairs", ""},
+		{"--ranges --users=false --permutations 5", ""},
+		{"--usage=true --resamples 5", ""},
+		{"--usage=false --resamples 5", "--resamples does not apply to the membership harness"},
+		{"--usage --llm=false --model-spread 0.1", "--model-spread does not apply to --usage,"},
+		{"--llm --users", "--users does not apply to --llm"}, // switched on: another mode's switch
+		{"--users --no-slow=false --alpha 0.1", "--alpha does not apply to --users"},
+	} {
+		args := append(append([]string{"validate"}, strings.Fields(c.args)...), "--json", existing)
+		code, _, stderr := attackCLI(t, args...)
+		switch {
+		case c.want == "" && (code != 1 || !strings.Contains(stderr, existing+" exists; use --force")):
+			t.Errorf("validate %s: exit %d, stderr %q; want the flags taken (exit 1: %s exists)", c.args, code, stderr, existing)
+		case c.want != "" && (code != 2 || !strings.Contains(stderr, c.want)):
+			t.Errorf("validate %s: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+// TestHarnessJSONKeys: every report that a harness writes to --json (through harnessFlags.writeJSON) has
+// snake_case keys only, at every depth: each report is filled with a value in every field (so that no
+// omitempty field hides), written and read back. Params maps hold attack parameters, not keys of ours.
+func TestHarnessJSONKeys(t *testing.T) {
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	for _, c := range []struct {
+		name   string
+		report any
+	}{
+		{"validate (membership, --ranges)", &validity.Report{}},
+		{"validate --llm", &validity.LLMReport{}},
+		{"validate --users", &validity.UserReport{}},
+		{"validate --usage [--llm]", &validity.UsageReport{}},
+		{"dp soundness", &[]dpaudit.SoundnessCell{}},
+	} {
+		fill(reflect.ValueOf(c.report).Elem())
+		h := &harnessFlags{json: filepath.Join(t.TempDir(), "r.json")}
+		if err := h.writeJSON(c.report, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(h.json)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					if !snake.MatchString(k) {
+						t.Errorf("%s: key %s%s is not snake_case", c.name, path, k)
+					}
+					if k != "params" {
+						walk(path+k+".", x)
+					}
+				}
+			case []any:
+				for _, x := range v {
+					walk(path, x)
+				}
+			}
+		}
+		walk("", v)
+	}
+}
+
+// fill sets every field of v, at every depth, to a value that is not zero: slices and maps get one
+// element, so that every key of a JSON encoding of v shows.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		v.SetMapIndex(k, e)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1)
 	}
 }

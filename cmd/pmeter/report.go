@@ -30,7 +30,12 @@ usage_page.json; checksummed); only --out applies to them.
 While it works it claims RUN_DIR alone (a file in RUN_DIR/claims, as pmeter run does): another pmeter report
 or a pmeter run on RUN_DIR is refused, naming the process, until it ends; the claim of a killed process is
 taken over. With --out DIR it claims DIR alone the same way (DIR/claims), so that a report of another run
-into DIR is refused, naming DIR and the process, until this one ends.
+into DIR is refused, naming DIR and the process, until this one ends; a DIR named report in a run
+directory or a folder of saved results (or in a folder that is missing or empty) is that folder's report
+folder, which pmeter run and pmeter report of that folder write, so that folder is claimed instead
+(--out RUN_B/report waits for a report or run of RUN_B, and they for it). Paths are compared resolved
+(absolute, symbolic links followed). When it ends it removes the claims folders and the folders
+it made (an empty DIR after a failure), and nothing else: a folder of saved results is left as it was.
 
 pmeter report overwrites and removes only files it wrote, in RUN_DIR/report as in DIR: those its earlier
 reports listed in .pmeter-report-manifest.json there, or for a text or dataset_usage run an llm.html or
@@ -104,19 +109,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%s holds no saved results (%s); run the audit first: %w", runDir, report.InputFile, err)
 	}
 	// Claimed once RUN_DIR is known to hold a run's results, so that no claims folder is made elsewhere.
-	claim, err := audit.ClaimReport(runDir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+	claim, err := audit.ClaimReport(runDir, *out, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
 	if err != nil {
 		return err
 	}
 	defer claim.Release()
-	// --out DIR is claimed too, so that a report of another run into DIR waits for this one to end.
-	if !sameDir(dir, runDir) && !sameDir(dir, filepath.Join(runDir, report.ReportDir)) {
-		out, err := audit.ClaimReportDir(dir, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
-		if err != nil {
-			return err
-		}
-		defer out.Release()
-	}
 	if kind != audit.MembershipReport {
 		page, err := audit.RebuildReport(ctx, runDir, dir)
 		if err != nil {
@@ -170,17 +167,4 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%s\nwrote %s\n", s.Verdict.Headline, filepath.Join(dir, report.HTMLFile))
 	return nil
-}
-
-// sameDir reports whether paths a and b name one directory: the same file when both exist, the same
-// absolute path otherwise.
-func sameDir(a, b string) bool {
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(fa, fb)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +254,13 @@ func TestReportClaimsOutDir(t *testing.T) {
 	if code, _, errs := cli(t, "report", runA, "--out", mine); code != 1 || !strings.Contains(errs, filepath.Join(mine, "index.html")+" exists and was not written by pmeter") {
 		t.Errorf("a page pmeter did not write: exit %d\n%s", code, errs)
 	}
+	if left, _ := os.ReadDir(mine); len(left) != len(own) {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the refused report left %v in %s; want its own files alone", names, mine)
+	}
 	if err := os.Remove(filepath.Join(mine, "index.html")); err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +280,85 @@ func TestReportClaimsOutDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(runA, "report", "claims")); !os.IsNotExist(err) {
 		t.Errorf("a claims folder was made in RUN_DIR/report (%v)", err)
+	}
+}
+
+// TestReportClaimsWhatItWrites: a report into another run's report folder (--out RUN_B/report) and
+// that run's own report are never let in at once, and a report leaves behind nothing it made that it
+// did not mean to keep: no claims folder in a folder of saved results, no new --out folder after a
+// failure.
+func TestReportClaimsWhatItWrites(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(cfg, []byte(tinyRun), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runA, runB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, r := range []string{runA, runB} {
+		if code, out, errs := cli(t, "run", cfg, "--out", r); code != 0 {
+			t.Fatalf("pmeter run: exit %d\n%s\n%s", code, out, errs)
+		}
+	}
+
+	// report a --out b/report (spelled with a symbolic link) holds b: report b is refused, and the
+	// other way round.
+	link := filepath.Join(dir, "b-report")
+	if err := os.Symlink(filepath.Join(runB, "report"), link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		first, second []string
+		want          string
+	}{
+		{[]string{runA, "--out", link}, []string{runB}, "run directory " + runB + " is in use"},
+		{[]string{runB}, []string{runA, "--out", filepath.Join(runB, "report") + "/"},
+			"report directory " + filepath.Join(runB, "report") + "/ is the report folder of " + runB + ", so a report claims that: run directory " + runB + " is in use"},
+	} {
+		finish := holdReport(t, c.first...)
+		code, stdout, errs := cli(t, append([]string{"report"}, c.second...)...)
+		for _, want := range []string{c.want, fmt.Sprintf("pid %d", os.Getpid()), "pmeter report (claim file " + filepath.Join(runB, "claims")} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("report %v while report %v runs: the error lacks %q: exit %d\n%s%s", c.second, c.first, want, code, stdout, errs)
+			}
+		}
+		if code != 1 || stdout != "" {
+			t.Errorf("report %v while report %v runs: exit %d, stdout %q; want 1 and nothing", c.second, c.first, code, stdout)
+		}
+		if code, rest, errs := finish(); code != 0 {
+			t.Fatalf("report %v: exit %d\n%s\n%s", c.first, code, rest, errs)
+		}
+	}
+
+	// A folder of saved results gets its report, and no claims folder.
+	saved := filepath.Join(dir, "saved")
+	if err := os.CopyFS(saved, os.DirFS(filepath.Join(runA, "results"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, errs := cli(t, "report", saved); code != 0 || !strings.Contains(stdout, "wrote "+filepath.Join(saved, "report", "index.html")) {
+		t.Fatalf("report of saved results: exit %d\n%s%s", code, stdout, errs)
+	}
+	if _, err := os.Stat(filepath.Join(saved, "claims")); !os.IsNotExist(err) {
+		t.Errorf("a claims folder was left in the folder of saved results (%v)", err)
+	}
+
+	// A report into a new folder that fails leaves no folder behind; one that works leaves its report.
+	for _, out := range []string{filepath.Join(dir, "new", "deep", "out"), filepath.Join(dir, "new", "report")} {
+		if code, _, errs := cli(t, "report", runA, "--out", out, "--rank-by", "nope"); code != 1 || !strings.Contains(errs, `rank-by attack "nope"`) {
+			t.Errorf("--rank-by nope: exit %d\n%s", code, errs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "new")); !os.IsNotExist(err) {
+			t.Errorf("--out %s: a failed report left %s (%v)", out, filepath.Join(dir, "new"), err)
+		}
+		if code, _, errs := cli(t, "report", runA, "--out", out); code != 0 {
+			t.Errorf("--out %s: exit %d\n%s", out, code, errs)
+		}
+		left, _ := filepath.Glob(filepath.Join(dir, "new", "*", "*"))
+		if len(left) == 0 || slices.ContainsFunc(left, func(p string) bool { return filepath.Base(p) == "claims" }) {
+			t.Errorf("--out %s: left %v; want the report and no claims folder", out, left)
+		}
+		if err := os.RemoveAll(filepath.Join(dir, "new")); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -300,7 +387,8 @@ func holdReport(t *testing.T, args ...string) (finish func() (code int, stdout, 
 }
 
 // staleReportClaim writes into dir/claims the claim of a 'pmeter report' whose process has ended (its
-// lock free) and returns the file, the pid and host it names, and its contents.
+// lock free), with the claims folder's .lock as a killed report leaves it, and returns the file, the pid
+// and host it names, and its contents.
 func staleReportClaim(t *testing.T, dir string) (path string, pid int, host string, data []byte) {
 	t.Helper()
 	dead := exec.Command(os.Args[0], "-test.run=^$")
@@ -311,6 +399,14 @@ func staleReportClaim(t *testing.T, dir string) (path string, pid int, host stri
 	host, _ = os.Hostname()
 	path = filepath.Join(dir, "claims", fmt.Sprintf("%s-%d-1.json", host, pid))
 	data = fmt.Appendf(nil, `{"pid": %d, "host": %q, "started": %q, "config": "", "command": "report"}`, pid, host, time.Now().UTC().Format(time.RFC3339))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(filepath.Join(dir, "claims", ".lock"), os.O_CREATE|os.O_WRONLY, 0o644); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Close()
+	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ every design; about 20 minutes on 2 cores, most of it the MLP shadow attack (--n
 'go test ./validity' runs a reduced version (20 seeds of 2,500 records; --reduced here). The exit
 status is 1 when any cell fails. --ranges, --usage, --llm and --users select other harnesses; each
 harness takes the flags listed for it, and a flag that does not apply to it is refused (exit status 2)
-rather than ignored.
+rather than ignored; a switch given false (--usage=false) selects nothing, as if left out.
 
 Flags:
   --seeds N          data sets per design (default 50)
@@ -198,22 +198,29 @@ func splitList(s string) []string {
 // validateMode returns the mode of 'pmeter validate' that its switches select, and the flags that mode
 // takes: runValidate refuses the others rather than ignoring them. --usage comes first, then --llm, then
 // --users, then --ranges; without them, the membership harness, which takes every flag but the switches.
+// A switch given false (--usage=false) selects nothing and is taken by every mode.
 func validateMode(usage, llm, users, ranges bool) flagMode {
+	m := validateModeFlags(usage, llm, users, ranges)
+	m.switches = []string{"usage", "llm", "users", "ranges"}
+	return m
+}
+
+func validateModeFlags(usage, llm, users, ranges bool) flagMode {
 	out := []string{"seed", "workers", "json", "force"}
 	switch {
 	case usage && llm:
-		return flagMode{"--usage --llm", []string{"usage", "llm"}, append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals", "model-spread")...)}
+		return flagMode{name: "--usage --llm", selectors: []string{"usage", "llm"}, flags: append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals", "model-spread")...)}
 	case usage:
-		return flagMode{"--usage", []string{"usage"}, append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals")...)}
+		return flagMode{name: "--usage", selectors: []string{"usage"}, flags: append([]string{"reduced", "seeds", "records", "level"}, append(out, "resamples", "compare-intervals")...)}
 	case llm:
-		return flagMode{"--llm", []string{"llm"}, append([]string{"reduced", "seeds", "records", "alpha", "level"}, out...)}
+		return flagMode{name: "--llm", selectors: []string{"llm"}, flags: append([]string{"reduced", "seeds", "records", "alpha", "level"}, out...)}
 	case users:
-		return flagMode{"--users", []string{"users"}, append([]string{"reduced", "seeds", "harness", "attacks", "designs", "no-slow", "level"}, out...)}
+		return flagMode{name: "--users", selectors: []string{"users"}, flags: append([]string{"reduced", "seeds", "harness", "attacks", "designs", "no-slow", "level"}, out...)}
 	case ranges:
 		// The range variants have no slow one: --no-slow would change nothing.
-		return flagMode{"--ranges", []string{"ranges"}, append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "alpha", "level", "permutations"}, out...)}
+		return flagMode{name: "--ranges", selectors: []string{"ranges"}, flags: append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "alpha", "level", "permutations"}, out...)}
 	}
-	return flagMode{"the membership harness", nil, append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "no-slow", "alpha", "level", "permutations"}, out...)}
+	return flagMode{name: "the membership harness", flags: append([]string{"reduced", "seeds", "records", "population", "harness", "attacks", "designs", "no-slow", "alpha", "level", "permutations"}, out...)}
 }
 
 // runValidateUsage is 'pmeter validate --usage': the DUCI harness (validity.RunUsage), or with text the
