@@ -272,31 +272,64 @@ func TestAccountantsAgree(t *testing.T) {
 	}
 }
 
-// TestCurve checks that the privacy curve is non-increasing, equals Delta pointwise, and that the RDP
-// conversions give δ(ε(δ)) ≤ δ.
+// TestCurve checks that the privacy curve is non-increasing and equals Delta pointwise to round-off (one
+// pass over the grid against one scan per point), on dense and sparse PMFs, with ε in any order and
+// repeated, and that the RDP conversions give δ(ε(δ)) ≤ δ.
 func TestCurve(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		interval float64
+		ph       Phase
+	}{
+		{"subsampled", 0, Phase{0.01, 1, 1000}},
+		{"full batch", 0, Phase{1, 1, 3}},
+		{"small sigma", 0, Phase{0.05, 0.6, 20}},
+		{"sparse", 0.2, Phase{0.5, 2, 1}},
+	} {
+		pld, err := NewPLD(context.Background(), c.interval, c.ph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sparse := pld.remove.sparse; sparse != (c.name == "sparse") {
+			t.Fatalf("%s: sparse PMF %v", c.name, sparse)
+		}
+		eps, delta, err := pld.CurveGrid(8, 81)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eps[0] != 0 || eps[80] != 8 || len(delta) != 81 {
+			t.Fatalf("%s: grid %v … %v, %d points", c.name, eps[0], eps[80], len(delta))
+		}
+		for i := range eps {
+			d, _ := pld.Delta(eps[i])
+			if math.Abs(d-delta[i]) > 1e-12*d+1e-17 {
+				t.Errorf("%s: Curve(%v) = %v, Delta = %v", c.name, eps[i], delta[i], d)
+			}
+			if i > 0 && delta[i] > delta[i-1] {
+				t.Errorf("%s: curve increases at ε = %v: %v > %v", c.name, eps[i], delta[i], delta[i-1])
+			}
+		}
+		if delta[0] < 0.05 {
+			t.Errorf("%s: δ(0) = %v", c.name, delta[0])
+		}
+		// In any order, repeated: the same values.
+		shuffled := []float64{eps[40], eps[3], eps[80], eps[3], eps[0]}
+		got, err := pld.Curve(shuffled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []float64{delta[40], delta[3], delta[80], delta[3], delta[0]} {
+			if math.Abs(got[i]-want) > 1e-12*want+1e-17 {
+				t.Errorf("%s: Curve of shuffled ε: point %d (ε = %v) = %v, want %v", c.name, i, shuffled[i], got[i], want)
+			}
+		}
+	}
 	pld, err := NewPLD(context.Background(), 0, Phase{0.01, 1, 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, delta, err := pld.CurveGrid(8, 81)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eps[0] != 0 || eps[80] != 8 || len(delta) != 81 {
-		t.Fatalf("grid %v … %v, %d points", eps[0], eps[80], len(delta))
-	}
-	for i := range eps {
-		d, _ := pld.Delta(eps[i])
-		if d != delta[i] {
-			t.Errorf("Curve(%v) = %v, Delta = %v", eps[i], delta[i], d)
-		}
-		if i > 0 && delta[i] > delta[i-1] {
-			t.Errorf("curve increases at ε = %v: %v > %v", eps[i], delta[i], delta[i-1])
-		}
-	}
-	if delta[0] < 0.1 || delta[80] > 1e-12 {
-		t.Errorf("curve from %v to %v", delta[0], delta[80])
+	if _, delta, _ := pld.CurveGrid(8, 81); delta[80] > 1e-12 {
+		t.Errorf("δ(8) = %v", delta[80])
 	}
 	if _, _, err := pld.CurveGrid(1, 1); err == nil {
 		t.Error("CurveGrid with one point: no error")

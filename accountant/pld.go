@@ -140,19 +140,33 @@ func (a *PLD) rawDelta(eps float64) float64 {
 	return d
 }
 
-// Curve returns the privacy curve δ(ε) of the composition at each ε of epsilons (each as Delta): the
+// Curve returns the privacy curve δ(ε) of the composition at each ε of epsilons (in any order): the
 // mechanism's (ε, δ) trade-off, which an audit's lower bound on ε at a given δ must not exceed. It is
-// non-increasing in ε.
+// non-increasing in ε. Each value is Delta's to round-off (a relative 1e-12 or so; both sum non-negative
+// terms), but all of them come from one pass over the grid, where Delta at each ε scans the grid above
+// it: a curve of n points costs about one Delta, not n (the grid grows as 1/σ²).
 func (a *PLD) Curve(epsilons []float64) ([]float64, error) {
-	out := make([]float64, len(epsilons))
 	for i, e := range epsilons {
-		d, err := a.Delta(e)
-		if err != nil {
+		if err := ValidateEpsilon(e); err != nil {
 			return nil, fmt.Errorf("curve point %d: %w", i+1, err)
 		}
-		out[i] = d
+	}
+	out := a.rawCurve(epsilons)
+	for i, d := range out {
+		out[i] = min(1, max(0, d))
 	}
 	return out, nil
+}
+
+// rawCurve is rawDelta at each of epsilons (finite, ≥ 0), unclipped, in one pass per PMF.
+func (a *PLD) rawCurve(epsilons []float64) []float64 {
+	out := a.remove.deltaCurve(epsilons, a.interval)
+	if !a.symmetric {
+		for i, d := range a.add.deltaCurve(epsilons, a.interval) {
+			out[i] = max(out[i], d)
+		}
+	}
+	return out
 }
 
 // CurveGrid returns n points (ε, δ(ε)) of the privacy curve with ε evenly spaced from 0 to max.

@@ -1,10 +1,12 @@
 package accountant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pmeter/pmeter/internal/parallel"
 )
@@ -256,4 +258,43 @@ func (p pmf) deltaForEpsilon(eps, d float64) float64 {
 		s += -math.Expm1(eps-loss) * p.probs[i]
 	}
 	return p.inf + s
+}
+
+// deltaCurve is deltaForEpsilon at each of eps (finite, any order) in one pass down the grid. With the
+// ε in descending order ε₁ > ε₂ > …, and over the losses above ε_j,
+//
+//	D_j = Σ p·(1 − e^{ε_j − loss}),   T_j = Σ p·e^{ε_j − loss},
+//
+// a step down by Δ = ε_{j+1} − ε_j ≤ 0 gives D_{j+1} = D_j − expm1(Δ)·T_j and T_{j+1} = e^Δ·T_j, plus
+// the terms of the losses in (ε_{j+1}, ε_j]. Every term is non-negative (up to the FFT's round-off in
+// the masses) and at most the mass, so nothing cancels and nothing overflows: each D is the sum that
+// deltaForEpsilon forms, to a few ulp per term. The result is the mass at +∞ plus D.
+func (p pmf) deltaCurve(eps []float64, d float64) []float64 {
+	order := make([]int, len(eps))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(eps[y], eps[x]) }) // descending
+	out := make([]float64, len(eps))
+	var sumD, sumT float64
+	i := len(p.probs) - 1
+	for j, k := range order {
+		e := eps[k]
+		if j > 0 {
+			em := math.Expm1(e - eps[order[j-1]])
+			sumD -= em * sumT
+			sumT += em * sumT
+		}
+		for ; i >= 0; i-- {
+			loss := float64(p.lower+i) * d
+			if !(loss > e) {
+				break
+			}
+			em := math.Expm1(e - loss)
+			sumD -= em * p.probs[i]
+			sumT += (1 + em) * p.probs[i]
+		}
+		out[k] = p.inf + sumD
+	}
+	return out
 }

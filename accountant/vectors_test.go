@@ -139,8 +139,8 @@ func TestCompositionVectors(t *testing.T) {
 }
 
 // TestPLDVectors checks the PLD accountant against dp_accounting's PLDAccountant on every dp_pld_* case:
-// ε(δ) and δ(ε) at the default and the finer interval, and the single-step PMFs' grid ranges, masses at
-// +∞ and sparse/dense kind. With -short the finer interval is checked only on the configurations with
+// ε(δ) and δ(ε) at the default and the finer interval (δ(ε) both point by point and as one curve), and
+// the single-step PMFs' grid ranges, masses at +∞ and sparse/dense kind. With -short the finer interval is checked only on the configurations with
 // fewer than 2e4 steps (the others take most of the time).
 func TestPLDVectors(t *testing.T) {
 	for _, name := range vectortest.Cases(t, "dp_pld_") {
@@ -152,6 +152,7 @@ func TestPLDVectors(t *testing.T) {
 			epsilons, tail := c.F64(t, "target_epsilon"), c.F64(t, "target_epsilon_tail")
 			n := len(qs)
 			var eps, epsSmall, delta, deltaTail, infMass []float64
+			var curve, curveTail []float64 // the same δ(ε) by the one-pass rawCurve
 			var rng []int64
 			var dense []bool
 			skipped := map[int]bool{}
@@ -171,6 +172,7 @@ func TestPLDVectors(t *testing.T) {
 						eps = append(eps, make([]float64, len(deltas))...)
 						epsSmall = append(epsSmall, make([]float64, len(small))...)
 						deltaTail = append(deltaTail, 0, 0)
+						curveTail = append(curveTail, 0, 0)
 						continue
 					}
 					p, err := NewPLD(context.Background(), d, Phase{qs[i], sigmas[i], int(steps[i])})
@@ -193,10 +195,12 @@ func TestPLDVectors(t *testing.T) {
 						for _, e := range epsilons {
 							delta = append(delta, p.rawDelta(e))
 						}
+						curve = append(curve, p.rawCurve(epsilons)...)
 					}
 					for j := range 2 {
 						deltaTail = append(deltaTail, p.rawDelta(tail[2*i+j]))
 					}
+					curveTail = append(curveTail, p.rawCurve(tail[2*i:2*i+2])...)
 				}
 			}
 			if len(skipped) > 0 {
@@ -205,7 +209,7 @@ func TestPLDVectors(t *testing.T) {
 					name string
 					got  []float64
 					per  int
-				}{{"eps", eps, len(deltas)}, {"eps_small_delta", epsSmall, len(small)}, {"delta_tail", deltaTail, 2}} {
+				}{{"eps", eps, len(deltas)}, {"eps_small_delta", epsSmall, len(small)}, {"delta_tail", deltaTail, 2}, {"delta_tail", curveTail, 2}} {
 					want := c.F64(t, f.name)
 					for start := range skipped {
 						row := start / len(deltas)
@@ -218,6 +222,8 @@ func TestPLDVectors(t *testing.T) {
 			c.Check(t, "eps_small_delta", epsSmall, len(intervals), n, len(small))
 			c.Check(t, "delta", delta, n, len(epsilons))
 			c.Check(t, "delta_tail", deltaTail, len(intervals), n, 2)
+			c.Check(t, "delta", curve, n, len(epsilons))
+			c.Check(t, "delta_tail", curveTail, len(intervals), n, 2)
 			c.CheckInt(t, "step_pmf_loss_index_range", rng)
 			c.Check(t, "step_pmf_infinity_mass", infMass, len(intervals), n, 2)
 			c.CheckBool(t, "step_pmf_is_dense", dense)

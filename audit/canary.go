@@ -378,14 +378,15 @@ func (g canaryGame) audit(ar *AttackResult, members [][]bool, delta float64, see
 // oneRunAudits returns the one-run game's bounds at δ = delta (0: the default) and gameAlpha, from the
 // canaries' scores (higher = more likely included) and inclusions: the kPlus highest-scoring canaries are
 // guessed included and the kMinus lowest excluded (fixed before the scores exist; ties broken at random
-// from seed), and the counts give Steinke et al.'s bound (for every mechanism) and the f-DP bound (within
-// the Gaussian-DP family; its caveat says so).
+// from seed), and the counts give Steinke et al.'s bound and the f-DP bound with the (ε, δ)-DP trade-off
+// functions (both for every mechanism), and the f-DP bound of the Gaussian-DP family (within that family
+// only; its caveat says so).
 func oneRunAudits(name string, scores []float64, included []bool, kPlus, kMinus int, delta float64, seed uint64) ([]report.DPAudit, error) {
 	var out []report.DPAudit
 	for _, st := range []struct {
 		name string
 		stat metric.OneRunStat
-	}{{name + " (Steinke et al.)", metric.StatSteinke}, {name + " (f-DP, Gaussian)", metric.StatFDP}} {
+	}{{name + " (Steinke et al.)", metric.StatSteinke}, {name + " (f-DP, Gaussian)", metric.StatFDP}, {name + " (f-DP, (ε, δ))", metric.StatFDPApprox}} {
 		b, err := metric.OneRunAudit(scores, included, metric.OneRunOptions{Stat: st.stat, Alpha: gameAlpha, Delta: delta,
 			KPlus: kPlus, KMinus: kMinus, Seed: seed})
 		if err != nil {

@@ -134,7 +134,7 @@ func TestOneRunGame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 1 || len(res.Models) != 1 || len(res.DPAudits) != 2 || res.DP != nil {
+	if res.Trained != 1 || len(res.Models) != 1 || len(res.DPAudits) != 3 || res.DP != nil {
 		t.Fatalf("trained %d of %d models, %d DP audits, recipe %v", res.Trained, len(res.Models), len(res.DPAudits), res.DP)
 	}
 	steinke, fdp := res.DPAudits[0].Bound, res.DPAudits[1].Bound
@@ -143,6 +143,10 @@ func TestOneRunGame(t *testing.T) {
 	}
 	if fdp.Method != metric.FDPMethod || !(fdp.Value > steinke.Value) || !strings.Contains(fdp.Caveat, "Gaussian-DP family") {
 		t.Errorf("f-DP bound %+v", fdp)
+	}
+	// The f-DP audit with the (ε, δ) trade-off: a bound for every mechanism, near Steinke's on the same guesses.
+	if a := res.DPAudits[2].Bound; a.Method != metric.FDPApproxMethod || !a.DPBound || a.Caveat != "" || !(a.Value > 0.9*steinke.Value) || *a.Guesses != *steinke.Guesses {
+		t.Errorf("f-DP (ε, δ) bound %+v; Steinke %v", a, steinke.Value)
 	}
 	k := res.Canaries
 	if k == nil || k.Count != 200 || k.FixedRecords != 300 || len(k.Included) != 1 || k.Included[0] < 70 || k.Included[0] > 130 || k.KPlus != 20 {
@@ -159,14 +163,14 @@ func TestOneRunGame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &run); err != nil || run.Canaries == nil || len(run.DPAudits) != 2 || run.DPAudits[0].Bound.Value != steinke.Value {
+	if err := json.Unmarshal(b, &run); err != nil || run.Canaries == nil || len(run.DPAudits) != 3 || run.DPAudits[0].Bound.Value != steinke.Value {
 		t.Errorf("run.json: %+v (%v)", run, err)
 	}
 	s, err := report.ReadSummary(filepath.Join(dir, "report", "summary.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.DPAudits) != 2 || s.DPAudits[0].Bound.Value != steinke.Value || s.DP != nil || s.Records.Total != 200 || s.Game != GameDPOneRun {
+	if len(s.DPAudits) != 3 || s.DPAudits[0].Bound.Value != steinke.Value || s.DP != nil || s.Records.Total != 200 || s.Game != GameDPOneRun {
 		t.Errorf("summary.json: %d DP audits, dp %v, %d records, game %q", len(s.DPAudits), s.DP, s.Records.Total, s.Game)
 	}
 	ms, err := npy.ReadFile(filepath.Join(dir, "memberships.npy"))
@@ -284,15 +288,16 @@ func TestMultiRunGame(t *testing.T) {
 }
 
 // TestGameAuditsNull is the null calibration of the DP audit games' statistics: when the canaries'
-// scores say nothing about their inclusion, the one-run game's Steinke and f-DP bounds are positive in at
-// most α of the audits, and so is the multi-run game's largest per-canary bound; on randomized response,
-// whose ε is known, they come close to ε and exceed it in at most α of the audits (binomial tail below
-// 0.001 fails). Run the full version with go test ./audit -run TestGameAuditsNull -game-null-seeds 2000.
+// scores say nothing about their inclusion, the one-run game's Steinke and f-DP bounds (Gaussian and
+// (ε, δ) trade-off) are positive in at most α of the audits, and so is the multi-run game's largest
+// per-canary bound; on randomized response, whose ε is known, the bounds that hold for every mechanism
+// (Steinke, f-DP with the (ε, δ) trade-off, multi-run) come close to ε and exceed it in at most α of the
+// audits (binomial tail below 0.001 fails). Run the full version with go test ./audit -run TestGameAuditsNull -game-null-seeds 2000.
 func TestGameAuditsNull(t *testing.T) {
 	const m, runs, multiCanaries = 400, 200, 3
 	seeds := *gameNullSeeds
 	r := rand.New(rand.NewPCG(21, 22))
-	var steinke, fdp, multi int
+	var steinke, fdp, approx, multi int
 	for seed := range seeds {
 		scores, in := make([]float64, m), make([]bool, m)
 		for i := range m {
@@ -308,6 +313,11 @@ func TestGameAuditsNull(t *testing.T) {
 		}
 		if audits[1].Bound.Value > 0 {
 			fdp++
+		}
+		if a := audits[2]; a.Bound.Method != metric.FDPApproxMethod {
+			t.Fatalf("third one-run bound %s %s, want %s", a.Name, a.Bound.Method, metric.FDPApproxMethod)
+		} else if a.Bound.Value > 0 {
+			approx++
 		}
 		ms, mi := make([][]float64, runs), make([][]bool, runs)
 		for t := range runs {
@@ -338,8 +348,8 @@ func TestGameAuditsNull(t *testing.T) {
 		}
 		return 0
 	}
-	var steinkeOver, multiOver int
-	var steinkeSum, multiSum float64
+	var steinkeOver, approxOver, multiOver int
+	var steinkeSum, approxSum, multiSum float64
 	for seed := range seeds / 2 {
 		scores, in := make([]float64, 4000), make([]bool, 4000)
 		for i := range scores {
@@ -353,6 +363,10 @@ func TestGameAuditsNull(t *testing.T) {
 		steinkeSum += audits[0].Bound.Value
 		if audits[0].Bound.Value > exact {
 			steinkeOver++
+		}
+		approxSum += audits[2].Bound.Value
+		if audits[2].Bound.Value > exact {
+			approxOver++
 		}
 		ms, mi := make([][]float64, rrRuns), make([][]bool, rrRuns)
 		for t := range rrRuns {
@@ -378,13 +392,16 @@ func TestGameAuditsNull(t *testing.T) {
 	if m := steinkeSum / float64(seeds/2); !(m > 0.6*exact) {
 		t.Errorf("one-run Steinke on randomized response at ε = %v: mean bound %.3f, want close to ε", eps, m)
 	}
+	if m := approxSum / float64(seeds/2); !(m > 0.6*exact) {
+		t.Errorf("one-run f-DP (ε, δ) on randomized response at ε = %v: mean bound %.3f, want close to ε", eps, m)
+	}
 	if m := multiSum / float64(seeds/2); !(m > 0.6*exact) {
 		t.Errorf("multi-run on randomized response at ε = %v: mean largest bound %.3f, want close to ε", eps, m)
 	}
 	for _, c := range []struct {
 		name     string
 		positive int
-	}{{"one-run Steinke", steinke}, {"one-run f-DP", fdp}, {"multi-run (largest of 3 canaries)", multi}} {
+	}{{"one-run Steinke", steinke}, {"one-run f-DP", fdp}, {"one-run f-DP (ε, δ)", approx}, {"multi-run (largest of 3 canaries)", multi}} {
 		if p := binomialTail(c.positive, seeds, gameAlpha); p < 0.001 {
 			t.Errorf("%s: %d of %d null audits give a positive bound at α = %v (binomial tail %.2g)", c.name, c.positive, seeds, gameAlpha, p)
 		} else {
@@ -394,14 +411,15 @@ func TestGameAuditsNull(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		over int
-	}{{"one-run Steinke", steinkeOver}, {"multi-run (largest of 5 canaries)", multiOver}} {
+	}{{"one-run Steinke", steinkeOver}, {"one-run f-DP (ε, δ)", approxOver}, {"multi-run (largest of 5 canaries)", multiOver}} {
 		if p := binomialTail(c.over, seeds/2, gameAlpha); p < 0.001 {
 			t.Errorf("%s on randomized response: %d of %d audits exceed the exact ε %.4f (binomial tail %.2g)", c.name, c.over, seeds/2, exact, p)
 		} else {
 			t.Logf("%s on randomized response at ε = %v: %d of %d audits above the exact ε", c.name, eps, c.over, seeds/2)
 		}
 	}
-	t.Logf("mean bounds on randomized response at ε = %.4f: one-run Steinke %.3f, multi-run %.3f", exact, steinkeSum/float64(seeds/2), multiSum/float64(seeds/2))
+	t.Logf("mean bounds on randomized response at ε = %.4f: one-run Steinke %.3f, f-DP (ε, δ) %.3f, multi-run %.3f", exact, steinkeSum/float64(seeds/2),
+		approxSum/float64(seeds/2), multiSum/float64(seeds/2))
 }
 
 // binomialTail returns P(X ≥ k) for X ~ Binomial(n, p).
@@ -466,7 +484,7 @@ func TestOneRunGameAllIncluded(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if in := res.Canaries.Included[0]; in != 1 {
-			if len(res.DPAudits) != 2 || len(res.Attacks[0].Targets) != 0 {
+			if len(res.DPAudits) != 3 || len(res.Attacks[0].Targets) != 0 {
 				t.Errorf("seed %d, %d of 2 canaries included: %d DP audits, %d attack results", seed, in, len(res.DPAudits), len(res.Attacks[0].Targets))
 			}
 			if _, err := os.Stat(filepath.Join(dir, "report", "index.html")); err != nil {

@@ -17,30 +17,65 @@ import (
 const curvePoints = 200
 
 // claim returns the recipe's guarantee as the report sets audits against it (nil without a recipe): the
-// accountant's ε at δ, and its privacy curve δ(ε) at curvePoints+1 values of ε evenly spaced from 0 to
-// the ε at δ = 1e-12 (at least twice the claimed ε, at most 100), and at the claimed ε, each an upper bound
-// on the mechanism's δ from the same accountant.
+// accountant's ε at δ and its privacy curve (privacyCurve), each δ an upper bound on the mechanism's δ
+// from the same accountant. The curve is the one resolveDP sampled with the accountant it built for ε,
+// when it did (PLD), else the accountant is built here.
 func (r *DPRecipe) claim(ctx context.Context) (*report.DPClaim, error) {
 	if r == nil {
 		return nil, nil
 	}
+	pc := r.curve
+	if pc == nil {
+		var err error
+		if pc, err = r.accountantCurve(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &report.DPClaim{Epsilon: r.Epsilon, Delta: r.Delta, Accountant: r.Accountant, RDPOrder: r.RDPOrder,
+		NoiseMultiplier: r.NoiseMultiplier, TargetEpsilon: r.TargetEpsilon, MaxGradNorm: r.MaxGradNorm,
+		SamplingRate: r.SamplingRate, Steps: r.Steps, Sampling: r.Sampling, Caveat: r.Caveat,
+		CurveEpsilon: slices.Clone(pc.eps), CurveDelta: slices.Clone(pc.delta)}, nil
+}
+
+// privacyCurve is the accountant's privacy curve δ(ε) as the report's claim samples it: at curvePoints+1
+// values of ε evenly spaced from 0 to the ε at δ = 1e-12 (at least twice the claimed ε, at most 100), and
+// at the claimed ε; each δ clipped to [0, 1].
+type privacyCurve struct {
+	eps, delta []float64
+}
+
+// accountantCurve builds the recipe's accountant and samples its privacy curve.
+func (r *DPRecipe) accountantCurve(ctx context.Context) (*privacyCurve, error) {
 	ph := accountant.Phase{SamplingRate: r.SamplingRate, NoiseMultiplier: r.NoiseMultiplier, Steps: r.Steps}
-	var deltaAt, epsAt func(float64) (float64, error)
-	switch accountant.Kind(r.Accountant) {
-	case accountant.KindPLD:
+	if accountant.Kind(r.Accountant) == accountant.KindPLD {
 		a, err := accountant.NewPLD(ctx, 0, ph)
 		if err != nil {
 			return nil, err
 		}
-		deltaAt, epsAt = a.Delta, a.Epsilon
-	default:
-		a, err := accountant.NewRDP(nil, ph)
-		if err != nil {
-			return nil, err
-		}
-		deltaAt = func(e float64) (float64, error) { d, _, err := a.Delta(e); return d, err }
-		epsAt = func(d float64) (float64, error) { e, _, err := a.Epsilon(d); return e, err }
+		return r.sampleCurve(ctx, a.Epsilon, a.Curve)
 	}
+	a, err := accountant.NewRDP(nil, ph)
+	if err != nil {
+		return nil, err
+	}
+	epsAt := func(d float64) (float64, error) { e, _, err := a.Epsilon(d); return e, err }
+	return r.sampleCurve(ctx, epsAt, func(eps []float64) ([]float64, error) {
+		out := make([]float64, len(eps))
+		for i, e := range eps {
+			d, _, err := a.Delta(e)
+			if err != nil {
+				return nil, fmt.Errorf("δ at ε = %v: %w", e, err)
+			}
+			out[i] = d
+		}
+		return out, nil
+	})
+}
+
+// sampleCurve samples the privacy curve of an accountant given by its ε at a δ and its δ at each of
+// several ε (PLD.Curve: one pass over the PLD's grid for the whole curve, where δ point by point would
+// scan the grid above each ε, and the grid grows as 1/σ²). r.Epsilon must be set.
+func (r *DPRecipe) sampleCurve(ctx context.Context, epsAt func(float64) (float64, error), deltas func([]float64) ([]float64, error)) (*privacyCurve, error) {
 	hi, err := epsAt(1e-12)
 	if err != nil || math.IsInf(hi, 0) || math.IsNaN(hi) {
 		hi = 0
@@ -53,20 +88,17 @@ func (r *DPRecipe) claim(ctx context.Context) (*report.DPClaim, error) {
 	if i, found := slices.BinarySearch(eps, r.Epsilon); !found {
 		eps = slices.Insert(eps, i, r.Epsilon)
 	}
-	c := &report.DPClaim{Epsilon: r.Epsilon, Delta: r.Delta, Accountant: r.Accountant, RDPOrder: r.RDPOrder,
-		NoiseMultiplier: r.NoiseMultiplier, TargetEpsilon: r.TargetEpsilon, MaxGradNorm: r.MaxGradNorm,
-		SamplingRate: r.SamplingRate, Steps: r.Steps, Sampling: r.Sampling, Caveat: r.Caveat,
-		CurveEpsilon: eps, CurveDelta: make([]float64, len(eps))}
-	for i, e := range eps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if c.CurveDelta[i], err = deltaAt(e); err != nil {
-			return nil, fmt.Errorf("δ at ε = %v: %w", e, err)
-		}
-		c.CurveDelta[i] = min(max(c.CurveDelta[i], 0), 1)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return c, nil
+	delta, err := deltas(eps)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range delta {
+		delta[i] = min(max(d, 0), 1)
+	}
+	return &privacyCurve{eps: eps, delta: delta}, nil
 }
 
 // writeDP prints the run's DP recipe, the DP audit games' bounds and the check of the audits against the

@@ -274,6 +274,10 @@ type DPRecipe struct {
 	// (shuffled batches); Caveat then says why.
 	MatchesAccountant bool   `json:"matches_accountant"`
 	Caveat            string `json:"caveat,omitempty"`
+
+	// curve is the privacy curve of the report's claim, when resolveDP sampled it with the accountant it
+	// built for Epsilon (PLD); nil: claim builds the accountant again.
+	curve *privacyCurve
 }
 
 // dpTrainRecords returns N, the nominal size of a training set of the run's game on a training pool of
@@ -332,7 +336,19 @@ func (c *Config) resolveDP(ctx context.Context, n int) (*DPRecipe, error) {
 	} else {
 		r.NoiseMultiplier = *dp.NoiseMultiplier
 	}
-	g, err := opt.Epsilon(ctx, r.Delta, accountant.Phase{SamplingRate: r.SamplingRate, NoiseMultiplier: r.NoiseMultiplier, Steps: r.Steps})
+	ph := accountant.Phase{SamplingRate: r.SamplingRate, NoiseMultiplier: r.NoiseMultiplier, Steps: r.Steps}
+	var g accountant.Guarantee
+	var pld *accountant.PLD
+	var err error
+	if opt.Kind == accountant.KindPLD {
+		// Built here rather than by opt.Epsilon so that the report's privacy curve comes from the same PLD:
+		// its construction is the slow part for a small σ (the grid grows as 1/σ²).
+		if pld, err = accountant.NewPLD(ctx, opt.PLDInterval, ph); err == nil {
+			g.Epsilon, err = pld.Epsilon(r.Delta)
+		}
+	} else {
+		g, err = opt.Epsilon(ctx, r.Delta, ph)
+	}
 	if err != nil {
 		return nil, c.pathError([]string{"train", "dp"}, "the %s accountant: %v", dp.Accountant, err)
 	}
@@ -341,6 +357,11 @@ func (c *Config) resolveDP(ctx context.Context, n int) (*DPRecipe, error) {
 			r.NoiseMultiplier, r.Delta, r.SamplingRate, r.Steps, dp.Accountant)
 	}
 	r.Epsilon, r.RDPOrder = g.Epsilon, g.Order
+	if pld != nil {
+		if r.curve, err = r.sampleCurve(ctx, pld.Epsilon, pld.Curve); err != nil {
+			return nil, c.pathError([]string{"train", "dp"}, "the %s accountant's privacy curve: %v", dp.Accountant, err)
+		}
+	}
 	return r, nil
 }
 

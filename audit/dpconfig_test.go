@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestResolveDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.SamplingRate != 0.1 || r.Steps != 30 || r.StepsPerEpoch != 10 || r.TrainRecords != 1000 || r.NoiseMultiplier != 1.1 || r.MaxGradNorm != 2 ||
-		r.Epsilon != want.Epsilon || r.RDPOrder != want.Order || !r.MatchesAccountant || r.Caveat != "" {
+		r.Epsilon != want.Epsilon || r.RDPOrder != want.Order || !r.MatchesAccountant || r.Caveat != "" || r.curve != nil {
 		t.Errorf("recipe %+v; want q 0.1, 30 steps, ε %v (order %v)", r, want.Epsilon, want.Order)
 	}
 	if tr := r.Training(); tr.NoiseMultiplier != 1.1 || tr.MaxGradNorm != 2 || tr.SamplingRate != 0.1 || tr.Sampling != SamplingPoisson || tr.Steps != 30 || tr.StepsPerEpoch != 10 {
@@ -147,6 +148,17 @@ func TestResolveDP(t *testing.T) {
 	g, err := accountant.Options{Kind: accountant.KindPLD}.Epsilon(ctx, 1e-6, accountant.Phase{SamplingRate: 0.1, NoiseMultiplier: r.NoiseMultiplier, Steps: 30})
 	if err != nil || g.Epsilon != r.Epsilon {
 		t.Errorf("ε of the calibrated σ %v: %v (%v), recipe says %v", r.NoiseMultiplier, g.Epsilon, err, r.Epsilon)
+	}
+	// The PLD built for ε gave the report's privacy curve too: the one the claim would build afresh.
+	fresh, err := r.accountantCurve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.curve == nil || !slices.Equal(r.curve.eps, fresh.eps) || !slices.Equal(r.curve.delta, fresh.delta) {
+		t.Errorf("privacy curve sampled by resolveDP %+v, want the accountant's %+v", r.curve, fresh)
+	}
+	if cl, err := r.claim(ctx); err != nil || !slices.Equal(cl.CurveDelta, fresh.delta) || &cl.CurveDelta[0] == &r.curve.delta[0] {
+		t.Errorf("claim's curve %v (%v): want a copy of the sampled one", cl, err)
 	}
 	if !strings.Contains(r.String(), "calibrated for ε = 2") || !strings.Contains(r.String(), "not the accountant's mechanism") {
 		t.Errorf("description %q", r.String())

@@ -30,7 +30,7 @@ func TestWhiteBoxGame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Trained != 1 || len(res.DPAudits) != 2 || res.DP == nil || res.DPCheck == nil {
+	if res.Trained != 1 || len(res.DPAudits) != 3 || res.DP == nil || res.DPCheck == nil {
 		t.Fatalf("trained %d, %d DP audits, recipe %v, check %v", res.Trained, len(res.DPAudits), res.DP, res.DPCheck)
 	}
 	steinke, fdp := res.DPAudits[0], res.DPAudits[1]
@@ -40,6 +40,10 @@ func TestWhiteBoxGame(t *testing.T) {
 	}
 	if fdp.Bound.Method != metric.FDPMethod || !(fdp.Bound.Value >= steinke.Bound.Value) {
 		t.Errorf("f-DP bound %+v", fdp.Bound)
+	}
+	if a := res.DPAudits[2]; a.Name != "white-box one-run (f-DP, (ε, δ))" || a.Bound.Method != metric.FDPApproxMethod || !a.Bound.DPBound ||
+		!(a.Bound.Value > 1.5) || a.Bound.Value > res.DP.Epsilon {
+		t.Errorf("f-DP (ε, δ) bound %s %+v: want a DP bound above 1.5 and below the claimed ε %.3g", a.Name, a.Bound, res.DP.Epsilon)
 	}
 	if res.DPCheck.Violation {
 		t.Errorf("a sound DP-SGD raised the red flag: %s", res.DPCheck.Message)
@@ -65,14 +69,14 @@ func TestWhiteBoxGame(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &run); err != nil || run.Canaries == nil || run.Canaries.Direction != "dirac" || run.Canaries.Score != "likelihood" ||
-		len(run.DPAudits) != 2 || run.DPAudits[0].Bound.Value != steinke.Bound.Value {
+		len(run.DPAudits) != 3 || run.DPAudits[0].Bound.Value != steinke.Bound.Value {
 		t.Errorf("run.json: %+v (%v)", run.Canaries, err)
 	}
 	s, err := report.ReadSummary(filepath.Join(dir, "report", "summary.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.DP == nil || len(s.DPAudits) != 2 || s.Records.Total != 1000 || len(s.DP.Audits) == 0 {
+	if s.DP == nil || len(s.DPAudits) != 3 || s.Records.Total != 1000 || len(s.DP.Audits) == 0 {
 		t.Errorf("summary.json: dp %v, %d DP audits, %d records", s.DP, len(s.DPAudits), s.Records.Total)
 	}
 	// The point of the canaries' holdout bound on the trade-off curve.
@@ -158,7 +162,8 @@ func TestWhiteBoxRedFlag(t *testing.T) {
 		if s.DP.Violation != tc.flag || strings.Contains(string(page), "Red flag: evidence of a bug") != tc.flag {
 			t.Errorf("%s: summary.json violation %v, page flag %v; want %v", tc.name, s.DP.Violation, !tc.flag, tc.flag)
 		}
-		t.Logf("%s: bounds %.3f (Steinke), %.3f (f-DP); %s", tc.name, res.DPAudits[0].Bound.Value, res.DPAudits[1].Bound.Value, chk.Message)
+		t.Logf("%s: bounds %.3f (Steinke), %.3f (f-DP), %.3f (f-DP (ε, δ)); %s", tc.name, res.DPAudits[0].Bound.Value, res.DPAudits[1].Bound.Value,
+			res.DPAudits[2].Bound.Value, chk.Message)
 	}
 }
 
@@ -235,7 +240,7 @@ func TestCanaryGamesDPSGD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.DP == nil || res.Trained != 1 || res.DPCheck == nil || res.DPCheck.Violation || len(res.DPAudits) != 2 || res.DPAudits[0].Bound.Value > res.DP.Epsilon {
+	if res.DP == nil || res.Trained != 1 || res.DPCheck == nil || res.DPCheck.Violation || len(res.DPAudits) != 3 || res.DPAudits[0].Bound.Value > res.DP.Epsilon {
 		t.Fatalf("one-run with DP-SGD: recipe %v, trained %d, check %+v, audits %+v", res.DP, res.Trained, res.DPCheck, res.DPAudits)
 	}
 	dir = t.TempDir()

@@ -169,7 +169,7 @@ func TestSoundnessNN(t *testing.T) {
 
 // TestWhiteBoxNull is the white-box statistic's null calibration: when the canaries reach the noisy sums
 // with no weight (inserted at norm ≈ 0), their scores say nothing of their inclusion, and every bound —
-// one-run Steinke and f-DP with k± planned from a claim, holdout on the same scores, multi-run — is
+// one-run Steinke and f-DP (Gaussian and (ε, δ) trade-off) with k± planned from a claim, holdout on the same scores, multi-run — is
 // positive on no more audits than α allows (binomial tail ≥ 0.001); with both scores and isolation.
 func TestWhiteBoxNull(t *testing.T) {
 	const m, steps, seeds, alpha, delta = 200, 10, 300, 0.05, 1e-5
@@ -195,7 +195,7 @@ func TestWhiteBoxNull(t *testing.T) {
 				t.Fatal(err)
 			}
 			sc := r.Scores()
-			for _, st := range []metric.OneRunStat{metric.StatSteinke, metric.StatFDP} {
+			for _, st := range []metric.OneRunStat{metric.StatSteinke, metric.StatFDP, metric.StatFDPApprox} {
 				b, err := metric.OneRunAudit(sc, in, metric.OneRunOptions{Stat: st, Alpha: alpha, Delta: delta, KPlus: kp, KMinus: km, Seed: uint64(s)})
 				if err != nil {
 					t.Fatal(err)

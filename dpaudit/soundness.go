@@ -99,7 +99,7 @@ type SoundnessCell struct {
 	Audit          string  `json:"audit"`
 	KPlus          int     `json:"k_plus,omitempty"`
 	KMinus         int     `json:"k_minus,omitempty"`
-	// Checked is false for the f-DP bound when q < 1: it holds within the Gaussian-DP family only, and
+	// Checked is false for the Gaussian f-DP bound when q < 1: it holds within the Gaussian-DP family only, and
 	// subsampled DP-SGD's privacy curve is not Gaussian. With full-batch steps (q = 1) DP-SGD is exactly
 	// μ-GDP (μ = √T/σ for the canaries at norm C), whose ε the accountant's does not undercut, so the
 	// f-DP bound is checked too.
@@ -127,7 +127,7 @@ func (c SoundnessCell) Median() float64 {
 
 // Soundness audits DP-SGD white-box over many seeds at each claimed ε: every training adds σ·C noise
 // with σ calibrated by the accountant for that ε at Delta, with Canaries gradient canaries (Dirac, each
-// in with probability ½), and the one-run bounds (Steinke et al. and f-DP, k± planned in advance from the
+// in with probability ½), and the one-run bounds (Steinke et al., f-DP Gaussian and f-DP (ε, δ), k± planned in advance from the
 // claim; the holdout bound on the same scores) and the multi-run bound are computed. A sound training
 // passes when its checked bounds exceed the claimed ε on no more audits than α allows (binomial tail ≥
 // 0.001); a broken training (Broken) passes when most audits exceed it.
@@ -176,18 +176,23 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 			checked bool
 		}
 		var plans []plan
-		for _, st := range []metric.OneRunStat{metric.StatSteinke, metric.StatFDP} {
-			kp, km, err := PlanGuesses(claim, steps, st, cfg.Alpha, cfg.Delta, 1)
+		for _, st := range []struct {
+			stat metric.OneRunStat
+			name string
+		}{{metric.StatSteinke, "one-run Steinke"}, {metric.StatFDP, "one-run f-DP (Gaussian)"}, {metric.StatFDPApprox, "one-run f-DP (ε, δ)"}} {
+			kp, km, err := PlanGuesses(claim, steps, st.stat, cfg.Alpha, cfg.Delta, 1)
 			if err != nil {
 				return nil, err
 			}
-			name := "one-run Steinke"
-			if st == metric.StatFDP {
-				name = "one-run f-DP (Gaussian)"
-			}
-			plans = append(plans, plan{st, name, kp, km, st == metric.StatSteinke})
+			// The Gaussian family's bound is checked only where DP-SGD is Gaussian (q = 1).
+			plans = append(plans, plan{st.stat, st.name, kp, km, st.stat != metric.StatFDP || q == 1})
 		}
-		names := []string{plans[0].name, plans[1].name, "holdout (same scores)"}
+		holdout := len(plans) // the index of the holdout bound in names and vals
+		names := []string{}
+		for _, p := range plans {
+			names = append(names, p.name)
+		}
+		names = append(names, "holdout (same scores)")
 		vals := make([][]float64, len(names))
 		for a := range vals {
 			vals[a] = make([]float64, cfg.Seeds)
@@ -217,7 +222,7 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 			if err != nil {
 				return err
 			}
-			vals[2][s] = b.Value
+			vals[holdout][s] = b.Value
 			return nil
 		})
 		if err != nil {
@@ -229,8 +234,8 @@ func Soundness(ctx context.Context, cfg SoundnessConfig) ([]SoundnessCell, error
 		}
 		for a, name := range names {
 			c := SoundnessCell{Training: mc.br.String(), Broken: mc.br != (Breakage{}), ClaimedEpsilon: mc.claimed, Sigma: mc.sigma,
-				Audit: name, Checked: a != 1 || q == 1, Values: vals[a]}
-			if a < 2 {
+				Audit: name, Checked: a == holdout || plans[a].checked, Values: vals[a]}
+			if a < holdout {
 				c.KPlus, c.KMinus = plans[a].kp, plans[a].km
 			}
 			cells = append(cells, c)

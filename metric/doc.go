@@ -30,7 +30,8 @@
 // its doc comment and its Guarantee:
 //   - OneRunBound and OneRunAudit: the one-run audit, with the statistic of Steinke et al. (StatSteinke)
 //     or the f-DP audit of Mahloujifar, Melis & Chaudhuri, "Auditing f-Differential Privacy in One Run"
-//     (2024) with the Gaussian-DP family (StatFDP, FDPMu; its ε holds within that family only). The
+//     (2024) with the Gaussian-DP family (StatFDP, FDPMu; its ε holds within that family only) or with
+//     the trade-off functions of (ε, δ)-DP (StatFDPApprox, ApproxDPEpsilon; for every mechanism). The
 //     guess counts are fixed in advance or chosen on a separate part of the canaries; the maximum over
 //     guess counts on the same canaries (AbstainAudit, Privacy Meter's; PrivacyGuardAbstainFDP,
 //     PrivacyGuard's) is kept for compat only and labelled as no bound (AbstainResult.Bound).

@@ -3,6 +3,7 @@ package metric
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // FDPRejects reports whether the one-run f-DP audit of Mahloujifar, Melis & Chaudhuri, "Auditing
@@ -23,7 +24,21 @@ import (
 // Preconditions (see FDPMu): 0 ≤ correct ≤ guesses ≤ m, guesses > 0, μ ≥ 0 and 0 < alpha < 1; otherwise
 // it returns false.
 func FDPRejects(mu float64, m, guesses, correct int, alpha float64) bool {
-	if correct < 0 || correct > guesses || guesses > m || guesses <= 0 || !(mu >= 0) || !(alpha > 0 && alpha < 1) {
+	if !(mu >= 0) {
+		return false
+	}
+	if mu == 0 {
+		return fdpRejects(func(x float64) float64 { return x }, m, guesses, correct, alpha)
+	}
+	return fdpRejects(func(x float64) float64 { return normCDF(normQuantile(x) - mu) }, m, guesses, correct, alpha)
+}
+
+// fdpRejects is the reconstruction test of FDPRejects with the inverse blow-up function g of any
+// trade-off function f: g(x) = inf{y : 1 − f(y) ≥ x}, the least probability that an event must have
+// under one neighbour for it to have probability x under the other. g must be non-decreasing with
+// g(x) ≤ x.
+func fdpRejects(g func(float64) float64, m, guesses, correct int, alpha float64) bool {
+	if correct < 0 || correct > guesses || guesses > m || guesses <= 0 || !(alpha > 0 && alpha < 1) {
 		return false
 	}
 	limit := float64(guesses) / float64(m)
@@ -33,17 +48,85 @@ func FDPRejects(mu float64, m, guesses, correct int, alpha float64) bool {
 		if r+h > limit {
 			return true
 		}
-		g := r
-		if mu > 0 {
-			g = normCDF(normQuantile(r) - mu)
-		}
-		if !(g > h) {
+		gr := g(r)
+		if !(gr > h) {
 			break // h and r stay as they are, and so does g(r): a fixed point
 		}
-		r += float64(i) / float64(guesses-i) * (g - h)
-		h = g
+		r += float64(i) / float64(guesses-i) * (gr - h)
+		h = gr
 	}
 	return r+h > limit
+}
+
+// ApproxDPRejects reports whether the one-run f-DP audit of Mahloujifar, Melis & Chaudhuri (FDPRejects)
+// with the trade-off function of (ε, δ)-DP,
+//
+//	f_{ε,δ}(x) = max(0, 1 − δ − e^ε·x, e^−ε·(1 − δ − x))
+//
+// (Kairouz, Oh & Viswanath 2015; Dong, Roth & Su 2022, Proposition 2.5), rejects (ε, δ)-DP at
+// significance alpha, after correct of guesses membership guesses on m canaries were right. Its inverse
+// blow-up function is g(x) = max(0, e^−ε·(x − δ), 1 − δ − e^ε·(1 − x)). Every (ε, δ)-DP mechanism is
+// f_{ε,δ}-DP, so the paper's theorem, which holds for every trade-off function, bounds the probability
+// of the rejection under every (ε, δ)-DP mechanism by alpha: unlike the Gaussian family's, this test
+// assumes nothing of the shape of the mechanism's privacy curve. δ = 0 is allowed.
+//
+// Preconditions: 0 ≤ correct ≤ guesses ≤ m, guesses > 0, ε ≥ 0, 0 ≤ δ ≤ 1 and 0 < alpha < 1; otherwise it
+// returns false.
+func ApproxDPRejects(eps, delta float64, m, guesses, correct int, alpha float64) bool {
+	if !(eps >= 0) || !(delta >= 0 && delta <= 1) {
+		return false
+	}
+	if math.IsInf(eps, 1) {
+		return false // g = 0: nothing is rejected
+	}
+	ee, ne := math.Exp(eps), math.Exp(-eps)
+	return fdpRejects(func(x float64) float64 {
+		return max(0, ne*(x-delta), 1-delta-ee*(1-x))
+	}, m, guesses, correct, alpha)
+}
+
+// ApproxDPEpsilon returns the ε lower bound at δ of the one-run f-DP audit with the (ε, δ)-DP trade-off
+// functions (ApproxDPRejects): the largest ε, to a relative precision of 1e-10, that the audit rejects,
+// found by bisection between a rejected and an accepted ε (the upper end doubles from 1 until accepted);
+// the rejected end is returned. It is 0 when even ε = 0 is not rejected: no correct guess, guessing at
+// chance, or too few guesses.
+//
+// Whatever ε is returned, the audit rejected (ε, δ)-DP there; an (ε', δ)-DP mechanism with ε' ≤ ε is
+// (ε, δ)-DP too, and the audit rejects only when the correct count reaches a threshold that does not
+// fall as ε grows, so P[ApproxDPEpsilon ≥ ε_true] ≤ alpha for every (ε_true, δ)-DP mechanism, whatever
+// its privacy curve. Preconditions and errors as FDPMu's, with δ in [0, 1).
+func ApproxDPEpsilon(m, guesses, correct int, delta, alpha float64) (float64, error) {
+	if err := checkGuessCounts(m, guesses, correct); err != nil {
+		return 0, fmt.Errorf("f-DP audit: %w", err)
+	}
+	switch {
+	case !(alpha > 0 && alpha < 1):
+		return 0, fmt.Errorf("f-DP audit: alpha %v is not in (0, 1)", alpha)
+	case !(delta >= 0 && delta < 1):
+		return 0, fmt.Errorf("f-DP audit: delta %v is not in [0, 1)", delta)
+	}
+	return approxDPEpsilon(m, guesses, correct, delta, alpha, 1e-10), nil
+}
+
+// approxDPEpsilon is ApproxDPEpsilon on valid arguments, bisected to relative precision tol.
+func approxDPEpsilon(m, guesses, correct int, delta, alpha, tol float64) float64 {
+	if guesses == 0 || !ApproxDPRejects(0, delta, m, guesses, correct, alpha) {
+		return 0
+	}
+	lo, hi := 0.0, 1.0
+	for ApproxDPRejects(hi, delta, m, guesses, correct, alpha) {
+		// At large ε, g(r) = 0 for r < 1 and the test passes (as FDPMu's at large μ).
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > tol*hi {
+		mid := lo + (hi-lo)/2
+		if ApproxDPRejects(mid, delta, m, guesses, correct, alpha) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // FDPMu returns the μ lower bound of the one-run f-DP audit (FDPRejects) with the Gaussian-DP family:

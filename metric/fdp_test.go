@@ -248,3 +248,93 @@ func TestNormQuantile(t *testing.T) {
 		t.Error("special values of normQuantile")
 	}
 }
+
+// rrDeltaEpsilon returns the ε at which r guesses on the canaries of the (ε, δ)-DP mechanism "the
+// inclusion bit with probability δ, else randomized response at ε" get v or more right with probability
+// alpha: each guess is right with probability δ + (1 − δ)·e^ε/(1 + e^ε), independently. No audit valid
+// at level alpha for every (ε, δ)-DP mechanism can reject (ε, δ)-DP at a smaller ε with v right (this
+// mechanism reaches v with probability above alpha there), so it caps every valid bound.
+func rrDeltaEpsilon(r, v int, delta, alpha float64) float64 {
+	tail := func(eps float64) float64 { return binomSF(v-1, r, delta+(1-delta)/(1+math.Exp(-eps))) }
+	if tail(0) >= alpha {
+		return 0
+	}
+	lo, hi := 0.0, 1.0
+	for tail(hi) < alpha {
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1e-12*hi {
+		if mid := (lo + hi) / 2; tail(mid) < alpha {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// TestApproxDPEpsilon checks the f-DP audit with the (ε, δ)-DP trade-off functions against randomized
+// response (with probability δ the bit itself), an (ε, δ)-DP mechanism whose count of right guesses is
+// binomial: the bound never exceeds the ε at which that mechanism reaches the count with probability α
+// (a larger bound would reject a mechanism that keeps the guarantee more often than α), and comes
+// within a few per cent of it where δ is negligible (m·δ ≤ 0.1; with a larger δ other (ε, δ)-DP
+// mechanisms than this one reach the count more easily, and the bound is lower, but not below
+// Steinke et al.'s); no evidence gives 0, and the rejections form an interval [0, ε*).
+func TestApproxDPEpsilon(t *testing.T) {
+	for _, tt := range []struct {
+		m, guesses, correct int
+		delta               float64
+		zero                bool // no evidence: the bound is 0
+	}{
+		{1000, 100, 100, 0, false},
+		{1000, 100, 90, 0, false},
+		{1000, 100, 90, 1e-5, false},
+		{1000, 1000, 600, 1e-5, false},
+		{10000, 1000, 900, 1e-5, false},
+		{10000, 10000, 7311, 1e-6, false},
+		{100000, 1000, 980, 1e-5, false}, // 2·m·δ = 2: Steinke's δ term weighs, this one's not
+		{1000, 200, 150, 1e-3, false},
+		{200, 200, 130, 0.01, false},
+		{1000, 1000, 500, 1e-5, true}, // chance
+		{1000, 100, 0, 1e-5, true},    // no right guess
+		{1000, 10, 6, 0, true},        // too few guesses
+	} {
+		got, err := ApproxDPEpsilon(tt.m, tt.guesses, tt.correct, tt.delta, 0.05)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cap := rrDeltaEpsilon(tt.guesses, tt.correct, tt.delta, 0.05)
+		switch {
+		case tt.zero && got != 0:
+			t.Errorf("%+v: bound %v, want 0 (no evidence)", tt, got)
+		case got > cap*(1+1e-9):
+			t.Errorf("%+v: bound %v exceeds %v, where an (ε, δ)-DP randomized response reaches the count with probability α", tt, got, cap)
+		case !tt.zero && float64(tt.m)*tt.delta <= 0.1 && !(got >= 0.95*cap):
+			t.Errorf("%+v: bound %v, far below the randomized-response cap %v", tt, got, cap)
+		case !tt.zero && !(got >= OneRunEpsilon(tt.m, tt.guesses, tt.correct, tt.delta, 0.05)-2e-2):
+			t.Errorf("%+v: bound %v, below Steinke et al.'s %v", tt, got, OneRunEpsilon(tt.m, tt.guesses, tt.correct, tt.delta, 0.05))
+		}
+		// The rejections form [0, ε*): the bisection finds their edge.
+		for x := 0.0; x < 2*got+1; x += (2*got + 1) / 500 {
+			if rej := ApproxDPRejects(x, tt.delta, tt.m, tt.guesses, tt.correct, 0.05); rej != (x <= got) && math.Abs(x-got) > 1e-9*(1+got) {
+				t.Errorf("%+v: ε %v rejected %v, but ε* = %v", tt, x, rej, got)
+				break
+			}
+		}
+		// More right guesses never lower the bound.
+		if tt.correct < tt.guesses {
+			more, _ := ApproxDPEpsilon(tt.m, tt.guesses, tt.correct+1, tt.delta, 0.05)
+			if more < got {
+				t.Errorf("%+v: one more right guess lowers the bound from %v to %v", tt, got, more)
+			}
+		}
+	}
+	for _, bad := range []struct {
+		m, g, c      int
+		delta, alpha float64
+	}{{0, 0, 0, 0, 0.05}, {10, 11, 1, 0, 0.05}, {10, 5, 6, 0, 0.05}, {10, 5, 5, 1, 0.05}, {10, 5, 5, -1e-9, 0.05}, {10, 5, 5, 0, 0}, {10, 5, 5, 0, 1}} {
+		if _, err := ApproxDPEpsilon(bad.m, bad.g, bad.c, bad.delta, bad.alpha); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

@@ -16,6 +16,8 @@ const (
 	OneRunMethod = "one-run-steinke"
 	// FDPMethod: OneRunBound and OneRunAudit with StatFDP (Gaussian-DP family).
 	FDPMethod = "one-run-fdp-gaussian"
+	// FDPApproxMethod: OneRunBound and OneRunAudit with StatFDPApprox ((ε, δ)-DP trade-off functions).
+	FDPApproxMethod = "one-run-fdp-approx"
 )
 
 // OneRunStat selects the statistic of a one-run audit.
@@ -28,17 +30,22 @@ const (
 	// StatFDP is the f-DP audit of Mahloujifar, Melis & Chaudhuri 2024 with the Gaussian-DP family
 	// (FDPMu): tighter, but its ε holds only within that family, and not at δ = 0.
 	StatFDP OneRunStat = "fdp"
+	// StatFDPApprox is the same f-DP audit with the trade-off functions of (ε, δ)-DP themselves
+	// (ApproxDPEpsilon): a bound on the ε of (ε, δ)-DP that holds for every mechanism, as StatSteinke's;
+	// about as tight as StatSteinke at δ = 0, tighter when 2·m·δ is not small (Steinke's δ term grows with
+	// the canaries m).
+	StatFDPApprox OneRunStat = "fdp-approx"
 )
 
-// ParseOneRunStat parses "steinke" or "fdp" ("" is steinke).
+// ParseOneRunStat parses "steinke", "fdp" or "fdp-approx" ("" is steinke).
 func ParseOneRunStat(s string) (OneRunStat, error) {
-	switch OneRunStat(s) {
-	case "", StatSteinke:
+	switch st := OneRunStat(s); st {
+	case "":
 		return StatSteinke, nil
-	case StatFDP:
-		return StatFDP, nil
+	case StatSteinke, StatFDP, StatFDPApprox:
+		return st, nil
 	}
-	return "", fmt.Errorf("one-run statistic %q; want %q or %q", s, StatSteinke, StatFDP)
+	return "", fmt.Errorf("one-run statistic %q; want %q, %q or %q", s, StatSteinke, StatFDP, StatFDPApprox)
 }
 
 // GuessCounts are the counts behind a one-run bound (EpsilonBound.Guesses).
@@ -111,20 +118,50 @@ func (o OneRunOptions) resolve() (oneRunConfig, error) {
 }
 
 // value returns the bound of guesses with correct right on m canaries, and the μ bound for StatFDP;
-// tol is the relative precision of the μ search.
+// tol is the relative precision of the μ (and StatFDPApprox's ε) search.
 func (c oneRunConfig) value(m, guesses, correct int, tol float64) (eps, mu float64) {
-	if c.stat == StatFDP {
+	switch c.stat {
+	case StatFDP:
 		mu = fdpMu(m, guesses, correct, c.alpha, tol)
 		return fdpEpsilon(mu, c.delta), mu
+	case StatFDPApprox:
+		return approxDPEpsilon(m, guesses, correct, c.delta, c.alpha, tol), 0
 	}
 	return OneRunEpsilon(m, guesses, correct, c.delta, c.alpha), 0
 }
 
 func (c oneRunConfig) method() string {
-	if c.stat == StatFDP {
+	switch c.stat {
+	case StatFDP:
 		return FDPMethod
+	case StatFDPApprox:
+		return FDPApproxMethod
 	}
 	return OneRunMethod
+}
+
+// Method returns the method name of the bounds that o's statistic gives (OneRunMethod, FDPMethod or
+// FDPApproxMethod), or the error of an unknown statistic.
+func (o OneRunOptions) Method() (string, error) {
+	st, err := ParseOneRunStat(string(o.Stat))
+	if err != nil {
+		return "", err
+	}
+	return oneRunConfig{stat: st}.method(), nil
+}
+
+// StatOf returns the statistic of a one-run bound's method (OneRunMethod, FDPMethod or FDPApproxMethod),
+// so that a bound can be restated from its counts at another significance; false for other methods.
+func StatOf(method string) (OneRunStat, bool) {
+	switch method {
+	case OneRunMethod:
+		return StatSteinke, true
+	case FDPMethod:
+		return StatFDP, true
+	case FDPApproxMethod:
+		return StatFDPApprox, true
+	}
+	return "", false
 }
 
 // OneRunBound returns the ε lower bound of a one-run audit from its counts: of guesses membership guesses
@@ -134,8 +171,9 @@ func (c oneRunConfig) method() string {
 // the probability of correct or more right guesses under (ε, δ)-DP reaches alpha, to within 1e-5 from
 // below. With StatFDP it is the ε at δ of FDPMu's μ (Mahloujifar, Melis & Chaudhuri 2024), which holds
 // within the Gaussian-DP family only (the result's Caveat says so) and is refused at δ = 0, where every
-// μ > 0 gives ε = ∞. Both are 0 when the guesses show no evidence (no correct guess, or no more than
-// chance gives).
+// μ > 0 gives ε = ∞. With StatFDPApprox it is ApproxDPEpsilon: the same audit with the (ε, δ)-DP
+// trade-off functions, a bound for every mechanism like StatSteinke's. All are 0 when the guesses show
+// no evidence (no correct guess, or no more than chance gives).
 //
 // Preconditions, written into the result's Guarantee: the m canaries were each included in the training
 // set independently with probability ½ and the rest of the training set fixed (attack.DesignBernoulli;
@@ -346,6 +384,11 @@ func oneRunGuarantee(b EpsilonBound) string {
 	case b.Method == FDPMethod:
 		s = fmt.Sprintf("No evidence against μ-GDP training for any μ > 0 at %s confidence: %s, no more than a perfectly "+
 			"private mechanism makes likely. This is not evidence of privacy; a stronger attack or more canaries may find some.", conf, counts)
+	case b.Method == FDPApproxMethod && b.Value > 0:
+		s = fmt.Sprintf("With %s confidence, the training algorithm is not %s for any ε below %.4g: %s, each canary included "+
+			"independently with probability ½, which every such mechanism (f-DP with the trade-off function of (ε, δ)-DP) makes less "+
+			"likely than %g (Mahloujifar, Melis & Chaudhuri 2024, with that trade-off function). This holds whatever the shape of the "+
+			"mechanism's privacy curve.", conf, dp, b.Value, counts, b.Alpha)
 	case b.Value > 0:
 		s = fmt.Sprintf("With %s confidence, the training algorithm is not %s for any ε below %.4g: %s, each canary included "+
 			"independently with probability ½, which such a guarantee makes less likely than %g (Steinke, Nasr & Jagielski 2023).",

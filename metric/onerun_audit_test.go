@@ -167,6 +167,10 @@ func TestOneRunLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	approx, err := OneRunBound(1000, 100, 90, OneRunOptions{Stat: StatFDPApprox})
+	if err != nil {
+		t.Fatal(err)
+	}
 	notDP, err := OneRunBound(1000, 100, 90, OneRunOptions{NotDP: "pairs design"})
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +197,7 @@ func TestOneRunLabels(t *testing.T) {
 	}{
 		{"steinke", steinke, OneRunMethod, true, "", "not (ε, δ=1e-5)-differentially private for any ε below"},
 		{"fdp", fdp, FDPMethod, true, "Gaussian-DP family only", "Within the Gaussian-DP family"},
+		{"fdp-approx", approx, FDPApproxMethod, true, "", "whatever the shape of the mechanism's privacy curve"},
 		{"not dp", notDP, OneRunMethod, false, "pairs design", "Not a DP bound: pairs design"},
 		{"no evidence", none, OneRunMethod, true, "", "No evidence against"},
 		{"privacy meter", abstain.Bound(), AbstainMaxMethod, false, "voids the p-value", "Not a DP bound"},
@@ -230,6 +235,18 @@ func TestOneRunLabels(t *testing.T) {
 	}
 	if steinke.Value != OneRunEpsilon(1000, 100, 90, DefaultEpsilonDelta, 0.05) || none.Value != 0 || !(fdp.Value > steinke.Value) {
 		t.Errorf("values: steinke %v, none %v, fdp %v", steinke.Value, none.Value, fdp.Value)
+	}
+	if want, _ := ApproxDPEpsilon(1000, 100, 90, DefaultEpsilonDelta, 0.05); approx.Value != want || !(want > 0) {
+		t.Errorf("fdp-approx %v, want ApproxDPEpsilon's %v", approx.Value, want)
+	}
+	for _, m := range []string{OneRunMethod, FDPMethod, FDPApproxMethod} {
+		st, ok := StatOf(m)
+		if c, _ := (OneRunOptions{Stat: st}).resolve(); !ok || c.method() != m {
+			t.Errorf("StatOf(%q) = %q, %v", m, st, ok)
+		}
+	}
+	if _, ok := StatOf(HoldoutMethod); ok {
+		t.Error("StatOf(holdout): a one-run statistic")
 	}
 }
 

@@ -88,6 +88,7 @@ func gaussianMechanism(sigma, claimedSigma, delta float64) simMechanism {
 // simAudit is one audit run by the harness on a simulated data set.
 type simAudit struct {
 	name string
+	stat OneRunStat // the one-run statistic, "" for the others
 	run  func(scores []float64, in []bool, runScores []float64, runIn []bool, seed uint64) (float64, error)
 }
 
@@ -101,27 +102,27 @@ func simAudits(mech simMechanism, m int, delta float64, selection bool) []simAud
 			kPlus = aprioriGuesses(mech, m, delta, stat)
 			kMinus = kPlus
 		}
-		return simAudit{fmt.Sprintf("%s k±=%d", stat, kPlus), func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
+		return simAudit{fmt.Sprintf("%s k±=%d", stat, kPlus), stat, func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
 			b, err := OneRunAudit(s, in, OneRunOptions{Stat: stat, Delta: delta, KPlus: kPlus, KMinus: kMinus, Seed: seed})
 			return b.Value, err
 		}}
 	}
 	selected := func(stat OneRunStat) simAudit {
-		return simAudit{fmt.Sprintf("%s select ½", stat), func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
+		return simAudit{fmt.Sprintf("%s select ½", stat), stat, func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
 			b, err := OneRunAudit(s, in, OneRunOptions{Stat: stat, Delta: delta, SelectFraction: 0.5, Seed: seed})
 			return b.Value, err
 		}}
 	}
-	as := []simAudit{fixed(StatSteinke), fixed(StatFDP)}
+	as := []simAudit{fixed(StatSteinke), fixed(StatFDP), fixed(StatFDPApprox)}
 	if selection {
-		as = append(as, selected(StatSteinke), selected(StatFDP))
+		as = append(as, selected(StatSteinke), selected(StatFDP), selected(StatFDPApprox))
 	}
 	return append(as,
-		simAudit{"holdout", func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
+		simAudit{"holdout", "", func(s []float64, in []bool, _ []float64, _ []bool, seed uint64) (float64, error) {
 			b, err := HoldoutEpsilon(s, in, EpsilonOptions{Delta: delta, Seed: seed})
 			return b.Value, err
 		}},
-		simAudit{"multi-run", func(_ []float64, _ []bool, s []float64, in []bool, seed uint64) (float64, error) {
+		simAudit{"multi-run", "", func(_ []float64, _ []bool, s []float64, in []bool, seed uint64) (float64, error) {
 			b, err := MultiRunEpsilon(s, in, EpsilonOptions{Delta: delta, Seed: seed})
 			return b.Value, err
 		}},
@@ -194,7 +195,7 @@ func runSoundness(t *testing.T, mech simMechanism, m, seeds int, delta float64, 
 	for a, au := range audits {
 		c := simCell{mech: mech, m: m, audit: au.name, values: vals[a]}
 		promise := mech.eps
-		if strings.HasPrefix(au.name, string(StatFDP)) {
+		if au.stat == StatFDP {
 			promise = mech.fdpPromise
 		}
 		for _, v := range vals[a] {

@@ -108,9 +108,10 @@ func (c *DPClaim) EpsilonAt(delta float64) float64 {
 // Its claim's fields are those of DPClaim.
 //
 // Checked are the bounds that hold for every mechanism and rest on independent memberships (dp_bound):
-// each attack's holdout bound (per target when there are several), the multi-run bounds and the one-run
-// Steinke bound; not the f-DP bound (it holds only within the Gaussian-DP family, which DP-SGD's curve is
-// not) nor a bound that is no DP bound. Each of the Checks bounds is restated at significance
+// each attack's holdout bound (per target when there are several), the multi-run bounds, the one-run
+// Steinke bound and the one-run f-DP bound with the (ε, δ)-DP trade-off functions; not the f-DP bound of
+// the Gaussian family (it holds only within that family, which DP-SGD's curve is not) nor a bound that is
+// no DP bound. Each of the Checks bounds is restated at significance
 // Alpha/Checks (Bonferroni) from its counts, so that a training that keeps its claim shows a violation
 // with probability at most Alpha, all checks together. An audit is offending when its restated ε bound
 // exceeds the claim's ε at its δ, or (for bounds with an operating point) when its point's TPR lower
@@ -256,13 +257,13 @@ func checkable(b *metric.EpsilonBound) string {
 		return "not a DP bound: " + b.Caveat
 	case b.Method == metric.FDPMethod:
 		return "not checked: the f-DP bound holds only within the Gaussian-DP family, and DP-SGD's privacy curve is not Gaussian, " +
-			"so a value above the accountant's ε contradicts nothing"
+			"so a value above the accountant's ε contradicts nothing; the same audit with the (ε, δ)-DP trade-off functions (" + metric.FDPApproxMethod + ") bounds ε for every mechanism"
 	case b.Method == metric.HoldoutMethod || b.Method == metric.MultiRunMethod:
 		if b.Threshold == nil {
 			return "not checked: the audit found no threshold (its selection half lacks members or non-members)"
 		}
 		return ""
-	case b.Method == metric.OneRunMethod:
+	case b.Method == metric.OneRunMethod || b.Method == metric.FDPApproxMethod:
 		if b.Guesses == nil {
 			return "not checked: the bound has no guess counts"
 		}
@@ -272,11 +273,11 @@ func checkable(b *metric.EpsilonBound) string {
 }
 
 // restate returns bound b at significance level, from its counts, and its operating point (nil for a
-// one-run bound).
+// one-run bound, restated with its own statistic).
 func restate(b *metric.EpsilonBound, level float64) (float64, *DPPoint, error) {
-	if b.Method == metric.OneRunMethod {
+	if st, ok := metric.StatOf(b.Method); ok {
 		g := b.Guesses
-		r, err := metric.OneRunBound(g.Canaries, g.Guesses, g.Correct, metric.OneRunOptions{Stat: metric.StatSteinke, Alpha: level, Delta: b.Delta, NoDelta: b.Delta == 0})
+		r, err := metric.OneRunBound(g.Canaries, g.Guesses, g.Correct, metric.OneRunOptions{Stat: st, Alpha: level, Delta: b.Delta, NoDelta: b.Delta == 0})
 		return r.Value, nil, err
 	}
 	if b.EvalMembers < 1 || b.EvalNonMembers < 1 || b.TP > b.EvalMembers || b.FP > b.EvalNonMembers || b.TP < 0 || b.FP < 0 {

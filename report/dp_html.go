@@ -40,6 +40,8 @@ func methodName(m string) string {
 		return "one-run (Steinke et al.)"
 	case metric.FDPMethod:
 		return "one-run f-DP (Gaussian)"
+	case metric.FDPApproxMethod:
+		return "one-run f-DP ((ε, δ) trade-off)"
 	}
 	return m
 }

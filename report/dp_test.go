@@ -199,6 +199,25 @@ func TestDPCheckRules(t *testing.T) {
 	if s := chk.Audits[1]; !s.Checked || s.Point != nil || !s.Offending || !s.ExceedsEpsilon {
 		t.Errorf("Steinke bound: %+v", s)
 	}
+
+	// The f-DP bound with the (ε, δ) trade-off holds for every mechanism: it is checked, restated with
+	// its own statistic at the check's level, where the Gaussian one is not checked.
+	approx, err := metric.OneRunBound(5000, 100, 100, metric.OneRunOptions{Stat: metric.StatFDPApprox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err = checkDP(claim, []namedBound{{"f-DP", &fdp}, {"f-DP (ε, δ)", &approx}, {"Steinke", strong[1].b}}, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := metric.ApproxDPEpsilon(5000, 100, 100, approx.Delta, 0.05/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := chk.Audits[1]; chk.Checks != 2 || chk.Audits[0].Checked || !a.Checked || a.CheckedValue == nil || math.Abs(*a.CheckedValue-want) > 1e-9*want ||
+		!(*a.CheckedValue < a.Value) || !a.ExceedsEpsilon || !chk.Violation {
+		t.Errorf("f-DP (ε, δ) in the check: %d checks, %+v; want checked at α/2 = %v", chk.Checks, a, want)
+	}
 	if len(chk.TradeOffCurve.FPR) != 62 || chk.TradeOffCurve.FPR[0] != 0 || chk.TradeOffCurve.FPR[61] != 1 {
 		t.Errorf("trade-off curve sampled at %d FPRs from %v", len(chk.TradeOffCurve.FPR), chk.TradeOffCurve.FPR)
 	}

@@ -65,7 +65,7 @@ func CompareDP(runs []DPRun) ([]DPCompareRow, error) {
 			row.Claimed, row.Delta, row.NoiseMultiplier, row.Sampling, row.Caveat, row.Violation = &e, d.Delta, d.NoiseMultiplier, d.Sampling, d.Caveat, d.Violation
 		}
 		add := func(name string, b *metric.EpsilonBound) {
-			g := strings.Contains(b.Method, "fdp")
+			g := b.Method == metric.FDPMethod // the Gaussian family only; one-run-fdp-approx holds for every mechanism
 			row.Bounds = append(row.Bounds, DPCompareBound{Audit: name, Method: b.Method, Value: b.Value, Alpha: b.Alpha, Delta: b.Delta, Gaussian: g})
 			if !g && b.Value > row.Best {
 				row.Best, row.BestName = b.Value, name

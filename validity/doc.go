@@ -16,7 +16,9 @@
 // (records share reference models, so within-seed counts understate the variance), at level 0.001
 // Bonferroni-corrected over the cells; the same for the TPR at 0.1 % FPR against its value under permuted
 // memberships (which accounts for ties and discreteness); and that the number of seeds whose holdout ε
-// lower bound (metric.HoldoutEpsilon) is positive is consistent with its α (binomial tail ≥ 0.001). The
+// lower bound (metric.HoldoutEpsilon) is positive is consistent with its α (binomial tail ≥ 0.001), and
+// under the bernoulli design, whose memberships are the one-run audit's, so is each one-run bound's
+// (metric.OneRunAudit with k± fixed in advance: Steinke, f-DP Gaussian, f-DP (ε, δ)). The
 // leak harness checks that each attack's mean AUC under a design equals, within Welch's t interval, its
 // mean AUC when the target's memberships are independent coins and the reference counts are those the
 // design leaves (Design.Independent).

@@ -146,7 +146,12 @@ type NullCell struct {
 	EpsPositive int     `json:"epsilon_positive"`
 	EpsTail     float64 `json:"epsilon_tail_probability"`
 	EpsPass     bool    `json:"epsilon_pass"`
-	// Pass: no seed failed and the three checks pass.
+	// OneRun (the bernoulli design only: its memberships are the one-run audit's, independent coins with
+	// probability ½) checks the one-run ε lower bounds with the target's records as canaries and
+	// k+ = k− = Records/10 fixed in advance, one per statistic (metric.OneRunStats): each must be positive
+	// on at most an Alpha fraction of the seeds, as EpsPositive.
+	OneRun []OneRunNull `json:"one_run,omitempty"`
+	// Pass: no seed failed and the checks pass.
 	Pass bool `json:"pass"`
 	// The per-seed values, in seed order (seeds that failed left out).
 	SeedAUC     []float64 `json:"seed_auc"`
@@ -154,6 +159,19 @@ type NullCell struct {
 	SeedNullTPR []float64 `json:"seed_null_tpr"`
 	SeedEpsilon []float64 `json:"seed_epsilon"`
 }
+
+// OneRunNull is a one-run statistic's null check in a NullCell: Positive of Seeds bounds are positive,
+// Tail is P[Binomial(Seeds, Alpha) ≥ Positive], and Pass that it is at least Level.
+type OneRunNull struct {
+	Method   string  `json:"method"`
+	Positive int     `json:"epsilon_positive"`
+	Seeds    int     `json:"seeds"`
+	Tail     float64 `json:"epsilon_tail_probability"`
+	Pass     bool    `json:"pass"`
+}
+
+// oneRunStats are the one-run statistics the null harness checks on the bernoulli design.
+var oneRunStats = []metric.OneRunStat{metric.StatSteinke, metric.StatFDP, metric.StatFDPApprox}
 
 // LeakCell is the leak harness's verdict on one variant under one design: with a target that leaks as
 // the reference models do, the mean AUC must equal the one under the design's independent counterpart.
@@ -193,6 +211,11 @@ func (r *Report) Failures() []string {
 			}
 			if !c.EpsPass {
 				why = append(why, fmt.Sprintf("ε > 0 on %d of %d seeds at α = %g (binomial tail %.2g)", c.EpsPositive, r.Seeds, r.Alpha, c.EpsTail))
+			}
+			for _, o := range c.OneRun {
+				if !o.Pass {
+					why = append(why, fmt.Sprintf("%s ε > 0 on %d of %d seeds at α = %g (binomial tail %.2g)", o.Method, o.Positive, o.Seeds, r.Alpha, o.Tail))
+				}
 			}
 		}
 		out = append(out, fmt.Sprintf("null %s | %s: %s", c.Design, c.Variant, strings.Join(why, "; ")))
@@ -307,6 +330,18 @@ func nullCell(cfg *Config, v Variant, g Design, level float64, at func(seed int)
 		if o.eps > 0 {
 			c.EpsPositive++
 		}
+		if len(o.oneRun) > 0 && c.OneRun == nil {
+			for _, st := range oneRunStats {
+				m, _ := metric.OneRunOptions{Stat: st}.Method()
+				c.OneRun = append(c.OneRun, OneRunNull{Method: m})
+			}
+		}
+		for i, v := range o.oneRun {
+			c.OneRun[i].Seeds++
+			if v > 0 {
+				c.OneRun[i].Positive++
+			}
+		}
 	}
 	if len(c.SeedAUC) < 2 {
 		return c
@@ -320,6 +355,12 @@ func nullCell(cfg *Config, v Variant, g Design, level float64, at func(seed int)
 	c.EpsTail = binomialTail(c.EpsPositive, len(c.SeedEpsilon), cfg.Alpha)
 	c.EpsPass = c.EpsTail >= cfg.Level
 	c.Pass = len(c.Errors) == 0 && c.AUCPass && c.TPRPass && c.EpsPass
+	for i := range c.OneRun {
+		o := &c.OneRun[i]
+		o.Tail = binomialTail(o.Positive, o.Seeds, cfg.Alpha)
+		o.Pass = o.Tail >= cfg.Level
+		c.Pass = c.Pass && o.Pass
+	}
 	return c
 }
 
@@ -373,6 +414,7 @@ type job struct {
 // outcome is one variant's result on one data set.
 type outcome struct {
 	auc, tpr, nullTPR, eps float64
+	oneRun                 []float64 // the one-run bounds of oneRunStats, when checked
 	err                    error
 }
 
@@ -452,14 +494,16 @@ func (j job) run(ctx context.Context, cfg *Config, scorers []Scorer, scorerErr [
 			d = firstQueries(full, v.Queries)
 			views[v.Queries] = d
 		}
-		out[k] = evaluate(scorers[k], d, target, tm, perms, j.kind == null, cfg.Alpha, seed)
+		oneRun := j.kind == null && !j.independent && g.Kind == attack.DesignBernoulli
+		out[k] = evaluate(scorers[k], d, target, tm, perms, j.kind == null, oneRun, cfg.Alpha, seed)
 	}
 	return out, nil
 }
 
 // evaluate scores d for target and measures the scores: AUC, and for the null harness TPR at TPRFPR, its
-// mean under the permuted memberships perms, and the holdout ε lower bound.
-func evaluate(score Scorer, d *attack.Data, target int, tm []bool, perms [][]bool, isNull bool, alpha float64, seed uint64) (o outcome) {
+// mean under the permuted memberships perms, the holdout ε lower bound, and with oneRun the one-run
+// bounds (the records as canaries, k+ = k− = a tenth of them).
+func evaluate(score Scorer, d *attack.Data, target int, tm []bool, perms [][]bool, isNull, oneRun bool, alpha float64, seed uint64) (o outcome) {
 	scores, err := score(d, target)
 	if err != nil {
 		o.err = err
@@ -489,6 +533,17 @@ func evaluate(score Scorer, d *attack.Data, target int, tm []bool, perms [][]boo
 		return o
 	}
 	o.eps = b.Value
+	if oneRun {
+		k := max(1, len(scores)/10)
+		for _, st := range oneRunStats {
+			b, err := metric.OneRunAudit(scores, tm, metric.OneRunOptions{Stat: st, Alpha: alpha, KPlus: k, KMinus: k, Seed: seed})
+			if err != nil {
+				o.err = fmt.Errorf("one-run %s bound: %w", st, err)
+				return o
+			}
+			o.oneRun = append(o.oneRun, b.Value)
+		}
+	}
 	return o
 }
 

@@ -29,7 +29,7 @@ func (r *Report) WriteTables(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d (p %.2g)%s\t%s%s\n", c.Design, c.Variant,
 				mark(fmt.Sprintf("%.4f ± %.4f", c.AUC.Mean, c.AUC.HalfWidth), c.AUCPass),
 				mark(fmt.Sprintf("%.4f − %.4f = %+.4f ± %.4f", c.MeanTPR, c.MeanNullTPR, c.TPR.Mean, c.TPR.HalfWidth), c.TPRPass),
-				c.EpsPositive, len(c.SeedEpsilon), c.EpsTail, markSuffix(c.EpsPass), verdict, errorNote(c.Errors))
+				c.EpsPositive, len(c.SeedEpsilon), c.EpsTail, markSuffix(c.EpsPass)+oneRunNote(c.OneRun), verdict, errorNote(c.Errors))
 		}
 		fmt.Fprintf(tw, "null harness: %d of %d cells fail\n\n", failed, cells)
 	}
@@ -79,4 +79,13 @@ func errorNote(errs []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%d seeds failed: %s)", len(errs), errs[0])
+}
+
+// oneRunNote lists a cell's one-run null counts (the bernoulli design): "; one-run-steinke 1/20 …".
+func oneRunNote(rs []OneRunNull) string {
+	s := ""
+	for _, o := range rs {
+		s += fmt.Sprintf("; %s %d/%d%s", o.Method, o.Positive, o.Seeds, markSuffix(o.Pass))
+	}
+	return s
 }

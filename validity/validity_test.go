@@ -11,6 +11,7 @@ import (
 
 	"github.com/pmeter/pmeter/attack"
 	"github.com/pmeter/pmeter/duci"
+	"github.com/pmeter/pmeter/metric"
 	"github.com/pmeter/pmeter/ramia"
 )
 
@@ -28,6 +29,13 @@ func TestNullHarness(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReport(t, rep, len(cfg.Variants)*len(cfg.Designs))
+	// The one-run bounds (Steinke, f-DP Gaussian, f-DP (ε, δ)) are checked on the bernoulli design only,
+	// whose memberships are the one-run audit's.
+	for _, c := range rep.Null {
+		if want := map[bool]int{true: len(oneRunStats)}[c.Design == "bernoulli"]; len(c.OneRun) != want || want > 0 && c.OneRun[2].Method != metric.FDPApproxMethod {
+			t.Errorf("%s | %s: one-run checks %+v, want %d", c.Design, c.Variant, c.OneRun, want)
+		}
+	}
 }
 
 // TestLeakHarness runs the reduced leak harness: on a target that leaks as the reference models do, every

@@ -13,7 +13,7 @@ import (
 )
 
 const dpAuditUsage = `Usage:
-  pmeter dp audit --canaries M --guesses G --correct C [--delta D] [--method steinke|fdp] [flags]
+  pmeter dp audit --canaries M --guesses G --correct C [--delta D] [--method steinke|fdp|fdp-approx] [flags]
   pmeter dp audit --scores S.npy --included MASK.npy (--k-plus N --k-minus N | --select-fraction F) [flags]
   pmeter dp audit --scores S.npy --included MASK.npy --method multi-run [flags]
 
@@ -27,6 +27,9 @@ of the training set fixed; pmeter's "bernoulli" design):
   fdp        Mahloujifar, Melis & Chaudhuri 2024, Gaussian-DP family: the audit rejects μ-GDP up to a μ,
              and the bound is that μ's ε at δ. Tighter, but it holds only within the Gaussian-DP family
              (a mechanism with another privacy curve can have a smaller ε), and needs δ > 0.
+  fdp-approx the same f-DP audit with the trade-off functions of (ε, δ)-DP itself: with probability
+             ≥ 1 − alpha, training is not (ε, δ)-DP for any ε below the bound. Holds for every
+             mechanism, δ = 0 included; about steinke's value, larger when 2·m·δ is not small.
   The number of guesses must be fixed before the scores are seen: from counts, you promise that; from
   a score file, either --k-plus/--k-minus (the k+ highest scores guessed included, the k− lowest
   excluded, the rest abstain; ties broken at random) or --select-fraction F (that fraction of the
@@ -47,7 +50,7 @@ Flags:
   --k-plus N           guess the N highest-scoring canaries included
   --k-minus N          guess the N lowest-scoring canaries excluded
   --select-fraction F  choose the numbers of guesses on this fraction of the canaries, in (0, 1)
-  --method M           steinke (default), fdp or multi-run
+  --method M           steinke (default), fdp, fdp-approx or multi-run
   --alpha A            significance, in (0, 1) (default 0.05)
   --delta D            δ, in [0, 1) (default 1e-5; 0 for pure DP, not with fdp)
   --seed N             seed of the selection split, the tie breaks and the multi-run halves (default 0)
@@ -151,8 +154,8 @@ func parseDPAudit(args []string, stdout io.Writer) (dpAuditConfig, error) {
 	case !(*delta >= 0 && *delta < 1):
 		return c, usagef("--delta %v: want a δ in [0, 1)", *delta)
 	}
-	if c.method != "steinke" && c.method != "fdp" && c.method != "multi-run" {
-		return c, usagef("--method %q: want steinke, fdp or multi-run", c.method)
+	if c.method != "steinke" && c.method != "fdp" && c.method != "fdp-approx" && c.method != "multi-run" {
+		return c, usagef("--method %q: want steinke, fdp, fdp-approx or multi-run", c.method)
 	}
 	guessFlags := set["k-plus"] || set["k-minus"] || set["select-fraction"]
 	switch c.compat {

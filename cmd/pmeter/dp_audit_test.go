@@ -60,6 +60,8 @@ func TestDPAuditCounts(t *testing.T) {
 		{[]string{"--canaries", "1000", "--guesses", "100", "--correct", "90", "--delta", "0", "--alpha", "0.01"}, metric.OneRunOptions{NoDelta: true, Alpha: 0.01}},
 		{[]string{"--canaries", "1000", "--guesses", "100", "--correct", "90", "--method", "fdp", "--delta", "1e-6"}, metric.OneRunOptions{Stat: metric.StatFDP, Delta: 1e-6}},
 		{[]string{"--canaries", "1000", "--guesses", "100", "--correct", "50", "--method", "fdp"}, metric.OneRunOptions{Stat: metric.StatFDP}},
+		{[]string{"--canaries", "1000", "--guesses", "100", "--correct", "90", "--method", "fdp-approx"}, metric.OneRunOptions{Stat: metric.StatFDPApprox}},
+		{[]string{"--canaries", "1000", "--guesses", "100", "--correct", "90", "--method", "fdp-approx", "--delta", "0"}, metric.OneRunOptions{Stat: metric.StatFDPApprox, NoDelta: true}},
 	} {
 		got := dpAuditJSON(t, tt.args...)
 		want, err := metric.OneRunBound(1000, 100, got.Guesses.Correct, tt.opt)
@@ -91,6 +93,7 @@ func TestDPAuditScores(t *testing.T) {
 	}{
 		{[]string{"--k-plus", "100", "--k-minus", "50"}, metric.OneRunOptions{KPlus: 100, KMinus: 50}},
 		{[]string{"--k-plus", "100", "--seed", "4", "--method", "fdp"}, metric.OneRunOptions{KPlus: 100, Seed: 4, Stat: metric.StatFDP}},
+		{[]string{"--k-plus", "100", "--k-minus", "50", "--method", "fdp-approx"}, metric.OneRunOptions{KPlus: 100, KMinus: 50, Stat: metric.StatFDPApprox}},
 		{[]string{"--select-fraction", "0.25", "--seed", "2"}, metric.OneRunOptions{SelectFraction: 0.25, Seed: 2}},
 	} {
 		got := dpAuditJSON(t, append(files, tt.args...)...)

@@ -22,11 +22,12 @@ The white-box DP audit's soundness, end to end: for each claimed ε, DP-SGD with
 the accountant calibrates for it trains --seeds times (real training with nn's DP-SGD: an MLP of 1,218
 parameters on synthetic data; or --train sim, the DP-SGD step simulated exactly on the canaries'
 coordinates), each time with --canaries Dirac gradient canaries included with probability ½, and the
-white-box audit's bounds are computed: one-run Steinke et al. and f-DP (k± planned from the claim before
-training), the holdout bound on the same scores, and with --multi-run-groups the multi-run bound (one
-canary over --multi-runs trainings). A sound training fails when a checked bound exceeds the claimed ε
-on more audits than α allows (binomial tail below 0.001); the f-DP bound is shown, not checked (it holds
-within the Gaussian-DP family only). For the first claimed ε, deliberately broken trainings follow
+white-box audit's bounds are computed: one-run Steinke et al., f-DP Gaussian and f-DP (ε, δ) (k±
+planned from the claim before training), the holdout bound on the same scores, and with
+--multi-run-groups the multi-run bound (one canary over --multi-runs trainings). A sound training fails
+when a checked bound exceeds the claimed ε on more audits than α allows (binomial tail below 0.001); the
+Gaussian f-DP bound is shown, not checked, unless the steps are full-batch (it holds within the
+Gaussian-DP family only). For the first claimed ε, deliberately broken trainings follow
 (--broken): noise=F trains at σ·F while claiming σ, norm=K inserts the canaries at K·C as a DP-SGD that
 skips clipping would; each is "flagged" when its bound exceeds the claim on most audits. Prints a
 Markdown table; the exit status is 1 when a sound training fails.

@@ -25,8 +25,9 @@ func TestDPSoundnessCommand(t *testing.T) {
 		Audit  string    `json:"audit"`
 		Values []float64 `json:"values"`
 	}
-	if err := json.Unmarshal(b, &cells); err != nil || len(cells) != 8 || len(cells[0].Values) != 4 {
-		t.Errorf("JSON: %d cells (%v), want 8 of 4 bounds", len(cells), err)
+	// Per training (sound, clipping skipped): Steinke, f-DP Gaussian, f-DP (ε, δ), holdout, multi-run.
+	if err := json.Unmarshal(b, &cells); err != nil || len(cells) != 10 || len(cells[0].Values) != 4 || cells[2].Audit != "one-run f-DP (ε, δ)" {
+		t.Errorf("JSON: %d cells (%v), want 10 of 4 bounds", len(cells), err)
 	}
 	if code, _, stderr := attackCLI(t, "dp", "soundness", "--seeds", "4", "--json", out); code == 0 || !strings.Contains(stderr, "exists; use --force") {
 		t.Errorf("existing JSON file: exit %d, stderr %q", code, stderr)

@@ -20,7 +20,8 @@ Runs the validity harnesses on synthetic signals (no model is trained) and print
         membership design, the mean AUC over the seeds must lie within a 99.9 % Student-t interval of 0.5
         (Bonferroni over the cells), the TPR at 0.1 % FPR must equal its value under permuted memberships,
         and the holdout ε lower bound must be positive on no more seeds than its α allows (binomial tail
-        probability ≥ 0.001);
+        probability ≥ 0.001); under the bernoulli design so must the one-run bounds (Steinke, f-DP
+        Gaussian, f-DP (ε, δ); the records as canaries, k± a tenth of them);
   leak  the target leaks as the references do: each variant's mean AUC under a design must equal its mean
         AUC with independent memberships and the same reference counts (Welch t interval).
 
