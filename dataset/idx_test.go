@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func idxBytes(t *testing.T, dims []int, data []byte) []byte {
+func idxBytes(t testing.TB, dims []int, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := EncodeIDX(&b, &IDX{Dims: dims, Data: data}); err != nil {

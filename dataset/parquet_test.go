@@ -29,7 +29,7 @@ type pqDecimal int32
 // writeParquet writes the table as a Parquet file with the given writer options (the schema is a
 // Group, so the file's columns are in name order) and the same table as a CSV file, with nulls as
 // empty fields, booleans as 0/1 and numbers in Go's shortest form. It returns both paths.
-func writeParquet(t *testing.T, dir, base string, cols []pqCol, opts ...parquet.WriterOption) (pq, cs string) {
+func writeParquet(t testing.TB, dir, base string, cols []pqCol, opts ...parquet.WriterOption) (pq, cs string) {
 	t.Helper()
 	cols = slices.Clone(cols)
 	slices.SortFunc(cols, func(a, b pqCol) int { return cmpString(a.name, b.name) })
