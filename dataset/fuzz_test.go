@@ -42,6 +42,14 @@ func checkLoaded(t *testing.T, name string, d *Dataset, err error, want []int) {
 	}
 }
 
+func sumInts(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
+
 // fuzzFile writes in to a new file called name in a temporary directory and returns its path.
 func fuzzFile(t *testing.T, name string, in []byte) string {
 	t.Helper()
@@ -305,7 +313,20 @@ func FuzzFromNPY(f *testing.F) {
 		if err != nil {
 			return
 		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		d, err := fromArrays(x, y, "x.npy", "y.npy", "npy")
+		if err == nil {
+			counts := d.ClassCounts() // what a split or a model's output layer sizes by the classes
+			if n := sumInts(counts); n != d.Len() {
+				t.Fatalf("class counts add up to %d, want %d records", n, d.Len())
+			}
+		}
+		runtime.ReadMemStats(&after)
+		// float32 features, int labels and the class counts are bounded by the arrays' sizes.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20+16*uint64(x.Len()+y.Len()) {
+			t.Fatalf("%d features and %d labels allocated %d bytes", x.Len(), y.Len(), alloc)
+		}
 		if err != nil {
 			if !strings.Contains(err.Error(), "x.npy") && !strings.Contains(err.Error(), "y.npy") {
 				t.Fatalf("error names neither file: %v", err)
