@@ -50,6 +50,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -821,6 +822,10 @@ func readManifest(path string) (Manifest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return m, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return m, fmt.Errorf("%s: more after the JSON object, which ends at byte %d; want one object", filepath.Base(path), end)
 	}
 	switch m.Layout {
 	case "", LayoutPrivacyMeter, LayoutLiRA:

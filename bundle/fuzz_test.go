@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,13 +82,23 @@ func FuzzLoad(f *testing.F) {
 		}
 		d, err := Load(dir)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "bundle "+dir+": ") {
+			msg, ok := strings.CutPrefix(err.Error(), "bundle "+dir+": ")
+			if !ok {
 				t.Fatalf("error does not name the bundle: %v", err)
+			}
+			// Past the bundle, an error names the file (or bundle.json's field) at fault; only a bundle
+			// without any signal array has no file to name.
+			if !strings.Contains(msg, ".npy") && !strings.Contains(msg, ".csv") && !strings.Contains(msg, ManifestFile) &&
+				!strings.HasPrefix(msg, "no signal arrays found") {
+				t.Fatalf("error names no file: %v", err)
 			}
 			return
 		}
 		if err := d.Validate(); err != nil {
 			t.Fatalf("loaded data that are not valid: %v", err)
+		}
+		if len(manifest) > 0 && !json.Valid(manifest) {
+			t.Fatalf("loaded a bundle whose %s is not one JSON value: %q", ManifestFile, manifest)
 		}
 		for _, ls := range [][]int{d.Labels, d.PopLabels} {
 			for i, y := range ls {
