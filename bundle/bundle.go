@@ -80,7 +80,7 @@ type Manifest struct {
 	// empty means infer it (attack.InferDesign). Only declared bernoulli or lira memberships allow an ε
 	// bound on differential privacy (attack.CheckDPDesign).
 	Design string `json:"design,omitempty"`
-	// TrajectoryEpochs are the epochs of loss_trajectory's checkpoints, increasing; empty means 1, 2, ….
+	// TrajectoryEpochs are the epochs of loss_trajectory's checkpoints, increasing and ≥ 0; empty means 1, 2, ….
 	TrajectoryEpochs []int `json:"trajectory_epochs,omitempty"`
 }
 
@@ -826,6 +826,11 @@ func readManifest(path string) (Manifest, error) {
 	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
 		return m, fmt.Errorf("%s: more after the JSON object, which ends at byte %d; want one object", filepath.Base(path), end)
+	}
+	for k, e := range m.TrajectoryEpochs {
+		if e < 0 || (k > 0 && e <= m.TrajectoryEpochs[k-1]) {
+			return m, fmt.Errorf("%s: \"trajectory_epochs\" %v: epoch %d (entry %d) does not follow the previous one; want increasing epochs ≥ 0", filepath.Base(path), m.TrajectoryEpochs, e, k+1)
+		}
 	}
 	switch m.Layout {
 	case "", LayoutPrivacyMeter, LayoutLiRA:
