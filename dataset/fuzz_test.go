@@ -253,7 +253,7 @@ func FuzzIDX(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			t.Fatalf("loaded a dataset that is not valid: %v", err)
 		}
-		if d.Len() != img.Dims[0] || d.Dim()*d.Len() != len(img.Data) {
+		if d.Len() == 0 || d.Len() != img.Dims[0] || d.Dim()*d.Len() != len(img.Data) {
 			t.Fatalf("%d records of %d features from images %v", d.Len(), d.Dim(), img.Dims)
 		}
 		for _, v := range d.X {
@@ -336,7 +336,7 @@ func FuzzFromNPY(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			t.Fatalf("loaded a dataset that is not valid: %v", err)
 		}
-		if d.Len() != x.Shape[0] {
+		if d.Len() == 0 || d.Len() != x.Shape[0] {
 			t.Fatalf("%d records from features of shape %s", d.Len(), npy.ShapeString(x.Shape))
 		}
 	})

@@ -87,6 +87,9 @@ func fromArrays(x, y *npy.Array, xName, yName, name string) (*Dataset, error) {
 	default:
 		return nil, fmt.Errorf("%s: labels have shape %s; want (%d,) or (%d, 1) to match features %s", yName, npy.ShapeString(y.Shape), n, n, npy.ShapeString(x.Shape))
 	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no records (features of shape %s)", xName, npy.ShapeString(x.Shape))
+	}
 	d := &Dataset{Name: name, Shape: shape, Y: make([]int, n)}
 	dim := d.Dim()
 	if dim == 0 {

@@ -106,6 +106,7 @@ func TestLoadNPYErrors(t *testing.T) {
 		{"fractional label", x, writeNPY(t, dir, "yf.npy", npy.NewFloat64([]float64{0, 1.5, 2}, 3)), []string{"yf.npy", "element 1 is 1.5"}},
 		{"NaN feature", nan, y, []string{"nan.npy", "record 1 feature 1 is NaN"}},
 		{"float32 overflow", big, y, []string{"big.npy", "record 1 feature 0: 1e+300 is beyond the range of a float32 feature"}},
+		{"no records", writeNPY(t, dir, "x0.npy", npy.NewFloat64(nil, 0, 2)), writeNPY(t, dir, "y0.npy", npy.NewInt64(nil, 0)), []string{"x0.npy: no records (features of shape (0, 2))"}},
 		{"scalar", writeNPY(t, dir, "s.npy", npy.NewFloat64([]float64{1})), y, []string{"s.npy", "scalar"}},
 		{"not npy", write(t, dir, "bad.npy", []byte("hello")), y, []string{"bad.npy"}},
 	}
