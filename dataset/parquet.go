@@ -212,6 +212,12 @@ func parquetColumnOf(c *parquet.Column) *parquetColumn {
 		lt = l.Value
 	}
 	if dec, ok := lt.(*format.DecimalType); ok {
+		if dec.Scale < 0 || dec.Precision < 1 || dec.Scale > dec.Precision {
+			// The format requires 0 ≤ scale ≤ precision. A file outside it is corrupt, and a scale below
+			// −323 made 10^scale 0 and so every 0 a NaN, read as a missing value.
+			pc.why = fmt.Sprintf("DECIMAL(%d, %d) (precision, scale: the scale must lie in 0..precision)", dec.Precision, dec.Scale)
+			return pc
+		}
 		pc.scale = math.Pow10(int(dec.Scale))
 		switch t.Kind() {
 		case parquet.Int32, parquet.Int64:

@@ -475,6 +475,22 @@ func TestLoadParquetColumnTypes(t *testing.T) {
 	})
 	_, _, err = LoadParquet(filepath.Join(dir, "inf.parquet"), TabularOptions{})
 	wantErr(t, "infinite", err, "record 1 (row group 0, row 1)", `column "x"`, "infinite")
+
+	writeParquet(t, dir, "big", []pqCol{
+		{"x", parquet.Leaf(parquet.DoubleType), []any{1.0, -1e300}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
+	})
+	_, _, err = LoadParquet(filepath.Join(dir, "big.parquet"), TabularOptions{})
+	wantErr(t, "beyond float32", err, "record 1 (row group 0, row 1)", `column "x"`, "-1e+300 is beyond the range of a float32 feature")
+
+	// A DECIMAL's scale must lie in 0..precision: one of −400 made 10^scale 0 and each 0 a NaN, a
+	// missing value.
+	writeParquet(t, dir, "scale", []pqCol{
+		{"x", parquet.Decimal(-400, 9, parquet.Int32Type), []any{pqDecimal(0), pqDecimal(0)}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
+	})
+	_, _, err = LoadParquet(filepath.Join(dir, "scale.parquet"), TabularOptions{Missing: MissingMean})
+	wantErr(t, "negative scale", err, `column "x"`, "DECIMAL(9, -400)", "not supported")
 }
 
 // TestLoadParquetOtherWriter reads a file written by another implementation, hyparquet-writer 0.17.0
