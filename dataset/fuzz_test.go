@@ -60,8 +60,8 @@ func fuzzFile(t *testing.T, name string, in []byte) string {
 	return p
 }
 
-// FuzzLoadCSV: LoadCSV under each missing-value policy, with ',' or ';' separators and a label given
-// by name or the last column. A dataset that loads is valid once MissingMean's NaN are imputed, its
+// FuzzLoadCSV: LoadCSV under each missing-value policy, with ',' or ';' separators, a label given by
+// name or the last column, and optionally a group column. A dataset that loads is valid once MissingMean's NaN are imputed, its
 // feature names match its features, and its record counts add up.
 func FuzzLoadCSV(f *testing.F) {
 	for _, s := range []struct {
@@ -74,6 +74,7 @@ func FuzzLoadCSV(f *testing.F) {
 		{"\xef\xbb\xbfage;city;y\n 31 ;\"Paris\";1\n\n42;Rome;0\n?;Paris;2\n", 4 | 1},
 		{"\xef\xbb\xbfage;city;y\n 31 ;\"Paris\";1\n\n42;Rome;0\n?;Paris;2\n", 4 | 2},
 		{"id,v,label,group\n1,NA,cat,u1\n2,0.5,dog,u2\r\n3,1e3,\"cat\",u1\n", 8 | 2},
+		{"id,v,label,group\n1,NA,cat,u1\n2,0.5,dog,u2\r\n3,1e3,\"cat\",u1\n", 8 | 1 | 32},
 		{"x,y\n1,1\n2,NaN\n-7.5e-3,1\n", 1},
 	} {
 		f.Add([]byte(s.text), s.mode)
@@ -90,10 +91,16 @@ func FuzzLoadCSV(f *testing.F) {
 		if mode&16 != 0 {
 			opts.MaxCategories = 3
 		}
+		if mode&32 != 0 {
+			opts.Group = "group"
+		}
 		d, st, err := LoadCSV(name, opts)
 		if err == nil {
 			if d.Len()+st.Dropped != st.Records {
 				t.Fatalf("%d records kept and %d dropped, of %d", d.Len(), st.Dropped, st.Records)
+			}
+			if (opts.Group != "") != (d.Groups != nil) || (d.Groups != nil && len(d.Groups) != d.Len()) {
+				t.Fatalf("%d groups for %d records (group column %q)", len(d.Groups), d.Len(), opts.Group)
 			}
 			if len(d.FeatureNames) != d.Dim() || len(d.ClassNames) != d.Classes {
 				t.Fatalf("%d feature names for %d features, %d class names for %d classes", len(d.FeatureNames), d.Dim(), len(d.ClassNames), d.Classes)
@@ -372,7 +379,15 @@ func FuzzLoadParquet(f *testing.F) {
 		if mode&4 != 0 {
 			opts.Drop = []string{"id"}
 		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		d, st, err := LoadParquet(name, opts)
+		runtime.ReadMemStats(&after)
+		// A file's sizes (pages, dictionaries, row counts) come from its metadata: reading must not
+		// allocate what a corrupt footer declares. The bound is far above what the small inputs need.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20+64*uint64(len(in)) {
+			t.Fatalf("loading %d bytes allocated %d bytes", len(in), alloc)
+		}
 		if err == nil {
 			if d.Len()+st.Dropped != st.Records {
 				t.Fatalf("%d records kept and %d dropped, of %d", d.Len(), st.Dropped, st.Records)

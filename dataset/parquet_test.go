@@ -392,8 +392,10 @@ func TestLoadParquetErrors(t *testing.T) {
 		{"truncated", good[:len(good)/2], "truncated Parquet file"},
 		{"no footer", good[:len(good)-1], "truncated Parquet file"},
 		{"magic only", []byte("PAR1PAR1"), "truncated Parquet file"},
-		{"footer length", slices.Concat(good[:len(good)-8], []byte{0xff, 0xff, 0xff, 0x7f}, parquetMagic), "reading the Parquet footer"},
-		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "reading the Parquet footer"},
+		// A footer length beyond the file is refused before parquet-go allocates it (2 GiB here).
+		{"footer length", slices.Concat(good[:len(good)-8], []byte{0xff, 0xff, 0xff, 0x7f}, parquetMagic), "corrupt Parquet file: its footer declares 2147483647 bytes of metadata, but the file has"},
+		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "its footer declares"},
+		{"footer garbled", slices.Concat(good[:4], bytes.Repeat([]byte{0xff}, 32), []byte{32, 0, 0, 0}, parquetMagic), "reading the Parquet footer"},
 	} {
 		p := write(t, dir, "bad.parquet", tt.data)
 		_, _, err := LoadParquet(p, TabularOptions{})
