@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -21,7 +22,9 @@ var fuzzExtras = []string{"labels", "population", "probs", "logits", "grad_norms
 // Validate), with labels below the number of classes.
 //
 // sel: bit 0 a CSV signals file, bit 1 a CSV memberships file, bits 2–4 the first extra's name, bit 5
-// the LiRA layout's names, bit 6 a CSV first extra; more: bits 0–2 the second extra's name.
+// the LiRA layout's names, bit 6 a CSV first extra; more: bits 0–2 the second extra's name, bit 3 a
+// .npz bundle instead of a directory (the arrays as stored .npy members, CSV files and bundle.json left
+// out).
 func FuzzLoad(f *testing.F) {
 	enc := func(a *npy.Array) []byte {
 		var b bytes.Buffer
@@ -53,10 +56,26 @@ func FuzzLoad(f *testing.F) {
 		enc(npy.NewFloat64([]float64{1, 2, 3, 4}, 2, 2)), []byte(nil), 1<<5|extra("population")<<2, uint8(0))
 	f.Add([]byte(`{"trajectory_epochs": [1, 5]}`), sig, mem, enc(npy.NewFloat64(make([]float64, 24), 4, 3, 2)),
 		enc(npy.NewFloat64(make([]float64, 12), 4, 3)), extra("loss_trajectory")<<2, extra("grad_norms"))
+	f.Add([]byte(nil), sig, mem, labels, probs, extra("labels")<<2, extra("probs")|8)
 	f.Fuzz(func(t *testing.T, manifest, signals, members, extra1, extra2 []byte, sel, more uint8) {
 		dir := t.TempDir()
+		var zw *zip.Writer
+		var zbuf bytes.Buffer
+		if more&8 != 0 {
+			zw = zip.NewWriter(&zbuf) // a .npz bundle: every array a stored .npy member, no bundle.json
+		}
 		put := func(name string, csv bool, data []byte) {
 			if len(data) == 0 {
+				return
+			}
+			if zw != nil {
+				w, err := zw.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store})
+				if err == nil {
+					_, err = w.Write(data)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
 				return
 			}
 			name += map[bool]string{false: ".npy", true: ".csv"}[csv]
@@ -75,14 +94,24 @@ func FuzzLoad(f *testing.F) {
 		if e2 != e1 {
 			put(e2, false, extra2)
 		}
-		if len(manifest) > 0 {
+		path := dir
+		if zw != nil {
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path = filepath.Join(dir, "bundle.npz")
+			if err := os.WriteFile(path, zbuf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			manifest = nil
+		} else if len(manifest) > 0 {
 			if err := os.WriteFile(filepath.Join(dir, ManifestFile), manifest, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
-		d, err := Load(dir)
+		d, err := Load(path)
 		if err != nil {
-			msg, ok := strings.CutPrefix(err.Error(), "bundle "+dir+": ")
+			msg, ok := strings.CutPrefix(err.Error(), "bundle "+path+": ")
 			if !ok {
 				t.Fatalf("error does not name the bundle: %v", err)
 			}
