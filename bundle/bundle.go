@@ -67,6 +67,11 @@ const (
 	LayoutLiRA         = "lira"
 )
 
+// maxClasses bounds the class labels of a bundle without probabilities (which give the classes): the
+// per-class attacks size their tables by the largest label, so that one label of 2^31 − 1 would have
+// them allocate tens of gigabytes.
+const maxClasses = 1 << 16
+
 // ManifestFile is the name of a bundle directory's optional manifest.
 const ManifestFile = "bundle.json"
 
@@ -656,8 +661,8 @@ func checkMembers(mem []int, memFile, sigFile string, rows, cols int, lira bool)
 	return fmt.Errorf("%s: shape %s, want (%d, %d) (%s) to match %s", memFile, npy.ShapeString(mem), rows, cols, want, sigFile)
 }
 
-// readLabels reads a label vector (N or N × 1) of non-negative integers, below c when c > 0, or
-// returns nil when the bundle has none.
+// readLabels reads a label vector (N or N × 1) of non-negative integers, below c when c > 0 and below
+// maxClasses always, or returns nil when the bundle has none.
 func readLabels(src *source, name string, c int) ([]int, error) {
 	a, file, err := src.get(name)
 	if a == nil || err != nil {
@@ -669,8 +674,8 @@ func readLabels(src *source, name string, c int) ([]int, error) {
 	}
 	out := make([]int, len(v))
 	for i, y := range v {
-		if y < 0 || y > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: label %d of record %d is not a class index", file, y, i)
+		if y < 0 || y >= maxClasses {
+			return nil, fmt.Errorf("%s: label %d of record %d is not a class index (want 0 to %d)", file, y, i, maxClasses-1)
 		}
 		if c > 0 && int(y) >= c {
 			return nil, fmt.Errorf("%s: label %d of record %d is not below the %d classes of %s", file, y, i, c, src.predName(strings.TrimSuffix(name, "labels")))

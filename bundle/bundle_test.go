@@ -506,6 +506,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"labels.npy: 3 labels", "signals.npy has 4 records"}},
 		{"labels negative", writeDir(t, sig, mem, file{"labels.npy", rawNPY(t, "<i8", false, []int{4}, bad(fxLabels, 2, -1))}),
 			[]string{"labels.npy: label -1 of record 2"}},
+		{"labels huge", writeDir(t, sig, mem, file{"labels.npy", rawNPY(t, "<i8", false, []int{4}, bad(fxLabels, 3, 1<<20))}),
+			[]string{"labels.npy: label 1048576 of record 3 is not a class index (want 0 to 65535)"}},
 		{"labels fraction", writeDir(t, sig, mem, file{"labels.npy", rawNPY(t, "<f8", false, []int{4}, bad(fxLabels, 2, 0.5))}),
 			[]string{"labels.npy: element 2 is 0.5"}},
 		{"labels range", writeDir(t, sig, mem, probs, file{"labels.npy", rawNPY(t, "<i8", false, []int{4}, bad(fxLabels, 1, 2))}),

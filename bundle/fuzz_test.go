@@ -131,8 +131,9 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, ls := range [][]int{d.Labels, d.PopLabels} {
 			for i, y := range ls {
-				if y < 0 || (d.C > 0 && y >= d.C) {
-					t.Fatalf("label %d of record %d outside [0, %d)", y, i, d.C)
+				// Per-class attacks size their tables by the largest label when there are no classes.
+				if y < 0 || (d.C > 0 && y >= d.C) || y >= maxClasses {
+					t.Fatalf("label %d of record %d outside [0, %d) (at most %d classes)", y, i, d.C, maxClasses)
 				}
 			}
 		}
