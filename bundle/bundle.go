@@ -323,6 +323,9 @@ func pmShapes(src *source) (*shapes, error) {
 	default:
 		return nil, fmt.Errorf("no signals file: want %s, or probs (or logits) and labels to derive p(true label)", src.want("signals", "N records × M models"))
 	}
+	if err := s.checkNonEmpty(); err != nil {
+		return nil, err
+	}
 	if err := checkMembers(mem, src.name("memberships"), s.sigFile, s.n, s.m, false); err != nil {
 		return nil, err
 	}
@@ -369,6 +372,14 @@ func pmShapes(src *source) (*shapes, error) {
 	return s, nil
 }
 
+// checkNonEmpty rejects signals without records, models or queries.
+func (s *shapes) checkNonEmpty() error {
+	if s.n < 1 || s.m < 1 || s.q < 1 {
+		return fmt.Errorf("%s: %d records × %d models × %d queries; want at least one of each", s.sigFile, s.n, s.m, s.q)
+	}
+	return nil
+}
+
 // checkPredictions checks the shape of the records' probs (or logits) and the number of labels (−1: no
 // labels file) against the signals', and sets the number of classes.
 func (s *shapes) checkPredictions(src *source, probs []int, labels int) error {
@@ -404,6 +415,9 @@ func liraShapes(src *source) (*shapes, error) {
 	s.m, s.n, s.q, s.sigDims = sc[0], sc[1], 1, len(sc)
 	if len(sc) == 3 {
 		s.q = sc[2]
+	}
+	if err := s.checkNonEmpty(); err != nil {
+		return nil, err
 	}
 	if err := checkMembers(keep, src.name("keep"), s.sigFile, s.m, s.n, true); err != nil {
 		return nil, err
