@@ -17,8 +17,8 @@ import (
 )
 
 // The fuzz targets below feed the loaders arbitrary bytes, through a reader where the loader has one
-// and through a file in t.TempDir() where it only takes a name. Beyond "no panic", each checks the
-// team's rule for bad input: an error names the input, and a dataset that loads is valid (checkLoaded).
+// and through a file in t.TempDir() where it only takes a name. Beyond "no panic", each checks the rule
+// for bad input: an error names the input, and a dataset that loads is valid (checkLoaded).
 // scripts/fuzz runs them; crashers found are kept under testdata/fuzz/<target>/ and replay in go test.
 
 // checkLoaded checks the outcome of loading the input called name: an error must name it, and a
@@ -42,6 +42,7 @@ func checkLoaded(t *testing.T, name string, d *Dataset, err error, want []int) {
 	}
 }
 
+// sumInts returns the sum of v.
 func sumInts(v []int) int {
 	n := 0
 	for _, x := range v {
@@ -61,8 +62,11 @@ func fuzzFile(t *testing.T, name string, in []byte) string {
 }
 
 // FuzzLoadCSV: LoadCSV under each missing-value policy, with ',' or ';' separators, a label given by
-// name or the last column, and optionally a group column. A dataset that loads is valid once MissingMean's NaN are imputed, its
-// feature names match its features, and its record counts add up.
+// name or the last column, and optionally a group column. A dataset that loads is valid once
+// MissingMean's NaN are imputed, its feature names match its features, and its record counts add up.
+//
+// mode: mode%3 the missing-value policy; bit 2 ';' separators, bit 3 the label column "label", bit 4 at
+// most 3 categories, bit 5 the group column "group".
 func FuzzLoadCSV(f *testing.F) {
 	for _, s := range []struct {
 		text string
