@@ -50,6 +50,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,6 +67,11 @@ const (
 	LayoutLiRA         = "lira"
 )
 
+// maxClasses bounds the class labels of a bundle without probabilities (which give the classes): the
+// per-class attacks size their tables by the largest label, so that one label of 2^31 − 1 would have
+// them allocate tens of gigabytes.
+const maxClasses = 1 << 16
+
 // ManifestFile is the name of a bundle directory's optional manifest.
 const ManifestFile = "bundle.json"
 
@@ -79,7 +85,7 @@ type Manifest struct {
 	// empty means infer it (attack.InferDesign). Only declared bernoulli or lira memberships allow an ε
 	// bound on differential privacy (attack.CheckDPDesign).
 	Design string `json:"design,omitempty"`
-	// TrajectoryEpochs are the epochs of loss_trajectory's checkpoints, increasing; empty means 1, 2, ….
+	// TrajectoryEpochs are the epochs of loss_trajectory's checkpoints, increasing and ≥ 0; empty means 1, 2, ….
 	TrajectoryEpochs []int `json:"trajectory_epochs,omitempty"`
 }
 
@@ -317,6 +323,9 @@ func pmShapes(src *source) (*shapes, error) {
 	default:
 		return nil, fmt.Errorf("no signals file: want %s, or probs (or logits) and labels to derive p(true label)", src.want("signals", "N records × M models"))
 	}
+	if err := s.checkNonEmpty(); err != nil {
+		return nil, err
+	}
 	if err := checkMembers(mem, src.name("memberships"), s.sigFile, s.n, s.m, false); err != nil {
 		return nil, err
 	}
@@ -363,6 +372,14 @@ func pmShapes(src *source) (*shapes, error) {
 	return s, nil
 }
 
+// checkNonEmpty rejects signals without records, models or queries.
+func (s *shapes) checkNonEmpty() error {
+	if s.n < 1 || s.m < 1 || s.q < 1 {
+		return fmt.Errorf("%s: %d records × %d models × %d queries; want at least one of each", s.sigFile, s.n, s.m, s.q)
+	}
+	return nil
+}
+
 // checkPredictions checks the shape of the records' probs (or logits) and the number of labels (−1: no
 // labels file) against the signals', and sets the number of classes.
 func (s *shapes) checkPredictions(src *source, probs []int, labels int) error {
@@ -398,6 +415,9 @@ func liraShapes(src *source) (*shapes, error) {
 	s.m, s.n, s.q, s.sigDims = sc[0], sc[1], 1, len(sc)
 	if len(sc) == 3 {
 		s.q = sc[2]
+	}
+	if err := s.checkNonEmpty(); err != nil {
+		return nil, err
 	}
 	if err := checkMembers(keep, src.name("keep"), s.sigFile, s.m, s.n, true); err != nil {
 		return nil, err
@@ -655,8 +675,8 @@ func checkMembers(mem []int, memFile, sigFile string, rows, cols int, lira bool)
 	return fmt.Errorf("%s: shape %s, want (%d, %d) (%s) to match %s", memFile, npy.ShapeString(mem), rows, cols, want, sigFile)
 }
 
-// readLabels reads a label vector (N or N × 1) of non-negative integers, below c when c > 0, or
-// returns nil when the bundle has none.
+// readLabels reads a label vector (N or N × 1) of non-negative integers, below c when c > 0 and below
+// maxClasses always, or returns nil when the bundle has none.
 func readLabels(src *source, name string, c int) ([]int, error) {
 	a, file, err := src.get(name)
 	if a == nil || err != nil {
@@ -668,8 +688,8 @@ func readLabels(src *source, name string, c int) ([]int, error) {
 	}
 	out := make([]int, len(v))
 	for i, y := range v {
-		if y < 0 || y > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: label %d of record %d is not a class index", file, y, i)
+		if y < 0 || y >= maxClasses {
+			return nil, fmt.Errorf("%s: label %d of record %d is not a class index (want 0 to %d)", file, y, i, maxClasses-1)
 		}
 		if c > 0 && int(y) >= c {
 			return nil, fmt.Errorf("%s: label %d of record %d is not below the %d classes of %s", file, y, i, c, src.predName(strings.TrimSuffix(name, "labels")))
@@ -821,6 +841,15 @@ func readManifest(path string) (Manifest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return m, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return m, fmt.Errorf("%s: more after the JSON object, which ends at byte %d; want one object", filepath.Base(path), end)
+	}
+	for k, e := range m.TrajectoryEpochs {
+		if e < 0 || (k > 0 && e <= m.TrajectoryEpochs[k-1]) {
+			return m, fmt.Errorf("%s: \"trajectory_epochs\" %v: epoch %d (entry %d) does not follow the previous one; want increasing epochs ≥ 0", filepath.Base(path), m.TrajectoryEpochs, e, k+1)
+		}
 	}
 	switch m.Layout {
 	case "", LayoutPrivacyMeter, LayoutLiRA:

@@ -111,11 +111,11 @@ func ReadAdult(r io.Reader, name string) (*Dataset, error) {
 		for k, c := range adultColumns {
 			f := bytes.TrimSpace(fields[k])
 			if c.values == nil {
-				v, err := parseFloat(f)
+				v, err := parseFeature(f)
 				if err != nil {
 					return nil, &ParseError{File: name, Line: lr.line, Field: k + 1, Column: c.name, Err: err}
 				}
-				row[j] = float32(v)
+				row[j] = v
 				j++
 				continue
 			}

@@ -71,6 +71,7 @@ func TestReadAdultErrors(t *testing.T) {
 	}{
 		{"unknown category", strings.Replace(adultLine, "State-gov", "Space-gov", 1), 2, `workclass): unknown category "Space-gov"`},
 		{"non-numeric age", strings.Replace(adultLine, "39", "old", 1), 1, `(age): "old" is not a number`},
+		{"age beyond float32", strings.Replace(adultLine, "39", "1e39", 1), 1, `(age): "1e39" is beyond the range of a float32 feature`},
 		{"bad label", strings.Replace(adultLine, "<=50K", "50K", 1), 15, `label "50K"`},
 		{"short", adultLine[:strings.LastIndex(adultLine, ",")], 0, "14 fields, want 15"},
 	}

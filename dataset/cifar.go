@@ -81,6 +81,9 @@ func readCIFARFile(name string, d *Dataset, buf []byte, labelBytes, which, class
 	}
 	for i := 0; ; i++ {
 		k, err := io.ReadFull(s, buf)
+		if err == io.EOF && i == 0 {
+			return fmt.Errorf("%s: no records (the file is empty)", name)
+		}
 		if err == io.EOF {
 			break
 		}

@@ -80,6 +80,8 @@ func TestLoadCIFARErrors(t *testing.T) {
 		{"truncated gz", "t.bin.gz", append(append([]byte(nil), good...), good[:100]...), false, []string{"record 1 is truncated (100 of 3073 bytes)"}},
 		{"label out of range", "l.bin", append(append([]byte(nil), good...), cifarRecord([]byte{10}, 0)...), false, []string{"record 1: label 10 outside [0, 10)"}},
 		{"fine label out of range", "f.bin", cifarRecord([]byte{3, 100}, 0), true, []string{"record 0: label 100 outside [0, 100)"}},
+		{"empty", "e.bin", nil, false, []string{"e.bin: no records (the file is empty)"}},
+		{"empty gz", "e.bin.gz", nil, true, []string{"e.bin.gz: no records (the file is empty)"}},
 		{"CIFAR-10 file read as CIFAR-100", "x.bin", good, true, []string{"not a whole number of 3074-byte records"}},
 	}
 	for _, tt := range tests {

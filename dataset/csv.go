@@ -542,6 +542,11 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 			if math.IsInf(f.num, 0) {
 				return p.at(pos, i, fmt.Errorf("value %v is infinite", f.num))
 			}
+			if !c.categorical {
+				if _, err := toFloat32(f.num, f.describe); err != nil {
+					return p.at(pos, i, fmt.Errorf("%w; correct the value, or list %s in %s to one-hot encode the column, or in %s to ignore it", err, c.name, p.names.Categorical, p.names.Drop))
+				}
+			}
 			c.numbers++
 			if c.categorical {
 				p.count(c, f.text, pos)
@@ -557,6 +562,9 @@ func (p *tablePlan) scan(rec []tableField, pos int64) error {
 		// it holds no number.
 		v, err := strconv.ParseFloat(f.text, 64)
 		if err == nil && !math.IsInf(v, 0) && v == v {
+			if _, err := toFloat32(v, f.describe); err != nil {
+				return p.at(pos, i, fmt.Errorf("%w; correct the cell, or list %s in %s to one-hot encode the column, or in %s to ignore it", err, c.name, p.names.Categorical, p.names.Drop))
+			}
 			if c.numbers == 0 {
 				c.firstNumber = cell{pos: pos, text: f.describe()}
 				c.distinct = nil

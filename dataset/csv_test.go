@@ -134,6 +134,7 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"unknown label", "a,y\n1,x\n2,z\n", TabularOptions{Classes: []string{"x"}}, 3, 2, `label "z" is not one of the classes`},
 		{"bad quote", "a,y\n1,\"x\n", TabularOptions{}, 2, 0, "extraneous or missing"},
 		{"duplicate column", "a,a,y\n1,2,0\n", TabularOptions{}, 1, 2, "duplicate column"},
+		{"beyond float32", "a,b,y\n1,2,0\n1,-4e38,0\n", TabularOptions{}, 3, 2, `"-4e38" is beyond the range of a float32 feature`},
 		{"too many categories", "a,y\nq,0\nr,1\ns,0\n", TabularOptions{MaxCategories: 2}, 4, 1, `categorical column with 3 distinct values, more than the 2 that TabularOptions.MaxCategories allows (value "s" here is the first too many)`},
 	}
 	for _, tt := range tests {

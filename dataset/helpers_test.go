@@ -12,7 +12,7 @@ import (
 )
 
 // write creates dir/name holding data, gzipped when name ends in ".gz", and returns its path.
-func write(t *testing.T, dir, name string, data []byte) string {
+func write(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if strings.HasSuffix(name, ".gz") {
@@ -24,7 +24,7 @@ func write(t *testing.T, dir, name string, data []byte) string {
 	return p
 }
 
-func gz(t *testing.T, data []byte) []byte {
+func gz(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
@@ -38,7 +38,7 @@ func gz(t *testing.T, data []byte) []byte {
 }
 
 // writeTgz creates dir/name as a gzipped tar archive of the given members (name → content).
-func writeTgz(t *testing.T, dir, name string, members [][2]string) string {
+func writeTgz(t testing.TB, dir, name string, members [][2]string) string {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)

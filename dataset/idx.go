@@ -139,6 +139,9 @@ func FromIDX(img, lab *IDX, name, imagesName, labelsName string) (*Dataset, erro
 	if img.Dims[0] != lab.Dims[0] {
 		return nil, fmt.Errorf("%s has %d images but %s has %d labels", imagesName, img.Dims[0], labelsName, lab.Dims[0])
 	}
+	if img.Dims[0] == 0 {
+		return nil, fmt.Errorf("%s: no images (dimensions %v)", imagesName, img.Dims)
+	}
 	d := &Dataset{
 		Name:  name,
 		X:     make([]float32, len(img.Data)),

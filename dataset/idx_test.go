@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func idxBytes(t *testing.T, dims []int, data []byte) []byte {
+func idxBytes(t testing.TB, dims []int, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := EncodeIDX(&b, &IDX{Dims: dims, Data: data}); err != nil {
@@ -75,6 +75,9 @@ func TestLoadIDXErrors(t *testing.T) {
 			wantErr(t, tt.name+suffix, err, append(tt.want, "bad"+suffix)...)
 		}
 	}
+	noImages := write(t, dir, "none", idxBytes(t, []int{0, 2, 2}, nil))
+	_, err := LoadIDX(noImages, write(t, dir, "nolabels", idxBytes(t, []int{0}, nil)))
+	wantErr(t, "no images", err, "none: no images (dimensions [0 2 2])")
 	if _, err := LoadIDX(filepath.Join(dir, "missing"), labels); err == nil {
 		t.Error("missing file accepted")
 	}

@@ -245,3 +245,23 @@ func parseFloat(b []byte) (float64, error) {
 	}
 	return f, nil
 }
+
+// parseFeature parses a feature value: a finite number that float32, the type of features, holds
+// (one beyond ±3.4e38 would become infinite).
+func parseFeature(b []byte) (float32, error) {
+	v, err := parseFloat(b)
+	if err != nil {
+		return 0, err
+	}
+	return toFloat32(v, func() string { return strconv.Quote(string(b)) })
+}
+
+// toFloat32 converts a finite value to a float32 feature; a value beyond float32's range is an error
+// quoting it as text() does, not an infinite feature.
+func toFloat32(v float64, text func() string) (float32, error) {
+	f := float32(v)
+	if math.IsInf(float64(f), 0) {
+		return 0, fmt.Errorf("%s is beyond the range of a float32 feature (±%.7g)", text(), math.MaxFloat32)
+	}
+	return f, nil
+}

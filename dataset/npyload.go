@@ -12,9 +12,9 @@ import (
 
 // LoadNPY reads features and labels from two .npy files. The features array has shape (N, …): record
 // i is its i-th slice, flattened row-major, and Shape is the trailing dimensions (an (N,) array gives
-// one feature). Any numeric or bool dtype is accepted and converted to float32; NaN or infinite values
-// are an error. Labels must have shape (N,) or (N, 1), hold integers (integral floats are accepted) and
-// be non-negative; Classes is the largest label plus one.
+// one feature). Any numeric or bool dtype is accepted and converted to float32; NaN, infinite values
+// and values beyond float32's range are an error. Labels must have shape (N,) or (N, 1), hold integers (integral floats are accepted) and
+// lie in [0, 65,536); Classes is the largest label plus one.
 func LoadNPY(featuresPath, labelsPath string) (*Dataset, error) {
 	x, err := npy.ReadFile(featuresPath)
 	if err != nil {
@@ -87,6 +87,9 @@ func fromArrays(x, y *npy.Array, xName, yName, name string) (*Dataset, error) {
 	default:
 		return nil, fmt.Errorf("%s: labels have shape %s; want (%d,) or (%d, 1) to match features %s", yName, npy.ShapeString(y.Shape), n, n, npy.ShapeString(x.Shape))
 	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no records (features of shape %s)", xName, npy.ShapeString(x.Shape))
+	}
 	d := &Dataset{Name: name, Shape: shape, Y: make([]int, n)}
 	dim := d.Dim()
 	if dim == 0 {
@@ -94,16 +97,22 @@ func fromArrays(x, y *npy.Array, xName, yName, name string) (*Dataset, error) {
 	}
 	if x.Kind == npy.Float32 {
 		d.X = x.F32
+		for k, v := range d.X {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("%s: record %d feature %d is %v", xName, k/dim, k%dim, v)
+			}
+		}
 	} else {
 		f := x.Float64s()
 		d.X = make([]float32, len(f))
-		for i, v := range f {
-			d.X[i] = float32(v)
-		}
-	}
-	for k, v := range d.X {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%s: record %d feature %d is %v", xName, k/dim, k%dim, v)
+		for k, v := range f {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: record %d feature %d is %v", xName, k/dim, k%dim, v)
+			}
+			var err error
+			if d.X[k], err = toFloat32(v, func() string { return fmt.Sprint(v) }); err != nil {
+				return nil, fmt.Errorf("%s: record %d feature %d: %w", xName, k/dim, k%dim, err)
+			}
 		}
 	}
 	labels, err := y.Int64s()
@@ -111,8 +120,8 @@ func fromArrays(x, y *npy.Array, xName, yName, name string) (*Dataset, error) {
 		return nil, fmt.Errorf("%s: labels: %w", yName, err)
 	}
 	for i, v := range labels {
-		if v < 0 || v > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: record %d: label %d is negative or too large", yName, i, v)
+		if v < 0 || v >= labelCap {
+			return nil, fmt.Errorf("%s: record %d: label %d is not a class index (want 0 to %d: Classes is the largest label plus one)", yName, i, v, labelCap-1)
 		}
 		d.Y[i] = int(v)
 	}

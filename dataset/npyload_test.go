@@ -102,9 +102,11 @@ func TestLoadNPYErrors(t *testing.T) {
 		{"label count", x, writeNPY(t, dir, "y2.npy", npy.NewInt64([]int64{0, 1}, 2)), []string{"y2.npy", "labels have shape (2,); want (3,) or (3, 1)"}},
 		{"label matrix", x, writeNPY(t, dir, "y3.npy", npy.NewInt64(make([]int64, 6), 3, 2)), []string{"labels have shape (3, 2)"}},
 		{"negative label", x, writeNPY(t, dir, "yn.npy", npy.NewInt64([]int64{0, -1, 2}, 3)), []string{"yn.npy", "record 1: label -1"}},
+		{"huge label", x, writeNPY(t, dir, "yh.npy", npy.NewInt64([]int64{0, 1 << 24, 2}, 3)), []string{"yh.npy", "record 1: label 16777216 is not a class index (want 0 to 65535"}},
 		{"fractional label", x, writeNPY(t, dir, "yf.npy", npy.NewFloat64([]float64{0, 1.5, 2}, 3)), []string{"yf.npy", "element 1 is 1.5"}},
 		{"NaN feature", nan, y, []string{"nan.npy", "record 1 feature 1 is NaN"}},
-		{"float32 overflow", big, y, []string{"big.npy", "record 1 feature 0 is +Inf"}},
+		{"float32 overflow", big, y, []string{"big.npy", "record 1 feature 0: 1e+300 is beyond the range of a float32 feature"}},
+		{"no records", writeNPY(t, dir, "x0.npy", npy.NewFloat64(nil, 0, 2)), writeNPY(t, dir, "y0.npy", npy.NewInt64(nil, 0)), []string{"x0.npy: no records (features of shape (0, 2))"}},
 		{"scalar", writeNPY(t, dir, "s.npy", npy.NewFloat64([]float64{1})), y, []string{"s.npy", "scalar"}},
 		{"not npy", write(t, dir, "bad.npy", []byte("hello")), y, []string{"bad.npy"}},
 	}

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -100,23 +101,28 @@ func openParquet(f *os.File, name string) (*parquet.File, error) {
 		return nil, err
 	}
 	size := st.Size()
-	var head, tail [4]byte
-	if _, err := f.ReadAt(head[:], 0); err != nil {
+	var head, tail [8]byte
+	if _, err := f.ReadAt(head[:4], 0); err != nil {
 		return nil, fmt.Errorf("%s: not a Parquet file (%d bytes, too short)", name, size)
 	}
 	switch {
-	case bytes.HasPrefix(head[:], gzipMagic):
+	case bytes.HasPrefix(head[:4], gzipMagic):
 		return nil, fmt.Errorf("%s: gzip-compressed, not a Parquet file (Parquet compresses its pages itself; decompress the file first)", name)
-	case !bytes.Equal(head[:], parquetMagic):
-		return nil, fmt.Errorf("%s: not a Parquet file (starts with %q, want %q)", name, head[:], parquetMagic)
+	case !bytes.Equal(head[:4], parquetMagic):
+		return nil, fmt.Errorf("%s: not a Parquet file (starts with %q, want %q)", name, head[:4], parquetMagic)
 	case size < 12:
 		return nil, fmt.Errorf("%s: truncated Parquet file (%d bytes)", name, size)
 	}
-	if _, err := f.ReadAt(tail[:], size-4); err != nil {
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if !bytes.Equal(tail[:], parquetMagic) {
-		return nil, fmt.Errorf("%s: truncated Parquet file (it ends with %q, not the footer magic %q)", name, tail[:], parquetMagic)
+	if !bytes.Equal(tail[4:], parquetMagic) {
+		return nil, fmt.Errorf("%s: truncated Parquet file (it ends with %q, not the footer magic %q)", name, tail[4:], parquetMagic)
+	}
+	// The footer's length precedes the final magic. parquet-go allocates what it declares before
+	// reading, so a corrupt length (up to 4 GiB) is refused here.
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return nil, fmt.Errorf("%s: corrupt Parquet file: its footer declares %d bytes of metadata, but the file has %d bytes", name, n, size)
 	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
@@ -212,6 +218,12 @@ func parquetColumnOf(c *parquet.Column) *parquetColumn {
 		lt = l.Value
 	}
 	if dec, ok := lt.(*format.DecimalType); ok {
+		if dec.Scale < 0 || dec.Precision < 1 || dec.Scale > dec.Precision {
+			// The format requires 0 ≤ scale ≤ precision. A file outside it is corrupt, and a scale below
+			// −323 made 10^scale 0 and so every 0 a NaN, read as a missing value.
+			pc.why = fmt.Sprintf("DECIMAL(%d, %d) (precision, scale: the scale must lie in 0..precision)", dec.Precision, dec.Scale)
+			return pc
+		}
 		pc.scale = math.Pow10(int(dec.Scale))
 		switch t.Kind() {
 		case parquet.Int32, parquet.Int64:

@@ -29,7 +29,7 @@ type pqDecimal int32
 // writeParquet writes the table as a Parquet file with the given writer options (the schema is a
 // Group, so the file's columns are in name order) and the same table as a CSV file, with nulls as
 // empty fields, booleans as 0/1 and numbers in Go's shortest form. It returns both paths.
-func writeParquet(t *testing.T, dir, base string, cols []pqCol, opts ...parquet.WriterOption) (pq, cs string) {
+func writeParquet(t testing.TB, dir, base string, cols []pqCol, opts ...parquet.WriterOption) (pq, cs string) {
 	t.Helper()
 	cols = slices.Clone(cols)
 	slices.SortFunc(cols, func(a, b pqCol) int { return cmpString(a.name, b.name) })
@@ -392,8 +392,10 @@ func TestLoadParquetErrors(t *testing.T) {
 		{"truncated", good[:len(good)/2], "truncated Parquet file"},
 		{"no footer", good[:len(good)-1], "truncated Parquet file"},
 		{"magic only", []byte("PAR1PAR1"), "truncated Parquet file"},
-		{"footer length", slices.Concat(good[:len(good)-8], []byte{0xff, 0xff, 0xff, 0x7f}, parquetMagic), "reading the Parquet footer"},
-		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "reading the Parquet footer"},
+		// A footer length beyond the file is refused before parquet-go allocates it (2 GiB here).
+		{"footer length", slices.Concat(good[:len(good)-8], []byte{0xff, 0xff, 0xff, 0x7f}, parquetMagic), "corrupt Parquet file: its footer declares 2147483647 bytes of metadata, but the file has"},
+		{"footer cut", slices.Concat(good[:4], good[len(good)-40:]), "its footer declares"},
+		{"footer garbled", slices.Concat(good[:4], bytes.Repeat([]byte{0xff}, 32), []byte{32, 0, 0, 0}, parquetMagic), "reading the Parquet footer"},
 	} {
 		p := write(t, dir, "bad.parquet", tt.data)
 		_, _, err := LoadParquet(p, TabularOptions{})
@@ -475,6 +477,22 @@ func TestLoadParquetColumnTypes(t *testing.T) {
 	})
 	_, _, err = LoadParquet(filepath.Join(dir, "inf.parquet"), TabularOptions{})
 	wantErr(t, "infinite", err, "record 1 (row group 0, row 1)", `column "x"`, "infinite")
+
+	writeParquet(t, dir, "big", []pqCol{
+		{"x", parquet.Leaf(parquet.DoubleType), []any{1.0, -1e300}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
+	})
+	_, _, err = LoadParquet(filepath.Join(dir, "big.parquet"), TabularOptions{})
+	wantErr(t, "beyond float32", err, "record 1 (row group 0, row 1)", `column "x"`, "-1e+300 is beyond the range of a float32 feature")
+
+	// A DECIMAL's scale must lie in 0..precision: one of −400 made 10^scale 0 and each 0 a NaN, a
+	// missing value.
+	writeParquet(t, dir, "scale", []pqCol{
+		{"x", parquet.Decimal(-400, 9, parquet.Int32Type), []any{pqDecimal(0), pqDecimal(0)}},
+		{"y", parquet.Int(32), []any{int32(0), int32(1)}},
+	})
+	_, _, err = LoadParquet(filepath.Join(dir, "scale.parquet"), TabularOptions{Missing: MissingMean})
+	wantErr(t, "negative scale", err, `column "x"`, "DECIMAL(9, -400)", "not supported")
 }
 
 // TestLoadParquetOtherWriter reads a file written by another implementation, hyparquet-writer 0.17.0

@@ -251,11 +251,11 @@ func appendFeatures(x []float32, line []byte, offset, dim int) ([]float32, error
 		if k == dim {
 			return x[:start], fmt.Errorf("more than %d features (%d fields in all, want %d)", dim, offset+k+1+strings.Count(string(line), ","), offset+dim)
 		}
-		v, err := parseFloat(trimField(f))
+		v, err := parseFeature(trimField(f))
 		if err != nil {
 			return x[:start], &fieldError{field: offset + k + 1, err: err}
 		}
-		x = append(x, float32(v))
+		x = append(x, v)
 		if comma < 0 {
 			if k+1 != dim {
 				return x[:start], fmt.Errorf("%d features, want %d (%d fields in all, want %d)", k+1, dim, offset+k+1, offset+dim)

@@ -154,6 +154,7 @@ func TestLabelFirstErrors(t *testing.T) {
 		{"short row", edit(3, func(s string) string { return s[:len(s)-2] }), 3, 0, "599 features, want 600"},
 		{"long row", edit(2, func(s string) string { return s + ",1" }), 2, 0, "more than 600 features"},
 		{"label only", edit(1, func(string) string { return "5" }), 1, 0, "one field"},
+		{"beyond float32", edit(2, func(s string) string { return strings.Replace(s, ",1,", ",3.5e38,", 1) }), 2, 4, `"3.5e38" is beyond the range of a float32 feature`},
 		{"NaN", edit(1, func(s string) string { return strings.Replace(s, ",1,", ",nan,", 1) }), 1, 2, "not a finite number"},
 	}
 	for _, tt := range tests {
