@@ -357,11 +357,9 @@ func FuzzFromNPY(f *testing.F) {
 // written by parquet-go (plain, dictionary-encoded and compressed) and by hyparquet. A corrupt file
 // is an error naming it; a dataset that loads is valid once MissingMean's NaN are imputed.
 //
-// Open finding: parquet-go's thrift decoder allocates the length a page header's binary field declares
-// (statistics, up to 2 GiB) before reading it, so testdata/parquet_page_header_alloc.parquet (2,270
-// bytes) allocates 256 MB and then fails cleanly. The fix is to walk each column chunk's page headers
-// before parquet-go does, refusing lengths beyond the chunk; until then this target's allocation bound
-// can report that file's kind.
+// Its find testdata/parquet_page_header_alloc.parquet (2,270 bytes whose page header declares a 256 MB
+// statistic, which parquet-go's Thrift decoder allocated before failing) is refused by the page walk
+// (checkPageHeaders) before parquet-go reads a page; TestLoadParquetErrors keeps it.
 func FuzzLoadParquet(f *testing.F) {
 	dir := f.TempDir()
 	table := testTable()

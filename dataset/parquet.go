@@ -128,6 +128,9 @@ func openParquet(f *os.File, name string) (*parquet.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the Parquet footer: %w", name, err)
 	}
+	if err := checkPageHeaders(f, size, pf); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return pf, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -403,6 +404,17 @@ func TestLoadParquetErrors(t *testing.T) {
 	}
 	_, _, err = LoadParquet(filepath.Join(dir, "absent.parquet"), TabularOptions{})
 	wantErr(t, "absent", err, "absent.parquet")
+
+	// A page header whose statistics declare 256 MB (a fuzzer's find, 2,270 bytes) is refused by the
+	// page walk before parquet-go allocates the length.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err = LoadParquet(filepath.Join("testdata", "parquet_page_header_alloc.parquet"), TabularOptions{})
+	runtime.ReadMemStats(&after)
+	wantErr(t, "page header", err, "parquet_page_header_alloc.parquet", "corrupt Parquet file", "page header at byte")
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("page header: loading 2,270 bytes allocated %d bytes", alloc)
+	}
 
 	// Corrupting any byte of the pages must give an error or a valid dataset, never a panic or NaN
 	// features. The footer is at the end; bytes [4, len-footer-8) are pages.
