@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"archive/tar"
 	"bytes"
 	"fmt"
 	"os"
@@ -144,24 +143,6 @@ func FuzzLabelFirst(f *testing.F) {
 			t.Fatalf("%d classes, want 5", d.Classes)
 		}
 	})
-}
-
-// tarBytes returns a tar archive of the members (name, content).
-func tarBytes(t testing.TB, members [][2]string) []byte {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, m := range members {
-		if err := tw.WriteHeader(&tar.Header{Name: m[0], Mode: 0o644, Size: int64(len(m[1])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(m[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // FuzzTexas100: Texas100's labels file (one label per line) and its features file (6,169 features per

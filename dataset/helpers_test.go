@@ -40,6 +40,11 @@ func gz(t testing.TB, data []byte) []byte {
 // writeTgz creates dir/name as a gzipped tar archive of the given members (name → content).
 func writeTgz(t testing.TB, dir, name string, members [][2]string) string {
 	t.Helper()
+	return write(t, dir, name+".gz", tarBytes(t, members))
+}
+
+// tarBytes returns a tar archive of the members (name, content).
+func tarBytes(t testing.TB, members [][2]string) []byte {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	for _, m := range members {
@@ -53,7 +58,7 @@ func writeTgz(t testing.TB, dir, name string, members [][2]string) string {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return write(t, dir, name+".gz", b.Bytes())
+	return b.Bytes()
 }
 
 // wantErr checks that err is non-nil and contains every substring.
