@@ -220,7 +220,7 @@ func readSelfChecked(path, wantFormat string, v any, format, sum *string) error 
 		return fmt.Errorf("%s: damaged: %w", path, err)
 	}
 	if *format != wantFormat {
-		return fmt.Errorf("%s: format %q, want %q (written by another version of pmeter, or damaged)", path, *format, wantFormat)
+		return fmt.Errorf("%s: format %q, want %q (written by another version of pmeter, or damaged); rerun `pmeter run` on its configuration (for a folder `pmeter attack` wrote: the attack, with --out to it) to write it anew", path, *format, wantFormat)
 	}
 	recorded := *sum
 	*sum = ""

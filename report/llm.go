@@ -202,10 +202,10 @@ rarely drawn at random from one population, so they measure separation of these 
 <p>{{.MimirNote}}.</p>{{end}}
 <h2>ROC curves</h2>
 {{.ROC}}
-<h2>Most exposed sequences ({{.ExposedBy}})</h2>
-{{with .ExposedRule}}<p>The sequences that {{$.ExposedBy}} ranks highest: {{.}}.</p>{{end}}
+<h2>Most exposed sequences{{with .ExposedBy}} ({{.}}){{end}}</h2>
+{{if .ExposedBy}}{{with .ExposedRule}}<p>The sequences that {{$.ExposedBy}} ranks highest: {{.}}.</p>{{end}}
 <table><tr><th>rank</th><th>sequence</th><th>truth</th><th>score</th><th>text</th></tr>
 {{range $i, $s := .Exposed}}<tr><td>{{add1 $i}}</td><td>{{$s.Index}}</td><td>{{member $s.Member}}</td><td>{{printf "%.4g" $s.Score}}</td><td class="text">{{$s.Text}}</td></tr>
-{{end}}</table>
+{{end}}</table>{{else}}<p>No attack scored any sequence.</p>{{end}}
 </body></html>
 `))

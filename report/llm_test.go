@@ -49,4 +49,16 @@ func TestWriteLLM(t *testing.T) {
 	if strings.Contains(html, "The AUC of loss") || strings.Contains(html, "loss, min-k") {
 		t.Error("loss (CI above the blind baseline) is flagged as explained by the texts")
 	}
+
+	// No attack scored a sequence: the page says so instead of an empty heading and table.
+	in.ExposedBy, in.ExposedRule, in.Exposed = "", "", nil
+	if err := WriteLLM(dir, in); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(filepath.Join(dir, "llm.html")); err != nil {
+		t.Fatal(err)
+	}
+	if html := string(b); !strings.Contains(html, "Most exposed sequences</h2>\n<p>No attack scored any sequence.</p>") || strings.Contains(html, "<th>rank</th>") {
+		t.Error("a page whose attacks scored no sequence does not say so, or shows an empty table")
+	}
 }
