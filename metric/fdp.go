@@ -110,23 +110,11 @@ func ApproxDPEpsilon(m, guesses, correct int, delta, alpha float64) (float64, er
 
 // approxDPEpsilon is ApproxDPEpsilon on valid arguments, bisected to relative precision tol.
 func approxDPEpsilon(m, guesses, correct int, delta, alpha, tol float64) float64 {
-	if guesses == 0 || !ApproxDPRejects(0, delta, m, guesses, correct, alpha) {
+	if guesses == 0 {
 		return 0
 	}
-	lo, hi := 0.0, 1.0
-	for ApproxDPRejects(hi, delta, m, guesses, correct, alpha) {
-		// At large ε, g(r) = 0 for r < 1 and the test passes (as FDPMu's at large μ).
-		lo, hi = hi, 2*hi
-	}
-	for hi-lo > tol*hi {
-		mid := lo + (hi-lo)/2
-		if ApproxDPRejects(mid, delta, m, guesses, correct, alpha) {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	// At large ε, g(r) = 0 for r < 1 and the test passes (as FDPMu's at large μ).
+	return largestRejected(func(eps float64) bool { return ApproxDPRejects(eps, delta, m, guesses, correct, alpha) }, tol)
 }
 
 // FDPMu returns the μ lower bound of the one-run f-DP audit (FDPRejects) with the Gaussian-DP family:
@@ -155,18 +143,29 @@ func FDPMu(m, guesses, correct int, alpha float64) (float64, error) {
 
 // fdpMu is FDPMu on valid arguments, bisected to relative precision tol.
 func fdpMu(m, guesses, correct int, alpha, tol float64) float64 {
-	if guesses == 0 || !FDPRejects(0, m, guesses, correct, alpha) {
+	if guesses == 0 {
+		return 0
+	}
+	// Every test passes once g(r) is tiny for all r < 1 (h stays alpha·(guesses − correct)/m and
+	// r_0 + h_0 = alpha·guesses/m), so the search ends at a μ of a few tens at most.
+	return largestRejected(func(mu float64) bool { return FDPRejects(mu, m, guesses, correct, alpha) }, tol)
+}
+
+// largestRejected returns the largest privacy parameter x (μ or ε, from 0 up) whose test rejects(x) rejects,
+// to a relative precision of tol: 0 when 0 is not rejected; else the upper end doubles from 1 until a
+// value is accepted (no fixed cap) and the bracket is bisected, its rejected end returned. The test must
+// accept every large enough value.
+func largestRejected(rejects func(float64) bool, tol float64) float64 {
+	if !rejects(0) {
 		return 0
 	}
 	lo, hi := 0.0, 1.0
-	for FDPRejects(hi, m, guesses, correct, alpha) {
-		// Every test passes once g(r) is tiny for all r < 1 (h stays alpha·(guesses − correct)/m and
-		// r_0 + h_0 = alpha·guesses/m), so this ends at a μ of a few tens at most.
+	for rejects(hi) {
 		lo, hi = hi, 2*hi
 	}
 	for hi-lo > tol*hi {
 		mid := lo + (hi-lo)/2
-		if FDPRejects(mid, m, guesses, correct, alpha) {
+		if rejects(mid) {
 			lo = mid
 		} else {
 			hi = mid
